@@ -1,0 +1,1 @@
+"""Deterministic synthetic DfE (EES-format) sample releases for tests and demos."""
