@@ -1,0 +1,142 @@
+"""Immutable, content-addressed landing of raw files.
+
+Each file is copied byte for byte to ``<landing>/<dataset>/<sha256[:2]>/<sha256>/<name>`` and made
+read-only; a manifest (JSON lines, append-only) records what landed, from where and when. Landing
+the same bytes again reuses the first landing, so a re-run lands nothing new and the landing order
+(``landed_seq``) stays stable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import stat
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orchestration.lib.errors import PipelineInputError
+
+MANIFEST_NAME = "manifest.jsonl"
+_CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    dataset: str
+    sha256: str
+    size_bytes: int
+    source: str  # absolute path it was copied from
+    listed_as: str  # entry in sources.yml
+    release: str | None
+    landed_path: str
+    landed_at: str
+    landed_seq: int
+    meta_sha256: str | None = None
+    meta_landed_path: str | None = None
+
+
+@contextlib.contextmanager
+def _locked_manifest(landing_dir: Path):
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = landing_dir / ".manifest.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield landing_dir / MANIFEST_NAME
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def read_manifest(landing_dir: Path) -> list[LandedFile]:
+    manifest = landing_dir / MANIFEST_NAME
+    if not manifest.exists():
+        return []
+    records = []
+    with manifest.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(LandedFile(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError) as exc:
+                # A half-written last line (crash mid-append) is skipped, never trusted.
+                if line.endswith("\n"):
+                    raise PipelineInputError(f"{manifest}: line {line_number} is corrupt: {exc}") from exc
+    return records
+
+
+def _copy_immutable(source: Path, target: Path, expected_sha: str) -> None:
+    if target.exists():
+        if sha256_of(target) != expected_sha:
+            raise PipelineInputError(
+                f"landing area corrupted: {target} no longer has sha256 {expected_sha}; "
+                "restore it or remove that folder so it can be landed again"
+            )
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, partial)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    if sha256_of(partial) != expected_sha:
+        partial.unlink()
+        raise PipelineInputError(f"{source} changed while it was being copied; run again")
+    os.chmod(partial, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.replace(partial, target)
+
+
+def land_file(
+    landing_dir: Path,
+    dataset: str,
+    source: Path,
+    listed_as: str,
+    release: str | None,
+    meta: Path | None = None,
+) -> LandedFile:
+    """Land ``source`` (and its ``.meta.csv``) unless these exact bytes already landed for ``dataset``."""
+    sha = sha256_of(source)
+    meta_sha = sha256_of(meta) if meta else None
+    with _locked_manifest(landing_dir) as manifest:
+        existing = read_manifest(landing_dir)
+        for record in existing:
+            if record.dataset == dataset and record.sha256 == sha and record.meta_sha256 == meta_sha:
+                _copy_immutable(source, Path(record.landed_path), sha)
+                return record
+        folder = landing_dir / dataset / sha[:2] / sha
+        target = folder / source.name
+        _copy_immutable(source, target, sha)
+        meta_target = None
+        if meta is not None and meta_sha is not None:
+            meta_target = folder / meta.name
+            _copy_immutable(meta, meta_target, meta_sha)
+        record = LandedFile(
+            dataset=dataset,
+            sha256=sha,
+            size_bytes=source.stat().st_size,
+            source=str(source),
+            listed_as=listed_as,
+            release=release,
+            landed_path=str(target),
+            landed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            landed_seq=max((r.landed_seq for r in existing), default=0) + 1,
+            meta_sha256=meta_sha,
+            meta_landed_path=str(meta_target) if meta_target else None,
+        )
+        with manifest.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return record
