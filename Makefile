@@ -1,0 +1,46 @@
+# Quick start: `make run` (build and publish the sample), `make test` (the test suite).
+# Only Python 3.11+ is needed: uv is bootstrapped into .tools/ and installs the locked stack.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup prepare run test dev bench sample clean
+
+setup: $(VENV)/.installed
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
+	@touch $@
+
+prepare: setup
+	$(PY) -m orchestration.cli prepare
+
+run: prepare  ## land sources.yml's files, build, gate and publish warehouse/education.duckdb
+	$(PY) -m orchestration.cli run
+
+test: prepare  ## the whole test suite (offline)
+	$(PY) -m pytest
+
+dev: prepare  ## the Dagster UI on http://127.0.0.1:3000
+	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+bench: prepare  ## wall time and peak memory of a full build on the sample
+	$(PY) scripts/bench.py
+
+sample: setup  ## regenerate raw/sample/ (deterministic; the committed copy must not change)
+	$(PY) -m orchestration.lib.sample_data.generator
+
+clean:  ## remove build artefacts (never the published warehouse or the landing zone)
+	rm -rf dbt_project/target dbt_project/logs warehouse/build

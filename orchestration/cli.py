@@ -1,0 +1,100 @@
+"""Command line entry points used by the Makefile.
+
+``python -m orchestration.cli run``: materialize every asset in-process (the same job the termly
+schedule launches), print each failed gate with the file and rows it names, exit non-zero when
+anything failed. ``prepare``: write the dbt manifest the Dagster definitions load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT, load_settings
+
+QUIET_ENV = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DAGSTER_DISABLE_TELEMETRY": "true",
+}
+
+
+def configure_environment() -> None:
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ.setdefault("EDU_BUILD_DB", str(load_settings().build_db))
+
+
+def prepare() -> None:
+    """`dbt parse` writes target/manifest.json, which the dbt assets are defined from."""
+    configure_environment()
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        check=True,
+    )
+
+
+def run() -> int:
+    configure_environment()
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.publish.assets import PUBLICATION_KEY
+    from orchestration.defs.publish.schedules import REFRESH_JOB_NAME
+
+    settings = load_settings()
+    print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}")
+    job = defs.resolve_job_def(REFRESH_JOB_NAME)
+    result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False)
+
+    failed_checks = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not e.asset_check_evaluation_data.passed
+    ]
+    failed_steps = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    published = any(
+        e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key == PUBLICATION_KEY
+        for e in result.all_events
+    )
+    for check in failed_checks:
+        print(f"\nGATE FAILED: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
+        if check.description:
+            print(check.description, file=sys.stderr)
+    for step in failed_steps:
+        error = step.step_failure_data.error
+        message = error.message.strip() if error else "unknown error"
+        cause = error.cause.message.strip() if error and error.cause else ""
+        print(f"\nSTEP FAILED: {step.step_key}: {message}" + (f"\n  caused by: {cause}" if cause else ""), file=sys.stderr)
+    if not published:
+        print(
+            f"\nNOT PUBLISHED: {settings.published_db} was left unchanged (run id {result.run_id}).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"\nPublished {settings.published_db} (run id {result.run_id}).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "prepare"])
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        prepare()
+        return
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

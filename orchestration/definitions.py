@@ -1,0 +1,34 @@
+"""The Dagster code location: assembles the stages in orchestration/defs/ into one asset graph
+(raw files -> dbt models -> gates -> publication). Nothing here does work at import time beyond
+reading the dbt manifest, which `make run` / `make dev` prepare first."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.gates.checks import mart_checks
+from orchestration.defs.ingest.assets import ingest_raw_files
+from orchestration.defs.ingest.checks import raw_checks
+from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.publish.assets import build_publication_asset
+from orchestration.defs.publish.schedules import refresh_and_publish, termly_schedule
+from orchestration.defs.transform.assets import dbt_models
+from orchestration.defs.transform.resources import dbt_resource
+
+
+def build_definitions() -> dg.Definitions:
+    mart_keys = sorted((k for k in dbt_models.keys if k.path[0] == "marts"), key=lambda k: k.path)
+    checks = raw_checks() + mart_checks([k.path[-1] for k in mart_keys])
+    gate_count = len(dbt_models.check_keys) + sum(len(c.check_keys) for c in checks)
+    publication = build_publication_asset(mart_keys, gate_count)
+    return dg.Definitions(
+        assets=[ingest_raw_files, dbt_models, publication],
+        asset_checks=checks,
+        jobs=[refresh_and_publish],
+        schedules=[termly_schedule()],
+        resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,52 @@
+"""Blocking Great Expectations gates on the published marts (one suite per mart in expectations/)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from orchestration.defs.ingest.checks import gate_result
+from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.lib import gates
+
+
+def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
+    """Values the mart suites compare against, read from this build's own inputs."""
+    loaded = [r[0] for r in con.execute("SELECT DISTINCT dataset FROM raw.landed_files").fetchall()]
+    measures = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT measure_code FROM marts.dim_measure WHERE dataset IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",
+            [loaded],
+        ).fetchall()
+    ]
+    las = []
+    if "statistical_neighbours" in loaded:
+        las = [r[0] for r in con.execute("SELECT DISTINCT old_la_code FROM raw.statistical_neighbours ORDER BY 1").fetchall()]
+    return {"catalogue_measure_codes": measures, "expected_old_la_codes": las}
+
+
+def _mart_check(table: str) -> dg.AssetChecksDefinition:
+    suite = f"mart_{table}" if not table.startswith("mart_") else table
+
+    @dg.asset_check(
+        asset=dg.AssetKey(["marts", table]),
+        name=f"gx_{suite}",
+        blocking=True,
+        description=f"Great Expectations suite expectations/{suite}.json",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
+            frame = gates.table_frame(con, f"marts.{table}")
+            parameters = suite_parameters(con)
+        return gate_result(gates.validate(suite, frame, parameters), rows=len(frame))
+
+    return _check
+
+
+def mart_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:
+    return [
+        _mart_check(t)
+        for t in mart_tables
+        if gates.suite_exists(f"mart_{t}" if not t.startswith("mart_") else t)
+    ]

@@ -1,0 +1,45 @@
+"""Blocking gates on the raw datasets: one Great Expectations suite per dataset."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from orchestration.defs.ingest.assets import raw_asset_key
+from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.lib import gates
+from orchestration.lib.sources import dataset_specs
+
+
+def gate_result(result: gates.GateResult, **metadata) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=result.passed,
+        description=result.summary()[:4000],
+        metadata={"expectations": result.evaluated, "failed": len(result.failures), **metadata},
+    )
+
+
+def _raw_check(dataset: str, kind: str) -> dg.AssetChecksDefinition:
+    suite = f"raw_{dataset}"
+
+    @dg.asset_check(
+        asset=raw_asset_key(dataset),
+        name=f"gx_{suite}",
+        blocking=True,
+        description=f"Great Expectations suite expectations/{suite}.json",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
+            if kind == "ees":
+                frame = gates.raw_ees_frame(con, dataset)
+            else:
+                frame = gates.table_frame(con, f"raw.{dataset}")
+        if frame.empty:
+            return dg.AssetCheckResult(passed=True, description=f"{dataset}: not in sources.yml, nothing to check")
+        return gate_result(gates.validate(suite, frame), cells=len(frame))
+
+    return _check
+
+
+def raw_checks() -> list[dg.AssetChecksDefinition]:
+    return [_raw_check(name, spec.kind) for name, spec in dataset_specs().items() if gates.suite_exists(f"raw_{name}")]

@@ -1,0 +1,46 @@
+"""dbt models as Dagster assets: staging -> intermediate -> marts, with dbt tests as blocking checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.transform.resources import dbt_project
+
+
+class EducationDbtTranslator(DagsterDbtTranslator):
+    """Models are keyed by schema (``marts/fct_la_measure``); dbt sources by the raw table the
+    ingest asset writes (``raw/ks2``), which joins ingest and dbt into one asset graph."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["sources"].get(unique_id) or manifest["nodes"].get(unique_id) or {}
+        if node.get("resource_type") == "source":
+            key = dg.AssetKey(["raw", node["name"]])
+        elif node.get("resource_type") in ("model", "seed", "snapshot"):
+            schema = (node.get("config") or {}).get("schema") or node.get("schema") or "main"
+            key = dg.AssetKey([schema, node["name"]])
+        else:
+            return spec
+        group = "reference" if node.get("resource_type") == "seed" else (schema if node.get("resource_type") != "source" else "ingest")
+        return spec.replace_attributes(key=key, group_name=group)
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        # Every dbt test is a gate: a failing one stops the publication.
+        return spec._replace(blocking=True) if spec is not None else None
+
+
+translator = EducationDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    # dbt runs as a subprocess and reads the build database path from the environment.
+    os.environ["EDU_BUILD_DB"] = str(warehouse.settings().build_db)
+    yield from dbt.cli(["build"], context=context).stream()
