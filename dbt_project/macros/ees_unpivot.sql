@@ -1,0 +1,242 @@
+{#-
+    Staging for one EES dataset: the raw table (one VARCHAR column per file column, unioned across
+    files) becomes one row per source row x indicator column. Which columns are filters and which
+    are indicators is read at run time from raw.file_columns (the files' own .meta.csv, else the
+    ingest heuristic), so a new file layout or an extra indicator needs no SQL change; renamed
+    indicators are folded onto one canonical name with the aliases in dbt_project.yml vars.
+
+    A dataset whose raw table does not exist (absent from sources.yml) yields an empty view with
+    the same columns, so the rest of the project still builds.
+-#}
+
+
+{% macro ees_lineage_columns() -%}
+    {{ return(['_file_sha256', '_source_file', '_row_number', '_release', '_landed_seq']) }}
+{%- endmacro %}
+
+{% macro ees_standard_columns() -%}
+    {{ return(['time_period', 'time_identifier', 'geographic_level', 'country_code', 'country_name',
+               'region_code', 'region_name', 'old_la_code', 'new_la_code', 'la_name']) }}
+{%- endmacro %}
+
+
+{#- column name -> role for one dataset, from raw.file_columns; the latest-landed file wins when
+    files disagree (its layout is the one DfE uses now). Falls back to the DESIGN section 4
+    heuristic on the data itself when the ingest did not record roles. -#}
+{% macro ees_column_roles(dataset, relation, column_names) -%}
+    {%- set roles = {} -%}
+    {%- set file_columns = source('ingest', 'file_columns') -%}
+    {%- set landed_files = source('ingest', 'landed_files') -%}
+    {%- if execute -%}
+        {%- set fc_exists = adapter.get_relation(database=file_columns.database, schema=file_columns.schema, identifier=file_columns.identifier) -%}
+        {%- set lf_exists = adapter.get_relation(database=landed_files.database, schema=landed_files.schema, identifier=landed_files.identifier) -%}
+        {%- if fc_exists -%}
+            {%- set query -%}
+                select fc.column_name, arg_max(fc.role, coalesce(lf.landed_seq, 0)) as role
+                from {{ file_columns }} as fc
+                {% if lf_exists -%}
+                left join {{ landed_files }} as lf
+                    on lf.dataset = fc.dataset and lf.file_sha256 = fc.file_sha256
+                {%- else -%}
+                left join (select null::integer as landed_seq) as lf on true
+                {%- endif %}
+                where fc.dataset = '{{ dataset }}'
+                group by fc.column_name
+            {%- endset -%}
+            {%- for row in run_query(query).rows -%}
+                {%- do roles.update({row[0] | lower: row[1] | lower}) -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- set unknown = [] -%}
+        {%- for name in column_names -%}
+            {%- if name not in roles and name not in ees_lineage_columns() -%}{%- do unknown.append(name) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- if unknown -%}
+            {%- set query -%}
+                select
+                {%- for name in unknown %}
+                    bool_and({{ adapter.quote(name) }} is null or trim({{ adapter.quote(name) }}) = ''
+                        or regexp_full_match(trim({{ adapter.quote(name) }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+                        or lower(trim({{ adapter.quote(name) }})) in ('c', 'x', 'z', 'low', 'k', 'u', ':', '~')){{ ',' if not loop.last }}
+                {%- endfor %}
+                from {{ relation }}
+            {%- endset -%}
+            {%- set looks_numeric = run_query(query).rows[0] -%}
+            {%- for name in unknown -%}
+                {%- if name == 'version' -%}{%- do roles.update({name: 'version'}) -%}
+                {%- elif name in ees_standard_columns() -%}{%- do roles.update({name: 'geography'}) -%}
+                {%- elif looks_numeric[loop.index0] -%}{%- do roles.update({name: 'indicator'}) -%}
+                {%- else -%}{%- do roles.update({name: 'filter'}) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(roles) }}
+{%- endmacro %}
+
+
+{#- Empty cells of the standard columns become NULL (national rows have no region, etc.). -#}
+{% macro ees_column_or_null(name, column_names) -%}
+    {%- if name in column_names -%}nullif(trim({{ adapter.quote(name) }}), ''){%- else -%}cast(null as varchar){%- endif -%}
+{%- endmacro %}
+
+
+{% macro ees_unpivot(dataset) -%}
+    {%- set relation = source('ees', dataset) -%}
+    {%- set aliases = (var('ees_datasets')[dataset] or {}).get('aliases') or {} -%}
+    {%- set column_names = [] -%}
+    {%- set filter_columns = [] -%}
+    {#- canonical indicator name -> the existing columns that hold it, canonical name first -#}
+    {%- set indicators = {} -%}
+
+    {%- if execute -%}
+        {%- set existing = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
+        {%- if existing -%}
+            {%- for column in adapter.get_columns_in_relation(existing) -%}
+                {%- do column_names.append(column.name | lower) -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- set roles = ees_column_roles(dataset, relation, column_names) if column_names else {} -%}
+        {%- set alias_to_canonical = {} -%}
+        {%- for canonical, names in aliases.items() -%}
+            {%- for name in names -%}{%- do alias_to_canonical.update({name | lower: canonical | lower}) -%}{%- endfor -%}
+        {%- endfor -%}
+        {%- for name in column_names
+            if name not in ees_lineage_columns() and name not in ees_standard_columns() and name != 'version' -%}
+            {%- if roles.get(name) == 'filter' -%}
+                {%- do filter_columns.append(name) -%}
+            {%- elif roles.get(name) == 'indicator' -%}
+                {%- set canonical = alias_to_canonical.get(name, name) -%}
+                {%- if canonical not in indicators -%}{%- do indicators.update({canonical: []}) -%}{%- endif -%}
+                {%- if name == canonical -%}
+                    {%- do indicators[canonical].insert(0, name) -%}
+                {%- else -%}
+                    {%- do indicators[canonical].append(name) -%}
+                {%- endif -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+
+
+{%- if indicators %}
+with source as (
+
+    select * from {{ relation }}
+
+),
+
+-- One column per canonical indicator: a file uses either the canonical name or one of its
+-- aliases, so coalescing them lines up every year's files.
+renamed as (
+
+    select
+        '{{ dataset }}' as dataset,
+        _source_file as source_file,
+        _file_sha256 as file_sha256,
+        cast(_row_number as integer) as source_row_number,
+        cast(_landed_seq as integer) as landed_seq,
+        try_cast({{ ees_column_or_null('time_period', column_names) }} as integer) as time_period,
+        {{ ees_column_or_null('time_identifier', column_names) }} as time_identifier,
+        {{ ees_column_or_null('geographic_level', column_names) }} as geographic_level,
+        {{ ees_column_or_null('country_code', column_names) }} as country_code,
+        {{ ees_column_or_null('country_name', column_names) }} as country_name,
+        {{ ees_column_or_null('region_code', column_names) }} as region_code,
+        {{ ees_column_or_null('region_name', column_names) }} as region_name,
+        {{ ees_column_or_null('old_la_code', column_names) }} as old_la_code,
+        {{ ees_column_or_null('new_la_code', column_names) }} as new_la_code,
+        {{ ees_column_or_null('la_name', column_names) }} as la_name,
+        {{ ees_column_or_null('version', column_names) }} as version,
+        -- The file's own version column beats the release declared in sources.yml; files
+        -- with neither are treated as final.
+        coalesce(
+            {{ normalise_release(ees_column_or_null('version', column_names)) }},
+            {{ normalise_release('_release') }},
+            'final'
+        ) as release,
+        -- A filter column missing from a file means that file did not split by it: 'Total'.
+        {%- if filter_columns %}
+        map(
+            [{% for f in filter_columns %}'{{ f }}'{{ ', ' if not loop.last }}{% endfor %}]::varchar[],
+            [{% for f in filter_columns %}coalesce({{ adapter.quote(f) }}, 'Total'){{ ', ' if not loop.last }}{% endfor %}]::varchar[]
+        ) as filters,
+        {%- else %}
+        cast(map() as map(varchar, varchar)) as filters,
+        {%- endif %}
+        {%- for canonical, names in indicators.items() %}
+        {% if names | length > 1 %}coalesce({% for n in names %}{{ adapter.quote(n) }}{{ ', ' if not loop.last }}{% endfor %}){% else %}{{ adapter.quote(names[0]) }}{% endif %} as {{ adapter.quote(canonical) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from source
+
+),
+
+-- NULL cells are dropped by UNPIVOT: they only occur where a file did not have that column,
+-- i.e. the indicator was not published in that file (an empty cell is '' and is kept).
+unpivoted as (
+
+    unpivot renamed
+    on {% for canonical in indicators %}{{ adapter.quote(canonical) }}{{ ', ' if not loop.last }}{% endfor %}
+    into name indicator value raw_value
+
+),
+
+final as (
+
+    select
+        dataset,
+        time_period,
+        {{ academic_year('time_period') }} as academic_year,
+        time_identifier,
+        geographic_level,
+        country_code,
+        country_name,
+        region_code,
+        region_name,
+        old_la_code,
+        new_la_code,
+        la_name,
+        version,
+        release,
+        filters,
+        indicator,
+        raw_value,
+        {{ parse_ees_value('raw_value') }} as value,
+        {{ ees_value_status('raw_value') }} as value_status,
+        source_file,
+        file_sha256,
+        source_row_number,
+        landed_seq
+    from unpivoted
+
+)
+
+select * from final
+{%- else %}
+-- No raw table (or no indicator columns) for this dataset yet: an empty relation with the
+-- staging columns keeps downstream models buildable.
+select
+    cast('{{ dataset }}' as varchar) as dataset,
+    cast(null as integer) as time_period,
+    cast(null as varchar) as academic_year,
+    cast(null as varchar) as time_identifier,
+    cast(null as varchar) as geographic_level,
+    cast(null as varchar) as country_code,
+    cast(null as varchar) as country_name,
+    cast(null as varchar) as region_code,
+    cast(null as varchar) as region_name,
+    cast(null as varchar) as old_la_code,
+    cast(null as varchar) as new_la_code,
+    cast(null as varchar) as la_name,
+    cast(null as varchar) as version,
+    cast(null as varchar) as release,
+    cast(map() as map(varchar, varchar)) as filters,
+    cast(null as varchar) as indicator,
+    cast(null as varchar) as raw_value,
+    cast(null as double) as value,
+    cast(null as varchar) as value_status,
+    cast(null as varchar) as source_file,
+    cast(null as varchar) as file_sha256,
+    cast(null as integer) as source_row_number,
+    cast(null as integer) as landed_seq
+where false
+{%- endif %}
+{%- endmacro %}

@@ -1,0 +1,53 @@
+{#- How EES cells are read. Kept in one place so every dataset treats symbols identically. -#}
+
+{#- A number as published, or NULL. A regex instead of try_cast because DuckDB would happily
+    read 'nan' or 'inf' as doubles, and those are never published statistics. -#}
+{% macro parse_ees_value(expr) -%}
+    case
+        when regexp_full_match(trim({{ expr }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+            then cast(trim({{ expr }}) as double)
+    end
+{%- endmacro %}
+
+{#- EES symbol convention (DESIGN section 5). Anything unrecognised, including an empty cell or
+    'u', counts as missing rather than failing the build: the status test shows it. -#}
+{% macro ees_value_status(expr) -%}
+    case
+        when regexp_full_match(trim({{ expr }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+            then 'published'
+        when lower(trim({{ expr }})) = 'c' then 'suppressed'
+        when lower(trim({{ expr }})) in ('x', ':') then 'not_available'
+        when lower(trim({{ expr }})) = 'z' then 'not_applicable'
+        when lower(trim({{ expr }})) in ('low', 'k', '~') then 'low'
+        else 'missing'
+    end
+{%- endmacro %}
+
+{#- EES 'version' labels vary in case and wording ('Provisional', 'Revised data', 'Final'). -#}
+{% macro normalise_release(expr) -%}
+    case
+        when lower(trim({{ expr }})) like 'prov%' then 'provisional'
+        when lower(trim({{ expr }})) like 'rev%' then 'revised'
+        when lower(trim({{ expr }})) like 'final%' then 'final'
+        when nullif(trim({{ expr }}), '') is not null then lower(trim({{ expr }}))
+    end
+{%- endmacro %}
+
+{#- Ordering used wherever "the latest release" is picked: final > revised > provisional. -#}
+{% macro release_rank(expr) -%}
+    case {{ expr }} when 'final' then 3 when 'revised' then 2 when 'provisional' then 1 else 0 end
+{%- endmacro %}
+
+{#- 202122 -> '2021/22'; other period formats (calendar years) are shown as they are. -#}
+{% macro academic_year(time_period_expr) -%}
+    case
+        when length(cast({{ time_period_expr }} as varchar)) = 6
+            then substr(cast({{ time_period_expr }} as varchar), 1, 4) || '/' || substr(cast({{ time_period_expr }} as varchar), 5, 2)
+        else cast({{ time_period_expr }} as varchar)
+    end
+{%- endmacro %}
+
+{#- Filter values compared the way a person reads them: 'Not  Disadvantaged ' = 'not disadvantaged'. -#}
+{% macro normalise_label(expr) -%}
+    regexp_replace(lower(trim({{ expr }})), '\s+', ' ', 'g')
+{%- endmacro %}
