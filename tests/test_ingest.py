@@ -1,0 +1,128 @@
+"""Ingestion: sources.yml, immutable landing, raw loading with lineage, clear errors."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib.errors import NotYetSupportedError, PipelineInputError
+from orchestration.lib.ingest import ingest
+from orchestration.lib.landing import read_manifest
+from orchestration.lib.settings import load_settings
+from orchestration.lib.sources import read_sources
+
+HEADER = "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,old_la_code,la_name,new_la_code,version,breakdown,pt_rwm_met_expected_standard"
+ROWS = [
+    "202122,Academic year,National,E92000001,England,,,,,,Revised,Total,59",
+    "202122,Academic year,Local authority,E92000001,England,E12000002,North West,342,St. Helens,E08000013,Revised,Total,57",
+    "202122,Academic year,Local authority,E92000001,England,E12000002,North West,340,Knowsley,E08000011,Revised,Total,c",
+]
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def sources(tmp_path: Path, body: str, monkeypatch) -> Path:
+    file = write(tmp_path / "src" / "sources.yml", body)
+    monkeypatch.setenv("EDU_SOURCES", str(file))
+    return file
+
+
+def test_loads_text_with_lineage_and_normalised_headers(tmp_path, isolated_env, monkeypatch):
+    # BOM, upper case, stray spaces and CRLF line endings, as real DfE downloads have.
+    header = "\ufeff" + HEADER.replace("time_period", " Time_Period ").replace("pt_rwm", "PT_RWM")
+    write(tmp_path / "src" / "ks2.csv", "\r\n".join([header, *ROWS]) + "\r\n")
+    sources(tmp_path, "datasets:\n  ks2: {files: [ks2.csv]}\n", monkeypatch)
+    db = tmp_path / "b.duckdb"
+    results = {r.dataset: r for r in ingest(load_settings(), db)}
+    assert results["ks2"].row_count == 3
+    assert results["ks4"].row_count == 0  # absent from sources.yml: empty, still queryable
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT time_period, la_name, pt_rwm_met_expected_standard, _row_number, _source_file "
+            "FROM raw.ks2 ORDER BY _row_number"
+        ).fetchall()
+        roles = dict(con.execute("SELECT column_name, role FROM raw.file_columns WHERE dataset='ks2'").fetchall())
+    assert rows[0] == ("202122", "", "59", 2, "ks2.csv")
+    assert rows[2][2] == "c"  # symbols stay as published
+    assert roles["breakdown"] == "filter" and roles["pt_rwm_met_expected_standard"] == "indicator"
+    assert roles["version"] == "version" and roles["old_la_code"] == "geography"
+
+
+def test_landing_is_content_addressed_immutable_and_idempotent(tmp_path, isolated_env, monkeypatch):
+    source = write(tmp_path / "src" / "ks2.csv", "\n".join([HEADER, *ROWS]) + "\n")
+    sources(tmp_path, "datasets:\n  ks2: {files: ['*.csv']}\n", monkeypatch)
+    settings = load_settings()
+    ingest(settings, tmp_path / "b.duckdb")
+    ingest(settings, tmp_path / "b.duckdb")
+    records = read_manifest(settings.landing_dir)
+    assert len(records) == 1  # second run landed nothing new
+    landed = Path(records[0].landed_path)
+    assert landed.read_bytes() == source.read_bytes()
+    assert records[0].sha256 in str(landed)
+    assert not os.stat(landed).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    # A changed source is a new landing; the first copy is kept as received.
+    write(source, "\n".join([HEADER, *ROWS[:2]]) + "\n")
+    ingest(settings, tmp_path / "b.duckdb")
+    records = read_manifest(settings.landing_dir)
+    assert [r.landed_seq for r in records] == [1, 2]
+    assert len(landed.read_text().splitlines()) == 4
+
+
+def test_missing_required_column_names_the_file(tmp_path, isolated_env, monkeypatch):
+    write(tmp_path / "src" / "bad.csv", "time_period,geographic_level,x\n202122,National,1\n")
+    sources(tmp_path, "datasets:\n  ks2: {files: [bad.csv]}\n", monkeypatch)
+    with pytest.raises(PipelineInputError, match=r"bad\.csv: required column\(s\) missing: time_identifier, country_code"):
+        ingest(load_settings(), tmp_path / "b.duckdb")
+    assert not (tmp_path / "b.duckdb").exists()  # nothing loaded when a file is rejected
+
+
+def test_ragged_row_names_file_and_line(tmp_path, isolated_env, monkeypatch):
+    write(tmp_path / "src" / "ks2.csv", "\n".join([HEADER, ROWS[0], ROWS[1] + ",extra"]) + "\n")
+    sources(tmp_path, "datasets:\n  ks2: {files: [ks2.csv]}\n", monkeypatch)
+    with pytest.raises(PipelineInputError, match=r"ks2\.csv: line 3: 14 fields where the header has 13"):
+        ingest(load_settings(), tmp_path / "b.duckdb")
+
+
+def test_windows_1252_file_is_read_and_recorded(tmp_path, isolated_env, monkeypatch):
+    text = "\n".join([HEADER, ROWS[0], ROWS[1].replace("St. Helens", "St. Hélens")]) + "\n"
+    write(tmp_path / "src" / "ks2.csv", text, encoding="cp1252")
+    sources(tmp_path, "datasets:\n  ks2: {files: [ks2.csv]}\n", monkeypatch)
+    ingest(load_settings(), tmp_path / "b.duckdb")
+    with duckdb.connect(str(tmp_path / "b.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT la_name FROM raw.ks2 WHERE old_la_code='342'").fetchone()[0] == "St. Hélens"
+        assert con.execute("SELECT encoding FROM raw.landed_files").fetchone()[0] == "cp1252"
+
+
+@pytest.mark.parametrize(
+    "body, error, message",
+    [
+        ("datasets:\n  ks9: {files: [a.csv]}\n", PipelineInputError, "unknown dataset 'ks9'"),
+        ("datasets:\n  ks2: {files: [nothing*.csv]}\n", PipelineInputError, "no file matches 'nothing\\*.csv'"),
+        ("datasets:\n  ks2: {ees_api: {data_set_id: abc, version: '2.*'}}\n", NotYetSupportedError, "'ees_api:', which is not yet supported"),
+        ("datasets:\n  ks2: {url: 'https://example.org/a.zip'}\n", NotYetSupportedError, "'url:', which is not yet supported"),
+        ("datasets:\n  ks2: {files: [{path: a.csv, release: draft}]}\n", PipelineInputError, "release must be one of"),
+    ],
+)
+def test_sources_errors_are_clear(tmp_path, body, error, message):
+    write(tmp_path / "a.csv", "x\n1\n")
+    with pytest.raises(error, match=message):
+        read_sources(write(tmp_path / "sources.yml", body))
+
+
+def test_release_override_and_globs(tmp_path):
+    write(tmp_path / "ks2" / "a.csv", "x\n")
+    write(tmp_path / "ks2" / "b.csv", "x\n")
+    write(tmp_path / "ks2" / "b.meta.csv", "col_name,col_type\n")
+    found = read_sources(
+        write(tmp_path / "sources.yml", "datasets:\n  ks2: {files: ['ks2/*.csv', {path: ks2/b.csv, release: Provisional}]}\n")
+    )
+    assert [(f.listed_as, f.release) for f in found] == [("ks2/a.csv", None), ("ks2/b.csv", None), ("ks2/b.csv", "provisional")]
+    assert found[1].meta_path == tmp_path / "ks2" / "b.meta.csv" and found[0].meta_path is None

@@ -1,0 +1,62 @@
+"""Publication is atomic: the served file is either the old publication or the new one."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from orchestration.lib import publish as publish_module
+from orchestration.lib.publish import publish
+
+
+def make_build(path, value: float) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
+        con.execute(f"CREATE TABLE marts.fct AS SELECT 'ks2' AS m, {value}::DOUBLE AS v UNION ALL SELECT 'ks4', 1.5")
+        con.execute("CREATE TABLE staging.tmp AS SELECT 1 AS x")
+
+
+def test_publish_copies_marts_and_appends_audit(tmp_path):
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    make_build(build, 57)
+    first = publish(build, served, "run-1", [{"dataset": "ks2", "sha256": "ab"}], [{"check": "c", "passed": True}])
+    make_build(build2 := tmp_path / "build2.duckdb", 58)
+    publish(build2, served, "run-2", [], [])
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute("SELECT v FROM marts.fct WHERE m='ks2'").fetchone()[0] == 58
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='staging'").fetchone()[0] == 0
+        audit = con.execute(
+            "SELECT publication_id, previous_publication_id, raw_files, table_checksums FROM audit.publications ORDER BY published_at"
+        ).fetchall()
+    assert [(a[0], a[1]) for a in audit] == [("run-1", None), ("run-2", "run-1")]
+    assert json.loads(audit[0][2]) == [{"dataset": "ks2", "sha256": "ab"}]
+    assert json.loads(audit[0][3])["marts.fct"]["rows"] == 2
+    assert first.tables["marts.fct"]["checksum"] != json.loads(audit[1][3])["marts.fct"]["checksum"]
+    assert sorted(p.name for p in served.parent.iterdir()) == ["education.duckdb"]
+
+
+def test_checksum_is_order_independent(tmp_path):
+    with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
+        con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT * FROM (VALUES (1,'a'),(2,'b')) v(x,y)")
+        con.execute("CREATE TABLE marts.u AS SELECT * FROM (VALUES (2,'b'),(1,'a')) v(x,y)")
+        sums = publish_module.table_checksums(con, "a")
+    assert sums["marts.t"] == sums["marts.u"]
+
+
+def test_crash_during_publication_leaves_previous_byte_identical(tmp_path, monkeypatch):
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    make_build(build, 57)
+    publish(build, served, "run-1", [], [])
+    before = served.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(publish_module.os, "replace", crash)
+    make_build(build2 := tmp_path / "build2.duckdb", 99)
+    with pytest.raises(OSError, match="disk full"):
+        publish(build2, served, "run-2", [], [])
+    assert served.read_bytes() == before
+    assert sorted(p.name for p in served.parent.iterdir()) == ["education.duckdb"]
