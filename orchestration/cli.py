@@ -45,7 +45,8 @@ def prepare() -> None:
 
 
 def run() -> int:
-    configure_environment()
+    # The dbt assets are defined from the manifest: parse first so it matches the models on disk.
+    prepare()
     import dagster as dg
 
     from orchestration.definitions import defs

@@ -1,6 +1,5 @@
 """Blocking Great Expectations gates on the published marts (one suite per mart in expectations/)."""
 
-from __future__ import annotations
 
 import dagster as dg
 import duckdb

@@ -4,7 +4,6 @@ One multi-asset rather than one asset per dataset: the landing manifest and the 
 (raw.landed_files, raw.file_columns) are shared, and a run must see all datasets of one landing.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

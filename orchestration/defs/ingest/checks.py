@@ -1,6 +1,5 @@
 """Blocking gates on the raw datasets: one Great Expectations suite per dataset."""
 
-from __future__ import annotations
 
 import dagster as dg
 import duckdb

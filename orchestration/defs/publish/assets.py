@@ -1,6 +1,5 @@
 """Publication: copy the gated build into the served warehouse atomically, with an audit row."""
 
-from __future__ import annotations
 
 import dagster as dg
 import duckdb

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping

@@ -1,6 +1,5 @@
 """dbt wiring: one DbtProject for the whole pipeline."""
 
-from __future__ import annotations
 
 import shutil
 import sys
