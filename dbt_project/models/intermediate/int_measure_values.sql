@@ -1,0 +1,152 @@
+{#- EES staging models whose rows can feed catalogue measures. A new dataset adds its staging
+    model here; a new measure of an existing dataset needs only a measure_catalogue row. -#}
+{%- set ees_staging_models = ['stg_ees__ks2', 'stg_ees__ks4'] -%}
+
+with
+
+catalogue as (
+
+    select * from {{ ref('measure_catalogue') }}
+
+),
+
+{% for model in ees_staging_models %}
+{{ model }} as (
+
+    select * from {{ ref(model) }}
+
+),
+{% endfor %}
+
+staged as (
+
+    {% for model in ees_staging_models -%}
+    select * from {{ model }}
+    {% if not loop.last %}union all by name{% endif %}
+    {% endfor %}
+
+),
+
+-- 'breakdown_topic=Disadvantage;breakdown=Disadvantaged' -> {breakdown_topic: Disadvantage, ...};
+-- an empty cell means the headline row (every filter at Total).
+catalogue_filters as (
+
+    select
+        *,
+        map_from_entries(
+            list_transform(
+                list_filter(string_split(coalesce(filters, ''), ';'), lambda pair: trim(pair) <> ''),
+                lambda pair: struct_pack(
+                    k := lower(trim(split_part(pair, '=', 1))),
+                    v := trim(split_part(pair, '=', 2))
+                )
+            )
+        ) as required_filters
+    from catalogue
+
+),
+
+-- DESIGN section 4: a row counts for a measure when each filter the catalogue names has the
+-- named value and every other filter column is 'Total'. Checking the "every other" half is
+-- what keeps decoy rows (e.g. sex = Boys under a Total breakdown) out of the headline.
+matched as (
+
+    select
+        catalogue_filters.measure_code,
+        catalogue_filters.breakdown,
+        catalogue_filters.polarity,
+        catalogue_filters.unit,
+        catalogue_filters.decimal_places,
+        staged.*
+    from staged
+    inner join catalogue_filters
+        on staged.dataset = catalogue_filters.dataset
+        and staged.indicator = catalogue_filters.indicator_column
+    where len(list_filter(
+            map_keys(catalogue_filters.required_filters),
+            lambda k: not list_contains(map_keys(staged.filters), k)
+        )) = 0
+      and len(list_filter(
+            map_keys(staged.filters),
+            lambda k: {{ normalise_label('staged.filters[k]') }}
+                <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], 'Total')") }}
+        )) = 0
+
+),
+
+-- London boroughs' region_code is Inner/Outer London (E13); those sub-regions are published as
+-- areas in their own right, so they stay separate keys here and are mapped to London later.
+with_area as (
+
+    select
+        *,
+        case lower(geographic_level)
+            when 'national' then 'national'
+            when 'regional' then 'regional'
+            when 'local authority' then 'local_authority'
+        end as area_level,
+        case lower(geographic_level)
+            when 'national' then country_code
+            when 'regional' then region_code
+            when 'local authority' then old_la_code
+        end as area_code,
+        case lower(geographic_level)
+            when 'national' then country_name
+            when 'regional' then region_name
+            when 'local authority' then la_name
+        end as area_name
+    from matched
+
+),
+
+-- Two files of the same release may both carry a key (a corrected file re-published): the
+-- later-landed file is the one DfE stands behind now.
+deduplicated as (
+
+    select *
+    from with_area
+    where area_level is not null
+      and area_code is not null
+      and time_period is not null
+    qualify row_number() over (
+        partition by measure_code, breakdown, area_level, area_code, time_period, release
+        order by landed_seq desc, source_row_number
+    ) = 1
+
+),
+
+final as (
+
+    select
+        measure_code,
+        breakdown,
+        area_level,
+        area_code,
+        area_name,
+        time_period,
+        academic_year,
+        release,
+        {{ release_rank('release') }} as release_rank,
+        country_code,
+        region_code,
+        region_name,
+        old_la_code,
+        new_la_code,
+        la_name,
+        dataset,
+        indicator,
+        raw_value,
+        value,
+        value_status,
+        polarity,
+        unit,
+        cast(decimal_places as integer) as decimal_places,
+        source_file,
+        file_sha256,
+        source_row_number,
+        landed_seq
+    from deduplicated
+
+)
+
+select * from final

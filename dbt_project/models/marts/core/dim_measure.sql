@@ -1,0 +1,93 @@
+-- The measure catalogue as published, with how each measure's years compare (from the
+-- comparability_breaks seed) and which periods the data covers.
+with
+
+catalogue as (
+
+    select * from {{ ref('measure_catalogue') }}
+
+),
+
+breaks as (
+
+    select
+        *,
+        length(replace(measure_pattern, '%', '')) as pattern_specificity
+    from {{ ref('comparability_breaks') }}
+
+),
+
+measure_values as (
+
+    select * from {{ ref('int_measure_latest_selected') }}
+
+),
+
+-- Same rule as int_measure_series_assigned: the most specific matching pattern applies.
+applicable_breaks as (
+
+    select
+        catalogue.measure_code,
+        breaks.first_period,
+        breaks.last_period,
+        breaks.series,
+        breaks.note
+    from (select distinct measure_code from catalogue) as catalogue
+    inner join breaks
+        on catalogue.measure_code like breaks.measure_pattern
+    qualify breaks.pattern_specificity = max(breaks.pattern_specificity) over (partition by catalogue.measure_code)
+
+),
+
+comparability as (
+
+    select
+        measure_code,
+        string_agg(note, ' ' order by coalesce(first_period, 0)) filter (where note is not null) as comparability_notes,
+        list(distinct series) filter (where series is not null) as comparable_series
+    from applicable_breaks
+    group by measure_code
+
+),
+
+coverage as (
+
+    select
+        measure_code,
+        breakdown,
+        min(time_period) as first_time_period,
+        max(time_period) as latest_time_period,
+        count(distinct time_period) as period_count
+    from measure_values
+    group by measure_code, breakdown
+
+),
+
+final as (
+
+    select
+        cast(catalogue.measure_code as varchar) as measure_code,
+        cast(catalogue.breakdown as varchar) as breakdown,
+        cast(catalogue.measure_name as varchar) as measure_name,
+        cast(catalogue.phase as varchar) as phase,
+        cast(catalogue.dataset as varchar) as dataset,
+        cast(catalogue.indicator_column as varchar) as indicator_column,
+        cast(catalogue.filters as varchar) as filters,
+        cast(catalogue.unit as varchar) as unit,
+        cast(catalogue.polarity as varchar) as polarity,
+        cast(catalogue.decimal_places as integer) as decimal_places,
+        cast(comparability.comparability_notes as varchar) as comparability_notes,
+        cast(coalesce(comparability.comparable_series, ['continuous']) as varchar[]) as comparable_series,
+        cast(coverage.first_time_period as integer) as first_time_period,
+        cast(coverage.latest_time_period as integer) as latest_time_period,
+        cast(coalesce(coverage.period_count, 0) as integer) as period_count
+    from catalogue
+    left join comparability
+        on catalogue.measure_code = comparability.measure_code
+    left join coverage
+        on catalogue.measure_code = coverage.measure_code
+        and catalogue.breakdown = coverage.breakdown
+
+)
+
+select * from final

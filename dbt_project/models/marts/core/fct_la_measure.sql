@@ -1,0 +1,202 @@
+-- The published LA contract (DESIGN section 5): one row per measure x breakdown x period x LA
+-- from the period's latest release, with England, region and statistical-neighbour comparators,
+-- the previous comparable year, rank and quartile band.
+with
+
+la_measures as (
+
+    select * from {{ ref('int_measure_previous_compared') }}
+    where area_level = 'local_authority'
+
+),
+
+comparator_releases as (
+
+    select * from {{ ref('int_measure_values') }}
+    where area_level in ('national', 'regional')
+
+),
+
+comparator_latest as (
+
+    select * from {{ ref('int_measure_previous_compared') }}
+    where area_level in ('national', 'regional')
+
+),
+
+ranks as (
+
+    select * from {{ ref('int_la_measure_ranked') }}
+
+),
+
+neighbours as (
+
+    select * from {{ ref('int_la_neighbours_selected') }}
+
+),
+
+local_authorities as (
+
+    select * from {{ ref('dim_local_authority') }}
+
+),
+
+-- A London borough is compared with London, not with its Inner/Outer sub-region.
+la_with_region as (
+
+    select
+        la_measures.*,
+        case
+            when la_measures.region_code in ('E13000001', 'E13000002') then 'E12000007'
+            else coalesce(la_measures.region_code, local_authorities.region_code)
+        end as comparator_region_code
+    from la_measures
+    left join local_authorities
+        on la_measures.area_code = local_authorities.old_la_code
+
+),
+
+-- Comparators on the LA value's own release basis (a provisional LA figure against the
+-- provisional England figure); the comparator's latest release only when that release lacks it.
+comparators as (
+
+    select
+        la.measure_code,
+        la.breakdown,
+        la.time_period,
+        la.area_code as old_la_code,
+        coalesce(national_same.value, national_latest.value) as national_value,
+        national_latest.previous_value as national_previous_value,
+        coalesce(regional_same.value, regional_latest.value) as regional_value
+    from la_with_region as la
+    left join comparator_releases as national_same
+        on national_same.area_level = 'national'
+        and la.measure_code = national_same.measure_code
+        and la.breakdown = national_same.breakdown
+        and la.time_period = national_same.time_period
+        and la.release = national_same.release
+    left join comparator_latest as national_latest
+        on national_latest.area_level = 'national'
+        and la.measure_code = national_latest.measure_code
+        and la.breakdown = national_latest.breakdown
+        and la.time_period = national_latest.time_period
+    left join comparator_releases as regional_same
+        on regional_same.area_level = 'regional'
+        and regional_same.area_code = la.comparator_region_code
+        and la.measure_code = regional_same.measure_code
+        and la.breakdown = regional_same.breakdown
+        and la.time_period = regional_same.time_period
+        and la.release = regional_same.release
+    left join comparator_latest as regional_latest
+        on regional_latest.area_level = 'regional'
+        and regional_latest.area_code = la.comparator_region_code
+        and la.measure_code = regional_latest.measure_code
+        and la.breakdown = regional_latest.breakdown
+        and la.time_period = regional_latest.time_period
+
+),
+
+-- Mean of the neighbours' published values (each from its own latest release).
+neighbour_averages as (
+
+    select
+        la.measure_code,
+        la.breakdown,
+        la.time_period,
+        la.area_code as old_la_code,
+        round(avg(neighbour_values.value), any_value(la.decimal_places)) as sn_average,
+        count(neighbour_values.value) as sn_count
+    from la_measures as la
+    inner join neighbours
+        on la.area_code = neighbours.old_la_code
+    left join la_measures as neighbour_values
+        on neighbour_values.area_code = neighbours.neighbour_old_la_code
+        and neighbour_values.measure_code = la.measure_code
+        and neighbour_values.breakdown = la.breakdown
+        and neighbour_values.time_period = la.time_period
+        and neighbour_values.value_status = 'published'
+    group by la.measure_code, la.breakdown, la.time_period, la.area_code
+
+),
+
+joined as (
+
+    select
+        la.*,
+        local_authorities.la_code as dim_la_code,
+        local_authorities.la_name as dim_la_name,
+        local_authorities.region_name as dim_region_name,
+        comparators.national_value,
+        comparators.national_previous_value,
+        comparators.regional_value,
+        neighbour_averages.sn_average,
+        coalesce(neighbour_averages.sn_count, 0) as sn_count,
+        ranks.rank,
+        ranks.ranked_count,
+        ranks.quartile_band
+    from la_with_region as la
+    left join local_authorities
+        on la.area_code = local_authorities.old_la_code
+    left join comparators
+        on la.measure_code = comparators.measure_code
+        and la.breakdown = comparators.breakdown
+        and la.time_period = comparators.time_period
+        and la.area_code = comparators.old_la_code
+    left join neighbour_averages
+        on la.measure_code = neighbour_averages.measure_code
+        and la.breakdown = neighbour_averages.breakdown
+        and la.time_period = neighbour_averages.time_period
+        and la.area_code = neighbour_averages.old_la_code
+    left join ranks
+        on la.measure_code = ranks.measure_code
+        and la.breakdown = ranks.breakdown
+        and la.time_period = ranks.time_period
+        and la.area_code = ranks.old_la_code
+
+),
+
+final as (
+
+    select
+        cast(measure_code as varchar) as measure_code,
+        cast(breakdown as varchar) as breakdown,
+        cast(time_period as integer) as time_period,
+        cast(academic_year as varchar) as academic_year,
+        cast(coalesce(dim_la_code, new_la_code) as varchar) as la_code,
+        cast(area_code as varchar) as old_la_code,
+        cast(coalesce(dim_la_name, la_name) as varchar) as la_name,
+        cast(comparator_region_code as varchar) as region_code,
+        cast(
+            case when comparator_region_code = 'E12000007' then 'London' else coalesce(dim_region_name, region_name) end
+            as varchar
+        ) as region_name,
+        cast(value as double) as value,
+        cast(value_status as varchar) as value_status,
+        cast(release as varchar) as release,
+        cast(national_value as double) as national_value,
+        cast(regional_value as double) as regional_value,
+        cast(sn_average as double) as sn_average,
+        cast(sn_count as integer) as sn_count,
+        cast(round(value - national_value, decimal_places) as double) as diff_vs_national,
+        cast(round(value - regional_value, decimal_places) as double) as diff_vs_regional,
+        cast(round(value - sn_average, decimal_places) as double) as diff_vs_sn,
+        cast(previous_time_period as integer) as previous_time_period,
+        cast(previous_value as double) as previous_value,
+        cast(change_vs_previous as double) as change_vs_previous,
+        cast(national_previous_value as double) as national_previous_value,
+        cast(round(national_value - national_previous_value, decimal_places) as double) as national_change_vs_previous,
+        cast(rank as integer) as rank,
+        cast(ranked_count as integer) as ranked_count,
+        cast(quartile_band as varchar) as quartile_band,
+        cast(polarity as varchar) as polarity,
+        cast(unit as varchar) as unit,
+        cast(decimal_places as integer) as decimal_places,
+        cast(comparability_note as varchar) as comparability_note,
+        cast(source_file as varchar) as data_source_file,
+        cast(file_sha256 as varchar) as file_sha256
+    from joined
+
+)
+
+select * from final
