@@ -39,14 +39,33 @@ applicable_breaks as (
 
 ),
 
-comparability as (
+series_starts as (
 
     select
         measure_code,
-        string_agg(note, ' ' order by coalesce(first_period, 0)) filter (where note is not null) as comparability_notes,
-        list(distinct series) filter (where series is not null) as comparable_series
+        series,
+        min(coalesce(first_period, 0)) as first_period
     from applicable_breaks
-    group by measure_code
+    where series is not null
+    group by measure_code, series
+
+),
+
+comparability as (
+
+    select
+        applicable_breaks.measure_code,
+        string_agg(applicable_breaks.note, ' ' order by coalesce(applicable_breaks.first_period, 0))
+            filter (where applicable_breaks.note is not null) as comparability_notes,
+        any_value(series_lists.comparable_series) as comparable_series
+    from applicable_breaks
+    left join (
+        select measure_code, list(series order by first_period) as comparable_series
+        from series_starts
+        group by measure_code
+    ) as series_lists
+        on applicable_breaks.measure_code = series_lists.measure_code
+    group by applicable_breaks.measure_code
 
 ),
 
