@@ -1,0 +1,289 @@
+"""Backtest: the published `marts.fct_la_measure` against DfE's own figures (LAIT).
+
+LAIT's KS2 and KS4 indicators (2015/16..2024/25) are rewritten as EES files in a temporary folder
+(tests/backtest_fixtures.py), the pipeline is run once on them with DfE's real statistical
+neighbour model, and every LA row of the mart is compared with an independent pandas
+recomputation of LAIT's method from LAIT's values: the value, England and regional figures,
+statistical-neighbour average, previous comparable year, rank and quartile band.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from decimal import ROUND_HALF_UP, Decimal
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.backtest_fixtures import (
+    LONDON_CODE,
+    LONDON_SUBREGIONS,
+    ST_HELENS,
+    ST_HELENS_PROVISIONAL_RWM,
+    load_neighbours,
+    write_backtest_sources,
+)
+from tests.conftest import REPO_ROOT, reference_file
+
+pytestmark = pytest.mark.backtest
+
+KEY = ["measure_code", "breakdown", "time_period", "old_la_code"]
+# KS4 2019/20 (centre assessed) and 2020/21 (teacher assessed grades) compare with no other year.
+KS4_STANDALONE_PERIODS = {201920, 202021}
+
+
+@pytest.fixture(scope="module")
+def backtest(tmp_path_factory):
+    lait = reference_file("lait", "bds_long.parquet")
+    ees_ks2 = reference_file("ees_real", "ks2_la.csv")
+    sn_file = reference_file("ees_real", "sn_model_2025_wide.csv")
+    workdir = tmp_path_factory.mktemp("backtest_lait")
+    sources = write_backtest_sources(workdir / "release", lait, ees_ks2, sn_file)
+
+    env = dict(os.environ)
+    env.update(
+        EDU_SOURCES=str(sources.sources_file),
+        EDU_WAREHOUSE_DIR=str(workdir / "warehouse"),
+        EDU_LANDING_DIR=str(workdir / "landing"),
+        DAGSTER_HOME=str(workdir / "dagster_home"),
+    )
+    env.pop("EDU_BUILD_DB", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, (
+        f"pipeline exit code {result.returncode}\n--- stdout (tail) ---\n{result.stdout[-3000:]}"
+        f"\n--- stderr (tail) ---\n{result.stderr[-6000:]}"
+    )
+    database = workdir / "warehouse" / "education.duckdb"
+    with duckdb.connect(str(database), read_only=True) as con:
+        mart = con.execute("select * from marts.fct_la_measure").df()
+        revisions = con.execute("select * from marts.fct_release_revisions").df()
+    return {
+        "values": sources.values,
+        "latest_period": sources.latest_period,
+        "neighbours": load_neighbours(sn_file),
+        "mart": mart,
+        "revisions": revisions,
+    }
+
+
+# --- independent recomputation of LAIT's comparisons -------------------------------------------
+
+
+def round_half_up(number: float, places: int) -> float:
+    """Rounding as LAIT (Excel ROUND) and SQL round() do: halves away from zero, unlike round()."""
+    if pd.isna(number):
+        return np.nan
+    return float(Decimal(repr(float(number))).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
+
+
+def comparable(dataset: str, period: int, earlier: int) -> bool:
+    """DESIGN section 8: KS4's COVID years stand alone; every other gap is just skipped."""
+    if dataset == "ks4" and (period in KS4_STANDALONE_PERIODS or earlier in KS4_STANDALONE_PERIODS):
+        return False
+    return True
+
+
+def with_previous(rows: pd.DataFrame, area_key: str) -> pd.DataFrame:
+    """previous_time_period / previous_value: the latest earlier comparable period with a value."""
+    rows = rows.copy()
+    previous_period, previous_value = [], []
+    published = rows.dropna(subset=["value"])
+    history = {
+        key: list(zip(group["time_period"], group["value"]))
+        for key, group in published.sort_values("time_period").groupby(["measure_code", "breakdown", area_key])
+    }
+    for dataset, measure, breakdown, area, period in rows[["dataset", "measure_code", "breakdown", area_key, "time_period"]].itertuples(index=False):
+        candidates = [
+            (p, v) for p, v in history.get((measure, breakdown, area), []) if p < period and comparable(dataset, period, p)
+        ]
+        previous_period.append(candidates[-1][0] if candidates else np.nan)
+        previous_value.append(candidates[-1][1] if candidates else np.nan)
+    rows["previous_time_period"] = previous_period
+    rows["previous_value"] = previous_value
+    return rows
+
+
+def quartile_band(value: float, q1: float, q2: float, q3: float, polarity: str) -> str | None:
+    if pd.isna(value):
+        return None
+    if polarity == "low":
+        return "A" if value <= q1 else "B" if value <= q2 else "C" if value <= q3 else "D"
+    return "A" if value > q3 else "B" if value > q2 else "C" if value > q1 else "D"
+
+
+def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame, latest_period: int) -> pd.DataFrame:
+    group = ["measure_code", "breakdown", "time_period"]
+    las = values[values["area_level"] == "local_authority"].copy()
+    las["polarity"] = "high"  # lait_data_dictionary.csv: Polarity "High" for every code used here
+    las["release"] = np.where(las["time_period"] == latest_period, "revised", "final")
+    las["value_status"] = np.where(las["value"].notna(), "published", np.where(las["cell"] == "c", "suppressed", "not_available"))
+    las["comparator_region"] = las["region_code"].where(~las["region_code"].isin(LONDON_SUBREGIONS), LONDON_CODE)
+
+    national = values[values["area_level"] == "national"]
+    national = with_previous(national, "area_code")[group + ["value", "previous_value"]].rename(
+        columns={"value": "national_value", "previous_value": "national_previous_value"}
+    )
+    regional = values[values["area_level"] == "regional"][group + ["area_code", "value"]].rename(
+        columns={"area_code": "comparator_region", "value": "regional_value"}
+    )
+    las = las.merge(national, on=group, how="left").merge(regional, on=group + ["comparator_region"], how="left")
+
+    # Statistical neighbours: mean of the neighbours' published values, and how many there are.
+    pairs = neighbours.merge(
+        las[group + ["old_la_code", "value"]].rename(columns={"old_la_code": "neighbour_old_la_code", "value": "neighbour_value"}),
+        on="neighbour_old_la_code",
+    )
+    sn = pairs.groupby(group + ["old_la_code"])["neighbour_value"].agg(sn_average="mean", sn_count="count").reset_index()
+    las = las.merge(sn, on=group + ["old_la_code"], how="left")
+    las["sn_count"] = las["sn_count"].fillna(0).astype(int)
+
+    las = with_previous(las, "old_la_code")
+
+    # Rank (1 = best, ties share the lowest rank) and LAIT quartile bands among published LAs.
+    las["rank"] = las.groupby(group)["value"].rank(method="min", ascending=False)
+    las["ranked_count"] = las.groupby(group)["value"].transform("count")
+    quartiles = (
+        las.dropna(subset=["value"])
+        .groupby(group)["value"]
+        .apply(lambda v: pd.Series(np.round(np.quantile(v.to_numpy(), [0.25, 0.5, 0.75]), 9), index=["q1", "q2", "q3"]))
+        .unstack()
+        .reset_index()
+    )
+    las = las.merge(quartiles, on=group, how="left")
+    las["quartile_band"] = [
+        quartile_band(v, q1, q2, q3, p) for v, q1, q2, q3, p in las[["value", "q1", "q2", "q3", "polarity"]].itertuples(index=False)
+    ]
+
+    def rounded_difference(a: pd.Series, b: pd.Series) -> pd.Series:
+        return pd.Series([round_half_up(x - y, dp) for x, y, dp in zip(a, b, las["decimal_places"])], index=las.index)
+
+    las["change_vs_previous"] = rounded_difference(las["value"], las["previous_value"])
+    las["diff_vs_national"] = rounded_difference(las["value"], las["national_value"])
+    las["diff_vs_regional"] = rounded_difference(las["value"], las["regional_value"])
+    las["diff_vs_sn"] = rounded_difference(las["value"], las["sn_average"])
+    las["national_change_vs_previous"] = rounded_difference(las["national_value"], las["national_previous_value"])
+    return las.rename(columns={"new_la_code": "la_code"})
+
+
+# --- comparison --------------------------------------------------------------------------------
+
+# column -> absolute tolerance in units of the measure's last decimal place. The expected
+# sn_average is the unrounded mean, so the published (rounded) one may differ by half a unit, and
+# diff_vs_sn (value minus the rounded mean, rounded) by one unit.
+NUMERIC_CHECKS = {
+    "value": 0,
+    "national_value": 0,
+    "regional_value": 0,
+    "sn_average": 0.5,
+    "sn_count": 0,
+    "diff_vs_national": 0,
+    "diff_vs_regional": 0,
+    "diff_vs_sn": 1,
+    "previous_time_period": 0,
+    "previous_value": 0,
+    "change_vs_previous": 0,
+    "national_previous_value": 0,
+    "national_change_vs_previous": 0,
+    "rank": 0,
+    "ranked_count": 0,
+    "decimal_places": 0,
+}
+TEXT_CHECKS = ["la_code", "value_status", "release", "quartile_band", "polarity"]
+# The previous comparable year is only meaningful for a published value (an unpublished year, e.g.
+# KS2 2019/20, belongs to no series); the same holds for England's previous value.
+PUBLISHED_ONLY = {"previous_time_period", "previous_value"}
+NATIONAL_PUBLISHED_ONLY = {"national_previous_value"}
+# Counts and periods are compared exactly; figures after rounding to the measure's decimal places.
+UNROUNDED = {"sn_count", "rank", "ranked_count", "previous_time_period", "decimal_places"}
+
+
+@pytest.fixture(scope="module")
+def compared(backtest):
+    expected = expected_la_measures(backtest["values"], backtest["neighbours"], backtest["latest_period"])
+    mart = backtest["mart"]
+    mart = mart[mart["measure_code"].isin(expected["measure_code"].unique())]
+    joined = expected.merge(mart, on=KEY, how="outer", suffixes=("_exp", "_got"), indicator=True)
+    return joined
+
+
+def _matches(joined: pd.DataFrame, column: str) -> pd.Series:
+    exp, got = joined[f"{column}_exp"], joined[f"{column}_got"]
+    if column in TEXT_CHECKS:
+        return (exp.isna() & got.isna()) | (exp.astype(object) == got.astype(object))
+    exp, got = pd.to_numeric(exp, errors="coerce").astype(float), pd.to_numeric(got, errors="coerce").astype(float)
+    dp = joined["decimal_places_exp"].astype(float)
+    tolerance = NUMERIC_CHECKS[column] * 10 ** (-dp) + 1e-9
+    if column not in UNROUNDED and NUMERIC_CHECKS[column] == 0:
+        exp = pd.Series([round_half_up(x, d) for x, d in zip(exp, dp)], index=joined.index)
+        got = pd.Series([round_half_up(x, d) for x, d in zip(got, dp)], index=joined.index)
+    return (exp.isna() & got.isna()) | ((exp - got).abs() <= tolerance)
+
+
+def test_every_lait_row_is_in_the_mart(compared):
+    missing = compared[compared["_merge"] == "left_only"]
+    extra = compared[compared["_merge"] == "right_only"]
+    assert missing.empty and extra.empty, (
+        f"{len(missing)} expected LA rows missing from the mart, {len(extra)} unexpected:\n"
+        f"{missing[KEY].head(10).to_string()}\n{extra[KEY].head(10).to_string()}"
+    )
+    assert len(compared) > 20_000
+
+
+def test_mart_matches_lait_recomputation(compared):
+    both = compared[compared["_merge"] == "both"]
+    published = both["value_exp"].notna()
+    report, failures = [], []
+    for column in [*NUMERIC_CHECKS, *TEXT_CHECKS]:
+        scope = (
+            both[published] if column in PUBLISHED_ONLY
+            else both[both["national_value_exp"].notna()] if column in NATIONAL_PUBLISHED_ONLY
+            else both
+        )
+        ok = _matches(scope, column)
+        report.append((column, len(scope), int(ok.sum()), 100.0 * ok.mean()))
+        if not ok.all():
+            bad = scope[~ok]
+            failures.append(
+                f"\n{column}: {len(bad)} mismatches, by measure:\n"
+                + bad.groupby(["measure_code", "breakdown"]).size().to_string()
+                + "\nfirst rows:\n"
+                + bad[[*KEY, "value_exp", "value_got", f"{column}_exp", f"{column}_got"]].head(12).to_string(index=False)
+            )
+    table = "\n".join(f"{c:<28} {n:>6} compared {m:>6} match {rate:6.2f}%" for c, n, m, rate in report)
+    print("\nLAIT backtest match rates\n" + table)
+    # A change must never be shown for an LA row without a published value.
+    orphans = both[~published & both["change_vs_previous_got"].notna()]
+    assert orphans.empty, f"change_vs_previous without a value:\n{orphans[KEY].head().to_string()}"
+    assert not failures, table + "".join(failures)
+
+
+def test_st_helens_ks2_2021_22_is_the_revised_figure(backtest):
+    mart = backtest["mart"]
+    row = mart[
+        (mart["measure_code"] == "ks2_rwm_expected") & (mart["breakdown"] == "all")
+        & (mart["old_la_code"] == ST_HELENS) & (mart["time_period"] == 202122)
+    ]
+    assert len(row) == 1
+    assert row["value"].iloc[0] == 57
+    assert row["release"].iloc[0] in {"revised", "final"}
+    assert row["previous_time_period"].iloc[0] == 201819
+
+    revisions = backtest["revisions"]
+    revision = revisions[
+        (revisions["measure_code"] == "ks2_rwm_expected") & (revisions["breakdown"] == "all")
+        & (revisions["area_code"] == ST_HELENS) & (revisions["time_period"] == 202122)
+    ]
+    assert len(revision) == 1, revision.to_string()
+    assert revision["earlier_release"].iloc[0] == "provisional"
+    assert revision["earlier_value"].iloc[0] == ST_HELENS_PROVISIONAL_RWM
+    assert revision["later_value"].iloc[0] == 57
+    # The provisional file repeats every other 2021/22 figure unchanged.
+    changed = revisions[revisions["is_changed"].astype(bool) & (revisions["time_period"] == 202122)]
+    assert changed[["measure_code", "breakdown", "area_code"]].values.tolist() == [["ks2_rwm_expected", "all", ST_HELENS]]
