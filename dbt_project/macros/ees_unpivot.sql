@@ -56,7 +56,7 @@
                 select
                 {%- for name in unknown %}
                     bool_and({{ adapter.quote(name) }} is null or trim({{ adapter.quote(name) }}) = ''
-                        or regexp_full_match(trim({{ adapter.quote(name) }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+                        or {{ is_ees_number(adapter.quote(name)) }}
                         or lower(trim({{ adapter.quote(name) }})) in ('c', 'x', 'z', 'low', 'k', 'u', ':', '~')){{ ',' if not loop.last }}
                 {%- endfor %}
                 from {{ relation }}

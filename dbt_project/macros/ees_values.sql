@@ -1,20 +1,27 @@
 {#- How EES cells are read. Kept in one place so every dataset treats symbols identically. -#}
 
-{#- A number as published, or NULL. A regex instead of try_cast because DuckDB would happily
-    read 'nan' or 'inf' as doubles, and those are never published statistics. -#}
+{#- The cell as number text: trimmed, thousands separators dropped (the ingest heuristic also
+    reads '1,234' as a number; EES never uses decimal commas). -#}
+{% macro ees_number_text(expr) -%}
+    replace(trim({{ expr }}), ',', '')
+{%- endmacro %}
+
+{#- True when the cell is a plain number. A regex instead of try_cast because DuckDB would
+    happily read 'nan' or 'inf' as doubles, and those are never published statistics. -#}
+{% macro is_ees_number(expr) -%}
+    regexp_full_match({{ ees_number_text(expr) }}, '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+{%- endmacro %}
+
+{#- A number as published, or NULL. -#}
 {% macro parse_ees_value(expr) -%}
-    case
-        when regexp_full_match(trim({{ expr }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
-            then cast(trim({{ expr }}) as double)
-    end
+    case when {{ is_ees_number(expr) }} then cast({{ ees_number_text(expr) }} as double) end
 {%- endmacro %}
 
 {#- EES symbol convention (DESIGN section 5). Anything unrecognised, including an empty cell or
     'u', counts as missing rather than failing the build: the status test shows it. -#}
 {% macro ees_value_status(expr) -%}
     case
-        when regexp_full_match(trim({{ expr }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
-            then 'published'
+        when {{ is_ees_number(expr) }} then 'published'
         when lower(trim({{ expr }})) = 'c' then 'suppressed'
         when lower(trim({{ expr }})) in ('x', ':') then 'not_available'
         when lower(trim({{ expr }})) = 'z' then 'not_applicable'
