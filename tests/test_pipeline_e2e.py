@@ -1,0 +1,146 @@
+"""End to end on the bundled sample: build, gate and publish; bad input blocks publication."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+CONTRACT_COLUMNS = [
+    "measure_code", "breakdown", "time_period", "academic_year", "la_code", "old_la_code", "la_name",
+    "region_code", "region_name", "value", "value_status", "release", "national_value", "regional_value",
+    "sn_average", "sn_count", "diff_vs_national", "diff_vs_regional", "diff_vs_sn", "previous_time_period",
+    "previous_value", "change_vs_previous", "national_previous_value", "national_change_vs_previous",
+    "rank", "ranked_count", "quartile_band", "polarity", "unit", "decimal_places", "comparability_note",
+]
+
+
+def run_pipeline(workdir: Path, sources: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        EDU_WAREHOUSE_DIR=str(workdir / "warehouse"),
+        EDU_LANDING_DIR=str(workdir / "landing"),
+        DAGSTER_HOME=str(workdir / "dagster_home"),
+        EDU_SOURCES=str(sources or REPO_ROOT / "sources.yml"),
+    )
+    env.pop("EDU_BUILD_DB", None)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("e2e")
+    result = run_pipeline(workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return workdir
+
+
+def query(db: Path, sql: str, params=None):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_publishes_the_contract(published):
+    db = published / "warehouse" / "education.duckdb"
+    columns = [r[0] for r in query(db, "SELECT column_name FROM information_schema.columns WHERE table_schema='marts' AND table_name='fct_la_measure' ORDER BY ordinal_position")]
+    assert columns[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    tables = {r[0] for r in query(db, "SELECT table_name FROM information_schema.tables WHERE table_schema='marts'")}
+    assert {"fct_la_measure", "fct_area_measure", "fct_release_revisions", "dim_measure", "dim_local_authority",
+            "mart_key_stage_2", "mart_key_stage_4"} <= tables
+    # 153 LAs x (8 KS2 + 9 KS4 measure-breakdowns) x periods, every LA row present published or not
+    las = query(db, "SELECT count(DISTINCT old_la_code) FROM marts.fct_la_measure")[0][0]
+    assert las == 153
+    measures = {r[0] for r in query(db, "SELECT DISTINCT measure_code || '/' || breakdown FROM marts.fct_la_measure")}
+    assert {"ks2_rwm_expected/all", "ks2_rwm_expected/disadvantaged", "ks4_attainment8/not_disadvantaged", "ks4_progress8/all"} <= measures
+
+
+def test_sample_values_flow_through_with_comparisons(published):
+    db = published / "warehouse" / "education.duckdb"
+    row = query(db, """SELECT value, release, previous_time_period, national_value, rank, quartile_band, comparability_note
+                       FROM marts.fct_la_measure WHERE measure_code='ks2_rwm_expected' AND breakdown='all'
+                       AND old_la_code='342' AND time_period=202122""")[0]
+    assert row[0] == 63 and row[1] == "final" and row[2] == 201819 and row[3] == 59
+    assert row[4] >= 1 and row[5] in "ABCD" and row[6]
+    revision = query(db, """SELECT earlier_value, later_value FROM marts.fct_release_revisions
+                            WHERE measure_code='ks2_rwm_expected' AND breakdown='all' AND area_code='342' AND time_period=202122""")
+    assert revision == [(62.0, 63.0)]
+    # KS4 2020/21 (teacher assessed grades) compares with nothing; 2021/22 with 2018/19
+    previous = dict(query(db, """SELECT time_period, previous_time_period FROM marts.fct_la_measure
+                                 WHERE measure_code='ks4_attainment8' AND breakdown='all' AND old_la_code='342'"""))
+    assert previous[202021] is None and previous[201920] is None and previous[202122] == 201819
+    suppressed = query(db, """SELECT value, value_status, rank FROM marts.fct_la_measure
+                              WHERE old_la_code='201' AND breakdown='disadvantaged' AND measure_code='ks2_rwm_expected' AND time_period=202324""")
+    assert suppressed == [(None, "suppressed", None)]
+
+
+def test_audit_records_the_publication(published):
+    db = published / "warehouse" / "education.duckdb"
+    rows = query(db, "SELECT raw_files, check_results, code_version FROM audit.publications")
+    assert len(rows) == 1
+    raw_files, checks, version = rows[0]
+    assert "ks2/ks2_la_timeseries.csv" in raw_files and '"sha256"' in raw_files
+    assert '"passed": false' not in checks and '"passed": true' in checks
+    assert version
+
+
+def _bad_sources(tmp_path: Path, corrupt) -> Path:
+    """A copy of the sample's sources.yml whose KS2 timeseries file is corrupted by ``corrupt``."""
+    spec = yaml.safe_load((REPO_ROOT / "sources.yml").read_text())
+    for dataset in spec["datasets"].values():
+        dataset["files"] = [str(REPO_ROOT / f) for f in dataset["files"]]
+    original = REPO_ROOT / "raw/sample/ks2/ks2_la_timeseries.csv"
+    bad = tmp_path / "ks2_la_timeseries.csv"
+    bad.write_text(corrupt(original.read_text().splitlines()) , encoding="utf-8")
+    (tmp_path / "ks2_la_timeseries.meta.csv").write_bytes(original.with_name("ks2_la_timeseries.meta.csv").read_bytes())
+    spec["datasets"]["ks2"]["files"][0] = str(bad)
+    sources = tmp_path / "sources.yml"
+    sources.write_text(yaml.safe_dump(spec))
+    return sources
+
+
+def _line_of(lines: list[str], la_code: str) -> int:
+    return next(i for i, l in enumerate(lines) if f",{la_code}," in l and ",Total,Total,Total," in l)
+
+
+def percentage_of_140(lines: list[str]) -> str:
+    index = _line_of(lines, "342")
+    cells = lines[index].split(",")
+    header = lines[0].split(",")
+    cells[header.index("pt_rwm_met_expected_standard")] = "140"
+    lines[index] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+def duplicated_la_row(lines: list[str]) -> str:
+    index = _line_of(lines, "340")
+    lines.insert(index + 1, lines[index])
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "corrupt, expected_message",
+    [(percentage_of_140, "percentage within 0-100"), (duplicated_la_row, "no duplicate rows")],
+)
+def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path, corrupt, expected_message):
+    served = published / "warehouse" / "education.duckdb"
+    before = served.read_bytes()
+    result = run_pipeline(published, _bad_sources(tmp_path, corrupt))
+    assert result.returncode != 0
+    assert "GATE FAILED: raw/ks2 / gx_raw_ks2" in result.stderr
+    assert expected_message in result.stderr
+    lines = (tmp_path / "ks2_la_timeseries.csv").read_text().splitlines()
+    bad_line = _line_of(lines, "342" if "140" in expected_message or corrupt is percentage_of_140 else "340") + 1
+    assert f"ks2_la_timeseries.csv line {bad_line}" in result.stderr
+    assert "NOT PUBLISHED" in result.stderr
+    assert served.read_bytes() == before
