@@ -1,6 +1,8 @@
 {#- EES staging models whose rows can feed catalogue measures. A new dataset adds its staging
     model here; a new measure of an existing dataset needs only a measure_catalogue row. -#}
-{%- set ees_staging_models = ['stg_ees__ks2', 'stg_ees__ks4'] -%}
+{%- set ees_staging_models = ['stg_ees__eyfs', 'stg_ees__phonics', 'stg_ees__ks1', 'stg_ees__ks2', 'stg_ees__ks4',
+                             'stg_ees__ks5', 'stg_ees__age19', 'stg_ees__absence', 'stg_ees__exclusions',
+                             'stg_ees__neet'] -%}
 
 with
 
