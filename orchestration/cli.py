@@ -56,7 +56,13 @@ def run() -> int:
     settings = load_settings()
     print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}")
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
-    result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False)
+    # Dagster logs every event at DEBUG; a termly run reads better at INFO (EDU_LOG_LEVEL overrides).
+    log_level = os.environ.get("EDU_LOG_LEVEL", "INFO").upper()
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
 
     failed_checks = [
         e.asset_check_evaluation_data
