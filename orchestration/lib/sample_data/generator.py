@@ -1,4 +1,5 @@
-"""Deterministic synthetic DfE releases in EES tidy format (KS2, KS4, statistical neighbours).
+"""Deterministic synthetic DfE releases in EES tidy format (KS2, KS4, statistical neighbours;
+the other phases - EYFS to NEET - are in `phases`).
 
 Usage: python -m orchestration.lib.sample_data.generator [--out raw/sample]
 
@@ -649,6 +650,11 @@ def generate(out_dir: Path) -> list[Path]:
         sn_header += [f"SN_{k}", f"SN_{k}P"]
     written.append(_write_atomic(out_dir / "statistical_neighbours" / "sn_model_wide.csv",
                                  _csv_bytes(sn_header, _statistical_neighbours(latent))))
+
+    # The other phases build on this module's helpers, so importing them at the top would be circular.
+    from .phases import generate_phases
+
+    written += generate_phases(out_dir, latent)
     return written
 
 

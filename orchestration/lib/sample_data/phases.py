@@ -1,0 +1,811 @@
+"""Deterministic synthetic DfE releases for the phases beyond KS2/KS4: EYFS, phonics, KS1, 16-18
+(KS5), level 2/3 at 19, absence, suspensions and exclusions, and NEET at 16-17.
+
+Built the same way as the KS2/KS4 sample in `generator`: every LA keeps the latent
+characteristics drawn there (deprivation, quality, cohort size, disadvantaged share), each
+dataset adds its own persistent LA component and year-to-year drift from keyed random streams,
+integer cells are simulated per LA and year, and every LA, regional and national row is an
+aggregate of those cells. National levels are solved per year to land near DfE's published
+England figures; all arithmetic that reaches the files is integer or Decimal.
+
+The streams here are keyed by dataset name, so adding or changing a dataset never moves a byte
+of the KS2/KS4/statistical-neighbour files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from .generator import (
+    CELL_KEYS,
+    FILTER_META,
+    FILTER_ROWS,
+    META_COLUMNS,
+    STANDARD_COLUMNS,
+    YEARS,
+    Area,
+    LatentLA,
+    _areas,
+    _binomial,
+    _csv_bytes,
+    _drift,
+    _fmt_ratio,
+    _largest_cell,
+    _rng,
+    _sigmoid,
+    _solve_logit_offset,
+    _sum_vectors,
+    _write_atomic,
+)
+from .geography import COUNTRY_CODE, COUNTRY_NAME, LONDON
+
+CITY_OF_LONDON = "201"
+ISLES_OF_SCILLY = "420"
+
+Cell = tuple[object, str]  # (group flag or age, sex) - the unit every published row sums
+Cells = dict[str, dict[Cell, tuple[int, ...]]]  # old LA code -> cell -> integer vector
+FilterRows = list[tuple[tuple[str, ...], tuple[Cell, ...]]]
+Formatter = Callable[[tuple[int, ...], Area, bool], list[str]]
+
+# Years each dataset publishes (the index into YEARS drives trends and drifts).
+EYFS_NOT_COLLECTED = frozenset({"201920", "202021"})  # no rows at all
+ASSESSMENTS_CANCELLED = frozenset({"201920", "202021"})  # phonics, KS1: rows of x
+ABSENCE_NOT_COLLECTED = frozenset({"201920"})  # full-year absence: rows of x
+KS1_YEARS = YEARS[:8]  # statutory KS1 assessment ended after 2022/23
+AGE19_YEARS = YEARS[:9]  # the year the cohort turned 19; 2024/25 not yet published
+EXCLUSIONS_YEARS = YEARS[:9]
+EXCLUSIONS_OLD_NAME_YEARS = YEARS[:3]  # DfE's files to 2017/18 say fixed_excl_rate
+NEET_YEARS = tuple(str(2016 + i) for i in range(len(YEARS)))  # calendar years, Dec-Feb average
+
+# ---------------------------------------------------------------------------------------------
+# National targets (England, state-funded), close to DfE's published figures. Years in which
+# nothing is published still get a value so the cells stay continuous; those rows print x.
+
+EYFS_TARGETS = {  # good level of development %, all early learning goals %
+    "201516": (69.3, 67.3), "201617": (70.7, 69.0), "201718": (71.5, 70.2),
+    "201819": (71.8, 70.7), "201920": (71.8, 70.7), "202021": (71.8, 70.7),
+    "202122": (65.2, 63.4), "202223": (67.2, 65.6), "202324": (67.7, 66.2),
+    "202425": (68.3, 66.9),
+}
+PHONICS_TARGETS = {  # year 1 pupils meeting the expected standard %
+    "201516": (81,), "201617": (81,), "201718": (82,), "201819": (82,), "201920": (80,),
+    "202021": (77,), "202122": (75,), "202223": (79,), "202324": (79,), "202425": (80,),
+}
+KS1_TARGETS = {  # reading, writing, maths: expected standard %
+    "201516": (74, 65, 73), "201617": (76, 68, 75), "201718": (75, 70, 76),
+    "201819": (75, 69, 76), "201920": (73, 66, 74), "202021": (70, 62, 71),
+    "202122": (67, 58, 68), "202223": (68, 60, 70),
+}
+KS5_TARGETS = {  # A level APS per entry, AAB or better %, three A*-A %
+    "201516": (30.44, 18.5, 10.5), "201617": (31.13, 19.3, 11.1),
+    "201718": (32.12, 18.2, 10.7), "201819": (32.87, 18.4, 10.8),
+    "201920": (38.55, 30.4, 19.9),  # centre assessment grades
+    "202021": (40.46, 37.6, 25.3),  # teacher assessed grades
+    "202122": (37.86, 31.4, 20.3), "202223": (34.16, 22.5, 13.7),
+    "202324": (34.38, 23.4, 14.5), "202425": (34.99, 24.3, 14.9),
+}
+AGE19_TARGETS = {  # level 2 with English and maths by 19 %, level 3 by 19 %
+    "201516": (68.9, 57.1), "201617": (69.0, 57.6), "201718": (68.6, 57.5),
+    "201819": (68.9, 57.2), "201920": (68.5, 57.4), "202021": (70.6, 59.5),
+    "202122": (72.1, 60.1), "202223": (75.8, 59.2), "202324": (73.8, 57.6),
+}
+ABSENCE_TARGETS = {  # overall absence %, persistently absent (10%+) enrolments %
+    "201516": (4.6, 10.5), "201617": (4.7, 10.8), "201718": (4.8, 11.2), "201819": (4.7, 10.9),
+    "201920": (4.7, 10.9), "202021": (4.6, 12.1), "202122": (7.6, 22.5), "202223": (7.4, 22.3),
+    "202324": (7.1, 20.0), "202425": (6.9, 18.5),
+}
+EXCLUSIONS_TARGETS = {  # permanent exclusions per 100 pupils, suspensions per 100 pupils
+    "201516": (0.08, 4.29), "201617": (0.10, 4.76), "201718": (0.10, 5.08),
+    "201819": (0.10, 5.36), "201920": (0.06, 3.76), "202021": (0.05, 4.25),
+    "202122": (0.08, 6.91), "202223": (0.11, 9.33), "202324": (0.13, 10.90),
+}
+NEET_TARGETS = {  # NEET %, not known % of the 16-17 cohort (Dec-Feb average)
+    "2016": (2.8, 3.2), "2017": (2.7, 3.3), "2018": (2.7, 2.8), "2019": (2.6, 2.9),
+    "2020": (2.7, 2.8), "2021": (2.8, 2.7), "2022": (2.6, 2.1), "2023": (2.8, 2.4),
+    "2024": (3.2, 2.2), "2025": (3.4, 2.2),
+}
+
+# ---------------------------------------------------------------------------------------------
+# Filters and metadata
+
+SCHOOL_TYPES = ("State-funded primary", "State-funded secondary", "Special")
+AGES = ("16", "17")
+AGE19_CELL_KEYS: tuple[Cell, ...] = ((True, "Male"), (True, "Female"), (False, "Male"), (False, "Female"))
+
+AGE19_FILTER_ROWS: FilterRows = [
+    (("Total", "Total"), AGE19_CELL_KEYS),
+    (("Gender", "Male"), ((True, "Male"), (False, "Male"))),
+    (("Gender", "Female"), ((True, "Female"), (False, "Female"))),
+    (("Free school meals", "FSM eligible"), ((True, "Male"), (True, "Female"))),
+    (("Free school meals", "Not FSM eligible"), ((False, "Male"), (False, "Female"))),
+]
+SCHOOL_TYPE_CELL_KEYS: tuple[Cell, ...] = tuple((school_type, "") for school_type in SCHOOL_TYPES)
+SCHOOL_TYPE_FILTER_ROWS: FilterRows = [(("Total",), SCHOOL_TYPE_CELL_KEYS)] + [
+    ((school_type,), ((school_type, ""),)) for school_type in SCHOOL_TYPES]
+NEET_CELL_KEYS: tuple[Cell, ...] = tuple((age, "") for age in AGES)
+# The single ages are decoys: the headline is "16-17", not "Total".
+NEET_FILTER_ROWS: FilterRows = [(("16-17",), NEET_CELL_KEYS)] + [((age,), ((age, ""),)) for age in AGES]
+
+AGE19_FILTER_META = [
+    ("version", "Version", "", ""),
+    ("breakdown_topic", "Breakdown topic", "Filter by student characteristic", ""),
+    ("breakdown", "Breakdown", "Filter by characteristic value", "breakdown_topic"),
+]
+SCHOOL_TYPE_FILTER_META = [
+    ("version", "Version", "", ""),
+    ("school_type", "School type", "Filter by school type", ""),
+]
+NEET_FILTER_META = [
+    ("version", "Version", "", ""),
+    ("Age", "Age", "Filter by age at the start of the academic year", ""),
+]
+
+EYFS_META = [  # (column, label, grouping, unit)
+    ("t_children", "Number of children eligible for the profile", "Children", ""),
+    ("gld_percentage", "Percentage of children with a good level of development", "Good level of development", "%"),
+    ("elg_percentage", "Percentage of children at the expected level in all early learning goals", "Early learning goals", "%"),
+]
+PHONICS_META = [
+    ("t_pupils", "Number of eligible year 1 pupils", "Pupils", ""),
+    ("pt_phonics_y1_met_expected_standard", "Percentage of year 1 pupils meeting the expected standard in the phonics screening check", "Phonics", "%"),
+]
+KS1_META = [
+    ("t_pupils", "Number of eligible pupils at the end of key stage 1", "Pupils", ""),
+    ("pt_read_met_expected_standard", "Percentage meeting the expected standard in reading", "Reading", "%"),
+    ("pt_writ_met_expected_standard", "Percentage meeting the expected standard in writing", "Writing", "%"),
+    ("pt_mat_met_expected_standard", "Percentage meeting the expected standard in maths", "Maths", "%"),
+]
+KS5_META = [
+    ("t_students", "Number of A level students", "Students", ""),
+    ("aps_per_entry", "Average point score per A level entry", "A level", ""),
+    ("aab_percent", "Percentage of students achieving grades AAB or better at A level", "A level", "%"),
+    ("three_a_percent", "Percentage of students achieving 3 A*-A grades or better at A level", "A level", "%"),
+]
+AGE19_META = [
+    ("number_in_ss_cohort", "Number in the state-sector cohort at academic age 15", "Cohort", ""),
+    ("l2_with_em_by19_rate", "Percentage achieving level 2 with English and maths by 19", "Level 2", "%"),
+    ("l3_by19_rate", "Percentage achieving level 3 by 19", "Level 3", "%"),
+]
+ABSENCE_META = [
+    ("t_enrolments", "Number of enrolments", "Enrolments", ""),
+    ("sess_overall_percent", "Overall absence rate (percentage of sessions missed)", "Overall absence", "%"),
+    ("enrolments_pa_10_exact_percent", "Percentage of enrolments persistently absent (10% or more of sessions missed)", "Persistent absence", "%"),
+]
+EXCLUSIONS_META = [
+    ("headcount", "Headcount of pupils", "Pupils", ""),
+    ("perm_excl_rate", "Permanent exclusion rate (per 100 pupils)", "Permanent exclusions", ""),
+    ("susp_rate", "Suspension rate (per 100 pupils)", "Suspensions", ""),
+]
+EXCLUSIONS_OLD_META = [
+    EXCLUSIONS_META[0],
+    EXCLUSIONS_META[1],
+    ("fixed_excl_rate", "Fixed period exclusion rate (per 100 pupils)", "Fixed period exclusions", ""),
+]
+NEET_META = [
+    ("Cohort_DJFavg", "Number of 16-17 year olds known to the local authority (December to February average)", "Cohort", ""),
+    ("NEET_percent", "Percentage not in education, employment or training (NEET)", "NEET", "%"),
+    ("NEET_not_known_percent", "Percentage NEET or whose activity is not known", "NEET and not known", "%"),
+    ("Notknown_percent", "Percentage whose activity is not known", "Not known", "%"),
+]
+
+# ---------------------------------------------------------------------------------------------
+# LA effects for each dataset
+
+
+def _is_london(lat: LatentLA) -> float:
+    return 1.0 if lat.la.region is LONDON else 0.0
+
+
+def _own(dataset: str, lat: LatentLA, sd: float, part: str = "") -> float:
+    """A persistent LA component specific to one dataset."""
+    return _rng("phase-la", dataset, part, lat.la.old_code).gauss(0.0, sd)
+
+
+def _yearly(dataset: str, lat: LatentLA) -> tuple[float, ...]:
+    """Year-to-year drift (AR(1), one value per YEARS entry) specific to one dataset."""
+    return _drift(_rng("drift", dataset, lat.la.old_code))
+
+
+def _attainment_effects(latent: list[LatentLA], dataset: str, own_sd: float) -> dict[str, tuple[float, ...]]:
+    """Per LA and year, on the scale of `quality`: the school quality everyone shares, a
+    dataset-specific LA component and a drift."""
+    effects = {}
+    for lat in latent:
+        own = _own(dataset, lat, own_sd)
+        effects[lat.la.old_code] = tuple(lat.quality + own + d / 0.4 for d in _yearly(dataset, lat))
+    return effects
+
+
+# ---------------------------------------------------------------------------------------------
+# Pupil cohorts: (disadvantaged?, sex) cells
+
+
+def _pupil_cells(lat: LatentLA, dataset: str, year_index: int, base: int, trend: float,
+                 disadvantaged_factor: float, tiny: dict[str, tuple[int, int]],
+                 sexes: tuple[str, str] = ("Boys", "Girls")) -> dict[Cell, int]:
+    rng = _rng("cells", dataset, lat.la.old_code, YEARS[year_index])
+    if lat.la.old_code in tiny:
+        total = rng.randint(*tiny[lat.la.old_code])
+    else:
+        total = round(base * (1.0 + trend * (year_index - 4) + rng.gauss(0.0, 0.02)))
+    share = min(0.8, lat.disadvantage_share * disadvantaged_factor * (1.0 + 0.02 * (year_index - 4)))
+    if lat.la.old_code == CITY_OF_LONDON:
+        disadvantaged = min(total, rng.randint(2, 5))  # always too few to publish
+    else:
+        disadvantaged = _binomial(rng, total, share)
+    cells: dict[Cell, int] = {}
+    for is_dis, group in ((True, disadvantaged), (False, total - disadvantaged)):
+        boys = _binomial(rng, group, 0.51)
+        cells[(is_dis, sexes[0])] = boys
+        cells[(is_dis, sexes[1])] = group - boys
+    return cells
+
+
+@dataclass(frozen=True)
+class PupilOutcomes:
+    """A dataset whose indicators are shares of one cohort meeting a standard."""
+    dataset: str
+    cohort_scale: float  # relative to the LA's KS2 cohort
+    cohort_trend: float  # per year
+    disadvantaged_factor: float
+    tiny: dict[str, tuple[int, int]]
+    own_sd: float
+    # per indicator: (LA loading, disadvantage gap, girls minus boys) on the logit scale
+    effects: tuple[tuple[float, float, float], ...]
+    targets: dict[str, tuple[float, ...]]
+
+
+EYFS = PupilOutcomes(
+    "eyfs", 1.06, -0.011, 0.85, {"201": (22, 34), "420": (14, 24)}, 0.18,
+    ((0.19, 0.80, 0.62), (0.20, 0.82, 0.62)), EYFS_TARGETS)
+PHONICS = PupilOutcomes(
+    "phonics", 1.05, -0.008, 0.9, {"201": (20, 32), "420": (14, 24)}, 0.15,
+    ((0.18, 0.80, 0.38),), PHONICS_TARGETS)
+KS1 = PupilOutcomes(
+    "ks1", 1.04, -0.004, 0.95, {"201": (20, 32), "420": (14, 24)}, 0.2,
+    ((0.20, 0.85, 0.45), (0.21, 0.90, 0.70), (0.20, 0.85, 0.0)), KS1_TARGETS)
+
+
+def simulate_pupil_outcomes(latent: list[LatentLA], spec: PupilOutcomes, year_index: int,
+                            effects: dict[str, tuple[float, ...]]) -> Cells:
+    """Cells (n, count meeting indicator 1, indicator 2, ...) for one year."""
+    year = YEARS[year_index]
+    sizes = {lat.la.old_code: _pupil_cells(
+        lat, spec.dataset, year_index, round(lat.ks2_cohort * spec.cohort_scale),
+        spec.cohort_trend, spec.disadvantaged_factor, spec.tiny) for lat in latent}
+    predictors: dict[tuple[str, Cell], list[float]] = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng(spec.dataset + "-x", code, year)
+        effect = effects[code][year_index]
+        for cell in CELL_KEYS:
+            is_dis, sex = cell
+            predictors[(code, cell)] = [
+                loading * effect - (gap if is_dis else 0.0) + (girls / 2 if sex == "Girls" else -girls / 2)
+                + rng.gauss(0.0, 0.04)
+                for loading, gap, girls in spec.effects]
+    offsets = []
+    for i, target in enumerate(spec.targets[year]):
+        pairs = [(sizes[code][cell], predictors[(code, cell)][i]) for code in sorted(sizes) for cell in CELL_KEYS]
+        offsets.append(_solve_logit_offset(pairs, target / 100.0))
+    result: Cells = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng(spec.dataset + "-draw", code, year)
+        cells = {}
+        for cell in CELL_KEYS:
+            n = sizes[code][cell]
+            xs = predictors[(code, cell)]
+            cells[cell] = (n, *(_binomial(rng, n, _sigmoid(offsets[i] + xs[i])) for i in range(len(xs))))
+        result[code] = cells
+    return result
+
+
+def _suppressed_count(count: int) -> bool:
+    return 1 <= count <= 5
+
+
+def _pct_or_low(count: int, n: int, dp: int) -> str:
+    """A percentage; a non-zero count that rounds to zero is published as `low`."""
+    value = _fmt_ratio(100 * count, n, dp)
+    return "low" if count > 0 and Decimal(value) == 0 else value
+
+
+def _pupil_values(v: tuple[int, ...], dp: int, withheld: bool) -> list[str]:
+    if withheld:
+        return ["x"] * len(v)
+    n, *counts = v
+    if n < 6:
+        return ["c"] * len(v)
+    return [str(n)] + ["c" if _suppressed_count(c) else _fmt_ratio(100 * c, n, dp) for c in counts]
+
+
+# ---------------------------------------------------------------------------------------------
+# EYFS: the profile for elg is a subset of gld, so the counts are nested
+
+
+def _nest_eyfs(cells: Cells) -> Cells:
+    # A child at the expected level in every goal has a good level of development too.
+    return {code: {cell: (n, gld, min(elg, gld)) for cell, (n, gld, elg) in by_cell.items()}
+            for code, by_cell in cells.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# KS5: students, A level entries, points (A* = 60 ... E = 10), AAB+ students, 3 A*-A students
+
+KS5_TINY = {ISLES_OF_SCILLY: (4, 12)}
+_KS5_PCT_EFFECTS = ((0.42, 0.62, 0.05), (0.45, 0.70, 0.02))  # AAB, three A*-A (logit)
+
+
+def _ks5_cohort_base(lat: LatentLA) -> int:
+    if lat.la.old_code == CITY_OF_LONDON:
+        return 0  # no state-funded sixth form
+    # A level students are counted where they study: colleges make some LAs net importers.
+    rng = _rng("ks5-cohort", lat.la.old_code)
+    share = 0.44 * math.exp(rng.gauss(0.0, 0.22)) * (1.0 + 0.08 * lat.quality)
+    return round(lat.ks4_cohort * share)
+
+
+def simulate_ks5(latent: list[LatentLA], year_index: int, effects: dict[str, tuple[float, ...]]) -> Cells:
+    year = YEARS[year_index]
+    aps_target, *pct_targets = KS5_TARGETS[year]
+    sizes = {}
+    for lat in latent:
+        if lat.la.old_code == CITY_OF_LONDON:
+            sizes[lat.la.old_code] = {cell: 0 for cell in CELL_KEYS}
+        else:
+            sizes[lat.la.old_code] = _pupil_cells(lat, "ks5", year_index, _ks5_cohort_base(lat), 0.006, 0.7, KS5_TINY)
+    means: dict[tuple[str, Cell], list[float]] = {}
+    entries: dict[tuple[str, Cell], int] = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("ks5-x", code, year)
+        effect = effects[code][year_index]
+        for cell in CELL_KEYS:
+            is_dis, sex = cell
+            sign = 1.0 if sex == "Girls" else -1.0
+            aps = 2.6 * effect - (4.6 if is_dis else 0.0) + 0.25 * sign + rng.gauss(0.0, 0.3)
+            pcts = [loading * effect - (gap if is_dis else 0.0) + girls / 2 * sign + rng.gauss(0.0, 0.04)
+                    for loading, gap, girls in _KS5_PCT_EFFECTS]
+            means[(code, cell)] = [aps, *pcts]
+            entries[(code, cell)] = round(sizes[code][cell] * (2.72 + rng.gauss(0.0, 0.05)))
+    keys = [(code, cell) for code in sorted(sizes) for cell in CELL_KEYS]
+    total_entries = sum(entries[k] for k in keys)
+    aps_shift = aps_target - sum(entries[k] * means[k][0] for k in keys) / total_entries
+    pct_offsets = [
+        _solve_logit_offset([(sizes[c][cell], means[(c, cell)][1 + i]) for c, cell in keys], t / 100.0)
+        for i, t in enumerate(pct_targets)
+    ]
+    result: Cells = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("ks5-draw", code, year)
+        cells = {}
+        for cell in CELL_KEYS:
+            n, e = sizes[code][cell], entries[(code, cell)]
+            aps, x_aab, x_3a = means[(code, cell)]
+            mean_points = min(58.0, max(12.0, aps + aps_shift))
+            points = max(10 * e, min(60 * e, round(e * mean_points + rng.gauss(0.0, 5.0) * math.sqrt(e))))
+            aab = _binomial(rng, n, _sigmoid(pct_offsets[0] + x_aab))
+            three_a = min(aab, _binomial(rng, n, _sigmoid(pct_offsets[1] + x_3a)))
+            cells[cell] = (n, e, points, aab, three_a)
+        result[code] = cells
+    return result
+
+
+def ks5_provisional(final: Cells, forced_lower_aps: str = "342") -> Cells:
+    """The autumn release: a few LAs' results changed after late reviews of marking."""
+    provisional: Cells = {}
+    for code in sorted(final):
+        cells = dict(final[code])
+        rng = _rng("ks5-provisional", code)
+        chosen = code == forced_lower_aps or rng.random() < 0.15
+        if chosen and code not in KS5_TINY and code != CITY_OF_LONDON:
+            target_cell = _largest_cell(cells)
+            n, e, points, aab, three_a = cells[target_cell]
+            sign = -1 if code == forced_lower_aps else rng.choice((-1, 1))
+            points += sign * round(e * rng.uniform(0.3, 0.9))
+            aab = min(n, max(0, aab + sign * round(n * rng.uniform(0.0, 0.015))))
+            three_a = min(aab, max(0, three_a + sign * round(n * rng.uniform(0.0, 0.01))))
+            cells[target_cell] = (n, e, points, aab, three_a)
+        provisional[code] = cells
+    return provisional
+
+
+def _ks5_values(v: tuple[int, ...], area: Area) -> list[str]:
+    if area.la is not None and area.la.old_code == CITY_OF_LONDON:
+        return ["z"] * 4  # no A level provision in the City
+    n, e, points, aab, three_a = v
+    if n < 6:
+        return ["c"] * 4
+    return [str(n), _fmt_ratio(points, e, 2),
+            "c" if _suppressed_count(aab) else _fmt_ratio(100 * aab, n, 1),
+            "c" if _suppressed_count(three_a) else _fmt_ratio(100 * three_a, n, 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Level 2 and 3 at 19: (FSM eligible at 15?, gender) cells
+
+
+AGE19_TINY = {CITY_OF_LONDON: (3, 5), ISLES_OF_SCILLY: (14, 24)}
+_AGE19_EFFECTS = ((0.34, 1.15, 0.18), (0.38, 1.05, 0.32))  # L2 with E&M, L3
+
+
+def simulate_age19(latent: list[LatentLA], year_index: int, effects: dict[str, tuple[float, ...]]) -> Cells:
+    year = YEARS[year_index]
+    sizes = {lat.la.old_code: _pupil_cells(lat, "age19", year_index, round(lat.ks4_cohort * 1.02), 0.004,
+                                           0.55, AGE19_TINY, sexes=("Male", "Female")) for lat in latent}
+    predictors: dict[tuple[str, Cell], list[float]] = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("age19-x", code, year)
+        effect = effects[code][year_index]
+        for cell in AGE19_CELL_KEYS:
+            fsm, sex = cell
+            sign = 1.0 if sex == "Female" else -1.0
+            predictors[(code, cell)] = [
+                loading * effect - (gap if fsm else 0.0) + girls / 2 * sign + rng.gauss(0.0, 0.04)
+                for loading, gap, girls in _AGE19_EFFECTS]
+    offsets = []
+    for i, target in enumerate(AGE19_TARGETS[year]):
+        pairs = [(sizes[c][cell], predictors[(c, cell)][i]) for c in sorted(sizes) for cell in AGE19_CELL_KEYS]
+        offsets.append(_solve_logit_offset(pairs, target / 100.0))
+    result: Cells = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("age19-draw", code, year)
+        result[code] = {
+            cell: (sizes[code][cell], *(_binomial(rng, sizes[code][cell], _sigmoid(offsets[i] + x))
+                                        for i, x in enumerate(predictors[(code, cell)])))
+            for cell in AGE19_CELL_KEYS}
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Absence and exclusions: (school type) cells
+
+
+# Enrolments per pupil in the LA's KS2 (primary, special) or KS4 (secondary) year group.
+_SCHOOL_SIZE = {"State-funded primary": ("ks2", 7.2), "State-funded secondary": ("ks4", 5.6),
+                "Special": ("ks2", 0.2)}
+# School types an LA does not have: the City has one primary school; Scilly one all-through school.
+_NO_SCHOOLS = {CITY_OF_LONDON: {"State-funded secondary", "Special"}, ISLES_OF_SCILLY: {"Special"}}
+_TINY_SCHOOLS = {CITY_OF_LONDON: {"State-funded primary": (230, 290)},
+                 ISLES_OF_SCILLY: {"State-funded primary": (120, 160), "State-funded secondary": (90, 120)}}
+
+
+def _school_sizes(lat: LatentLA, dataset: str, year_index: int) -> dict[Cell, int]:
+    rng = _rng("cells", dataset, lat.la.old_code, YEARS[year_index])
+    sizes: dict[Cell, int] = {}
+    for school_type in SCHOOL_TYPES:
+        cohort, per_pupil = _SCHOOL_SIZE[school_type]
+        base = lat.ks2_cohort if cohort == "ks2" else lat.ks4_cohort
+        growth = 0.03 if school_type == "Special" else 0.006
+        tiny = _TINY_SCHOOLS.get(lat.la.old_code, {}).get(school_type)
+        if school_type in _NO_SCHOOLS.get(lat.la.old_code, set()):
+            sizes[(school_type, "")] = 0
+        elif tiny:
+            sizes[(school_type, "")] = rng.randint(*tiny)
+        else:
+            sizes[(school_type, "")] = round(base * per_pupil * (1.0 + growth * (year_index - 4)
+                                                                + rng.gauss(0.0, 0.015)))
+    return sizes
+
+
+# Relative absence rate by school type before and after the pandemic.
+_ABSENCE_TYPE = {"State-funded primary": (1.0, 1.0), "State-funded secondary": (1.33, 1.48),
+                 "Special": (2.35, 1.95)}
+
+
+def _absence_effects(latent: list[LatentLA]) -> dict[str, tuple[float, ...]]:
+    """Log multiplier on the absence rate: higher where deprivation is, lower in London."""
+    effects = {}
+    for lat in latent:
+        base = 0.085 * lat.deprivation - 0.07 * _is_london(lat) + _own("absence", lat, 0.065)
+        effects[lat.la.old_code] = tuple(base + 0.25 * d for d in _yearly("absence", lat))
+    return effects
+
+
+def simulate_absence(latent: list[LatentLA], year_index: int, effects: dict[str, tuple[float, ...]]) -> Cells:
+    """Cells (enrolments, possible sessions, missed sessions, persistently absent enrolments)."""
+    year = YEARS[year_index]
+    overall_target, pa_target = ABSENCE_TARGETS[year]
+    post_pandemic = year >= "202122"
+    sizes = {lat.la.old_code: _school_sizes(lat, "absence", year_index) for lat in latent}
+    possible: dict[tuple[str, Cell], int] = {}
+    relative: dict[tuple[str, Cell], float] = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("absence-x", code, year)
+        for cell in SCHOOL_TYPE_CELL_KEYS:
+            school_type = cell[0]
+            sessions = 300 if school_type == "Special" else 318
+            possible[(code, cell)] = round(sizes[code][cell] * sessions * (1.0 + rng.gauss(0.0, 0.008)))
+            relative[(code, cell)] = (_ABSENCE_TYPE[school_type][post_pandemic]
+                                      * math.exp(effects[code][year_index] + rng.gauss(0.0, 0.03)))
+    keys = [(code, cell) for code in sorted(sizes) for cell in SCHOOL_TYPE_CELL_KEYS]
+    scale = overall_target / 100.0 * sum(possible[k] for k in keys) / sum(possible[k] * relative[k] for k in keys)
+    # Persistent absence rises steeply with the absence rate.
+    pa_offset = _solve_logit_offset(
+        [(sizes[c][cell], 2.3 * math.log(relative[(c, cell)])) for c, cell in keys], pa_target / 100.0)
+    result: Cells = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("absence-draw", code, year)
+        cells = {}
+        for cell in SCHOOL_TYPE_CELL_KEYS:
+            n, p = sizes[code][cell], possible[(code, cell)]
+            rate = min(0.5, scale * relative[(code, cell)])
+            missed = max(0, round(p * rate + rng.gauss(0.0, 1.0) * math.sqrt(p * rate)))
+            pa = _binomial(rng, n, _sigmoid(pa_offset + 2.3 * math.log(relative[(code, cell)])))
+            cells[cell] = (n, p, missed, pa)
+        result[code] = cells
+    return result
+
+
+def _absence_values(v: tuple[int, ...], year: str) -> list[str]:
+    if year in ABSENCE_NOT_COLLECTED:
+        return ["x"] * 3
+    n, possible, missed, pa = v
+    if n == 0:
+        return ["z"] * 3  # no schools of this type in the LA
+    if n < 6:
+        return ["c"] * 3
+    return [str(n), _fmt_ratio(100 * missed, possible, 1), _fmt_ratio(100 * pa, n, 1)]
+
+
+_EXCLUSION_TYPE = {  # relative rates: permanent exclusions, suspensions
+    "State-funded primary": (0.2, 0.13), "State-funded secondary": (2.05, 1.0), "Special": (0.7, 1.1),
+}
+
+
+def _exclusion_effects(latent: list[LatentLA]) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Log multipliers (permanent, suspension): strongly higher with deprivation, lower in London."""
+    effects = {}
+    for lat in latent:
+        shared = _own("exclusions", lat, 0.3, "shared")
+        suspension = 0.38 * lat.deprivation - 0.2 * _is_london(lat) + shared + _own("exclusions", lat, 0.22, "susp")
+        permanent = 0.3 * lat.deprivation - 0.15 * _is_london(lat) + shared + _own("exclusions", lat, 0.25, "perm")
+        effects[lat.la.old_code] = tuple((permanent + 0.5 * d, suspension + 0.5 * d)
+                                         for d in _yearly("exclusions", lat))
+    return effects
+
+
+def simulate_exclusions(latent: list[LatentLA], year_index: int,
+                        effects: dict[str, tuple[tuple[float, float], ...]]) -> Cells:
+    """Cells (headcount, permanent exclusions, suspensions)."""
+    year = YEARS[year_index]
+    targets = EXCLUSIONS_TARGETS[year]
+    sizes = {lat.la.old_code: _school_sizes(lat, "exclusions", year_index) for lat in latent}
+    relative: dict[tuple[str, Cell], tuple[float, float]] = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("exclusions-x", code, year)
+        permanent, suspension = effects[code][year_index]
+        for cell in SCHOOL_TYPE_CELL_KEYS:
+            perm_type, susp_type = _EXCLUSION_TYPE[cell[0]]
+            relative[(code, cell)] = (perm_type * math.exp(permanent + rng.gauss(0.0, 0.1)),
+                                      susp_type * math.exp(suspension + rng.gauss(0.0, 0.08)))
+    keys = [(code, cell) for code in sorted(sizes) for cell in SCHOOL_TYPE_CELL_KEYS]
+    headcount = sum(sizes[c][cell] for c, cell in keys)
+    scales = [targets[i] / 100.0 * headcount / sum(sizes[c][cell] * relative[(c, cell)][i] for c, cell in keys)
+              for i in range(2)]
+    result: Cells = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("exclusions-draw", code, year)
+        cells = {}
+        for cell in SCHOOL_TYPE_CELL_KEYS:
+            n = sizes[code][cell]
+            perm = _binomial(rng, n, min(0.05, scales[0] * relative[(code, cell)][0]))
+            susp = _binomial(rng, n, min(0.9, scales[1] * relative[(code, cell)][1]))
+            cells[cell] = (n, perm, susp)
+        result[code] = cells
+    return result
+
+
+def _exclusions_values(v: tuple[int, ...], area: Area) -> list[str]:
+    n, perm, susp = v
+    if n == 0:
+        return ["z"] * 3
+    code = area.la.old_code if area.la is not None else ""
+    if code == CITY_OF_LONDON:
+        return ["c"] * 3  # a single school: publishing would identify pupils
+    if code == ISLES_OF_SCILLY:
+        # One school: a handful of exclusions would identify pupils.
+        return [str(n)] + ["c" if _suppressed_count(k) else _fmt_ratio(100 * k, n, 2) for k in (perm, susp)]
+    return [str(n), _pct_or_low(perm, n, 2), _pct_or_low(susp, n, 2)]
+
+
+# ---------------------------------------------------------------------------------------------
+# NEET: (age) cells, by LA of residence
+
+
+NEET_TINY = {CITY_OF_LONDON: (45, 70), ISLES_OF_SCILLY: (22, 36)}
+# LAs whose tracking is nearly complete: a handful of not-known young people rounds to 0.0.
+_NEAR_COMPLETE_TRACKING = frozenset({"886", "359"})
+_NEET_AGE = {"16": (-0.45, -0.55), "17": (0.35, 0.4)}  # logit shifts: NEET, not known
+
+
+def _neet_effects(latent: list[LatentLA]) -> dict[str, tuple[tuple[float, float], ...]]:
+    effects = {}
+    for lat in latent:
+        neet = 0.38 * lat.deprivation - 0.25 * _is_london(lat) - 0.1 * lat.quality + _own("neet", lat, 0.25, "neet")
+        not_known = 0.12 * lat.deprivation + _own("neet", lat, 0.55, "not-known")
+        if lat.la.old_code in _NEAR_COMPLETE_TRACKING:
+            not_known -= 5.0
+        effects[lat.la.old_code] = tuple((neet + 0.6 * d, not_known + 0.8 * d) for d in _yearly("neet", lat))
+    return effects
+
+
+def simulate_neet(latent: list[LatentLA], year_index: int,
+                  effects: dict[str, tuple[tuple[float, float], ...]]) -> Cells:
+    """Cells (cohort, NEET, activity not known)."""
+    period = NEET_YEARS[year_index]
+    sizes: dict[str, dict[Cell, int]] = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("cells", "neet", code, period)
+        sizes[code] = {}
+        for age in AGES:
+            if code in NEET_TINY:
+                sizes[code][(age, "")] = rng.randint(*NEET_TINY[code])
+            else:
+                sizes[code][(age, "")] = round(lat.ks4_cohort * 1.07 * (1.0 + 0.01 * (year_index - 4)
+                                                                         + rng.gauss(0.0, 0.015)))
+    predictors: dict[tuple[str, Cell], tuple[float, float]] = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("neet-x", code, period)
+        neet, not_known = effects[code][year_index]
+        for cell in NEET_CELL_KEYS:
+            age_neet, age_not_known = _NEET_AGE[cell[0]]
+            predictors[(code, cell)] = (neet + age_neet + rng.gauss(0.0, 0.05),
+                                        not_known + age_not_known + rng.gauss(0.0, 0.08))
+    keys = [(code, cell) for code in sorted(sizes) for cell in NEET_CELL_KEYS]
+    offsets = [_solve_logit_offset([(sizes[c][cell], predictors[(c, cell)][i]) for c, cell in keys], t / 100.0)
+               for i, t in enumerate(NEET_TARGETS[period])]
+    result: Cells = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("neet-draw", code, period)
+        cells = {}
+        for cell in NEET_CELL_KEYS:
+            n = sizes[code][cell]
+            x_neet, x_not_known = predictors[(code, cell)]
+            neet = _binomial(rng, n, _sigmoid(offsets[0] + x_neet))
+            not_known = min(n - neet, _binomial(rng, n, _sigmoid(offsets[1] + x_not_known)))
+            cells[cell] = (n, neet, not_known)
+        result[code] = cells
+    return result
+
+
+def _neet_values(v: tuple[int, ...], area: Area) -> list[str]:
+    if area.la is not None and area.la.old_code in NEET_TINY:
+        return ["c"] * 4
+    n, neet, not_known = v
+    return [str(n), _pct_or_low(neet, n, 1), _pct_or_low(neet + not_known, n, 1), _pct_or_low(not_known, n, 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows and files
+
+
+def _standard(period: str, identifier: str, area: Area, version: str) -> list[str]:
+    la = area.la
+    return [period, identifier, area.level, COUNTRY_CODE, COUNTRY_NAME, area.region_code, area.region_name,
+            la.old_code if la else "", la.name if la else "", la.new_code if la else "", version]
+
+
+def _rows(period: str, version: str, cells_by_la: Cells, filter_rows: FilterRows, formatter: Formatter,
+          identifier: str = "Academic year") -> list[list[str]]:
+    headline = filter_rows[0][0]
+    rows = []
+    for area, members in _areas():
+        for filters, cell_keys in filter_rows:
+            vector = _sum_vectors(cells_by_la[code][cell] for code in members for cell in cell_keys)
+            rows.append(_standard(period, identifier, area, version) + list(filters)
+                        + formatter(vector, area, filters == headline))
+    return rows
+
+
+def _meta_rows(filter_meta: Sequence[tuple[str, str, str, str]],
+               indicators: Sequence[tuple[str, str, str, str]]) -> list[list[str]]:
+    rows = [[col, "Filter", label, "", "", hint, grouping] for col, label, hint, grouping in filter_meta]
+    rows += [[col, "Indicator", label, grouping, unit, "", ""] for col, label, grouping, unit in indicators]
+    return rows
+
+
+def _write(out_dir: Path, relative: str, filter_meta: Sequence[tuple[str, str, str, str]],
+           indicators: Sequence[tuple[str, str, str, str]], rows: list[list[str]]) -> list[Path]:
+    filter_columns = [col for col, *_ in filter_meta if col != "version"]
+    header = STANDARD_COLUMNS + filter_columns + [col for col, *_ in indicators]
+    data_path = out_dir / relative
+    meta_path = data_path.with_name(data_path.name.removesuffix(".csv") + ".meta.csv")
+    return [
+        _write_atomic(data_path, _csv_bytes(header, rows)),
+        _write_atomic(meta_path, _csv_bytes(META_COLUMNS, _meta_rows(filter_meta, indicators))),
+    ]
+
+
+def _version(year: str, revised_year: str | None = None) -> str:
+    return "Revised" if year == revised_year else "Final"
+
+
+def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
+    """Write the sample files of every dataset beyond KS2/KS4; returns the paths written."""
+    written: list[Path] = []
+
+    eyfs_effects = _attainment_effects(latent, "eyfs", EYFS.own_sd)
+    rows = []
+    for i, year in enumerate(YEARS):
+        if year in EYFS_NOT_COLLECTED:
+            continue
+        cells = _nest_eyfs(simulate_pupil_outcomes(latent, EYFS, i, eyfs_effects))
+        rows += _rows(year, "Final", cells, FILTER_ROWS, lambda v, area, headline: _pupil_values(v, 1, False))
+    written += _write(out_dir, "eyfs/eyfs_la_timeseries.csv", FILTER_META, EYFS_META, rows)
+
+    for spec, meta, years, relative in (
+            (PHONICS, PHONICS_META, YEARS, "phonics/phonics_la_timeseries.csv"),
+            (KS1, KS1_META, KS1_YEARS, "ks1/ks1_la_timeseries.csv")):
+        effects = _attainment_effects(latent, spec.dataset, spec.own_sd)
+        rows = []
+        for i, year in enumerate(years):
+            cells = simulate_pupil_outcomes(latent, spec, i, effects)
+            withheld = year in ASSESSMENTS_CANCELLED
+            rows += _rows(year, "Final", cells, FILTER_ROWS,
+                          lambda v, area, headline, withheld=withheld: _pupil_values(v, 0, withheld))
+        written += _write(out_dir, relative, FILTER_META, meta, rows)
+
+    ks5_effects = _attainment_effects(latent, "ks5", 0.55)
+    ks5 = {year: simulate_ks5(latent, i, ks5_effects) for i, year in enumerate(YEARS)}
+
+    def ks5_fmt(v, area, headline):
+        return _ks5_values(v, area)
+
+    rows = []
+    for year in YEARS:
+        rows += _rows(year, _version(year, "202425"), ks5[year], FILTER_ROWS, ks5_fmt)
+    written += _write(out_dir, "ks5/ks5_la_timeseries.csv", FILTER_META, KS5_META, rows)
+    rows = _rows("202425", "Provisional", ks5_provisional(ks5["202425"]), FILTER_ROWS, ks5_fmt)
+    written += _write(out_dir, "ks5/ks5_la_2025_provisional.csv", FILTER_META, KS5_META, rows)
+
+    age19_effects = _attainment_effects(latent, "age19", 0.35)
+    rows = []
+    for i, year in enumerate(AGE19_YEARS):
+        cells = simulate_age19(latent, i, age19_effects)
+        rows += _rows(year, "Final", cells, AGE19_FILTER_ROWS, lambda v, area, headline: _pupil_values(v, 1, False))
+    written += _write(out_dir, "age19/level_2_3_at_19_la.csv", AGE19_FILTER_META, AGE19_META, rows)
+
+    absence_effects = _absence_effects(latent)
+    rows = []
+    for i, year in enumerate(YEARS):
+        cells = simulate_absence(latent, i, absence_effects)
+        rows += _rows(year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS,
+                      lambda v, area, headline, year=year: _absence_values(v, year))
+    written += _write(out_dir, "absence/absence_la_timeseries.csv", SCHOOL_TYPE_FILTER_META, ABSENCE_META, rows)
+
+    exclusion_effects = _exclusion_effects(latent)
+    old_rows, rows = [], []
+    for i, year in enumerate(EXCLUSIONS_YEARS):
+        cells = simulate_exclusions(latent, i, exclusion_effects)
+        year_rows = _rows(year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS,
+                          lambda v, area, headline: _exclusions_values(v, area))
+        (old_rows if year in EXCLUSIONS_OLD_NAME_YEARS else rows).extend(year_rows)
+    written += _write(out_dir, "exclusions/exclusions_la_2016_to_2018.csv", SCHOOL_TYPE_FILTER_META,
+                      EXCLUSIONS_OLD_META, old_rows)
+    written += _write(out_dir, "exclusions/exclusions_la_timeseries.csv", SCHOOL_TYPE_FILTER_META,
+                      EXCLUSIONS_META, rows)
+
+    neet_effects = _neet_effects(latent)
+    rows = []
+    for i, period in enumerate(NEET_YEARS):
+        cells = simulate_neet(latent, i, neet_effects)
+        rows += _rows(period, "Final", cells, NEET_FILTER_ROWS, lambda v, area, headline: _neet_values(v, area),
+                      identifier="Calendar year")
+    written += _write(out_dir, "neet/neet_la_timeseries.csv", NEET_FILTER_META, NEET_META, rows)
+    return written
