@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.errors import NotYetSupportedError, PipelineInputError
+from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ingest import ingest
 from orchestration.lib.landing import read_manifest
 from orchestration.lib.settings import load_settings
@@ -106,8 +106,11 @@ def test_windows_1252_file_is_read_and_recorded(tmp_path, isolated_env, monkeypa
     [
         ("datasets:\n  ks9: {files: [a.csv]}\n", PipelineInputError, "unknown dataset 'ks9'"),
         ("datasets:\n  ks2: {files: [nothing*.csv]}\n", PipelineInputError, "no file matches 'nothing\\*.csv'"),
-        ("datasets:\n  ks2: {ees_api: {data_set_id: abc, version: '2.*'}}\n", NotYetSupportedError, "'ees_api:', which is not yet supported"),
-        ("datasets:\n  ks2: {url: 'https://example.org/a.zip'}\n", NotYetSupportedError, "'url:', which is not yet supported"),
+        ("datasets:\n  ks2: {ees_api: {data_set_id: abc, version: '2.*'}}\n", PipelineInputError, "data_set_id must be the data set's UUID"),
+        ("datasets:\n  ks2: {ees_api: {data_set_id: 0a0b0c0d-0000-4000-8000-000000000001, version: 2.1}}\n", PipelineInputError, "quote the version"),
+        ("datasets:\n  ks2: {ees_api: {data_set_id: 0a0b0c0d-0000-4000-8000-000000000001, version: '2'}}\n", PipelineInputError, "version '2' is not valid"),
+        ("datasets:\n  ks2: {url: 'ftp://example.org/a.zip'}\n", PipelineInputError, "expected an http\\(s\\) address"),
+        ("datasets:\n  ks2: {file: [a.csv]}\n", PipelineInputError, "unknown key\\(s\\) file"),
         ("datasets:\n  ks2: {files: [{path: a.csv, release: draft}]}\n", PipelineInputError, "release must be one of"),
     ],
 )

@@ -3,7 +3,9 @@
 Each file is copied byte for byte to ``<landing>/<dataset>/<sha256[:2]>/<sha256>/<name>`` and made
 read-only; a manifest (JSON lines, append-only) records what landed, from where and when. Landing
 the same bytes again reuses the first landing, so a re-run lands nothing new and the landing order
-(``landed_seq``) stays stable.
+(``landed_seq``) stays stable. Remote sources land the same way from the download cache, with their
+EES data set id and version, the address they came from, and whether their ``.meta.csv`` was
+generated from the API's metadata rather than published.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class LandedFile:
     landed_seq: int
     meta_sha256: str | None = None
     meta_landed_path: str | None = None
+    data_set_id: str | None = None
+    data_set_version: str | None = None
+    origin_url: str | None = None
+    meta_generated: bool = False
 
 
 @contextlib.contextmanager
@@ -105,14 +111,25 @@ def land_file(
     listed_as: str,
     release: str | None,
     meta: Path | None = None,
+    *,
+    data_set_id: str | None = None,
+    data_set_version: str | None = None,
+    origin_url: str | None = None,
+    meta_generated: bool = False,
 ) -> LandedFile:
-    """Land ``source`` (and its ``.meta.csv``) unless these exact bytes already landed for ``dataset``."""
+    """Land ``source`` (and its ``.meta.csv``) unless these exact bytes already landed for ``dataset``
+    (from the same data set version, for EES API sources)."""
     sha = sha256_of(source)
     meta_sha = sha256_of(meta) if meta else None
     with _locked_manifest(landing_dir) as manifest:
         existing = read_manifest(landing_dir)
         for record in existing:
-            if record.dataset == dataset and record.sha256 == sha and record.meta_sha256 == meta_sha:
+            if (
+                record.dataset == dataset
+                and record.sha256 == sha
+                and record.meta_sha256 == meta_sha
+                and (record.data_set_id, record.data_set_version) == (data_set_id, data_set_version)
+            ):
                 _copy_immutable(source, Path(record.landed_path), sha)
                 return record
         folder = landing_dir / dataset / sha[:2] / sha
@@ -134,6 +151,10 @@ def land_file(
             landed_seq=max((r.landed_seq for r in existing), default=0) + 1,
             meta_sha256=meta_sha,
             meta_landed_path=str(meta_target) if meta_target else None,
+            data_set_id=data_set_id,
+            data_set_version=data_set_version,
+            origin_url=origin_url,
+            meta_generated=meta_generated,
         )
         with manifest.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")

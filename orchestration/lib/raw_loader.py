@@ -36,6 +36,9 @@ LINEAGE_COLUMNS = {
     "_row_number": "INTEGER",
     "_release": "VARCHAR",
     "_landed_seq": "INTEGER",
+    # EES API sources: the data set and version each row came from (NULL for plain files)
+    "_data_set_id": "VARCHAR",
+    "_data_set_version": "VARCHAR",
 }
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
@@ -185,6 +188,8 @@ def load_dataset(con: duckdb.DuckDBPyConnection, dataset: str, files: list[Parse
         data["_row_number"] = pa.array(parsed.row_numbers, pa.int32())
         data["_release"] = pa.array([parsed.release] * count, pa.string())
         data["_landed_seq"] = pa.array([parsed.landed.landed_seq] * count, pa.int32())
+        data["_data_set_id"] = pa.array([parsed.landed.data_set_id] * count, pa.string())
+        data["_data_set_version"] = pa.array([parsed.landed.data_set_version] * count, pa.string())
         batch = pa.table(data)
         con.register("_incoming", batch)
         try:
@@ -204,6 +209,8 @@ def write_file_tables(con: duckdb.DuckDBPyConnection, dataset: str, files: list[
             size_bytes BIGINT, release VARCHAR, landed_seq INTEGER, landed_at VARCHAR,
             encoding VARCHAR, row_count INTEGER, meta_sha256 VARCHAR)"""
     )
+    for column in ("data_set_id", "data_set_version", "origin_url"):  # build databases made before them
+        con.execute(f"ALTER TABLE raw.landed_files ADD COLUMN IF NOT EXISTS {column} VARCHAR")
     con.execute(
         """CREATE TABLE IF NOT EXISTS raw.file_columns (
             dataset VARCHAR, file_sha256 VARCHAR, column_name VARCHAR, original_name VARCHAR, role VARCHAR)"""
@@ -213,12 +220,16 @@ def write_file_tables(con: duckdb.DuckDBPyConnection, dataset: str, files: list[
     for parsed in files:
         landed = parsed.landed
         con.execute(
-            "INSERT INTO raw.landed_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO raw.landed_files (dataset, file_sha256, source_file, landed_path, size_bytes, release, "
+            "landed_seq, landed_at, encoding, row_count, meta_sha256, data_set_id, data_set_version, origin_url) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [dataset, landed.sha256, parsed.source_file, landed.landed_path, landed.size_bytes,
              parsed.release, landed.landed_seq, landed.landed_at, parsed.encoding, len(parsed.rows),
-             landed.meta_sha256],
+             landed.meta_sha256, landed.data_set_id, landed.data_set_version, landed.origin_url],
         )
         con.executemany(
             "INSERT INTO raw.file_columns VALUES (?, ?, ?, ?, ?)",
-            [[dataset, landed.sha256, c, parsed.original_names[c], parsed.roles[c]] for c in parsed.columns],
+            [[dataset, landed.sha256, c, parsed.original_names[c], parsed.roles[c]] for c in parsed.columns]
+            # Recorded so staging, which treats unlisted columns by heuristic, never reads them as data.
+            + [[dataset, landed.sha256, c, c, "lineage"] for c in ("_data_set_id", "_data_set_version")],
         )

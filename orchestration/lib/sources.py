@@ -4,18 +4,30 @@ Minimal form (DESIGN.md section 9), paths relative to the YAML file, globs allow
 
     datasets:
       ks2: {files: ["ks2/*.csv", {path: "ks2/2022_prov.csv", release: provisional}]}
+      ks4: {ees_api: {data_set_id: "<uuid>", version: "2.*"}}
+      phonics: {url: "https://.../release.zip"}
+
+Each dataset takes any of three kinds of source, each a single entry or a list:
+
+- ``files:`` local files (paths or ``{path:, release:}``);
+- ``ees_api:`` ``{data_set_id:, version:, release:}``: a data set version from the EES public API
+  (``version`` "2.1", "2.*" or "*", quoted);
+- ``url:`` an address, or ``{url:, members:, release:}``: a CSV, or a ZIP (an EES release download:
+  ``data/*.csv`` with ``.meta.csv`` beside them; ``members`` globs choose among them).
+
+Remote sources are resolved, downloaded and locked by :mod:`orchestration.lib.source_lock`.
 """
 
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from orchestration.lib.errors import NotYetSupportedError, PipelineInputError
+from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.settings import DBT_PROJECT_DIR
 
 RELEASES = ("provisional", "revised", "final")
@@ -38,6 +50,12 @@ class SourceFile:
     path: Path
     listed_as: str  # the entry as written in sources.yml, for messages and lineage
     release: str | None
+    # Lineage of remote sources: the EES data set and version, the address it was fetched from,
+    # and whether its .meta.csv was written by the pipeline (from the API's metadata).
+    data_set_id: str | None = None
+    data_set_version: str | None = None
+    origin_url: str | None = None
+    meta_generated: bool = False
 
     @property
     def meta_path(self) -> Path | None:
@@ -76,50 +94,183 @@ def _expand(entry: str, base: Path, dataset: str, sources_file: Path) -> list[Pa
     return matches
 
 
-def read_sources(sources_file: Path) -> list[SourceFile]:
+@dataclass(frozen=True)
+class EesApiSource:
+    """``ees_api: {data_set_id:, version:}``: one data set of the EES public API."""
+
+    dataset: str
+    data_set_id: str
+    version: str  # as written: "2.1", "2.*", "*"
+    release: str | None = None
+
+    def lock_spec(self) -> dict:
+        return {"ees_api": {"data_set_id": self.data_set_id, "version": self.version}}
+
+    def describe(self) -> str:
+        return f"ees_api data set {self.data_set_id} version '{self.version}'"
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """``url:``: a CSV or ZIP address (EES release downloads and data catalogue CSV links)."""
+
+    dataset: str
+    url: str
+    members: tuple[str, ...] = ()
+    release: str | None = None
+
+    def lock_spec(self) -> dict:
+        spec: dict = {"url": self.url}
+        if self.members:
+            spec["members"] = list(self.members)
+        return spec
+
+    def describe(self) -> str:
+        return f"url {self.url}"
+
+
+RemoteSource = EesApiSource | UrlSource
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    sources_file: Path
+    datasets: tuple[str, ...]
+    files: list[SourceFile] = field(default_factory=list)
+    remote: list[RemoteSource] = field(default_factory=list)
+
+
+DATASET_KEYS = ("files", "ees_api", "url")
+
+
+def _release(sources_file: Path, dataset: str, what: object, release: object) -> str | None:
+    if release is None:
+        return None
+    if str(release).lower() not in RELEASES:
+        raise PipelineInputError(
+            f"{sources_file}: dataset '{dataset}', {what}: release must be one of "
+            f"{', '.join(RELEASES)}, got '{release}'"
+        )
+    return str(release).lower()
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _ees_api_sources(sources_file: Path, dataset: str, value: object) -> list[EesApiSource]:
+    from orchestration.lib.ees_api import EesApiError, VersionSpec, valid_data_set_id
+
+    result = []
+    for item in _as_list(value):
+        where = f"{sources_file}: dataset '{dataset}', ees_api"
+        if not isinstance(item, dict):
+            raise PipelineInputError(f"{where}: expected {{data_set_id: <uuid>, version: \"2.*\"}}, got {item!r}")
+        unknown = sorted(set(item) - {"data_set_id", "version", "release"})
+        if unknown:
+            raise PipelineInputError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: data_set_id, version, release)")
+        data_set_id, version = item.get("data_set_id"), item.get("version")
+        if not valid_data_set_id(data_set_id):
+            raise PipelineInputError(
+                f"{where}: data_set_id must be the data set's UUID (shown on its EES data catalogue page), got {data_set_id!r}"
+            )
+        if version is None:
+            raise PipelineInputError(f'{where}: version is required: an exact version ("2.1"), a series ("2.*") or "*"')
+        if not isinstance(version, str):
+            raise PipelineInputError(
+                f'{where}: quote the version (version: "{version}"): YAML reads an unquoted {version} as a number, '
+                "and 2.10 would become 2.1"
+            )
+        try:
+            VersionSpec.parse(version)
+        except EesApiError as exc:
+            raise PipelineInputError(f"{where}: {exc}") from None
+        release = _release(sources_file, dataset, f"ees_api {data_set_id}", item.get("release"))
+        result.append(EesApiSource(dataset, data_set_id.lower(), version.strip(), release))
+    return result
+
+
+def _url_sources(sources_file: Path, dataset: str, value: object) -> list[UrlSource]:
+    result = []
+    for item in _as_list(value):
+        where = f"{sources_file}: dataset '{dataset}', url"
+        members: object = ()
+        release = None
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - {"url", "members", "release"})
+            if unknown:
+                raise PipelineInputError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: url, members, release)")
+            address, members = item.get("url"), item.get("members") or ()
+            release = _release(sources_file, dataset, f"url {address}", item.get("release"))
+        else:
+            address = item
+        if not isinstance(address, str) or not address.lower().startswith(("http://", "https://")):
+            raise PipelineInputError(f"{where}: expected an http(s) address of a CSV or ZIP file, got {address!r}")
+        members = tuple(_as_list(members)) if members else ()
+        if not all(isinstance(m, str) and m for m in members):
+            raise PipelineInputError(f"{where}: members must be a list of paths or globs inside the ZIP (e.g. data/*.csv)")
+        result.append(UrlSource(dataset, address.strip(), members, release))
+    return result
+
+
+def _file_sources(sources_file: Path, dataset: str, files: object) -> list[SourceFile]:
+    base = sources_file.parent
+    result: list[SourceFile] = []
+    for item in _as_list(files):
+        release = None
+        if isinstance(item, dict):
+            pattern = item.get("path")
+            release = _release(sources_file, dataset, f"file '{pattern}'", item.get("release"))
+        else:
+            pattern = item
+        if not isinstance(pattern, str) or not pattern:
+            raise PipelineInputError(f"{sources_file}: dataset '{dataset}': bad file entry {item!r}")
+        for path in _expand(pattern, base, dataset, sources_file):
+            listed = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+            result.append(SourceFile(dataset, path.resolve(), listed, release))
+    return result
+
+
+def read_sources_config(sources_file: Path) -> SourcesConfig:
+    """Every source of every dataset; local globs expanded, remote sources not yet resolved."""
     if not sources_file.exists():
         raise PipelineInputError(f"sources file not found: {sources_file} (set EDU_SOURCES)")
     try:
         document = yaml.safe_load(sources_file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise PipelineInputError(f"{sources_file}: not valid YAML: {exc}") from exc
-    datasets = document.get("datasets")
+    datasets = document.get("datasets") if isinstance(document, dict) else None
     if not isinstance(datasets, dict) or not datasets:
         raise PipelineInputError(f"{sources_file}: expected a 'datasets:' mapping with at least one dataset")
 
     specs = dataset_specs()
-    base = sources_file.parent
-    result: list[SourceFile] = []
+    config = SourcesConfig(sources_file, tuple(datasets))
     for dataset, entry in datasets.items():
         if dataset not in specs:
             raise PipelineInputError(
                 f"{sources_file}: unknown dataset '{dataset}'; known datasets: {', '.join(sorted(specs))}"
             )
         entry = entry or {}
-        for remote in ("ees_api", "url"):
-            if remote in entry:
-                raise NotYetSupportedError(
-                    f"{sources_file}: dataset '{dataset}' uses '{remote}:', which is not yet supported; "
-                    "download the CSV and list it under 'files:' instead"
-                )
-        files = entry.get("files")
-        if not files:
-            raise PipelineInputError(f"{sources_file}: dataset '{dataset}' has no 'files:' list")
-        for item in files:
-            release = None
-            if isinstance(item, dict):
-                pattern, release = item.get("path"), item.get("release")
-                if release is not None and str(release).lower() not in RELEASES:
-                    raise PipelineInputError(
-                        f"{sources_file}: dataset '{dataset}', file '{pattern}': release must be one of "
-                        f"{', '.join(RELEASES)}, got '{release}'"
-                    )
-                release = str(release).lower() if release else None
-            else:
-                pattern = item
-            if not isinstance(pattern, str) or not pattern:
-                raise PipelineInputError(f"{sources_file}: dataset '{dataset}': bad file entry {item!r}")
-            for path in _expand(pattern, base, dataset, sources_file):
-                listed = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
-                result.append(SourceFile(dataset, path.resolve(), listed, release))
-    return result
+        if not isinstance(entry, dict):
+            raise PipelineInputError(f"{sources_file}: dataset '{dataset}': expected files:, ees_api: or url:, got {entry!r}")
+        unknown = sorted(set(entry) - set(DATASET_KEYS))
+        if unknown:
+            raise PipelineInputError(
+                f"{sources_file}: dataset '{dataset}': unknown key(s) {', '.join(unknown)} (allowed: {', '.join(DATASET_KEYS)})"
+            )
+        if not any(entry.get(key) for key in DATASET_KEYS):
+            raise PipelineInputError(
+                f"{sources_file}: dataset '{dataset}' has no 'files:' list (nor 'ees_api:' or 'url:' source)"
+            )
+        if entry.get("files"):
+            config.files.extend(_file_sources(sources_file, dataset, entry["files"]))
+        if entry.get("ees_api"):
+            config.remote.extend(_ees_api_sources(sources_file, dataset, entry["ees_api"]))
+        if entry.get("url"):
+            config.remote.extend(_url_sources(sources_file, dataset, entry["url"]))
+    return config
+
+
+def read_sources(sources_file: Path) -> list[SourceFile]:
+    """The local files of ``files:`` entries (remote sources: see source_lock.resolve_sources)."""
+    return read_sources_config(sources_file).files
