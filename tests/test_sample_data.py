@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import statistics
 from collections import Counter
 from pathlib import Path
 
@@ -19,8 +20,27 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "raw" / "sample"
 REAL_KS2 = REPO_ROOT.parent / "shared" / "reference" / "ees_real" / "ks2_la.csv"
 # Directories the generator owns; other sample datasets may sit beside them.
-GENERATED_DIRS = ("ks2", "ks4", "statistical_neighbours")
+GENERATED_DIRS = ("ks2", "ks4", "statistical_neighbours", "eyfs", "phonics", "ks1", "ks5", "age19",
+                  "absence", "exclusions", "neet")
+EES_DIRS = tuple(d for d in GENERATED_DIRS if d != "statistical_neighbours")
 HEADLINE = ("Total", "Total", "Total")
+PUPIL_FILTERS = ["breakdown_topic", "breakdown", "sex"]
+# folder -> (filter columns in file order, headline value of each)
+DATASET_FILTERS = {
+    "ks2": (PUPIL_FILTERS, ["Total"] * 3),
+    "ks4": (PUPIL_FILTERS, ["Total"] * 3),
+    "eyfs": (PUPIL_FILTERS, ["Total"] * 3),
+    "phonics": (PUPIL_FILTERS, ["Total"] * 3),
+    "ks1": (PUPIL_FILTERS, ["Total"] * 3),
+    "ks5": (PUPIL_FILTERS, ["Total"] * 3),
+    "age19": (["breakdown_topic", "breakdown"], ["Total", "Total"]),
+    "absence": (["school_type"], ["Total"]),
+    "exclusions": (["school_type"], ["Total"]),
+    "neet": (["Age"], ["16-17"]),
+}
+STANDARD = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
+            "region_code", "region_name", "old_la_code", "la_name", "new_la_code", "version"]
+PERCENT_RATES = {"l2_with_em_by19_rate", "l3_by19_rate"}  # per 100 pupils, not %: exclusion rates
 PUBLISHED_KS2_RWM = {"201516": 53, "201617": 61, "201718": 64, "201819": 65,
                      "202122": 59, "202223": 60, "202324": 61, "202425": 62}
 
@@ -75,34 +95,64 @@ def test_geography_list_is_complete():
 
 
 def _data_files() -> list[Path]:
-    return sorted(p for d in ("ks2", "ks4") for p in (SAMPLE_DIR / d).glob("*.csv")
+    return sorted(p for d in EES_DIRS for p in (SAMPLE_DIR / d).glob("*.csv")
                   if not p.name.endswith(".meta.csv"))
+
+
+def _headline(rows: list[dict[str, str]], dataset: str) -> list[dict[str, str]]:
+    columns, values = DATASET_FILTERS[dataset]
+    return [r for r in rows if [r[c] for c in columns] == values]
+
+
+def _national(dataset: str, relative: str, column: str) -> dict[str, str]:
+    rows = _headline(_read(SAMPLE_DIR / relative), dataset)
+    return {r["time_period"]: r[column] for r in rows if r["geographic_level"] == "National"}
+
+
+def test_every_dataset_has_files():
+    assert {p.parent.name for p in _data_files()} == set(DATASET_FILTERS)
 
 
 def test_headline_row_unique_per_la_and_year():
     for file in _data_files():
         rows = [r for r in _read(file) if r["geographic_level"] == "Local authority"]
-        headline = Counter((r["time_period"], r["new_la_code"]) for r in rows if _filters(r) == HEADLINE)
+        headline = Counter((r["time_period"], r["new_la_code"]) for r in _headline(rows, file.parent.name))
         years = {r["time_period"] for r in rows}
         assert len(headline) == len(years) * len(LOCAL_AUTHORITIES), file.name
         assert set(headline.values()) == {1}, file.name
+        # every row is one area, year and filter combination
+        columns, _ = DATASET_FILTERS[file.parent.name]
+        keys = Counter((r["time_period"], r["new_la_code"], *(r[c] for c in columns)) for r in rows)
+        assert set(keys.values()) == {1}, file.name
 
 
 def test_standard_columns_and_meta():
-    expected_start = ["time_period", "time_identifier", "geographic_level", "country_code",
-                      "country_name", "region_code", "region_name", "old_la_code", "la_name",
-                      "new_la_code", "version", "breakdown_topic", "breakdown", "sex"]
     for file in _data_files():
         header = list(_read(file)[0].keys())
-        assert header[:14] == expected_start, file.name
+        filters, _ = DATASET_FILTERS[file.parent.name]
+        assert header[:11 + len(filters)] == STANDARD + filters, file.name
         meta = _read(file.with_name(file.name.removesuffix(".csv") + ".meta.csv"))
         assert [m["col_name"] for m in meta] == header[10:], file.name
         types = {m["col_name"]: m["col_type"] for m in meta}
-        assert [c for c in header if types.get(c) == "Filter"] == header[10:14]
+        assert [c for c in header if types.get(c) == "Filter"] == ["version", *filters], file.name
         for m in meta:
             if m["col_type"] == "Indicator":
-                is_pct = "percent" in m["col_name"] or m["col_name"].startswith("pt_")
+                name = m["col_name"]
+                is_pct = "percent" in name.lower() or name.startswith("pt_") or name in PERCENT_RATES
                 assert m["indicator_unit"] == ("%" if is_pct else ""), m
+
+
+def test_every_area_is_published():
+    london = {la.old_code: la.sub_region.code for la in LOCAL_AUTHORITIES if la.sub_region}
+    for file in _data_files():
+        rows = _read(file)
+        assert {r["geographic_level"] for r in rows} == {"National", "Regional", "Local authority"}
+        regional = {r["region_code"] for r in rows if r["geographic_level"] == "Regional"}
+        assert regional == {r.code for r in REGIONS} | {"E13000001", "E13000002"}, file.name
+        las = {(r["old_la_code"], r["region_code"]) for r in rows if r["geographic_level"] == "Local authority"}
+        assert len(las) == 153, file.name
+        for code, region in las:
+            assert region == london.get(code, la_by_old_code(code).region.code), (file.name, code)
 
 
 def test_london_las_sit_under_inner_or_outer_london(ks2):
@@ -214,3 +264,281 @@ def test_geography_matches_real_dfe_file():
     assert set(real) == set(ours)
     mismatches = {code: (ours[code], sorted(real[code])) for code in ours if real[code] != {ours[code]}}
     assert mismatches == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# The datasets beyond KS2/KS4
+
+# (dataset, file, column) -> England figure by period, from DfE's publications (LAIT); the
+# sample lands within 1.5 points (0.02 for two-decimal rates) of each.
+PUBLISHED_ENGLAND = {
+    ("eyfs", "eyfs/eyfs_la_timeseries.csv", "gld_percentage"): {
+        "201516": 69.3, "201617": 70.7, "201718": 71.5, "201819": 71.8,
+        "202122": 65.2, "202223": 67.2, "202324": 67.7, "202425": 68.3},
+    ("eyfs", "eyfs/eyfs_la_timeseries.csv", "elg_percentage"): {
+        "201516": 67.3, "201819": 70.7, "202122": 63.4, "202425": 66.9},
+    ("phonics", "phonics/phonics_la_timeseries.csv", "pt_phonics_y1_met_expected_standard"): {
+        "201516": 81, "201617": 81, "201718": 82, "201819": 82,
+        "202122": 75, "202223": 79, "202324": 79, "202425": 80},
+    ("ks1", "ks1/ks1_la_timeseries.csv", "pt_read_met_expected_standard"): {
+        "201516": 74, "201617": 76, "201718": 75, "201819": 75, "202122": 67, "202223": 68},
+    ("ks1", "ks1/ks1_la_timeseries.csv", "pt_writ_met_expected_standard"): {
+        "201516": 65, "201617": 68, "201718": 70, "201819": 69, "202122": 58, "202223": 60},
+    ("ks1", "ks1/ks1_la_timeseries.csv", "pt_mat_met_expected_standard"): {
+        "201516": 73, "201617": 75, "201718": 76, "201819": 76, "202122": 68, "202223": 70},
+    ("ks5", "ks5/ks5_la_timeseries.csv", "aps_per_entry"): {
+        "201516": 30.44, "201617": 31.13, "201718": 32.12, "201819": 32.87, "201920": 38.55,
+        "202021": 40.46, "202122": 37.86, "202223": 34.16, "202324": 34.38, "202425": 34.99},
+    ("ks5", "ks5/ks5_la_timeseries.csv", "aab_percent"): {
+        "201819": 18.4, "201920": 30.4, "202021": 37.6, "202122": 31.4, "202425": 24.3},
+    ("ks5", "ks5/ks5_la_timeseries.csv", "three_a_percent"): {
+        "201819": 10.8, "201920": 19.9, "202021": 25.3, "202122": 20.3, "202425": 14.9},
+    ("age19", "age19/level_2_3_at_19_la.csv", "l2_with_em_by19_rate"): {
+        "201516": 68.9, "201819": 68.9, "202122": 72.1, "202223": 75.8, "202324": 73.8},
+    ("age19", "age19/level_2_3_at_19_la.csv", "l3_by19_rate"): {
+        "201516": 57.1, "201819": 57.2, "202122": 60.1, "202223": 59.2, "202324": 57.6},
+    ("absence", "absence/absence_la_timeseries.csv", "sess_overall_percent"): {
+        "201516": 4.6, "201617": 4.7, "201718": 4.8, "201819": 4.7, "202021": 4.6,
+        "202122": 7.6, "202223": 7.4, "202324": 7.1, "202425": 6.9},
+    ("absence", "absence/absence_la_timeseries.csv", "enrolments_pa_10_exact_percent"): {
+        "201516": 10.5, "201819": 10.9, "202021": 12.1, "202122": 22.5, "202223": 22.3,
+        "202324": 20.0, "202425": 18.5},
+    ("exclusions", "exclusions/exclusions_la_2016_to_2018.csv", "perm_excl_rate"): {
+        "201516": 0.08, "201617": 0.10, "201718": 0.10},
+    ("exclusions", "exclusions/exclusions_la_2016_to_2018.csv", "fixed_excl_rate"): {
+        "201516": 4.29, "201617": 4.76, "201718": 5.08},
+    ("exclusions", "exclusions/exclusions_la_timeseries.csv", "perm_excl_rate"): {
+        "201819": 0.10, "201920": 0.06, "202021": 0.05, "202122": 0.08, "202223": 0.11, "202324": 0.13},
+    ("exclusions", "exclusions/exclusions_la_timeseries.csv", "susp_rate"): {
+        "201819": 5.36, "201920": 3.76, "202021": 4.25, "202122": 6.91, "202223": 9.33, "202324": 10.90},
+    ("neet", "neet/neet_la_timeseries.csv", "NEET_percent"): {
+        "2019": 2.6, "2020": 2.7, "2021": 2.8, "2022": 2.6, "2023": 2.8, "2024": 3.2, "2025": 3.4},
+    ("neet", "neet/neet_la_timeseries.csv", "NEET_not_known_percent"): {
+        "2019": 5.5, "2020": 5.5, "2021": 5.5, "2022": 4.7, "2023": 5.2, "2024": 5.4, "2025": 5.6},
+}
+# Count columns: national rows are the sum of their LAs.
+COUNT_COLUMNS = {
+    "eyfs/eyfs_la_timeseries.csv": "t_children",
+    "phonics/phonics_la_timeseries.csv": "t_pupils",
+    "ks1/ks1_la_timeseries.csv": "t_pupils",
+    "ks5/ks5_la_timeseries.csv": "t_students",
+    "age19/level_2_3_at_19_la.csv": "number_in_ss_cohort",
+    "absence/absence_la_timeseries.csv": "t_enrolments",
+    "exclusions/exclusions_la_timeseries.csv": "headcount",
+    "neet/neet_la_timeseries.csv": "Cohort_DJFavg",
+}
+ACADEMIC_YEARS = ["201516", "201617", "201718", "201819", "201920",
+                  "202021", "202122", "202223", "202324", "202425"]
+ROWS_PER_PERIOD = 1 + 11 + 153  # England, 9 regions + Inner/Outer London, LAs
+
+
+@pytest.mark.parametrize(("key", "published"), PUBLISHED_ENGLAND.items(),
+                         ids=[f"{relative}:{column}" for _, relative, column in PUBLISHED_ENGLAND])
+def test_national_levels_match_published(key, published):
+    dataset, relative, column = key
+    national = _national(dataset, relative, column)
+    for period, figure in published.items():
+        value = national[period]
+        tolerance = 0.02 if len(value.partition(".")[2]) == 2 else 1.5
+        assert abs(float(value) - figure) <= tolerance, (column, period, value, figure)
+
+
+@pytest.mark.parametrize("relative", sorted(COUNT_COLUMNS))
+def test_national_counts_are_the_sum_of_their_las(relative):
+    dataset = relative.split("/")[0]
+    column = COUNT_COLUMNS[relative]
+    rows = _headline(_read(SAMPLE_DIR / relative), dataset)
+    for period in sorted({r["time_period"] for r in rows}):
+        in_period = [r for r in rows if r["time_period"] == period]
+        national = next(r for r in in_period if r["geographic_level"] == "National")
+        if national[column] == "x":
+            continue
+        la_values = [r[column] for r in in_period if r["geographic_level"] == "Local authority"]
+        # suppressed or not-applicable LAs are small enough not to move the check
+        la_total = sum(int(v) for v in la_values if v.isdigit())
+        assert la_total <= int(national[column]) <= la_total + 2_000, (relative, period)
+
+
+def test_periods_and_gaps():
+    def periods(relative):
+        return sorted({r["time_period"] for r in _read(SAMPLE_DIR / relative)})
+
+    def withheld(relative, years):
+        rows = _read(SAMPLE_DIR / relative)
+        indicators = list(rows[0])[11 + len(DATASET_FILTERS[relative.split("/")[0]][0]):]
+        gap = {r[c] for r in rows if r["time_period"] in years for c in indicators}
+        rest = {r[c] for r in rows if r["time_period"] not in years for c in indicators}
+        return gap, rest
+
+    assert periods("eyfs/eyfs_la_timeseries.csv") == [y for y in ACADEMIC_YEARS if y not in ("201920", "202021")]
+    assert periods("phonics/phonics_la_timeseries.csv") == ACADEMIC_YEARS
+    assert periods("ks1/ks1_la_timeseries.csv") == ACADEMIC_YEARS[:8]
+    assert periods("ks5/ks5_la_timeseries.csv") == ACADEMIC_YEARS
+    assert periods("age19/level_2_3_at_19_la.csv") == ACADEMIC_YEARS[:9]
+    assert periods("absence/absence_la_timeseries.csv") == ACADEMIC_YEARS
+    assert periods("neet/neet_la_timeseries.csv") == [str(y) for y in range(2016, 2026)]
+    for relative, years in (("phonics/phonics_la_timeseries.csv", {"201920", "202021"}),
+                            ("ks1/ks1_la_timeseries.csv", {"201920", "202021"}),
+                            ("absence/absence_la_timeseries.csv", {"201920"})):
+        gap, rest = withheld(relative, years)
+        assert gap == {"x"}, relative
+        assert "x" not in rest, relative
+    # centre and teacher assessed grades are published, and higher
+    aps = _national("ks5", "ks5/ks5_la_timeseries.csv", "aps_per_entry")
+    assert min(float(aps["201920"]), float(aps["202021"])) > max(float(aps[y]) for y in ("201819", "202223"))
+
+
+def test_row_counts():
+    counts = {relative: len(_read(SAMPLE_DIR / relative)) for relative in (
+        "eyfs/eyfs_la_timeseries.csv", "phonics/phonics_la_timeseries.csv", "ks1/ks1_la_timeseries.csv",
+        "ks5/ks5_la_timeseries.csv", "ks5/ks5_la_2025_provisional.csv", "age19/level_2_3_at_19_la.csv",
+        "absence/absence_la_timeseries.csv", "exclusions/exclusions_la_2016_to_2018.csv",
+        "exclusions/exclusions_la_timeseries.csv", "neet/neet_la_timeseries.csv")}
+    assert counts == {
+        "eyfs/eyfs_la_timeseries.csv": 8 * ROWS_PER_PERIOD * 7,
+        "phonics/phonics_la_timeseries.csv": 10 * ROWS_PER_PERIOD * 7,
+        "ks1/ks1_la_timeseries.csv": 8 * ROWS_PER_PERIOD * 7,
+        "ks5/ks5_la_timeseries.csv": 10 * ROWS_PER_PERIOD * 7,
+        "ks5/ks5_la_2025_provisional.csv": ROWS_PER_PERIOD * 7,
+        "age19/level_2_3_at_19_la.csv": 9 * ROWS_PER_PERIOD * 5,
+        "absence/absence_la_timeseries.csv": 10 * ROWS_PER_PERIOD * 4,
+        "exclusions/exclusions_la_2016_to_2018.csv": 3 * ROWS_PER_PERIOD * 4,
+        "exclusions/exclusions_la_timeseries.csv": 6 * ROWS_PER_PERIOD * 4,
+        "neet/neet_la_timeseries.csv": 10 * ROWS_PER_PERIOD * 3,
+    }
+
+
+def test_breakdowns_and_decoys():
+    pupil_combos = {("Total", "Total", "Total"), ("Total", "Total", "Boys"), ("Total", "Total", "Girls"),
+                    ("Disadvantage", "Disadvantaged", "Total"), ("Disadvantage", "Not disadvantaged", "Total"),
+                    ("Disadvantage", "Disadvantaged", "Boys"), ("Disadvantage", "Disadvantaged", "Girls")}
+    for relative in ("eyfs/eyfs_la_timeseries.csv", "phonics/phonics_la_timeseries.csv",
+                     "ks1/ks1_la_timeseries.csv", "ks5/ks5_la_timeseries.csv"):
+        assert {_filters(r) for r in _read(SAMPLE_DIR / relative)} == pupil_combos, relative
+    age19 = _read(SAMPLE_DIR / "age19" / "level_2_3_at_19_la.csv")
+    assert "sex" not in age19[0]
+    assert {(r["breakdown_topic"], r["breakdown"]) for r in age19} == {
+        ("Total", "Total"), ("Free school meals", "FSM eligible"), ("Free school meals", "Not FSM eligible"),
+        ("Gender", "Male"), ("Gender", "Female")}
+    for relative in ("absence/absence_la_timeseries.csv", "exclusions/exclusions_la_timeseries.csv",
+                     "exclusions/exclusions_la_2016_to_2018.csv"):
+        rows = _read(SAMPLE_DIR / relative)
+        assert not {"breakdown_topic", "breakdown", "sex"} & set(rows[0]), relative
+        assert {r["school_type"] for r in rows} == {
+            "Total", "State-funded primary", "State-funded secondary", "Special"}, relative
+
+
+def test_disadvantage_gaps_are_realistic():
+    def gap(dataset, relative, column, year, low_group, high_group, breakdown="breakdown"):
+        rows = [r for r in _read(SAMPLE_DIR / relative) if r["geographic_level"] == "National"
+                and r["time_period"] == year and r.get("sex", "Total") == "Total"]
+        values = {r[breakdown]: float(r[column]) for r in rows}
+        return values[high_group] - values[low_group]
+
+    disadvantage = ("Disadvantaged", "Not disadvantaged")
+    assert 12 <= gap("eyfs", "eyfs/eyfs_la_timeseries.csv", "gld_percentage", "202324", *disadvantage) <= 24
+    assert 8 <= gap("phonics", "phonics/phonics_la_timeseries.csv",
+                    "pt_phonics_y1_met_expected_standard", "202324", *disadvantage) <= 20
+    assert 12 <= gap("ks1", "ks1/ks1_la_timeseries.csv", "pt_read_met_expected_standard", "201819", *disadvantage) <= 24
+    assert 3 <= gap("ks5", "ks5/ks5_la_timeseries.csv", "aps_per_entry", "201819", *disadvantage) <= 8
+    assert 20 <= gap("age19", "age19/level_2_3_at_19_la.csv", "l2_with_em_by19_rate", "202324",
+                     "FSM eligible", "Not FSM eligible") <= 34
+
+
+def test_neet_age_filter_and_calendar_years():
+    rows = _read(SAMPLE_DIR / "neet" / "neet_la_timeseries.csv")
+    header = list(rows[0])
+    assert header[11:] == ["Age", "Cohort_DJFavg", "NEET_percent", "NEET_not_known_percent", "Notknown_percent"]
+    assert {r["time_identifier"] for r in rows} == {"Calendar year"}
+    assert {r["version"] for r in rows} == {"Final"}
+    assert {r["Age"] for r in rows} == {"16-17", "16", "17"}
+    assert "Total" not in {r["Age"] for r in rows}
+    national = {(r["time_period"], r["Age"]): r for r in rows if r["geographic_level"] == "National"}
+    for year in ("2016", "2025"):
+        whole, sixteen, seventeen = (national[(year, age)] for age in ("16-17", "16", "17"))
+        # the decoys are the two halves of the headline, and 17 year olds are more often NEET
+        assert int(whole["Cohort_DJFavg"]) == int(sixteen["Cohort_DJFavg"]) + int(seventeen["Cohort_DJFavg"])
+        assert float(sixteen["NEET_percent"]) < float(whole["NEET_percent"]) < float(seventeen["NEET_percent"])
+        total = float(whole["NEET_not_known_percent"])
+        assert abs(total - float(whole["NEET_percent"]) - float(whole["Notknown_percent"])) <= 0.1
+    la = [float(r["NEET_percent"]) for r in _headline(rows, "neet")
+          if r["geographic_level"] == "Local authority" and r["NEET_percent"] not in ("c", "low")]
+    assert 0.5 <= min(la) and max(la) <= 9.0
+
+
+def test_exclusions_old_name_file():
+    old = _read(SAMPLE_DIR / "exclusions" / "exclusions_la_2016_to_2018.csv")
+    new = _read(SAMPLE_DIR / "exclusions" / "exclusions_la_timeseries.csv")
+    assert list(old[0])[12:] == ["headcount", "perm_excl_rate", "fixed_excl_rate"]
+    assert list(new[0])[12:] == ["headcount", "perm_excl_rate", "susp_rate"]
+    assert sorted({r["time_period"] for r in old}) == ["201516", "201617", "201718"]
+    assert sorted({r["time_period"] for r in new}) == ACADEMIC_YEARS[3:9]
+    old_meta = _read(SAMPLE_DIR / "exclusions" / "exclusions_la_2016_to_2018.meta.csv")
+    assert "fixed_excl_rate" in {m["col_name"] for m in old_meta}
+
+
+def test_ks5_provisional_and_revised():
+    revised = _read(SAMPLE_DIR / "ks5" / "ks5_la_timeseries.csv")
+    provisional = _read(SAMPLE_DIR / "ks5" / "ks5_la_2025_provisional.csv")
+    assert {(r["time_period"], r["version"]) for r in revised} == {
+        (y, "Revised" if y == "202425" else "Final") for y in ACADEMIC_YEARS}
+    assert {(r["time_period"], r["version"]) for r in provisional} == {("202425", "Provisional")}
+
+    def headline_by_la(rows):
+        return {r["old_la_code"]: r for r in rows if r["time_period"] == "202425"
+                and r["geographic_level"] == "Local authority" and _filters(r) == HEADLINE}
+
+    final, early = headline_by_la(revised), headline_by_la(provisional)
+    changed = [code for code in final if final[code]["aps_per_entry"] != early[code]["aps_per_entry"]]
+    assert 10 <= len(changed) <= 60
+    assert float(early["342"]["aps_per_entry"]) < float(final["342"]["aps_per_entry"])
+    for code in changed:
+        assert abs(float(final[code]["aps_per_entry"]) - float(early[code]["aps_per_entry"])) < 1.5
+
+
+def test_small_areas_and_symbols():
+    def la_rows(relative, code):
+        return [r for r in _read(SAMPLE_DIR / relative) if r["old_la_code"] == code]
+
+    def values(rows, columns):
+        return {r[c] for r in rows for c in columns}
+
+    ks5_columns = ["t_students", "aps_per_entry", "aab_percent", "three_a_percent"]
+    assert values(la_rows("ks5/ks5_la_timeseries.csv", "201"), ks5_columns) == {"z"}
+    neet_columns = ["Cohort_DJFavg", "NEET_percent", "NEET_not_known_percent", "Notknown_percent"]
+    for code in ("201", "420"):
+        assert values(la_rows("neet/neet_la_timeseries.csv", code), neet_columns) == {"c"}
+    city_exclusions = la_rows("exclusions/exclusions_la_timeseries.csv", "201")
+    assert values([r for r in city_exclusions if r["school_type"] == "Total"],
+                  ["headcount", "perm_excl_rate", "susp_rate"]) == {"c"}
+    assert values([r for r in city_exclusions if r["school_type"] == "Special"],
+                  ["headcount", "perm_excl_rate", "susp_rate"]) == {"z"}
+    city_eyfs = [r for r in la_rows("eyfs/eyfs_la_timeseries.csv", "201") if r["breakdown"] == "Disadvantaged"]
+    assert values(city_eyfs, ["gld_percentage"]) == {"c"}
+    assert values(la_rows("age19/level_2_3_at_19_la.csv", "201"), ["l3_by19_rate"]) == {"c"}
+    # `low`: a handful of young people whose activity is not known, in a large county
+    kent = _headline(la_rows("neet/neet_la_timeseries.csv", "886"), "neet")
+    assert "low" in {r["Notknown_percent"] for r in kent}
+
+
+def test_la_outcomes_follow_the_shared_latent_characteristics():
+    def la_values(relative, dataset, column, period):
+        return {r["old_la_code"]: float(r[column]) for r in _headline(_read(SAMPLE_DIR / relative), dataset)
+                if r["geographic_level"] == "Local authority" and r["time_period"] == period
+                and r[column].replace(".", "").isdigit()}
+
+    def correlation(a, b):
+        common = sorted(set(a) & set(b))
+        return statistics.correlation([a[c] for c in common], [b[c] for c in common])
+
+    ks2 = la_values("ks2/ks2_la_timeseries.csv", "ks2", "pt_rwm_met_expected_standard", "202324")
+    gld = la_values("eyfs/eyfs_la_timeseries.csv", "eyfs", "gld_percentage", "202324")
+    absence = la_values("absence/absence_la_timeseries.csv", "absence", "sess_overall_percent", "202324")
+    neet = la_values("neet/neet_la_timeseries.csv", "neet", "NEET_percent", "2023")
+    suspensions = la_values("exclusions/exclusions_la_timeseries.csv", "exclusions", "susp_rate", "202223")
+    assert correlation(ks2, gld) > 0.3
+    assert correlation(ks2, absence) < -0.2
+    assert correlation(absence, neet) > 0.2
+    assert correlation(absence, suspensions) > 0.2
+    spread = sorted(absence.values())
+    assert spread[-1] - spread[0] <= 5.0 and spread[len(spread) // 2] - spread[0] <= 2.5
