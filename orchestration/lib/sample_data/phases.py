@@ -325,7 +325,7 @@ def _pupil_values(v: tuple[int, ...], dp: int, withheld: bool) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# EYFS: the profile for elg is a subset of gld, so the counts are nested
+# EYFS: every child at the expected level in all goals also has a good level of development
 
 
 def _nest_eyfs(cells: Cells) -> Cells:
