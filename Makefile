@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup prepare run test dev bench sample clean
+.PHONY: setup prepare run update-sources test dev bench sample clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,9 @@ prepare: setup
 
 run: prepare  ## land sources.yml's files, build, gate and publish warehouse/education.duckdb
 	$(PY) -m orchestration.cli run
+
+update-sources: setup  ## resolve sources.yml's ees_api:/url: sources again and rewrite sources.lock
+	$(PY) -m orchestration.cli update-sources
 
 test: prepare  ## the whole test suite (offline)
 	$(PY) -m pytest

@@ -3,6 +3,9 @@
 ``python -m orchestration.cli run``: materialize every asset in-process (the same job the termly
 schedule launches), print each failed gate with the file and rows it names, exit non-zero when
 anything failed. ``prepare``: write the dbt manifest the Dagster definitions load.
+``update-sources``: resolve the ``ees_api:`` and ``url:`` sources of sources.yml again (newest
+versions their rules allow), download what changed and rewrite sources.lock; ``make run`` then
+builds exactly that.
 """
 
 from __future__ import annotations
@@ -93,13 +96,49 @@ def run() -> int:
     return 0
 
 
+def update_sources(datasets: list[str] | None = None) -> int:
+    from orchestration.lib.errors import PipelineInputError
+    from orchestration.lib.source_lock import lock_path_for, read_lock, resolve_sources
+
+    settings = load_settings()
+    lock_path = lock_path_for(settings.sources_file)
+    try:
+        before = read_lock(lock_path)
+    except PipelineInputError:
+        before = {}  # an unreadable lock is simply replaced
+    try:
+        resolved = resolve_sources(settings.sources_file, settings.landing_dir, update=set(datasets) if datasets else True)
+    except PipelineInputError as exc:
+        print(f"\nUPDATE FAILED: {exc}\nsources.lock was left unchanged.", file=sys.stderr)
+        return 1
+    print(f"sources: {settings.sources_file}")
+    if not resolved.remote:
+        print("no ees_api: or url: source: nothing to resolve")
+    for result in resolved.remote:
+        entry = result.lock_entry
+        old = next((e for e in before.get(result.source.dataset, []) if e.get("sha256") == entry.get("sha256")), None)
+        state = "unchanged" if old else "new"
+        if "data_set_id" in entry:
+            print(f"  {result.source.dataset}: {entry['data_set_id']} '{result.source.version}' -> v{entry['version']} "
+                  f"({entry['status']}, published {entry.get('published')}) [{state}]")
+        else:
+            print(f"  {result.source.dataset}: {entry['url']} sha256 {entry['sha256'][:12]} [{state}]")
+    for warning in resolved.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    print(f"{'wrote' if resolved.lock_written else 'unchanged:'} {resolved.lock_path} ({resolved.downloads} download(s))")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "prepare"])
+    parser.add_argument("command", choices=["run", "prepare", "update-sources"])
+    parser.add_argument("datasets", nargs="*", help="update-sources: only these datasets (default: all)")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare()
         return
+    if args.command == "update-sources":
+        sys.exit(update_sources(args.datasets))
     sys.exit(run())
 
 

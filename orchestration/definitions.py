@@ -10,6 +10,7 @@ from orchestration.defs.gates.checks import mart_checks
 from orchestration.defs.ingest.assets import ingest_raw_files
 from orchestration.defs.ingest.checks import raw_checks
 from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.ingest.sensors import build_ees_sensor
 from orchestration.defs.publish.assets import build_publication_asset
 from orchestration.defs.publish.schedules import refresh_and_publish, termly_schedule
 from orchestration.defs.transform.assets import dbt_models
@@ -26,6 +27,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=checks,
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],
+        sensors=[build_ees_sensor()],
         resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
         executor=dg.in_process_executor,
     )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,109 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("EDU_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
     monkeypatch.setenv("EDU_LANDING_DIR", str(tmp_path / "landing"))
     return tmp_path
+
+
+# --- no network beyond loopback -----------------------------------------------------------------
+# Every test runs offline: a connection to anything but 127.0.0.0/8 or ::1 (and any name lookup
+# other than localhost) fails at once, so nothing can reach the internet by accident. The mock EES
+# API (tests/ees_mock_server.py) listens on 127.0.0.1. Subprocesses are not covered; the pipeline
+# runs they make only read local files.
+
+BLOCKED_MESSAGE = "network access outside loopback is blocked in the test suite"
+
+
+class NetworkBlockedError(ConnectionRefusedError):
+    pass
+
+
+def _is_loopback(host: object) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guard_address(family: int, address: object) -> None:
+    if family == getattr(socket, "AF_UNIX", None):
+        return
+    host = address[0] if isinstance(address, tuple) and address else address
+    if not _is_loopback(host):
+        raise NetworkBlockedError(f"{BLOCKED_MESSAGE}: connect to {address!r}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _offline():
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo, real_create_connection = socket.getaddrinfo, socket.create_connection
+
+    def connect(self, address):
+        _guard_address(self.family, address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        _guard_address(self.family, address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _is_loopback(host):
+            raise NetworkBlockedError(f"{BLOCKED_MESSAGE}: name lookup of {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def create_connection(address, *args, **kwargs):
+        if not _is_loopback(address[0]):
+            raise NetworkBlockedError(f"{BLOCKED_MESSAGE}: connect to {address!r}")
+        return real_create_connection(address, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        patch.setattr(socket, "create_connection", create_connection)
+        yield
+
+
+# --- the mock EES API ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ees_api(monkeypatch):
+    """A mock EES public API on 127.0.0.1; EDU_EES_API_URL points at it for the test."""
+    from tests.ees_mock_server import MockEes
+
+    with MockEes() as api:
+        monkeypatch.setenv("EDU_EES_API_URL", api.base_url)
+        yield api
+
+
+class RecordingSleep:
+    """Stands in for time.sleep: records the waits a retry policy asked for, without waiting."""
+
+    def __init__(self):
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def fast_http():
+    """An Http client whose retries do not wait (the waits are recorded on ``.sleep.waits``)."""
+    from orchestration.lib.downloads import Http, RetryPolicy
+
+    class _Quiet:
+        def __init__(self):
+            self.messages: list[str] = []
+
+        def info(self, msg):
+            self.messages.append(msg)
+
+        def warning(self, msg):
+            self.messages.append("WARNING: " + msg)
+
+    return Http(RetryPolicy(max_retries=3, backoff_seconds=0.5, read_timeout=5), sleep=RecordingSleep(), log=_Quiet(), progress=False)

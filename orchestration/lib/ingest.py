@@ -27,6 +27,21 @@ from orchestration.lib.source_lock import RemoteResult, ResolvedSources, resolve
 from orchestration.lib.sources import dataset_specs
 
 
+# Run tag asking the ingest to resolve remote sources again instead of honouring sources.lock:
+# "all", or comma-separated dataset names. The new-release sensor sets it for the datasets whose
+# data set has a new version; it can be added by hand in the Dagster UI's launchpad.
+UPDATE_SOURCES_TAG = "edu/update_sources"
+
+
+def parse_update_tag(value: str | None) -> bool | set[str]:
+    value = (value or "").strip()
+    if not value or value.lower() in ("false", "no", "0"):
+        return False
+    if value.lower() in ("all", "true", "yes", "1"):
+        return True
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
 @dataclass(frozen=True)
 class DatasetIngest:
     dataset: str

@@ -1,17 +1,19 @@
-"""Ingest: land every file listed in sources.yml and load it into the build database's raw schema.
+"""Ingest: land every source listed in sources.yml and load it into the build database's raw schema.
 
 One multi-asset rather than one asset per dataset: the landing manifest and the lineage tables
-(raw.landed_files, raw.file_columns) are shared, and a run must see all datasets of one landing.
+(raw.landed_files, raw.file_columns, raw.data_set_versions) are shared, and a run must see all
+datasets of one landing. Remote sources (ees_api:, url:) are resolved through sources.lock; a run
+tagged ``edu/update_sources`` (the new-release sensor's runs) resolves them again.
 """
 
 
 import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.lib.ingest import ingest
+from orchestration.lib.ingest import UPDATE_SOURCES_TAG, ingest, parse_update_tag
 from orchestration.lib.sources import dataset_specs
 
-LINEAGE_TABLES = ("landed_files", "file_columns")
+LINEAGE_TABLES = ("landed_files", "file_columns", "data_set_versions")
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:
@@ -38,24 +40,43 @@ def _specs() -> list[dg.AssetSpec]:
 @dg.multi_asset(specs=_specs(), name="ingest_raw_files")
 def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
-    results = ingest(settings, settings.build_db)
+    update = parse_update_tag(context.run.tags.get(UPDATE_SOURCES_TAG))
+    results = ingest(settings, settings.build_db, update_sources=update, log=context.log)
     total_files = 0
+    versions_used: dict[str, str] = {}
     for result in results:
         total_files += len(result.files)
-        yield dg.MaterializeResult(
-            asset_key=raw_asset_key(result.dataset),
-            metadata={
-                "row_count": result.row_count,
-                "files": dg.MetadataValue.md(
-                    "\n".join(
-                        f"- `{f.source_file}` sha256 `{f.landed.sha256[:12]}…` {f.landed.size_bytes:,} bytes, "
-                        f"{len(f.rows):,} rows, release {f.release or 'from version column'}"
-                        for f in result.files
-                    )
-                    or "(not listed in sources.yml: empty table)"
-                ),
-                "sources_file": str(settings.sources_file),
-            },
-        )
+        metadata = {
+            "row_count": result.row_count,
+            "files": dg.MetadataValue.md(
+                "\n".join(
+                    f"- `{f.source_file}` sha256 `{f.landed.sha256[:12]}…` {f.landed.size_bytes:,} bytes, "
+                    f"{len(f.rows):,} rows, release {f.release or 'from version column'}"
+                    + (f", EES data set `{f.landed.data_set_id}` v{f.landed.data_set_version}" if f.landed.data_set_id else "")
+                    for f in result.files
+                )
+                or "(not listed in sources.yml: empty table)"
+            ),
+            "sources_file": str(settings.sources_file),
+        }
+        if result.remote:
+            metadata["remote_sources"] = dg.MetadataValue.md("\n".join(f"- {r.describe()}" for r in result.remote))
+            metadata["ees_versions"] = dg.MetadataValue.json(
+                [
+                    {k: r.lock_entry.get(k) for k in ("data_set_id", "version", "status", "published", "sha256")}
+                    for r in result.remote
+                    if "data_set_id" in r.lock_entry
+                ]
+            )
+            warnings = [w for r in result.remote for w in r.warnings]
+            if warnings:
+                metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings))
+            for r in result.remote:
+                if "data_set_id" in r.lock_entry:
+                    versions_used[f"edu/ees/{result.dataset}"] = f"{r.lock_entry['data_set_id']}@{r.lock_entry['version']}"
+        yield dg.MaterializeResult(asset_key=raw_asset_key(result.dataset), metadata=metadata)
+    if versions_used:
+        # Run tags, so the runs list shows which data set versions each run used.
+        context.instance.add_run_tags(context.run_id, versions_used)
     for table in LINEAGE_TABLES:
         yield dg.MaterializeResult(asset_key=raw_asset_key(table), metadata={"file_count": total_files})
