@@ -84,6 +84,7 @@ class MockEes:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.faults: list[Fault] = []
         self.requests: list[str] = []
+        self.ranges: list[str] = []  # Range headers received
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -207,6 +208,8 @@ def _handler(api: MockEes):
         def do_GET(self) -> None:  # noqa: N802
             with api._lock:
                 api.requests.append(self.path)
+                if self.headers.get("Range"):
+                    api.ranges.append(self.headers["Range"])
             self.body_fault = None
             fault = api.take_fault(self.path)
             if fault is not None:

@@ -65,7 +65,10 @@ def downloads_dir(landing_dir: Path) -> Path:
 
 
 def _spec_of(entry: dict) -> dict:
-    return {k: entry[k] for k in ("ees_api", "url", "members") if k in entry}
+    """The sources.yml entry a lock entry was resolved from."""
+    if "ees_api" in entry:
+        return {"ees_api": entry["ees_api"]}
+    return {k: entry[k] for k in ("url", "members") if k in entry}
 
 
 def _spec_text(spec: dict) -> str:
@@ -206,7 +209,7 @@ class _Resolver:
             folder = self._ees_folder(data_set_id, version)
             csv_path = folder / f"{data_set_id}_v{version}.csv"
             if self._cached(csv_path, locked.get("sha256")) and (folder / "version.json").exists() and (folder / "meta.json").exists():
-                files, info = self._ees_files(source, folder, csv_path, version, str(locked.get("url") or ""))
+                files, info = self._ees_files(source, folder, csv_path, version, str(locked.get("download_url") or ""))
                 return RemoteResult(source, locked, files, downloaded=False, version_info=info)
             listed = [v for v in self.client.list_versions(data_set_id) if v.key == version_key(version)]
             if not listed:
@@ -265,7 +268,7 @@ class _Resolver:
             "status": chosen.status,
             "published": chosen.published,
             "release": {"title": chosen.release_title, "slug": chosen.release_slug},
-            "url": url,
+            "download_url": url,
             "sha256": result.sha256,
             "size_bytes": result.size_bytes,
         }
@@ -494,7 +497,7 @@ def resolve_sources(
     ``update``: False honours the lock; True resolves every remote source again; a collection of
     dataset names resolves only those again.
     """
-    log = log or STDERR_LOG
+    log = log or (http.log if http is not None else STDERR_LOG)
     config = read_sources_config(sources_file)
     lock_path = lock_path_for(sources_file)
     lock = read_lock(lock_path)
