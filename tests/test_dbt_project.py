@@ -81,7 +81,121 @@ def _file(source_file: str, indicator: str, rows: list[dict[str, str]], release:
         columns.append("version")
     columns += FILTERS + [indicator]
     table = [{**{c: r.get(c, "") for c in columns if c != indicator}, indicator: r["value"]} for r in rows]
-    return {"source_file": source_file, "columns": columns, "rows": table, "release": release, "indicator": indicator}
+    return {"source_file": source_file, "columns": columns, "rows": table, "release": release, "filters": FILTERS}
+
+
+def _geography(key: str) -> dict[str, str]:
+    if key == "E92000001":
+        return {"geographic_level": "National", "country_code": "E92000001", "country_name": "England",
+                "region_code": "", "region_name": "", "old_la_code": "", "la_name": "", "new_la_code": ""}
+    if key in REGIONS:
+        return {"geographic_level": "Regional", "country_code": "E92000001", "country_name": "England",
+                "region_code": key, "region_name": REGIONS[key], "old_la_code": "", "la_name": "", "new_la_code": ""}
+    new, name, region, region_name = LAS[key]
+    return {"geographic_level": "Local authority", "country_code": "E92000001", "country_name": "England",
+            "region_code": region, "region_name": region_name, "old_la_code": key, "la_name": name, "new_la_code": new}
+
+
+def _wide_file(source_file: str, filters: list[str], indicators: list[str], rows: list[dict[str, str]],
+               release: str | None = None) -> dict:
+    """A file with several indicators. Each row: time_period, time_identifier, version, area (key
+    for _geography), its filter values and indicator cells."""
+    columns = ["time_period", "time_identifier", *GEOGRAPHY, "version", *filters, *indicators]
+    table = []
+    for r in rows:
+        full = {**r, **_geography(r["area"])}
+        table.append({c: full.get(c, "") for c in columns})
+    return {"source_file": source_file, "columns": columns, "rows": table, "release": release, "filters": filters}
+
+
+def _rows(period: str, filters: dict[str, str], cells: dict[str, dict[str, str]], version: str = "Final",
+          time_identifier: str = "Academic year") -> list[dict[str, str]]:
+    """One row per area: ``cells`` maps area key -> {indicator: cell}."""
+    return [{"time_period": period, "time_identifier": time_identifier, "version": version, "area": area,
+             **filters, **values} for area, values in cells.items()]
+
+
+def _eyfs_files() -> list[dict]:
+    # The profile was reformed in 2021/22: 2018/19 is another series; 2019/20 and 2020/21 were not
+    # collected (no rows at all). Camden's 2022/23 disadvantaged figure is suppressed.
+    total = {"breakdown_topic": "Total", "breakdown": "Total", "sex": "Total"}
+    dis = {"breakdown_topic": "Disadvantage", "breakdown": "Disadvantaged", "sex": "Total"}
+    not_dis = {"breakdown_topic": "Disadvantage", "breakdown": "Not disadvantaged", "sex": "Total"}
+    girls = {"breakdown_topic": "Total", "breakdown": "Total", "sex": "Girls"}
+    g = "gld_percentage"
+    rows = []
+    for period, headline in {
+        "201819": {"E92000001": "71.8", "E12000002": "70.1", "342": "68.1", "340": "65.0", "343": "72.0", "202": "73.0", "201": "c"},
+        "202122": {"E92000001": "65.2", "E12000002": "63.0", "342": "61.5", "340": "58.0", "343": "66.0", "202": "67.0", "201": "c"},
+        "202223": {"E92000001": "67.2", "E12000002": "65.1", "342": "63.0", "340": "60.0", "343": "68.0", "202": "69.0", "201": "c"},
+    }.items():
+        rows += _rows(period, total, {k: {g: v} for k, v in headline.items()})
+        rows += _rows(period, girls, {k: {g: "90.0"} for k in headline})
+    rows += _rows("202122", dis, {"E92000001": {g: "49.1"}, "342": {g: "49.0"}, "202": {g: "55.0"}})
+    rows += _rows("202122", not_dis, {"E92000001": {g: "69.5"}, "342": {g: "66.4"}, "202": {g: "70.0"}})
+    rows += _rows("202223", dis, {"E92000001": {g: "51.6"}, "342": {g: "51.5"}, "202": {g: "c"}})
+    rows += _rows("202223", not_dis, {"E92000001": {g: "71.5"}, "342": {g: "67.5"}, "202": {g: "72.0"}})
+    return [_wide_file("eyfs/eyfs_timeseries.csv", ["breakdown_topic", "breakdown", "sex"], [g], rows)]
+
+
+def _neet_files() -> list[dict]:
+    # Calendar-year periods; the age filter's 16-17 rows are the headline, 16 and 17 are decoys.
+    rows = []
+    for year, cells in {
+        "2022": {"E92000001": ("2.6", "4.7", "2.2"), "E12000002": ("3.0", "5.5", "2.5"), "342": ("3.6", "5.9", "2.3"),
+                 "340": ("4.1", "6.0", "1.9"), "343": ("2.4", "4.0", "1.6"), "202": ("1.9", "4.4", "2.5"), "201": ("x", "x", "x")},
+        "2023": {"E92000001": ("2.8", "5.2", "2.4"), "E12000002": ("3.1", "5.6", "2.5"), "342": ("3.1", "5.0", "1.9"),
+                 "340": ("4.0", "6.2", "2.2"), "343": ("2.5", "4.1", "1.6"), "202": ("2.0", "4.0", "2.0"), "201": ("x", "x", "x")},
+    }.items():
+        for age in ("16-17", "16", "17"):
+            rows += _rows(year, {"age": age}, {
+                k: ({"neet_percent": v[0], "neet_not_known_percent": v[1], "notknown_percent": v[2]} if age == "16-17"
+                    else {"neet_percent": "0.5", "neet_not_known_percent": "0.9", "notknown_percent": "0.4"})
+                for k, v in cells.items()}, time_identifier="Calendar year")
+    return [_wide_file("neet/neet_la.csv", ["age"], ["neet_percent", "neet_not_known_percent", "notknown_percent"], rows)]
+
+
+def _exclusions_files() -> list[dict]:
+    # 2017/18 comes from an older file that calls suspensions fixed_excl_rate.
+    decoy = {"school_type": "State-funded primary"}
+    old, new = [], []
+    for rows, period, cells in (
+        (old, "201718", {"E92000001": ("0.10", "4.76"), "342": ("0.12", "5.10"), "340": ("0.20", "7.00"), "343": ("0.05", "3.00")}),
+        (new, "201819", {"E92000001": ("0.10", "5.36"), "342": ("0.09", "5.61"), "340": ("0.21", "8.00"), "343": ("0.06", "3.50")}),
+    ):
+        suspensions = "fixed_excl_rate" if rows is old else "susp_rate"
+        rows += _rows(period, {"school_type": "Total"}, {k: {"perm_excl_rate": v[0], suspensions: v[1]} for k, v in cells.items()})
+        rows += _rows(period, decoy, {k: {"perm_excl_rate": "0.01", suspensions: "1.00"} for k in cells})
+    return [_wide_file("exclusions/exclusions_2018.csv", ["school_type"], ["perm_excl_rate", "fixed_excl_rate"], old),
+            _wide_file("exclusions/exclusions_la.csv", ["school_type"], ["perm_excl_rate", "susp_rate"], new)]
+
+
+def _absence_files() -> list[dict]:
+    # 2019/20 was not published ('x'): 2020/21 compares with 2018/19.
+    rows = []
+    for period, cells in {
+        "201819": {"E92000001": "4.7", "342": "4.9", "340": "5.2", "343": "4.5"},
+        "201920": {"E92000001": "x", "342": "x", "340": "x", "343": "x"},
+        "202021": {"E92000001": "4.6", "342": "5.0", "340": "5.6", "343": "4.4"},
+    }.items():
+        rows += _rows(period, {"school_type": "Total"}, {k: {"sess_overall_percent": v} for k, v in cells.items()})
+        rows += _rows(period, {"school_type": "Special"}, {k: {"sess_overall_percent": "9.9"} for k in cells})
+    return [_wide_file("absence/absence_la.csv", ["school_type"], ["sess_overall_percent"], rows)]
+
+
+def _age19_files() -> list[dict]:
+    # Split by free school meals (not the disadvantage definition); Gender rows are decoys.
+    fsm, not_fsm = ({"breakdown_topic": "Free school meals", "breakdown": b} for b in ("FSM eligible", "Not FSM eligible"))
+    rows = []
+    for period, cells in {
+        "202122": {"E92000001": ("60.1", "38.8", "63.6"), "342": ("55.0", "36.0", "59.5"), "343": ("61.0", "c", "64.0")},
+        "202223": {"E92000001": ("59.2", "38.1", "63.2"), "342": ("56.0", "37.5", "60.0"), "343": ("62.0", "40.0", "65.0")},
+    }.items():
+        rows += _rows(period, {"breakdown_topic": "Total", "breakdown": "Total"}, {k: {"l3_by19_rate": v[0]} for k, v in cells.items()})
+        rows += _rows(period, fsm, {k: {"l3_by19_rate": v[1]} for k, v in cells.items()})
+        rows += _rows(period, not_fsm, {k: {"l3_by19_rate": v[2]} for k, v in cells.items()})
+        rows += _rows(period, {"breakdown_topic": "Gender", "breakdown": "Female"}, {k: {"l3_by19_rate": "99.0"} for k in cells})
+    return [_wide_file("age19/age19_la.csv", ["breakdown_topic", "breakdown"], ["l3_by19_rate"], rows)]
 
 
 def _ks2_files() -> list[dict]:
@@ -140,7 +254,9 @@ def build_raw(db: Path) -> None:
     con.execute("CREATE TABLE raw.file_columns (dataset VARCHAR, file_sha256 VARCHAR, column_name VARCHAR, "
                 "original_name VARCHAR, role VARCHAR)")
     seq = 0
-    for dataset, files in (("ks2", _ks2_files()), ("ks4", _ks4_files())):
+    for dataset, files in (("ks2", _ks2_files()), ("ks4", _ks4_files()), ("eyfs", _eyfs_files()),
+                           ("neet", _neet_files()), ("exclusions", _exclusions_files()),
+                           ("absence", _absence_files()), ("age19", _age19_files())):
         union = []
         for f in files:
             union += [c for c in f["columns"] if c not in union]
@@ -157,7 +273,7 @@ def build_raw(db: Path) -> None:
                         [dataset, sha, f["source_file"], f["source_file"], f["release"], seq])
             for c in f["columns"]:
                 role = ("time" if c in ("time_period", "time_identifier") else "geography" if c in GEOGRAPHY
-                        else "version" if c == "version" else "filter" if c in FILTERS else "indicator")
+                        else "version" if c == "version" else "filter" if c in f["filters"] else "indicator")
                 con.execute("INSERT INTO raw.file_columns VALUES (?, ?, ?, ?, ?)", [dataset, sha, c, c, role])
     # Statistical neighbours, DfE wide layout (fewer than 10 neighbours: blank cells)
     sn_cols = ["old_la_code", "la_name", "region_ind", "region_name"]
@@ -278,3 +394,109 @@ def test_dimensions_and_phase_marts(built):
                              AND breakdown = 'all' AND time_period = 202122 ORDER BY area_code""")
     assert regions == [("E12000002", 57.0), ("E12000007", 63.0), ("E13000001", 62.0), ("E92000001", 59.0)]
     assert rows(built, "SELECT count(*) FROM marts.dim_measure WHERE measure_code = 'ks4_progress8'") == [(1,)]
+
+
+def test_eyfs_reform_2021_22_starts_a_new_series(built):
+    assert la_row(built, "previous_time_period, change_vs_previous", "eyfs_gld", 201819, "342") == (None, None)
+    previous, change, note = la_row(built, "previous_time_period, change_vs_previous, comparability_note",
+                                    "eyfs_gld", 202122, "342")
+    # 2018/19 is published but belongs to the pre-reform series
+    assert (previous, change) == (None, None)
+    assert "reformed in 2021/22" in note
+    assert la_row(built, "previous_time_period, previous_value, change_vs_previous", "eyfs_gld", 202223, "342") == (
+        202122, 61.5, 1.5)
+    # 2019/20 and 2020/21 were not collected: the files have no rows, so neither has the mart
+    assert rows(built, "SELECT DISTINCT time_period FROM marts.fct_la_measure WHERE measure_code = 'eyfs_gld' "
+                       "ORDER BY 1") == [(201819,), (202122,), (202223,)]
+
+
+def test_early_years_mart_gap_and_disclosure(built):
+    wide = rows(built, """SELECT time_period, eyfs_gld_value, eyfs_gld_change_vs_previous, eyfs_gld_disadvantage_gap,
+                                 eyfs_gld_disadvantage_gap_change_vs_previous, eyfs_gld_national_disadvantage_gap,
+                                 eyfs_gld_previous_time_period
+                          FROM marts.mart_early_years WHERE old_la_code = '342' ORDER BY time_period""")
+    assert wide == [(201819, 68.1, None, None, None, None, None),
+                    (202122, 61.5, None, -17.4, None, -20.4, None),
+                    (202223, 63.0, 1.5, -16.0, 1.4, -19.9, 202122)]
+    # Camden's 2022/23 disadvantaged figure is suppressed: no gap, which would reveal it
+    assert rows(built, """SELECT eyfs_gld_disadvantaged_value, eyfs_gld_not_disadvantaged_value, eyfs_gld_disadvantage_gap
+                          FROM marts.mart_early_years WHERE old_la_code = '202' AND time_period = 202223""") == [
+        (None, 72.0, None)]
+
+
+def test_neet_calendar_years_headline_age_group_and_low_polarity(built):
+    # 16-17 rows, not the 16 / 17 decoys (0.5); lower is better, so the lowest NEET rate ranks 1
+    value, year, previous, change, rank, band, polarity = la_row(
+        built, "value, academic_year, previous_time_period, change_vs_previous, rank, quartile_band, polarity",
+        "neet_16_17", 2023, "342")
+    assert (value, year, previous, change, polarity) == (3.1, "2023", 2022, -0.5, "low")
+    assert (rank, band) == (3, "C")
+    assert la_row(built, "rank, quartile_band", "neet_16_17", 2023, "202") == (1, "A")
+    assert la_row(built, "value, value_status", "neet_or_not_known_16_17", 2023, "201") == (None, "not_available")
+    post16 = rows(built, """SELECT academic_year, neet_16_17_value, neet_or_not_known_16_17_value, age19_l3_value
+                            FROM marts.mart_post16 WHERE old_la_code = '342' AND time_period = 2023""")
+    assert post16 == [("2023", 3.1, 5.0, None)]
+
+
+def test_exclusions_older_fixed_period_name_and_school_type_total(built):
+    # 2017/18's fixed_excl_rate is the suspension rate; the State-funded primary rows (1.00) are decoys
+    assert la_row(built, "value, data_source_file", "exclusions_suspension_rate", 201718, "342") == (
+        5.1, "exclusions/exclusions_2018.csv")
+    assert la_row(built, "value, previous_time_period, change_vs_previous, national_value, rank",
+                  "exclusions_suspension_rate", 201819, "342") == (5.61, 201718, 0.51, 5.36, 2)
+    assert la_row(built, "value, change_vs_previous", "exclusions_permanent_rate", 201819, "342") == (0.09, -0.03)
+
+
+def test_absence_2020_21_compares_with_2018_19(built):
+    assert la_row(built, "value_status, previous_time_period", "absence_overall", 201920, "342") == ("not_available", None)
+    value, previous, change, note = la_row(
+        built, "value, previous_time_period, change_vs_previous, comparability_note", "absence_overall", 202021, "342")
+    assert (value, previous, change) == (5.0, 201819, 0.1)
+    assert "2019/20 were not published" in note
+    wide = rows(built, """SELECT absence_overall_value, absence_overall_rank, absence_overall_quartile_band,
+                                 absence_overall_previous_time_period
+                          FROM marts.mart_attendance_behaviour WHERE old_la_code = '342' AND time_period = 202021""")
+    # 4.4 (343) < 5.0 < 5.6 (340): second of three
+    assert wide == [(5.0, 2, "B", 201819)]
+
+
+def test_age19_free_school_meals_gap(built):
+    assert la_row(built, "value", "age19_l3", 202223, "342", "fsm_eligible") == (37.5,)
+    wide = rows(built, """SELECT time_period, age19_l3_fsm_eligible_value, age19_l3_not_fsm_eligible_value, age19_l3_fsm_gap,
+                                 age19_l3_fsm_gap_change_vs_previous, age19_l3_national_fsm_gap
+                          FROM marts.mart_post16 WHERE old_la_code IN ('342', '343') AND time_period > 9999
+                          ORDER BY old_la_code, time_period""")
+    assert wide == [(202122, 36.0, 59.5, -23.5, None, -24.8), (202223, 37.5, 60.0, -22.5, 1.0, -25.1),
+                    # Sefton's 2021/22 FSM figure is suppressed: no gap, and 2022/23 has nothing to compare with
+                    (202122, None, 64.0, None, None, -24.8), (202223, 40.0, 65.0, -25.0, None, -25.1)]
+
+
+def test_a_new_indicator_of_an_ingested_dataset_is_one_catalogue_row(built, tmp_path):
+    """The NEET files also carry notknown_percent (activity not known), which the catalogue does not
+    list. One seed row, and nothing else, makes it a published measure with the full treatment."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"))
+    catalogue = project / "seeds" / "measure_catalogue.csv"
+    with catalogue.open("a", encoding="utf-8") as f:
+        f.write("neet_not_known_16_17,16-17 year olds whose activity is not known,neet,neet,notknown_percent,"
+                "age=16-17,all,%,low,1\n")
+    db = tmp_path / "build.duckdb"
+    shutil.copy(built, db)
+    env = dict(os.environ, EDU_BUILD_DB=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    result = subprocess.run(
+        [_dbt_executable(), "build", "--select", "+fct_la_measure", "dim_measure", "--exclude", "test_type:unit",
+         "--project-dir", str(project), "--profiles-dir", str(project),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--no-partial-parse"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert rows(built, "SELECT count(*) FROM marts.fct_la_measure WHERE measure_code = 'neet_not_known_16_17'") == [(0,)]
+    value, national, previous, change, rank, polarity, decimals = la_row(
+        db, "value, national_value, previous_time_period, change_vs_previous, rank, polarity, decimal_places",
+        "neet_not_known_16_17", 2023, "342")
+    # 342: 1.9 in 2023 (2.3 in 2022); published LA values 1.9, 2.2, 1.6, 2.0 -> second lowest
+    assert (value, national, previous, change, rank, polarity, decimals) == (1.9, 2.4, 2022, -0.4, 2, "low", 1)
+    # the only difference between the two projects is that one seed row
+    copied = [p.relative_to(project) for p in project.rglob("*") if p.is_file()]
+    changed = [str(p) for p in copied if (project / p).read_bytes() != (DBT_PROJECT / p).read_bytes()]
+    assert changed == ["seeds/measure_catalogue.csv"]

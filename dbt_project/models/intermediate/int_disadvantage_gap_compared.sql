@@ -1,7 +1,11 @@
--- The disadvantage gap (disadvantaged minus not disadvantaged) for measures the catalogue
--- splits that way, per area and period, with its change since the previous comparable period.
--- Both halves must be published; the gap is rounded to the measure's decimal places because
--- the inputs are already rounded and float noise would otherwise show (e.g. -20.000000001).
+-- The attainment gap for measures the catalogue splits into a disadvantaged group and the rest,
+-- per area and period, with its change since the previous comparable period. Two splits are
+-- published: disadvantage (disadvantaged / not_disadvantaged, most phases) and free school meals
+-- (fsm_eligible / not_fsm_eligible, age 19). They are different definitions, so each is its own
+-- gap_type and never mixed.
+-- Both halves must be published: a gap beside a suppressed half would disclose it. The gap is
+-- rounded to the measure's decimal places because the inputs are already rounded and float noise
+-- would otherwise show (e.g. -20.000000001).
 with
 
 measure_values as (
@@ -10,20 +14,34 @@ measure_values as (
 
 ),
 
+gap_types as (
+
+    select * from (values
+        ('disadvantage', 'disadvantaged', 'not_disadvantaged'),
+        ('fsm', 'fsm_eligible', 'not_fsm_eligible')
+    ) as t (gap_type, group_breakdown, comparison_breakdown)
+
+),
+
 paired as (
 
     select
-        measure_code,
-        area_level,
-        area_code,
-        time_period,
-        any_value(comparable_series) as comparable_series,
-        any_value(decimal_places) as decimal_places,
-        max(case when breakdown = 'disadvantaged' and value_status = 'published' then value end) as disadvantaged_value,
-        max(case when breakdown = 'not_disadvantaged' and value_status = 'published' then value end) as not_disadvantaged_value
+        measure_values.measure_code,
+        gap_types.gap_type,
+        measure_values.area_level,
+        measure_values.area_code,
+        measure_values.time_period,
+        any_value(measure_values.comparable_series) as comparable_series,
+        any_value(measure_values.decimal_places) as decimal_places,
+        max(case when measure_values.breakdown = gap_types.group_breakdown and measure_values.value_status = 'published'
+            then measure_values.value end) as disadvantaged_value,
+        max(case when measure_values.breakdown = gap_types.comparison_breakdown and measure_values.value_status = 'published'
+            then measure_values.value end) as not_disadvantaged_value
     from measure_values
-    where breakdown in ('disadvantaged', 'not_disadvantaged')
-    group by measure_code, area_level, area_code, time_period
+    inner join gap_types
+        on measure_values.breakdown in (gap_types.group_breakdown, gap_types.comparison_breakdown)
+    group by measure_values.measure_code, gap_types.gap_type, measure_values.area_level,
+        measure_values.area_code, measure_values.time_period
 
 ),
 
@@ -53,7 +71,7 @@ final as (
         ) as disadvantage_gap_change_vs_previous
     from with_gap
     window earlier_in_series as (
-        partition by measure_code, area_level, area_code, comparable_series
+        partition by measure_code, gap_type, area_level, area_code, comparable_series
         order by time_period
         rows between unbounded preceding and 1 preceding
     )
