@@ -50,3 +50,62 @@ def test_disadvantage_gap_next_to_a_suppressed_value_fails_the_disclosure_gate()
     result = gates.validate("mart_key_stage_2", pd.DataFrame([row]))
     assert [f for f in result.failures if "no disclosure" in f]
     assert len(result.failures) == 1, result.summary()
+
+
+def raw_frame(**overrides) -> pd.DataFrame:
+    """One cell of the long frame gates.raw_ees_frame builds."""
+    row = dict(
+        _source_file="neet/neet_la.csv", _row_number=2, time_period="2023", time_identifier="Calendar year",
+        geographic_level="Local authority", country_code="E92000001", region_code="E12000002", old_la_code="342",
+        new_la_code="E08000013", la_name="St. Helens", version="Final", filter_key="age=16-17",
+        indicator="neet_percent", raw_value="3.1", value=3.1, is_percentage=True,
+    )
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_neet_raw_gate_takes_calendar_years_and_rejects_academic_ones():
+    assert gates.validate("raw_neet", raw_frame()).passed
+    result = gates.validate("raw_neet", raw_frame(time_period="202324", time_identifier="Academic year"))
+    failed = " ".join(result.failures)
+    assert "calendar-year time period" in failed and "time identifier" in failed
+    # ...and the academic-year datasets the other way round
+    assert not gates.validate("raw_absence", raw_frame(indicator="sess_overall_percent", filter_key="school_type=Total")).passed
+
+
+def test_raw_gate_catches_an_impossible_rate_and_a_points_scale_slip():
+    result = gates.validate("raw_exclusions", raw_frame(
+        time_period="202223", time_identifier="Academic year", indicator="susp_rate", raw_value="140", value=140.0,
+        is_percentage=False, filter_key="school_type=Total"))
+    assert [f for f in result.failures if "susp_rate within 0-100" in f]
+    result = gates.validate("raw_ks5", raw_frame(
+        time_period="202324", time_identifier="Academic year", indicator="aps_per_entry", raw_value="64.2", value=64.2,
+        is_percentage=False, filter_key="breakdown_topic=Total|breakdown=Total|sex=Total"))
+    assert [f for f in result.failures if "aps_per_entry within 0-60" in f]
+
+
+def test_implausible_england_absence_rate_fails_the_gate():
+    frame = area_frame(measure_code="absence_overall", value=45.0, polarity="low", decimal_places=1)
+    result = gates.validate("mart_fct_area_measure", frame, {"catalogue_measure_codes": ["absence_overall"]})
+    assert any("plausible national value: absence_overall (all)" in f for f in result.failures), result.summary()
+    frame = area_frame(measure_code="absence_overall", value=6.8, polarity="low", decimal_places=1)
+    assert gates.validate("mart_fct_area_measure", frame, {"catalogue_measure_codes": ["absence_overall"]}).passed
+
+
+def test_fsm_gap_beside_a_suppressed_group_fails_the_post16_disclosure_gate():
+    measures = ["ks5_aps_per_entry", "ks5_aab", "ks5_three_a", "age19_l2_em", "age19_l3", "neet_16_17",
+                "neet_or_not_known_16_17"]
+    row = {"old_la_code": "342", "la_code": "E08000013", "time_period": 202324}
+    for m in measures:
+        row.update({f"{m}_value": 30.0, f"{m}_status": "published", f"{m}_quartile_band": "B",
+                    f"{m}_change_vs_previous": None, f"{m}_previous_time_period": None})
+    row.update(
+        ks5_aps_per_entry_disadvantaged_value=28.0, ks5_aps_per_entry_not_disadvantaged_value=33.0,
+        ks5_aps_per_entry_disadvantage_gap=-5.0,
+        age19_l2_em_fsm_eligible_value=50.0, age19_l2_em_not_fsm_eligible_value=75.0, age19_l2_em_fsm_gap=-25.0,
+        age19_l3_fsm_eligible_value=None, age19_l3_not_fsm_eligible_value=62.0,
+        age19_l3_fsm_gap=-24.0,  # would reveal the suppressed FSM-eligible value
+    )
+    result = gates.validate("mart_post16", pd.DataFrame([row]))
+    assert len(result.failures) == 1, result.summary()
+    assert "age19_l3: FSM gap only where both groups are published" in result.failures[0]
