@@ -6,7 +6,7 @@ camelCase JSON, ``paging {page, pageSize, totalResults, totalPages}`` beside ``r
 newest first, ``pageSize`` at most 20 (default 10), the CSV served gzip-encoded with a
 ``{dataSetId}_v{version}.csv`` file name. It also serves plain files (``/files/<name>``) for
 ``url:`` sources, honours ``Range``, and injects faults on request: 429 with ``Retry-After``, 503,
-a body cut short, a dropped connection.
+a body cut short, a dropped connection, a stall past the client's timeout.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import gzip
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -63,7 +64,7 @@ class MockVersion:
 @dataclass
 class Fault:
     path_contains: str
-    kind: str  # "429", "503", "truncate", "drop"
+    kind: str  # "429", "503", "truncate", "drop", "stall"
     retry_after: str | None = None
 
 
@@ -220,6 +221,10 @@ def _handler(api: MockEes):
                     self._json(503, problem(503, "Service Unavailable"))
                     return
                 if fault.kind == "drop":
+                    self.close_connection = True
+                    return
+                if fault.kind == "stall":  # answer only after the client's read timeout
+                    time.sleep(float(fault.retry_after or "2"))
                     self.close_connection = True
                     return
                 self.body_fault = fault  # a body fault: applied when the body is sent

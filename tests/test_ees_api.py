@@ -150,6 +150,14 @@ def test_dropped_connections_are_retried(ees_api, fast_http):
     assert [i["column"] for i in meta["indicators"]] == ["pt_rwm_met_expected_standard", "t_rwm_eligible_pupils"]
 
 
+def test_timeouts_are_retried(ees_api, fast_http):
+    publish_ks2(ees_api)
+    ees_api.fail("/versions", "stall", retry_after="1.5")
+    http = Http(RetryPolicy(read_timeout=0.3, backoff_seconds=0.1), sleep=RecordingSleep(), log=fast_http.log, progress=False)
+    assert EesApiClient(ees_api.base_url, http=http).list_versions(KS2_DATA_SET_ID)[0].version == "1.0"
+    assert http.sleep.waits == [0.1] and any("ReadTimeout" in m for m in fast_http.log.messages)
+
+
 def test_404_says_which_data_set(ees_api, fast_http):
     with pytest.raises(EesApiError, match=f"data set {UNKNOWN_ID} versions: the EES API has no such data set or version"):
         client_for(ees_api, fast_http).list_versions(UNKNOWN_ID)

@@ -336,3 +336,17 @@ def test_zip_unpacked_size_limit(tmp_path, monkeypatch):
     with pytest.raises(RemoteSourceError, match="would unpack to .* bytes \\(limit 100"):
         source_lock.extract_zip(archive, tmp_path / "out", (), "r.zip")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
+
+
+def test_update_sources_command(project, capsys):
+    from orchestration.cli import update_sources
+
+    project.run()
+    project.api.publish(KS2_DATA_SET_ID, "1.3", ks2_csv("202425", "Final", "65"), meta=KS2_META)
+    assert update_sources(["ks2"]) == 0
+    out = capsys.readouterr().out
+    assert f"ks2: {KS2_DATA_SET_ID} '1.*' -> v1.3 (Published" in out and "[new]" in out
+    assert f"wrote {project.lock}" in out
+    assert read_lock(project.lock)["ks2"][0]["version"] == "1.3"
+    assert update_sources() == 0  # nothing new: the lock stays as it is
+    assert "unchanged:" in capsys.readouterr().out
