@@ -29,10 +29,11 @@ def _check_evaluations(context: dg.AssetExecutionContext) -> list[dict]:
 def _raw_files(build_db) -> list[dict]:
     with duckdb.connect(str(build_db), read_only=True) as con:
         rows = con.execute(
-            "SELECT dataset, source_file, file_sha256, size_bytes, release, landed_seq, row_count, encoding "
-            "FROM raw.landed_files ORDER BY landed_seq"
+            "SELECT dataset, source_file, file_sha256, size_bytes, release, landed_seq, row_count, encoding, "
+            "data_set_id, data_set_version, origin_url FROM raw.landed_files ORDER BY landed_seq"
         ).fetchall()
-    keys = ("dataset", "source_file", "sha256", "size_bytes", "release", "landed_seq", "row_count", "encoding")
+    keys = ("dataset", "source_file", "sha256", "size_bytes", "release", "landed_seq", "row_count", "encoding",
+            "data_set_id", "data_set_version", "origin_url")
     return [dict(zip(keys, row)) for row in rows]
 
 
