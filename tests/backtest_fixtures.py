@@ -5,29 +5,50 @@ England and regional figures. Nothing derived from it is committed: `write_backt
 builds the files in a temporary folder at test time from ../shared/reference:
 
 - ``lait/bds_long.parquet``: LAIT's long table (``Short Desc`` = LAIT code, ``Years`` = the
-  calendar year an academic year ends in, ``Values`` as text, ``LA Number``);
+  year label, ``Values`` as text, ``LA Number``);
+- ``lait/lait_data_dictionary.csv``: each LAIT code's description and polarity;
 - ``ees_real/ks2_la.csv``: a real EES file, used only to name areas (LA number -> new LA code,
   name and region; region name -> region code) the way DfE's own files do;
 - ``ees_real/sn_model_2025_wide.csv``: DfE's statistical neighbour model, listed as it is.
 
-`lait_values` gives the same figures as a long table (one row per measure x breakdown x area x
-period actually written), which the backtest recomputes LAIT's comparisons from.
+Each dataset gets the file layout its real EES files have (filters, header spelling, renamed
+indicators), including rows a naive reader would wrongly take for the headline: LAIT's own
+figures for other school types, FSM and SEN groups are written as those filter rows.
+
+`lait_values` gives the measures' figures as a long table (one row per measure x breakdown x
+area x period actually written), which the backtest recomputes LAIT's comparisons from.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 # LAIT code -> (dataset, catalogue measure_code, breakdown, EES indicator column, decimal places).
-# Checked against lait_data_dictionary.csv: KS2W_Teacher_Assess is "KS2 TA - expected standard
-# Writing - All Pupils" (% meeting the expected standard in writing teacher assessment);
-# DAP_/NonDAP_NEW_KS2_RWM are "KS2 RWM Expected Level - attainment for (non) disadvantaged pupils"
-# and DAP_/NonDAP_KS4_ATT8 "Average Attainment 8 score per (non-)disadvantaged pupil". LAIT's
-# FSM_* codes are free-school-meal splits, not the disadvantage breakdown, so they are not used.
+# The codes and their meaning are from lait_data_dictionary.csv ("Measure" in brackets):
+#   KS2W_Teacher_Assess        (KS2 TA - expected standard Writing - All Pupils)
+#   DAP_/NonDAP_NEW_KS2_RWM    (KS2 RWM Expected Level - attainment for (non) disadvantaged pupils)
+#   DAP_/NonDAP_KS4_ATT8       (Average Attainment 8 score per (non-)disadvantaged pupil)
+#   FSP_NEW_GOODDEV            (Foundation Stage - % achieving a good level of development)
+#   KS1P_all                   (Phonics Decoding - All pupils: % of Year 1 meeting the standard)
+#   KS1R/KS1W/KS1M_Expected    (Key Stage 1 Reading/Writing/Maths Expected Standard; the W and M
+#                               codes really contain a space: "KS1W_Expected _STD")
+#   APSE_Alevel                (A level cohort Average point score per entry)
+#   Alevel_AAB                 (A levels AAB grades / Applied / Double awards)
+#   A3A                        (A levels 3+ A grades / Double awards)
+#   Level2Age19_E&M (+_FSM, _NON_FSM)   (Level 2 qualification with E&M by the age of 19)
+#   Level3Age19, Level3_FMS_Attain, NonFSM_L3_aged19   (Level 3 by 19: all, FSM, non-FSM)
+#   TotAbs, TotPerAbNew        (Total School Absence; Total Persistent Absence (new definition))
+#   TotPermEx, TotFixedEx      (Total Permanent Exclusions; Total Suspensions)
+#   16-17 NEET, 16-17_not known_NEET    (16-17 NEET; % of 16-17 who are NEET or not known)
+# LAIT's FSM_* codes for KS2/KS4 and FSP_Gooddev_FSM / KS1P_FSM are free-school-meal splits, not
+# the disadvantage breakdown, so they are written as decoy rows rather than compared. LAIT has no
+# disadvantage split for EYFS, phonics, KS1 or 16-18, so those catalogue breakdowns are not
+# backtested here.
 LAIT_MEASURES: dict[str, tuple[str, str, str, str, int]] = {
     "KS2RWM_Expected_STD": ("ks2", "ks2_rwm_expected", "all", "pt_rwm_met_expected_standard", 0),
     "DAP_NEW_KS2_RWM": ("ks2", "ks2_rwm_expected", "disadvantaged", "pt_rwm_met_expected_standard", 0),
@@ -45,43 +66,111 @@ LAIT_MEASURES: dict[str, tuple[str, str, str, str, int]] = {
     "EngMaths9-4": ("ks4", "ks4_em_94", "all", "pt_l2basics_94", 1),
     "EngBacEntries": ("ks4", "ks4_ebacc_entry", "all", "pt_ebacc_e_ptq_ee", 1),
     "EngBacAvgPointScore": ("ks4", "ks4_ebacc_aps", "all", "avg_ebaccaps", 2),
+    "FSP_NEW_GOODDEV": ("eyfs", "eyfs_gld", "all", "gld_percentage", 1),
+    "KS1P_all": ("phonics", "phonics_y1_expected", "all", "pt_phonics_y1_met_expected_standard", 0),
+    "KS1R_Expected_STD": ("ks1", "ks1_reading_expected", "all", "pt_read_met_expected_standard", 0),
+    "KS1W_Expected _STD": ("ks1", "ks1_writing_expected", "all", "pt_writ_met_expected_standard", 0),
+    "KS1M_Expected _STD": ("ks1", "ks1_maths_expected", "all", "pt_mat_met_expected_standard", 0),
+    "APSE_Alevel": ("ks5", "ks5_aps_per_entry", "all", "aps_per_entry", 2),
+    "Alevel_AAB": ("ks5", "ks5_aab", "all", "aab_percent", 1),
+    "A3A": ("ks5", "ks5_three_a", "all", "three_a_percent", 1),
+    "Level2Age19_E&M": ("age19", "age19_l2_em", "all", "l2_with_em_by19_rate", 1),
+    "Level2Age19_E&M_FSM": ("age19", "age19_l2_em", "fsm_eligible", "l2_with_em_by19_rate", 1),
+    "Level2Age19_E&M_NON_FSM": ("age19", "age19_l2_em", "not_fsm_eligible", "l2_with_em_by19_rate", 1),
+    "Level3Age19": ("age19", "age19_l3", "all", "l3_by19_rate", 1),
+    "Level3_FMS_Attain": ("age19", "age19_l3", "fsm_eligible", "l3_by19_rate", 1),
+    "NonFSM_L3_aged19": ("age19", "age19_l3", "not_fsm_eligible", "l3_by19_rate", 1),
+    "TotAbs": ("absence", "absence_overall", "all", "sess_overall_percent", 1),
+    "TotPerAbNew": ("absence", "absence_persistent", "all", "enrolments_pa_10_exact_percent", 1),
+    "TotPermEx": ("exclusions", "exclusions_permanent_rate", "all", "perm_excl_rate", 2),
+    "TotFixedEx": ("exclusions", "exclusions_suspension_rate", "all", "susp_rate", 2),
+    "16-17 NEET": ("neet", "neet_16_17", "all", "neet_percent", 1),
+    "16-17_not known_NEET": ("neet", "neet_or_not_known_16_17", "all", "neet_not_known_percent", 1),
 }
 
-INDICATORS = {
-    "ks2": [
-        "pt_rwm_met_expected_standard", "pt_rwm_met_higher_standard", "pt_read_met_expected_standard",
-        "pt_writta_met_expected_standard", "pt_mat_met_expected_standard", "pt_gps_met_expected_standard",
-    ],
-    "ks4": ["avg_att8", "avg_p8score", "pt_l2basics_95", "pt_l2basics_94", "pt_ebacc_e_ptq_ee", "avg_ebaccaps"],
+# LAIT figures written into the files as rows that must NOT be read as the headline:
+# LAIT code -> (dataset, EES indicator column, the row's filter values).
+LAIT_DECOYS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "FSM_NEW_KS2_RWM": ("ks2", "pt_rwm_met_expected_standard", {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"}),
+    "FSP_Gooddev_FSM": ("eyfs", "gld_percentage", {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"}),
+    "FSP_Gooddev_FSM_Other": ("eyfs", "gld_percentage", {"breakdown_topic": "Free school meals", "breakdown": "Not FSM eligible"}),
+    "KS1P_FSM": ("phonics", "pt_phonics_y1_met_expected_standard", {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"}),
+    "Age19_NoNSEN_L2EM": ("age19", "l2_with_em_by19_rate", {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"}),
+    "Age19_NoNSEN_L3": ("age19", "l3_by19_rate", {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"}),
+    "PriTotAbs": ("absence", "sess_overall_percent", {"school_type": "State-funded primary"}),
+    "SecTotAbs": ("absence", "sess_overall_percent", {"school_type": "State-funded secondary"}),
+    "total_absence_special": ("absence", "sess_overall_percent", {"school_type": "Special"}),
+    "SFPriPerAbNew": ("absence", "enrolments_pa_10_exact_percent", {"school_type": "State-funded primary"}),
+    "SFSecPerAbNew": ("absence", "enrolments_pa_10_exact_percent", {"school_type": "State-funded secondary"}),
+    "SpecPerAbNew": ("absence", "enrolments_pa_10_exact_percent", {"school_type": "Special"}),
+    "PriPermEx": ("exclusions", "perm_excl_rate", {"school_type": "State-funded primary"}),
+    "SecPermEx": ("exclusions", "perm_excl_rate", {"school_type": "State-funded secondary"}),
+    "SpecPermEx": ("exclusions", "perm_excl_rate", {"school_type": "Special"}),
+    "PriFixedEx": ("exclusions", "susp_rate", {"school_type": "State-funded primary"}),
+    "SecFixedEx": ("exclusions", "susp_rate", {"school_type": "State-funded secondary"}),
+    "SpecFixedEx": ("exclusions", "susp_rate", {"school_type": "Special"}),
+    # an indicator the NEET files carry that the catalogue does not publish
+    "16-17_not known": ("neet", "notknown_percent", {"age": "16-17"}),
 }
 
-INDICATOR_LABELS = {
-    "pt_rwm_met_expected_standard": ("Percentage meeting the expected standard in reading, writing and maths", "%"),
-    "pt_rwm_met_higher_standard": ("Percentage meeting the higher standard in reading, writing and maths", "%"),
-    "pt_read_met_expected_standard": ("Percentage meeting the expected standard in reading", "%"),
-    "pt_writta_met_expected_standard": ("Percentage meeting the expected standard in writing (teacher assessment)", "%"),
-    "pt_mat_met_expected_standard": ("Percentage meeting the expected standard in maths", "%"),
-    "pt_gps_met_expected_standard": ("Percentage meeting the expected standard in grammar, punctuation and spelling", "%"),
-    "avg_att8": ("Average Attainment 8 score", ""),
-    "avg_p8score": ("Average Progress 8 score", ""),
-    "pt_l2basics_95": ("Percentage achieving grade 5 or above in English and maths", "%"),
-    "pt_l2basics_94": ("Percentage achieving grade 4 or above in English and maths", "%"),
-    "pt_ebacc_e_ptq_ee": ("Percentage entering the English Baccalaureate", "%"),
-    "avg_ebaccaps": ("Average EBacc average point score", ""),
+# Filter columns of each dataset's files, as the real EES files have them.
+DATASET_FILTERS: dict[str, list[str]] = {
+    "eyfs": ["breakdown_topic", "breakdown", "sex"],
+    "phonics": ["breakdown_topic", "breakdown", "sex"],
+    "ks1": ["breakdown_topic", "breakdown", "sex"],
+    "ks2": ["breakdown_topic", "breakdown", "sex"],
+    "ks4": ["breakdown_topic", "breakdown", "sex"],
+    "ks5": ["breakdown_topic", "breakdown", "sex"],
+    "age19": ["breakdown_topic", "breakdown"],
+    "absence": ["school_type"],
+    "exclusions": ["school_type"],
+    "neet": ["age"],
 }
+DATASETS = list(DATASET_FILTERS)
 
-# breakdown -> (breakdown_topic, breakdown, sex): the EES filter values of its rows.
-BREAKDOWN_FILTERS = {
-    "all": ("Total", "Total", "Total"),
-    "disadvantaged": ("Disadvantage", "Disadvantaged", "Total"),
-    "not_disadvantaged": ("Disadvantage", "Not disadvantaged", "Total"),
+# breakdown -> the EES filter values of its rows (a filter not named here is Total).
+BREAKDOWN_FILTERS: dict[str, dict[str, str]] = {
+    "all": {},
+    "disadvantaged": {"breakdown_topic": "Disadvantage", "breakdown": "Disadvantaged"},
+    "not_disadvantaged": {"breakdown_topic": "Disadvantage", "breakdown": "Not disadvantaged"},
+    "fsm_eligible": {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
+    "not_fsm_eligible": {"breakdown_topic": "Free school meals", "breakdown": "Not FSM eligible"},
 }
+# The NEET headline is the 16-17 age group, not an age 'Total'.
+HEADLINE_FILTERS: dict[str, dict[str, str]] = {"neet": {"age": "16-17"}}
+
+# Academic years whose results were not published: the files carry the rows, all "x".
+NOT_PUBLISHED: dict[str, set[int]] = {
+    "ks2": {201920, 202021},
+    "ks1": {201920, 202021},
+    "phonics": {201920, 202021},
+    "absence": {201920},
+}
+# The EYFS profile was not collected in 2019/20 or 2020/21: DfE's files have no such rows.
+NO_ROWS: dict[str, set[int]] = {"eyfs": {201920, 202021}}
+# NEET is published for calendar years (time_period 2023, "Calendar year").
+CALENDAR_YEAR_DATASETS = {"neet"}
+
+# Names DfE gave KS4 indicators for 2024/25 (dbt_project.yml aliases map them back).
+KS4_2025_NAMES = {
+    "avg_att8": "attainment8_average",
+    "avg_p8score": "progress8_average",
+    "pt_l2basics_95": "engmath_95_percent",
+    "pt_l2basics_94": "engmath_94_percent",
+    "pt_ebacc_e_ptq_ee": "ebacc_entering_percent",
+    "avg_ebaccaps": "ebacc_aps_average",
+}
+# Suspensions were "fixed period exclusions" in the 2015/16-2017/18 files.
+EXCLUSIONS_OLD_NAMES = {"susp_rate": "fixed_excl_rate"}
+EXCLUSIONS_OLD_UNTIL = 201718
+# The NEET files' headers as DfE writes them; the ingest lower-cases headers.
+NEET_HEADERS = {"age": "Age", "neet_percent": "NEET_percent", "neet_not_known_percent": "NEET_not_known_percent",
+                "notknown_percent": "Notknown_percent"}
 
 STANDARD_COLUMNS = [
     "time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
     "region_name", "old_la_code", "la_name", "new_la_code", "version",
 ]
-FILTER_COLUMNS = ["breakdown_topic", "breakdown", "sex"]
 
 ENGLAND_NUMBER = 970
 ENGLAND_CODE = "E92000001"
@@ -89,9 +178,6 @@ LONDON_CODE = "E12000007"
 LONDON_SUBREGIONS = {"E13000001", "E13000002"}
 # LAIT names the London sub-regions differently from EES.
 LAIT_REGION_ALIASES = {"london (inner)": "inner london", "london (outer)": "outer london"}
-
-# KS2 was not assessed in 2019/20 or 2020/21: those rows are written, all "x".
-KS2_NOT_PUBLISHED = {201920, 202021}
 
 # LAs created or abolished by local government reorganisation within LAIT's years. Each exists in
 # a dataset only from its first to its last published LAIT year there (e.g. Northamptonshire's KS4
@@ -106,11 +192,29 @@ REORGANISED_LAS = {"835", "836", "837", "909", "928", "838", "839", "940", "941"
 ST_HELENS = "342"
 ST_HELENS_PROVISIONAL_RWM = 56
 
+_YEAR_LABEL = re.compile(r"^(\d{4})(?:/(\d{2}))?\s*(?:\((\w+)\))?$")
+_RELEASE_SUFFIX = {"prov": "Provisional", "rev": "Revised", "final": "Final"}
 
-def time_period_of(lait_year: str | int) -> int:
-    """LAIT's '2016' is academic year 2015/16 -> EES time_period 201516."""
-    year = int(lait_year)
-    return (year - 1) * 100 + year % 100
+
+def time_period_of(lait_year: str | int, dataset: str = "ks2") -> int:
+    """LAIT's year label as an EES time_period. '2016' is the academic year ending then (201516)
+    except for calendar-year datasets (NEET: 2016); '2015/16' is 201516; a release suffix such as
+    '2025 (prov)' or '2018 (Rev)' is ignored here (see release_of)."""
+    match = _YEAR_LABEL.match(str(lait_year).strip())
+    if not match:
+        raise ValueError(f"unexpected LAIT year label {lait_year!r}")
+    start, end, _ = match.groups()
+    if end is not None:
+        return int(start) * 100 + int(end)
+    year = int(start)
+    return year if dataset in CALENDAR_YEAR_DATASETS else (year - 1) * 100 + year % 100
+
+
+def release_of(lait_year: str) -> str | None:
+    """The EES version a LAIT year label names ('2025 (prov)' -> Provisional), if any."""
+    match = _YEAR_LABEL.match(str(lait_year).strip())
+    suffix = match.group(3) if match else None
+    return _RELEASE_SUFFIX.get(suffix.lower()) if suffix else None
 
 
 def ees_cell(lait_value: str | None) -> str:
@@ -150,14 +254,23 @@ def load_geography(ees_ks2_path: Path) -> Geography:
     return Geography(las, regions)
 
 
-def load_lait(lait_path: Path) -> pd.DataFrame:
-    """LAIT rows of the mapped measures: lait_code, time_period, la_number, area_name, raw."""
+def load_polarity(dictionary_path: Path) -> dict[str, str]:
+    """LAIT code -> 'high' / 'low' from LAIT's data dictionary (independent of our catalogue)."""
+    dictionary = pd.read_csv(dictionary_path, dtype=str, keep_default_na=False)
+    return {row["Measure_short"]: row["Polarity"].strip().lower() for _, row in dictionary.iterrows()}
+
+
+def load_lait(lait_path: Path, codes: dict[str, str]) -> pd.DataFrame:
+    """LAIT rows of ``codes`` (LAIT code -> dataset): lait_code, time_period, lait_release,
+    la_number, area_name, raw."""
     lait = pd.read_parquet(lait_path, columns=["Short Desc", "Years", "LA and Regions", "Values", "LA Number"])
-    lait = lait[lait["Short Desc"].isin(LAIT_MEASURES)].dropna(subset=["LA Number"])
+    lait = lait[lait["Short Desc"].isin(codes)].dropna(subset=["LA Number"])
+    datasets = lait["Short Desc"].map(codes)
     return pd.DataFrame(
         {
             "lait_code": lait["Short Desc"].astype(str).to_numpy(),
-            "time_period": lait["Years"].map(time_period_of).to_numpy(),
+            "time_period": [time_period_of(y, d) for y, d in zip(lait["Years"], datasets)],
+            "lait_release": lait["Years"].map(release_of).to_numpy(),
             "la_number": lait["LA Number"].astype(int).to_numpy(),
             "area_name": lait["LA and Regions"].astype(str).to_numpy(),
             "raw": lait["Values"].to_numpy(),
@@ -192,26 +305,53 @@ def _areas(lait: pd.DataFrame, geography: Geography) -> pd.DataFrame:
     return areas
 
 
-def lait_values(lait_path: Path, ees_ks2_path: Path) -> pd.DataFrame:
-    """One row per measure x breakdown x area x period that the backtest files hold, with LAIT's
-    value (NaN when not published) and the area's EES geography."""
-    lait = load_lait(lait_path)
+def _filter_values(dataset: str, named: dict[str, str]) -> dict[str, str]:
+    """Every filter column of the dataset's files: the named values, the rest Total."""
+    values = {column: "Total" for column in DATASET_FILTERS[dataset]}
+    values.update(HEADLINE_FILTERS.get(dataset, {}))
+    values.update(named)
+    return values
+
+
+def lait_cells(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd.DataFrame:
+    """Every cell the backtest files hold: the compared measures and the decoy rows. One row per
+    LAIT code x area x period of its dataset, with the EES cell, filters and version."""
+    specs = pd.DataFrame(
+        [(code, d, m, b, i, dp, json.dumps(_filter_values(d, BREAKDOWN_FILTERS[b])), True)
+         for code, (d, m, b, i, dp) in LAIT_MEASURES.items()]
+        + [(code, d, None, None, i, None, json.dumps(_filter_values(d, f)), False)
+           for code, (d, i, f) in LAIT_DECOYS.items()],
+        columns=["lait_code", "dataset", "measure_code", "breakdown", "indicator", "decimal_places", "filters", "is_measure"],
+    )
+    lait = load_lait(lait_path, dict(zip(specs["lait_code"], specs["dataset"])))
     geography = load_geography(ees_ks2_path)
     areas = _areas(lait, geography)
-    measures = pd.DataFrame(
-        [(code, *spec) for code, spec in LAIT_MEASURES.items()],
-        columns=["lait_code", "dataset", "measure_code", "breakdown", "indicator", "decimal_places"],
-    )
-    periods = sorted(lait["time_period"].unique())
+    polarity = load_polarity(dictionary_path)
+    specs["polarity"] = specs["lait_code"].map(polarity)
 
-    # Every area x every LAIT period x every mapped measure; LAIT lacks some measures in some years.
-    grid = measures.merge(areas, how="cross").merge(pd.DataFrame({"time_period": periods}), how="cross")
+    # Every area x every period of the dataset (those of its compared measures) x every code.
+    lait = lait.merge(specs[["lait_code", "dataset", "is_measure"]], on="lait_code")
+    measure_rows = lait[lait["is_measure"]]
+    periods = measure_rows[["dataset", "time_period"]].drop_duplicates()
+    grid = specs.merge(areas, how="cross").merge(periods, on="dataset")
     grid = grid.merge(lait[["lait_code", "la_number", "time_period", "raw"]], on=["lait_code", "la_number", "time_period"], how="left")
     grid["cell"] = grid["raw"].map(ees_cell)
-    grid.loc[(grid["dataset"] == "ks2") & grid["time_period"].isin(KS2_NOT_PUBLISHED), "cell"] = "x"
+    for dataset, years in NOT_PUBLISHED.items():
+        grid.loc[(grid["dataset"] == dataset) & grid["time_period"].isin(years), "cell"] = "x"
+    for dataset, years in NO_ROWS.items():
+        grid = grid[~((grid["dataset"] == dataset) & grid["time_period"].isin(years))]
+
+    # The release of each dataset's period: as LAIT labels it ('2025 (prov)', '2018 (Rev)'), else
+    # final, but revised for the dataset's latest period.
+    labelled = (
+        measure_rows.dropna(subset=["lait_release"]).groupby(["dataset", "time_period"])["lait_release"].first().rename("version")
+    )
+    grid = grid.merge(labelled.reset_index(), on=["dataset", "time_period"], how="left")
+    latest = grid.groupby("dataset")["time_period"].transform("max")
+    grid["version"] = grid["version"].fillna(grid["time_period"].eq(latest).map({True: "Revised", False: "Final"}))
 
     # Reorganised LAs exist only over the years LAIT publishes them, per dataset.
-    published = grid[~grid["cell"].isin(["x", "c"])]
+    published = grid[grid["is_measure"] & ~grid["cell"].isin(["x", "c"])]
     spans = (
         published[published["area_code"].isin(REORGANISED_LAS) & (published["area_level"] == "local_authority")]
         .groupby(["dataset", "area_code"])["time_period"]
@@ -223,28 +363,38 @@ def lait_values(lait_path: Path, ees_ks2_path: Path) -> pd.DataFrame:
     grid = grid[exists & ~(grid["area_code"].isin(REORGANISED_LAS) & grid["first"].isna())]
 
     grid["value"] = pd.to_numeric(grid["cell"], errors="coerce")
+    grid["release"] = grid["version"].str.lower()
+    return grid.drop(columns=["raw", "first", "last", "la_number"]).reset_index(drop=True)
+
+
+def lait_values(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd.DataFrame:
+    """One row per measure x breakdown x area x period that the backtest files hold, with LAIT's
+    value (NaN when not published), its release, LAIT's polarity and the area's EES geography."""
+    cells = lait_cells(lait_path, ees_ks2_path, dictionary_path)
     columns = [
-        "dataset", "measure_code", "breakdown", "indicator", "decimal_places", "time_period", "area_level", "area_code",
-        "geographic_level", "region_code", "region_name", "old_la_code", "la_name", "new_la_code", "cell", "value",
+        "lait_code", "dataset", "measure_code", "breakdown", "indicator", "decimal_places", "polarity", "time_period",
+        "release", "area_level", "area_code", "geographic_level", "region_code", "region_name", "old_la_code", "la_name",
+        "new_la_code", "cell", "value",
     ]
-    return grid[columns].sort_values(["dataset", "measure_code", "breakdown", "time_period", "area_level", "area_code"]).reset_index(drop=True)
+    values = cells[cells["is_measure"]][columns].copy()
+    values["decimal_places"] = values["decimal_places"].astype(int)
+    return values.sort_values(["dataset", "measure_code", "breakdown", "time_period", "area_level", "area_code"]).reset_index(drop=True)
 
 
-def ees_frame(values: pd.DataFrame, dataset: str, version_of) -> pd.DataFrame:
-    """The wide EES file for one dataset: one row per area x period x breakdown; indicators a
-    breakdown row has no LAIT figure for are 'x'. ``version_of(time_period) -> str``."""
-    rows = values[values["dataset"] == dataset]
-    keys = ["time_period", "geographic_level", "region_code", "region_name", "old_la_code", "la_name", "new_la_code", "breakdown"]
+def ees_frame(cells: pd.DataFrame, dataset: str, rename: dict[str, str] | None = None) -> pd.DataFrame:
+    """The wide EES file for one dataset: one row per area x period x filter combination; an
+    indicator a row has no LAIT figure for is 'x'. ``rename`` gives file-specific column names."""
+    rows = cells[cells["dataset"] == dataset]
+    indicators = sorted(rows["indicator"].unique())
+    keys = ["time_period", "version", "geographic_level", "region_code", "region_name", "old_la_code", "la_name", "new_la_code", "filters"]
     wide = rows.pivot_table(index=keys, columns="indicator", values="cell", aggfunc="first").reset_index()
-    for indicator in INDICATORS[dataset]:
-        if indicator not in wide:
-            wide[indicator] = "x"
-    wide[INDICATORS[dataset]] = wide[INDICATORS[dataset]].fillna("x")
-    filters = wide["breakdown"].map(BREAKDOWN_FILTERS)
+    wide[indicators] = wide[indicators].fillna("x")
+    filters = pd.DataFrame([json.loads(f) for f in wide["filters"]], index=wide.index)[DATASET_FILTERS[dataset]]
+    calendar = dataset in CALENDAR_YEAR_DATASETS
     frame = pd.DataFrame(
         {
             "time_period": wide["time_period"].astype(int),
-            "time_identifier": "Academic year",
+            "time_identifier": "Calendar year" if calendar else "Academic year",
             "geographic_level": wide["geographic_level"],
             "country_code": ENGLAND_CODE,
             "country_name": "England",
@@ -253,29 +403,30 @@ def ees_frame(values: pd.DataFrame, dataset: str, version_of) -> pd.DataFrame:
             "old_la_code": wide["old_la_code"],
             "la_name": wide["la_name"],
             "new_la_code": wide["new_la_code"],
-            "version": wide["time_period"].map(version_of),
-            "breakdown_topic": filters.str[0],
-            "breakdown": filters.str[1],
-            "sex": filters.str[2],
+            "version": wide["version"],
         }
     )
-    for indicator in INDICATORS[dataset]:
-        frame[indicator] = wide[indicator].to_numpy()
+    frame = pd.concat([frame, filters, wide[indicators]], axis=1)
     level_order = frame["geographic_level"].map({"National": 0, "Regional": 1, "Local authority": 2})
-    return frame.assign(_level=level_order).sort_values(
-        ["time_period", "_level", "region_code", "old_la_code", "breakdown_topic", "breakdown"], ascending=[False, True, True, True, False, True]
+    frame = frame.assign(_level=level_order).sort_values(
+        ["time_period", "_level", "region_code", "old_la_code", *DATASET_FILTERS[dataset]],
+        ascending=[False, True, True, True, *[True] * len(DATASET_FILTERS[dataset])],
     ).drop(columns="_level").reset_index(drop=True)
+    return frame.rename(columns=rename or {})
 
 
 def write_ees(frame: pd.DataFrame, path: Path, dataset: str) -> Path:
+    """The CSV and its .meta.csv (filters and indicators as EES lists them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
-    meta = [
-        ("version", "Filter", "Version", "", "", "", ""),
-        ("breakdown_topic", "Filter", "Breakdown topic", "", "", "Filter by pupil characteristic", ""),
-        ("breakdown", "Filter", "Breakdown", "", "", "Filter by characteristic value", "breakdown_topic"),
-        ("sex", "Filter", "Sex", "", "", "Filter by sex", ""),
-    ] + [(i, "Indicator", INDICATOR_LABELS[i][0], "", INDICATOR_LABELS[i][1], "", "") for i in INDICATORS[dataset]]
+    lower = {c.lower(): c for c in frame.columns}
+    meta = [("version", "Filter", "Version", "", "", "", "")]
+    meta += [(lower[f], "Filter", f.replace("_", " ").capitalize(), "", "", "", "") for f in DATASET_FILTERS[dataset]]
+    meta += [
+        (c, "Indicator", c.replace("_", " "), "", "%" if re.search(r"(percent|percentage|rate)$|^pt_", c.lower()) else "", "", "")
+        for c in frame.columns
+        if c not in STANDARD_COLUMNS and c.lower() not in DATASET_FILTERS[dataset]
+    ]
     pd.DataFrame(
         meta, columns=["col_name", "col_type", "label", "indicator_grouping", "indicator_unit", "filter_hint", "filter_grouping_column"]
     ).to_csv(path.with_name(path.name[: -len(".csv")] + ".meta.csv"), index=False)
@@ -285,25 +436,40 @@ def write_ees(frame: pd.DataFrame, path: Path, dataset: str) -> Path:
 @dataclass(frozen=True)
 class BacktestSources:
     sources_file: Path
-    values: pd.DataFrame  # lait_values(): what the final/revised files hold
-    latest_period: int
+    values: pd.DataFrame  # lait_values(): what the files hold for the compared measures
 
 
-def write_backtest_sources(out_dir: Path, lait_path: Path, ees_ks2_path: Path, sn_path: Path) -> BacktestSources:
-    """Write ks2/ks2_lait.csv, ks2/ks2_2022_provisional.csv, ks4/ks4_lait.csv (each with its
-    .meta.csv) and sources.yml listing them and DfE's statistical neighbour file."""
+def write_backtest_sources(out_dir: Path, lait_path: Path, ees_ks2_path: Path, sn_path: Path,
+                           dictionary_path: Path) -> BacktestSources:
+    """Write one release per dataset (each file with its .meta.csv) and a sources.yml listing them
+    and DfE's statistical neighbour file. Real naming differences are reproduced: KS4 2024/25 in
+    its own file with the 2024/25 indicator names, exclusions before 2018/19 with
+    fixed_excl_rate, NEET with DfE's capitalised headers; KS2 2021/22 and 16-18 2024/25 also
+    come as provisional files."""
     out_dir = Path(out_dir)
-    values = lait_values(lait_path, ees_ks2_path)
-    latest = int(values["time_period"].max())
+    cells = lait_cells(lait_path, ees_ks2_path, dictionary_path)
+    values = lait_values(lait_path, ees_ks2_path, dictionary_path)
+    files: dict[str, list[str]] = {d: [] for d in DATASETS}
 
-    def final_except_latest(period: int) -> str:
-        return "Revised" if period == latest else "Final"
+    def write(frame: pd.DataFrame, name: str, dataset: str, release: str | None = None) -> None:
+        write_ees(frame, out_dir / dataset / name, dataset)
+        files[dataset].append(f"{dataset}/{name}" if release is None else json.dumps({"path": f"{dataset}/{name}", "release": release}))
 
-    write_ees(ees_frame(values, "ks2", final_except_latest), out_dir / "ks2" / "ks2_lait.csv", "ks2")
-    write_ees(ees_frame(values, "ks4", final_except_latest), out_dir / "ks4" / "ks4_lait.csv", "ks4")
+    for dataset in DATASETS:
+        frame = ees_frame(cells, dataset, NEET_HEADERS if dataset == "neet" else None)
+        if dataset == "ks4":
+            write(frame[frame["time_period"] < 202425], "ks4_lait.csv", dataset)
+            renamed = frame[frame["time_period"] == 202425].rename(columns=KS4_2025_NAMES)
+            write(renamed, "ks4_2025.csv", dataset)
+        elif dataset == "exclusions":
+            old = frame[frame["time_period"] <= EXCLUSIONS_OLD_UNTIL].rename(columns=EXCLUSIONS_OLD_NAMES)
+            write(old, "exclusions_2016_2018.csv", dataset)
+            write(frame[frame["time_period"] > EXCLUSIONS_OLD_UNTIL], "exclusions_lait.csv", dataset)
+        else:
+            write(frame, f"{dataset}_lait.csv", dataset)
 
     # DfE's provisional 2021/22 KS2 release: LAIT's (revised) figures but for St Helens' RWM.
-    provisional = values[(values["dataset"] == "ks2") & (values["time_period"] == 202122)].copy()
+    provisional = cells[(cells["dataset"] == "ks2") & (cells["time_period"] == 202122)].copy()
     st_helens_rwm = (
         (provisional["area_code"] == ST_HELENS)
         & (provisional["area_level"] == "local_authority")
@@ -312,24 +478,19 @@ def write_backtest_sources(out_dir: Path, lait_path: Path, ees_ks2_path: Path, s
     )
     assert st_helens_rwm.sum() == 1
     provisional.loc[st_helens_rwm, "cell"] = str(ST_HELENS_PROVISIONAL_RWM)
-    write_ees(ees_frame(provisional, "ks2", lambda _: "Provisional"), out_dir / "ks2" / "ks2_2022_provisional.csv", "ks2")
+    write(ees_frame(provisional.assign(version="Provisional"), "ks2"), "ks2_2022_provisional.csv", "ks2", "provisional")
+    # 16-18's provisional 2024/25 release, which the revised figures supersede unchanged.
+    latest_ks5 = cells[cells["dataset"] == "ks5"]["time_period"].max()
+    provisional_ks5 = cells[(cells["dataset"] == "ks5") & (cells["time_period"] == latest_ks5)].assign(version="Provisional")
+    write(ees_frame(provisional_ks5, "ks5"), "ks5_2025_provisional.csv", "ks5", "provisional")
 
+    lines = ["# Backtest release built from LAIT at test time (tests/backtest_fixtures.py).", "datasets:"]
+    for dataset, listed in files.items():
+        lines += [f"  {dataset}:", "    files:"] + [f"      - {entry}" for entry in listed]
+    lines += ["  statistical_neighbours:", "    files:", f"      - {json.dumps(str(Path(sn_path).resolve()))}"]
     sources_file = out_dir / "sources.yml"
-    sources_file.write_text(
-        "# Backtest release built from LAIT at test time (tests/backtest_fixtures.py).\n"
-        "datasets:\n"
-        "  ks2:\n"
-        "    files:\n"
-        "      - ks2/ks2_lait.csv\n"
-        "      - {path: ks2/ks2_2022_provisional.csv, release: provisional}\n"
-        "  ks4:\n"
-        "    files:\n"
-        "      - ks4/ks4_lait.csv\n"
-        "  statistical_neighbours:\n"
-        "    files:\n"
-        f"      - {json.dumps(str(Path(sn_path).resolve()))}\n"
-    )
-    return BacktestSources(sources_file, values, latest)
+    sources_file.write_text("\n".join(lines) + "\n")
+    return BacktestSources(sources_file, values)
 
 
 def load_neighbours(sn_path: Path) -> pd.DataFrame:
@@ -355,5 +516,6 @@ if __name__ == "__main__":  # a manual look at the files: python -m tests.backte
         reference / "lait" / "bds_long.parquet",
         reference / "ees_real" / "ks2_la.csv",
         reference / "ees_real" / "sn_model_2025_wide.csv",
+        reference / "lait" / "lait_data_dictionary.csv",
     )
     print(built.sources_file, len(built.values))

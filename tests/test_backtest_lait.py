@@ -1,10 +1,11 @@
 """Backtest: the published `marts.fct_la_measure` against DfE's own figures (LAIT).
 
-LAIT's KS2 and KS4 indicators (2015/16..2024/25) are rewritten as EES files in a temporary folder
+LAIT's indicators for every DESIGN section 8 measure (EYFS, phonics, KS1, KS2, KS4, 16-18, age
+19, absence, exclusions, NEET; 2015/16..2024/25) are rewritten as EES files in a temporary folder
 (tests/backtest_fixtures.py), the pipeline is run once on them with DfE's real statistical
 neighbour model, and every LA row of the mart is compared with an independent pandas
 recomputation of LAIT's method from LAIT's values: the value, England and regional figures,
-statistical-neighbour average, previous comparable year, rank and quartile band.
+statistical-neighbour average, previous comparable year, change, rank and quartile band.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.backtest_fixtures import (
+    LAIT_MEASURES,
     LONDON_CODE,
     LONDON_SUBREGIONS,
     ST_HELENS,
@@ -33,17 +35,21 @@ from tests.conftest import REPO_ROOT, reference_file
 pytestmark = pytest.mark.backtest
 
 KEY = ["measure_code", "breakdown", "time_period", "old_la_code"]
-# KS4 2019/20 (centre assessed) and 2020/21 (teacher assessed grades) compare with no other year.
-KS4_STANDALONE_PERIODS = {201920, 202021}
+# KS4 and 16-18 2019/20 (centre assessed) and 2020/21 (teacher assessed grades) compare with no
+# other year.
+STANDALONE_PERIODS = {"ks4": {201920, 202021}, "ks5": {201920, 202021}}
+# The EYFS profile was reformed in 2021/22: earlier years are another series.
+SERIES_STARTS = {"eyfs": 202122}
 
 
 @pytest.fixture(scope="module")
 def backtest(tmp_path_factory):
     lait = reference_file("lait", "bds_long.parquet")
+    dictionary = reference_file("lait", "lait_data_dictionary.csv")
     ees_ks2 = reference_file("ees_real", "ks2_la.csv")
     sn_file = reference_file("ees_real", "sn_model_2025_wide.csv")
     workdir = tmp_path_factory.mktemp("backtest_lait")
-    sources = write_backtest_sources(workdir / "release", lait, ees_ks2, sn_file)
+    sources = write_backtest_sources(workdir / "release", lait, ees_ks2, sn_file, dictionary)
 
     env = dict(os.environ)
     env.update(
@@ -66,7 +72,6 @@ def backtest(tmp_path_factory):
         revisions = con.execute("select * from marts.fct_release_revisions").df()
     return {
         "values": sources.values,
-        "latest_period": sources.latest_period,
         "neighbours": load_neighbours(sn_file),
         "mart": mart,
         "revisions": revisions,
@@ -83,9 +88,20 @@ def round_half_up(number: float, places: int) -> float:
     return float(Decimal(repr(float(number))).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
 
 
+def decimal_difference(a: float, b: float, places: int) -> float:
+    if pd.isna(a) or pd.isna(b):
+        return np.nan
+    exact = Decimal(repr(float(a))) - Decimal(repr(float(b)))
+    return float(exact.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
+
+
 def comparable(dataset: str, period: int, earlier: int) -> bool:
-    """DESIGN section 8: KS4's COVID years stand alone; every other gap is just skipped."""
-    if dataset == "ks4" and (period in KS4_STANDALONE_PERIODS or earlier in KS4_STANDALONE_PERIODS):
+    """DESIGN section 8: KS4's and 16-18's COVID years stand alone, the EYFS reform starts a new
+    series; every other gap (years not published) is just skipped."""
+    standalone = STANDALONE_PERIODS.get(dataset, set())
+    if period in standalone or earlier in standalone:
+        return False
+    if dataset in SERIES_STARTS and (period >= SERIES_STARTS[dataset]) != (earlier >= SERIES_STARTS[dataset]):
         return False
     return True
 
@@ -118,11 +134,11 @@ def quartile_band(value: float, q1: float, q2: float, q3: float, polarity: str) 
     return "A" if value > q3 else "B" if value > q2 else "C" if value > q1 else "D"
 
 
-def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame, latest_period: int) -> pd.DataFrame:
+def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.DataFrame:
     group = ["measure_code", "breakdown", "time_period"]
+    # polarity: lait_data_dictionary.csv; release: as the files were written (LAIT's labels such as
+    # '2025 (prov)', else final, revised for a dataset's latest period)
     las = values[values["area_level"] == "local_authority"].copy()
-    las["polarity"] = "high"  # lait_data_dictionary.csv: Polarity "High" for every code used here
-    las["release"] = np.where(las["time_period"] == latest_period, "revised", "final")
     las["value_status"] = np.where(las["value"].notna(), "published", np.where(las["cell"] == "c", "suppressed", "not_available"))
     las["comparator_region"] = las["region_code"].where(~las["region_code"].isin(LONDON_SUBREGIONS), LONDON_CODE)
 
@@ -146,8 +162,13 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame, latest_
 
     las = with_previous(las, "old_la_code")
 
-    # Rank (1 = best, ties share the lowest rank) and LAIT quartile bands among published LAs.
-    las["rank"] = las.groupby(group)["value"].rank(method="min", ascending=False)
+    # Rank (1 = best given polarity, ties share the lowest rank) and LAIT quartile bands among
+    # published LAs.
+    las["rank"] = np.where(
+        las["polarity"] == "low",
+        las.groupby(group)["value"].rank(method="min", ascending=True),
+        las.groupby(group)["value"].rank(method="min", ascending=False),
+    )
     las["ranked_count"] = las.groupby(group)["value"].transform("count")
     quartiles = (
         las.dropna(subset=["value"])
@@ -162,7 +183,9 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame, latest_
     ]
 
     def rounded_difference(a: pd.Series, b: pd.Series) -> pd.Series:
-        return pd.Series([round_half_up(x - y, dp) for x, y, dp in zip(a, b, las["decimal_places"])], index=las.index)
+        """a - b of the published decimals, rounded half up (as LAIT's spreadsheet arithmetic does:
+        59.18 - 46.03 is 13.15 -> 13.2, although the binary difference is 13.1499999...)."""
+        return pd.Series([decimal_difference(x, y, dp) for x, y, dp in zip(a, b, las["decimal_places"])], index=las.index)
 
     las["change_vs_previous"] = rounded_difference(las["value"], las["previous_value"])
     las["diff_vs_national"] = rounded_difference(las["value"], las["national_value"])
@@ -206,7 +229,7 @@ UNROUNDED = {"sn_count", "rank", "ranked_count", "previous_time_period", "decima
 
 @pytest.fixture(scope="module")
 def compared(backtest):
-    expected = expected_la_measures(backtest["values"], backtest["neighbours"], backtest["latest_period"])
+    expected = expected_la_measures(backtest["values"], backtest["neighbours"])
     mart = backtest["mart"]
     mart = mart[mart["measure_code"].isin(expected["measure_code"].unique())]
     joined = expected.merge(mart, on=KEY, how="outer", suffixes=("_exp", "_got"), indicator=True)
@@ -233,13 +256,16 @@ def test_every_lait_row_is_in_the_mart(compared):
         f"{len(missing)} expected LA rows missing from the mart, {len(extra)} unexpected:\n"
         f"{missing[KEY].head(10).to_string()}\n{extra[KEY].head(10).to_string()}"
     )
-    assert len(compared) > 20_000
+    assert len(compared) > 50_000
+    # every DESIGN section 8 measure and breakdown is backtested
+    assert len(compared[["measure_code", "breakdown"]].drop_duplicates()) == len(LAIT_MEASURES) >= 32
 
 
 def test_mart_matches_lait_recomputation(compared):
     both = compared[compared["_merge"] == "both"]
     published = both["value_exp"].notna()
     report, failures = [], []
+    row_ok = pd.Series(True, index=both.index)
     for column in [*NUMERIC_CHECKS, *TEXT_CHECKS]:
         scope = (
             both[published] if column in PUBLISHED_ONLY
@@ -247,6 +273,7 @@ def test_mart_matches_lait_recomputation(compared):
             else both
         )
         ok = _matches(scope, column)
+        row_ok.loc[ok.index] &= ok
         report.append((column, len(scope), int(ok.sum()), 100.0 * ok.mean()))
         if not ok.all():
             bad = scope[~ok]
@@ -257,7 +284,19 @@ def test_mart_matches_lait_recomputation(compared):
                 + bad[[*KEY, "value_exp", "value_got", f"{column}_exp", f"{column}_got"]].head(12).to_string(index=False)
             )
     table = "\n".join(f"{c:<28} {n:>6} compared {m:>6} match {rate:6.2f}%" for c, n, m, rate in report)
-    print("\nLAIT backtest match rates\n" + table)
+    # Per measure: the share of LA rows on which every column above matches.
+    by_measure = (
+        both.assign(all_match=row_ok, published=published)
+        .groupby(["lait_code", "measure_code", "breakdown"])
+        .agg(rows=("all_match", "size"), published=("published", "sum"), all_match=("all_match", "mean"))
+        .reset_index()
+    )
+    measure_table = "\n".join(
+        f"{r.measure_code + '/' + r.breakdown:<42} {r.lait_code:<24} {r.rows:>6} rows {int(r.published):>6} published"
+        f" {100.0 * r.all_match:6.2f}% all columns match"
+        for r in by_measure.itertuples(index=False)
+    )
+    print("\nLAIT backtest match rates by column\n" + table + "\n\nby measure (LAIT code)\n" + measure_table)
     # A change must never be shown for an LA row without a published value.
     orphans = both[~published & both["change_vs_previous_got"].notna()]
     assert orphans.empty, f"change_vs_previous without a value:\n{orphans[KEY].head().to_string()}"
@@ -287,3 +326,29 @@ def test_st_helens_ks2_2021_22_is_the_revised_figure(backtest):
     # The provisional file repeats every other 2021/22 figure unchanged.
     changed = revisions[revisions["is_changed"].astype(bool) & (revisions["time_period"] == 202122)]
     assert changed[["measure_code", "breakdown", "area_code"]].values.tolist() == [["ks2_rwm_expected", "all", ST_HELENS]]
+
+
+def _previous(mart: pd.DataFrame, measure: str, period: int) -> pd.Series:
+    rows = mart[(mart["measure_code"] == measure) & (mart["breakdown"] == "all") & (mart["time_period"] == period)
+                & (mart["value_status"] == "published")]
+    assert len(rows) > 100, (measure, period, len(rows))
+    return rows["previous_time_period"]
+
+
+def test_comparability_boundaries(backtest):
+    """DESIGN section 8 / issue acceptance: EYFS 2021/22 has no previous period and 2022/23 compares
+    with 2021/22; KS4 2020/21 has none and 2021/22 compares with 2018/19; absence 2020/21 skips
+    the unpublished 2019/20; KS1 2021/22 compares with 2018/19."""
+    mart = backtest["mart"]
+    assert _previous(mart, "eyfs_gld", 202122).isna().all()
+    assert (_previous(mart, "eyfs_gld", 202223) == 202122).mean() > 0.95
+    assert _previous(mart, "ks4_attainment8", 202021).isna().all()
+    assert (_previous(mart, "ks4_attainment8", 202122) == 201819).mean() > 0.95
+    assert _previous(mart, "ks5_aps_per_entry", 202021).isna().all()
+    assert (_previous(mart, "ks5_aps_per_entry", 202122) == 201819).mean() > 0.95
+    assert (_previous(mart, "absence_overall", 202021) == 201819).mean() > 0.95
+    assert (_previous(mart, "ks1_reading_expected", 202122) == 201819).mean() > 0.95
+    neet = mart[(mart["measure_code"] == "neet_16_17") & (mart["time_period"] == 2025)]
+    assert set(neet["academic_year"]) == {"2025"} and (neet["previous_time_period"].dropna() == 2024).all()
+    note = mart[(mart["measure_code"] == "eyfs_gld") & (mart["time_period"] == 202122)]["comparability_note"]
+    assert note.str.contains("reformed in 2021/22").all()

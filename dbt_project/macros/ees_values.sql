@@ -58,3 +58,23 @@
 {% macro normalise_label(expr) -%}
     regexp_replace(lower(trim({{ expr }})), '\s+', ' ', 'g')
 {%- endmacro %}
+
+{#- Published figures are decimals, so differences (and neighbour means) are worked out on their
+    decimal values and rounded half away from zero, as LAIT's spreadsheets do: 4.62 - 4.57 is 0.05
+    and shows as 0.1, whereas the binary doubles give 0.04999999999999982 and round to 0.0.
+    DuckDB rounds DECIMALs only to a constant number of places, hence the CASE. -#}
+{% macro as_decimal(expr) -%}
+    cast({{ expr }} as decimal(38, 10))
+{%- endmacro %}
+
+{#- Each branch is cast to DOUBLE on its own: round(DECIMAL, p) has scale p, and a CASE over
+    differently scaled DECIMALs would cast every branch to one scale (-22.5 -> -23). -#}
+{% macro round_decimal(decimal_expr, places_expr) -%}
+    case {{ places_expr }}
+        {%- for places in range(0, 7) %} when {{ places }} then cast(round({{ decimal_expr }}, {{ places }}) as double){% endfor %}
+    end
+{%- endmacro %}
+
+{% macro rounded_difference(minuend, subtrahend, places_expr) -%}
+    {{ round_decimal('(' ~ as_decimal(minuend) ~ ' - ' ~ as_decimal(subtrahend) ~ ')', places_expr) }}
+{%- endmacro %}

@@ -4,8 +4,8 @@
 -- (fsm_eligible / not_fsm_eligible, age 19). They are different definitions, so each is its own
 -- gap_type and never mixed.
 -- Both halves must be published: a gap beside a suppressed half would disclose it. The gap is
--- rounded to the measure's decimal places because the inputs are already rounded and float noise
--- would otherwise show (e.g. -20.000000001).
+-- worked out on the published decimals and rounded to the measure's decimal places
+-- (macros/ees_values.sql: rounded_difference).
 with
 
 measure_values as (
@@ -49,7 +49,7 @@ with_gap as (
 
     select
         *,
-        round(disadvantaged_value - not_disadvantaged_value, decimal_places) as disadvantage_gap
+        {{ rounded_difference('disadvantaged_value', 'not_disadvantaged_value', 'decimal_places') }} as disadvantage_gap
     from paired
 
 ),
@@ -64,11 +64,11 @@ final as (
         case when comparable_series is not null then
             last_value(disadvantage_gap ignore nulls) over earlier_in_series
         end as previous_disadvantage_gap,
-        round(
-            disadvantage_gap
-            - case when comparable_series is not null then last_value(disadvantage_gap ignore nulls) over earlier_in_series end,
-            decimal_places
-        ) as disadvantage_gap_change_vs_previous
+        {{ rounded_difference(
+            'disadvantage_gap',
+            'case when comparable_series is not null then last_value(disadvantage_gap ignore nulls) over earlier_in_series end',
+            'decimal_places'
+        ) }} as disadvantage_gap_change_vs_previous
     from with_gap
     window earlier_in_series as (
         partition by measure_code, gap_type, area_level, area_code, comparable_series

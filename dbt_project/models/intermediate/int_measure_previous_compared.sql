@@ -64,7 +64,7 @@ final as (
 
     select
         * exclude (skipped_periods, gap_note, series_note),
-        round(value - previous_value, decimal_places) as change_vs_previous,
+        {{ rounded_difference('value', 'previous_value', 'decimal_places') }} as change_vs_previous,
         nullif(concat_ws(' ', series_note, gap_note), '') as comparability_note
     from with_gap_note
 

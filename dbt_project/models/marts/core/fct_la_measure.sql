@@ -105,7 +105,7 @@ neighbour_averages as (
         la.breakdown,
         la.time_period,
         la.area_code as old_la_code,
-        round(avg(neighbour_values.value), any_value(la.decimal_places)) as sn_average,
+        {{ round_decimal(as_decimal('avg(neighbour_values.value)'), 'any_value(la.decimal_places)') }} as sn_average,
         count(neighbour_values.value) as sn_count
     from la_measures as la
     inner join neighbours
@@ -178,14 +178,14 @@ final as (
         cast(regional_value as double) as regional_value,
         cast(sn_average as double) as sn_average,
         cast(sn_count as integer) as sn_count,
-        cast(round(value - national_value, decimal_places) as double) as diff_vs_national,
-        cast(round(value - regional_value, decimal_places) as double) as diff_vs_regional,
-        cast(round(value - sn_average, decimal_places) as double) as diff_vs_sn,
+        {{ rounded_difference('value', 'national_value', 'decimal_places') }} as diff_vs_national,
+        {{ rounded_difference('value', 'regional_value', 'decimal_places') }} as diff_vs_regional,
+        {{ rounded_difference('value', 'sn_average', 'decimal_places') }} as diff_vs_sn,
         cast(previous_time_period as integer) as previous_time_period,
         cast(previous_value as double) as previous_value,
         cast(change_vs_previous as double) as change_vs_previous,
         cast(national_previous_value as double) as national_previous_value,
-        cast(round(national_value - national_previous_value, decimal_places) as double) as national_change_vs_previous,
+        {{ rounded_difference('national_value', 'national_previous_value', 'decimal_places') }} as national_change_vs_previous,
         cast(rank as integer) as rank,
         cast(ranked_count as integer) as ranked_count,
         cast(quartile_band as varchar) as quartile_band,

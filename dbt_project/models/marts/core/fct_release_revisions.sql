@@ -41,7 +41,7 @@ final as (
         cast(later_release as varchar) as later_release,
         cast(later_value as double) as later_value,
         cast(later_value_status as varchar) as later_value_status,
-        cast(round(later_value - value, decimal_places) as double) as change,
+        {{ rounded_difference('later_value', 'value', 'decimal_places') }} as change,
         cast(
             value is distinct from later_value or value_status is distinct from later_value_status
             as boolean
