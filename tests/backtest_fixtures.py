@@ -370,7 +370,10 @@ def lait_cells(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd
 def lait_values(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd.DataFrame:
     """One row per measure x breakdown x area x period that the backtest files hold, with LAIT's
     value (NaN when not published), its release, LAIT's polarity and the area's EES geography."""
-    cells = lait_cells(lait_path, ees_ks2_path, dictionary_path)
+    return measure_values(lait_cells(lait_path, ees_ks2_path, dictionary_path))
+
+
+def measure_values(cells: pd.DataFrame) -> pd.DataFrame:
     columns = [
         "lait_code", "dataset", "measure_code", "breakdown", "indicator", "decimal_places", "polarity", "time_period",
         "release", "area_level", "area_code", "geographic_level", "region_code", "region_name", "old_la_code", "la_name",
@@ -448,7 +451,7 @@ def write_backtest_sources(out_dir: Path, lait_path: Path, ees_ks2_path: Path, s
     come as provisional files."""
     out_dir = Path(out_dir)
     cells = lait_cells(lait_path, ees_ks2_path, dictionary_path)
-    values = lait_values(lait_path, ees_ks2_path, dictionary_path)
+    values = measure_values(cells)
     files: dict[str, list[str]] = {d: [] for d in DATASETS}
 
     def write(frame: pd.DataFrame, name: str, dataset: str, release: str | None = None) -> None:
