@@ -11,6 +11,7 @@ from orchestration.defs.ingest.assets import ingest_raw_files
 from orchestration.defs.ingest.checks import raw_checks
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.ingest.sensors import build_ees_sensor
+from orchestration.defs.outputs.assets import output_assets
 from orchestration.defs.publish.assets import build_publication_asset
 from orchestration.defs.publish.schedules import refresh_and_publish, termly_schedule
 from orchestration.defs.transform.assets import dbt_models
@@ -23,7 +24,7 @@ def build_definitions() -> dg.Definitions:
     gate_count = len(dbt_models.check_keys) + sum(len(c.check_keys) for c in checks)
     publication = build_publication_asset(mart_keys, gate_count)
     return dg.Definitions(
-        assets=[ingest_raw_files, dbt_models, publication],
+        assets=[ingest_raw_files, dbt_models, publication, *output_assets],
         asset_checks=checks,
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],

@@ -1,0 +1,158 @@
+"""Publication outputs, written from the published database once ``warehouse/education`` has
+materialized (so only after every gate passed): committee briefings, Parquet exports with a data
+dictionary, dbt docs and the gates' data docs. Each output is built aside and swapped in whole;
+a failure leaves the previous output as it was and never touches the publication."""
+
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.publish.assets import PUBLICATION_KEY
+from orchestration.defs.transform.resources import dbt_project
+from orchestration.lib import docs, exports
+from orchestration.lib.briefing import render
+
+GROUP = "outputs"
+BRIEFINGS_KEY = dg.AssetKey(["outputs", "briefings"])
+EXPORTS_KEY = dg.AssetKey(["outputs", "exports"])
+DBT_DOCS_KEY = dg.AssetKey(["outputs", "dbt_docs"])
+GX_DOCS_KEY = dg.AssetKey(["outputs", "gx_docs"])
+
+
+def _link(path: Path) -> dg.MetadataValue:
+    return dg.MetadataValue.url(path.resolve().as_uri())
+
+
+def _published(warehouse: WarehouseResource) -> Path:
+    path = warehouse.settings().published_db
+    if not path.exists():
+        raise dg.Failure(f"no published database at {path}: materialize warehouse/education first (make run)")
+    return path
+
+
+@dg.asset(
+    key=BRIEFINGS_KEY,
+    deps=[PUBLICATION_KEY],
+    group_name=GROUP,
+    kinds={"python", "html"},
+    description="warehouse/briefings/<la>/<year>.html and .md: committee briefings per LA (EDU_BRIEFING_LAS "
+                "picks the LAs; default all), with an index.html",
+)
+def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    spec = os.environ.get(render.BRIEFING_LAS_ENV, "").strip()
+    try:
+        run = render.write_briefings(_published(warehouse), settings.warehouse_dir / "briefings", spec)
+    except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
+        raise dg.Failure(str(exc)) from exc
+    context.log.info(f"{run.las} briefings, {run.charts} charts in {run.seconds:.1f} s: {run.index}")
+    examples = list(run.examples.items())
+    metadata = {
+        "index": dg.MetadataValue.path(str(run.index)),
+        "open": _link(run.index),
+        "briefings": run.las,
+        "charts": run.charts,
+        "seconds": round(run.seconds, 1),
+        "selection": spec or "all local authorities",
+        "examples": dg.MetadataValue.md("\n".join(f"- [{name}]({path.resolve().as_uri()}): `{path}`"
+                                                  for name, path in examples[:10])
+                                        + (f"\n- ... and {len(examples) - 10} more" if len(examples) > 10 else "")),
+    }
+    if examples:
+        metadata["example"] = dg.MetadataValue.path(str(examples[0][1]))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=EXPORTS_KEY,
+    deps=[PUBLICATION_KEY],
+    group_name=GROUP,
+    kinds={"parquet"},
+    description="warehouse/exports/<schema>.<table>.parquet for every published table, and data_dictionary.json "
+                "(grain, columns, types, descriptions)",
+)
+def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    run = exports.export_published(_published(warehouse), settings.warehouse_dir / "exports", dbt_project.manifest_path)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(run.out_dir)),
+            "data_dictionary": dg.MetadataValue.path(str(run.dictionary)),
+            "open_data_dictionary": _link(run.dictionary),
+            "tables": dg.MetadataValue.md("\n".join(
+                f"- `{table}`: {run.rows[table]:,} rows, `{path}`" for table, path in run.files.items()
+            )),
+        }
+    )
+
+
+def _build_manifest(run_id: str) -> Path:
+    """The manifest `dbt build` wrote in this run (dagster-dbt gives each invocation its own
+    target folder, named after the op and run), else the parsed one the definitions load."""
+    runs = sorted(Path(dbt_project.project_dir, "target").glob(f"dbt_models-{run_id[:7]}-*/manifest.json"),
+                  key=lambda p: p.stat().st_mtime)
+    return runs[-1] if runs else Path(dbt_project.manifest_path)
+
+
+@dg.asset(
+    key=DBT_DOCS_KEY,
+    deps=[PUBLICATION_KEY],
+    group_name=GROUP,
+    kinds={"dbt"},
+    description="warehouse/docs/dbt/: dbt docs (static_index.html opens without a server; index.html, "
+                "manifest.json and catalog.json for `dbt docs serve`-style hosting)",
+)
+def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    if not settings.build_db.exists():
+        raise dg.Failure(f"no build database at {settings.build_db}: run the whole pipeline first (make run)")
+    # dbt runs as a subprocess and reads the build database path from the environment; the catalog
+    # describes the build that was just published.
+    os.environ["EDU_BUILD_DB"] = str(settings.build_db)
+    target = settings.build_dir / "dbt_docs_target"
+    target.mkdir(parents=True, exist_ok=True)
+    # `dbt build` in this run already compiled every model: its manifest (compiled SQL included)
+    # goes into the docs as is, and `--no-compile` skips compiling it all again (~2/3 of the time).
+    shutil.copy2(_build_manifest(context.run_id), target / "manifest.json")
+    invocation = dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=target, raise_on_error=True)
+    invocation.wait()
+    copied = docs.publish_dbt_docs(invocation.target_path, settings.warehouse_dir / "docs" / "dbt")
+    page = copied.get("static_index.html") or copied["index.html"]
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(page)),
+            "open": _link(page),
+            "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in copied.values())),
+        }
+    )
+
+
+@dg.asset(
+    key=GX_DOCS_KEY,
+    deps=[PUBLICATION_KEY],
+    group_name=GROUP,
+    kinds={"great_expectations", "html"},
+    description="warehouse/docs/gx/index.html: data docs of the gates that passed for the current publication "
+                "(every GX suite and dbt test), the suites' expectations and the raw files",
+)
+def gx_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    report = docs.write_gate_report(_published(warehouse), settings.warehouse_dir / "docs" / "gx")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(report.path)),
+            "open": _link(report.path),
+            "publication_id": report.publication_id or "",
+            "gates": report.checks,
+            "failed": report.failed,
+            "suites": report.suites,
+        }
+    )
+
+
+output_assets = [briefings, parquet_exports, dbt_docs, gx_docs]

@@ -1,0 +1,664 @@
+"""Render committee briefings from the published database.
+
+``write_briefings`` reads ``marts.fct_la_measure`` (with ``dim_measure`` for phases and names,
+``dim_local_authority`` for names and regions, ``fct_area_measure`` for England's previous
+comparable year and ``audit.publications`` for provenance) read-only, and writes, per LA,
+``<slug>/<period>.html`` (self-contained: charts embedded), ``<slug>/<period>.md`` with its charts
+in ``<slug>/<period>-charts/`` and an ``index.html`` linking them. Everything is written to a
+staging folder and swapped in whole, so a failed run leaves the previous briefings as they were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import difflib
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from html import escape as html_escape
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from orchestration.lib.briefing import charts as charts_module
+from orchestration.lib.briefing.sentences import (
+    BAND_QUARTERS_HIGH,
+    GAP_PAIRS,
+    MeasureRow,
+    Note,
+    Num,
+    Sentence,
+    academic_year_label,
+    band_description,
+    breakdown_label,
+    display_name,
+    format_number,
+    gap_sentences,
+    lower_first,
+    measure_sentences,
+    ordinal,
+    period_label,
+    period_slug,
+    short_name,
+    slugify,
+)
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+BRIEFING_LAS_ENV = "EDU_BRIEFING_LAS"
+
+# Sections in the order officers present them; a phase the catalogue adds later comes after these.
+PHASES = {
+    "early_years": "Early years",
+    "phonics": "Phonics",
+    "ks1": "Key stage 1",
+    "ks2": "Key stage 2",
+    "ks4": "Key stage 4",
+    "ks5": "16 to 18",
+    "age19": "Age 19",
+    "attendance": "Attendance",
+    "behaviour": "Behaviour: suspensions and exclusions",
+    "neet": "Young people not in education, employment or training (NEET)",
+}
+# Order of measures within a section; the first with data is the section's headline (its chart).
+MEASURE_ORDER = [
+    "eyfs_gld", "phonics_y1_expected", "ks1_reading_expected", "ks1_writing_expected", "ks1_maths_expected",
+    "ks2_rwm_expected", "ks2_rwm_higher", "ks2_reading_expected", "ks2_writing_expected", "ks2_maths_expected",
+    "ks2_gps_expected", "ks4_attainment8", "ks4_progress8", "ks4_em_95", "ks4_em_94", "ks4_ebacc_entry",
+    "ks4_ebacc_aps", "ks5_aps_per_entry", "ks5_aab", "ks5_three_a", "age19_l2_em", "age19_l3",
+    "absence_overall", "absence_persistent", "exclusions_suspension_rate", "exclusions_permanent_rate",
+    "neet_or_not_known_16_17", "neet_16_17",
+]
+BREAKDOWN_ORDER = ["all", "disadvantaged", "not_disadvantaged", "fsm_eligible", "not_fsm_eligible"]
+# A section's year is the LA's latest year with a figure, or with a figure withheld for a reason.
+DATA_STATUSES = ("published", "suppressed", "low")
+STATUS_TEXT = {"suppressed": "suppressed", "low": "rounds to 0", "not_available": "not published",
+               "not_applicable": "not applicable", "missing": "not published"}
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+    ).fetchall()[0][0])
+
+
+@dataclass
+class Published:
+    """What the briefings read from one publication."""
+
+    measures: dict[tuple[str, str], dict]             # (measure_code, breakdown) -> dim_measure row
+    las: list[dict]                                   # dim_local_authority rows (or derived)
+    by_la: dict[str, dict[tuple[str, str, int], dict]]  # old_la_code -> (measure, breakdown, period) -> row
+    by_measure: dict[tuple[str, str], list[dict]]     # (measure, breakdown) -> every LA row
+    national_previous: dict[tuple[str, str, int], int]  # England's previous comparable period
+    publication: dict = field(default_factory=dict)
+
+
+def load_published(path: Path) -> Published:
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute("SET enable_progress_bar = false")
+        facts = _rows(con, "SELECT * FROM marts.fct_la_measure")
+        measures = {(r["measure_code"], r["breakdown"]): r for r in _rows(con, "SELECT * FROM marts.dim_measure")}
+        if _has_table(con, "marts", "dim_local_authority"):
+            las = _rows(con, "SELECT la_code, old_la_code, la_name, region_name FROM marts.dim_local_authority")
+        else:
+            las = _rows(con, "SELECT old_la_code, arg_max(la_code, time_period) AS la_code, "
+                             "arg_max(la_name, time_period) AS la_name, arg_max(region_name, time_period) AS region_name "
+                             "FROM marts.fct_la_measure GROUP BY old_la_code")
+        national_previous = {}
+        if _has_table(con, "marts", "fct_area_measure"):
+            for r in _rows(con, "SELECT measure_code, breakdown, time_period, previous_time_period FROM marts.fct_area_measure "
+                                "WHERE area_level = 'national' AND previous_time_period IS NOT NULL"):
+                national_previous[(r["measure_code"], r["breakdown"], r["time_period"])] = r["previous_time_period"]
+        publication = {}
+        if _has_table(con, "audit", "publications"):
+            found = _rows(con, "SELECT publication_id, published_at, code_version FROM audit.publications "
+                               "ORDER BY published_at DESC LIMIT 1")
+            publication = found[0] if found else {}
+    by_la: dict[str, dict] = defaultdict(dict)
+    by_measure: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in facts:
+        by_la[row["old_la_code"]][(row["measure_code"], row["breakdown"], row["time_period"])] = row
+        by_measure[(row["measure_code"], row["breakdown"])].append(row)
+    return Published(measures, las, dict(by_la), dict(by_measure), national_previous, publication)
+
+
+# --- which LAs ----------------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("&", " and ")).strip()
+
+
+def select_las(las: list[dict], spec: str | None) -> list[dict]:
+    """``EDU_BRIEFING_LAS``: comma-separated names or codes (3-digit or E-code); empty = all.
+    Names with a comma ("Bristol, City of") work as written or as people say them ("Bristol")."""
+    ordered = sorted(las, key=lambda la: display_name(la["la_name"] or la["old_la_code"]))
+    tokens = [t.strip() for t in (spec or "").split(",") if t.strip()]
+    if not tokens:
+        return ordered
+    keys: dict[str, dict] = {}
+    for la in ordered:
+        for key in (la["old_la_code"], la.get("la_code"), la["la_name"], display_name(la["la_name"] or "")):
+            if key:
+                keys.setdefault(_normalise(key), la)
+    chosen, i = [], 0
+    while i < len(tokens):
+        for width in (3, 2, 1):  # "Bristol, City of" arrives as two tokens
+            candidate = _normalise(", ".join(tokens[i:i + width]))
+            if i + width <= len(tokens) and candidate in keys:
+                la = keys[candidate]
+                if la not in chosen:
+                    chosen.append(la)
+                i += width
+                break
+        else:
+            close = difflib.get_close_matches(_normalise(tokens[i]), list(keys), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(f"{BRIEFING_LAS_ENV}: no local authority matches {tokens[i]!r}{hint}")
+    return chosen
+
+
+# --- building a briefing ------------------------------------------------------------------------
+
+
+def _measure_sort_key(code: str) -> tuple:
+    return (MEASURE_ORDER.index(code) if code in MEASURE_ORDER else len(MEASURE_ORDER), code)
+
+
+def phases_in_order(measures: dict[tuple[str, str], dict]) -> list[str]:
+    present = {m["phase"] for m in measures.values() if m.get("phase")}
+    return [p for p in PHASES if p in present] + sorted(present - set(PHASES))
+
+
+def phase_title(phase: str) -> str:
+    return PHASES.get(phase, phase.replace("_", " ").capitalize())
+
+
+@dataclass
+class Context:
+    published: Published
+    renderer: Any  # ChartRenderer, or None for no charts
+    series_cache: dict = field(default_factory=dict)
+
+    def measure(self, code: str, breakdown: str = "all") -> dict:
+        return self.published.measures.get((code, breakdown)) or self.published.measures.get((code, "all")) or {}
+
+
+def _table_row(m: MeasureRow, label: str) -> dict:
+    """One row of a section table: every number a Num tagged with its field."""
+    cells: dict[str, Any] = {"label": label, "band": m["quartile_band"] if m.published else None}
+    cells["year"] = Num(period_label(m.period, m.phase), "time_period", m.code, m.breakdown, m.period)
+    if m.published:
+        cells["value"] = m.num("value")
+        cells["flag"] = m["release"] if m["release"] in ("provisional", "revised") else ""
+    else:
+        cells["value"] = STATUS_TEXT.get(m["value_status"], m["value_status"] or "")
+        cells["flag"] = ""
+    if m["change_vs_previous"] is not None and m["previous_time_period"] is not None:
+        cells["change"] = m.num("change_vs_previous", signed=True)
+        cells["change_since"] = m.year("previous_time_period")
+    for name in ("national_value", "regional_value", "sn_average"):
+        cells[name] = m.num(name) if m[name] is not None else None
+    if m.published and m["rank"] is not None:
+        cells["rank"] = Num(ordinal(m["rank"]), "rank", m.code, m.breakdown, m.period)
+        cells["ranked_count"] = Num(str(m["ranked_count"]), "ranked_count", m.code, m.breakdown, m.period)
+    if cells["band"]:
+        cells["band_num"] = Num(cells["band"], "quartile_band", m.code, m.breakdown, m.period)
+        cells["band_title"] = band_description(cells["band"], m.polarity)
+    return cells
+
+
+def _measure_series(ctx: Context, code: str, breakdown: str, strip_period: int, phase: str) -> charts_module.MeasureSeries | None:
+    key = (code, breakdown, strip_period)
+    if key in ctx.series_cache:
+        return ctx.series_cache[key]
+    rows = ctx.published.by_measure.get((code, breakdown), [])
+    periods = sorted({r["time_period"] for r in rows})
+    values = [r[f] for r in rows for f in ("value", "national_value", "regional_value", "sn_average") if r[f] is not None]
+    series = None
+    if periods and values:
+        national = {}
+        connected_to = defaultdict(set)
+        for r in rows:
+            if r["national_value"] is not None:
+                national[r["time_period"]] = r["national_value"]
+            if r["previous_time_period"] is not None:
+                connected_to[r["time_period"]].add(r["previous_time_period"])
+        breaks, marked = [], []
+        for before, period in zip(periods, periods[1:]):
+            england_previous = ctx.published.national_previous.get((code, breakdown, period))
+            if england_previous != before and before not in connected_to[period]:
+                breaks.append(period)
+                if before in national and period in national:
+                    marked.append(period)
+        low, high = min(values), max(values)
+        pad = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
+        strip = sorted((r for r in rows if r["time_period"] == strip_period and r["value_status"] == "published"
+                        and r["value"] is not None and r["rank"] is not None), key=lambda r: (r["rank"], r["old_la_code"]))
+        measure = ctx.measure(code, breakdown)
+        series = charts_module.MeasureSeries(
+            key=key,
+            title=short_name(measure.get("measure_name"), code),
+            periods=tuple(periods),
+            phase=phase,
+            unit=measure.get("unit") or rows[0]["unit"],
+            decimal_places=int(measure.get("decimal_places") or rows[0]["decimal_places"] or 0),
+            polarity=measure.get("polarity") or rows[0]["polarity"] or "high",
+            breaks=tuple(breaks),
+            marked_breaks=tuple(marked),
+            y_range=(low - pad, high + pad),
+            strip_period=strip_period,
+            strip_values=tuple(r["value"] for r in strip),
+            strip_bands=tuple(r["quartile_band"] or "" for r in strip),
+        )
+    ctx.series_cache[key] = series
+    return series
+
+
+def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase: str) -> dict | None:
+    if ctx.renderer is None:
+        return None
+    series = _measure_series(ctx, code, "all", period, phase)
+    if series is None:
+        return None
+    nan = float("nan")
+
+    def line(field_name: str) -> tuple[float, ...]:
+        out = []
+        for p in series.periods:
+            row = la_rows.get((code, "all", p))
+            value = row[field_name] if row else None
+            if field_name == "value" and row and row["value_status"] != "published":
+                value = None
+            out.append(nan if value is None else float(value))
+        return tuple(out)
+
+    strip_row = la_rows.get((code, "all", period)) or {}
+    published = strip_row.get("value_status") == "published" and strip_row.get("rank") is not None
+    name = display_name(la["la_name"])
+    png = ctx.renderer.render(series, charts_module.LaSeries(
+        la_name=name,
+        region_name=la.get("region_name"),
+        value=line("value"), national=line("national_value"), regional=line("regional_value"),
+        sn_average=line("sn_average"),
+        rank=strip_row.get("rank") if published else None,
+        ranked_count=strip_row.get("ranked_count") if published else None,
+        strip_value=strip_row.get("value") if published else None,
+    ))
+    first, last = period_label(series.periods[0], phase), period_label(series.periods[-1], phase)
+    alt = (f"Line chart of {lower_first(series.title)} in {name}, England, {la.get('region_name') or 'its region'} and "
+           f"the average of its statistical neighbours, {first} to {last}; and a ranked strip of every local "
+           f"authority in {period_label(period, phase)}")
+    if published:
+        alt += f", with {name} {ordinal(strip_row['rank'])} of {strip_row['ranked_count']}"
+    return {"png": png, "alt": alt + ".", "title": series.title, "measure": code}
+
+
+def build_briefing(ctx: Context, la: dict) -> dict:
+    """Everything the templates show for one LA."""
+    published = ctx.published
+    la_rows = published.by_la.get(la["old_la_code"], {})
+    name = display_name(la["la_name"])
+    sections, glance = [], []
+    phase_codes: dict[str, list[str]] = defaultdict(list)
+    for (code, breakdown), m in published.measures.items():
+        if breakdown == "all" and m.get("phase"):
+            phase_codes[m["phase"]].append(code)
+    for phase in phases_in_order(published.measures):
+        codes = sorted(set(phase_codes.get(phase, [])), key=_measure_sort_key)
+        periods = [p for (c, _, p), r in la_rows.items() if c in codes and r["value_status"] in DATA_STATUSES]
+        if not periods:
+            continue
+        period = max(periods)
+        paragraphs, table, sources, releases = [], [], {}, set()
+        headline = None
+        for code in codes:
+            row = la_rows.get((code, "all", period))
+            if row is None:
+                continue
+            measure = ctx.measure(code)
+
+            def wrap(r: dict) -> MeasureRow:
+                return MeasureRow(r, name, phase, measure.get("measure_name"), la.get("region_name"),
+                                  published.national_previous.get((r["measure_code"], r["breakdown"], r["time_period"])))
+
+            m = wrap(row)
+            headline = headline or code
+            gaps = []
+            for group, (rest, _, _) in GAP_PAIRS.items():
+                group_row, rest_row = la_rows.get((code, group, period)), la_rows.get((code, rest, period))
+                if group_row and rest_row:
+                    gaps += gap_sentences(wrap(group_row), wrap(rest_row))
+            paragraphs.append({"title": short_name(measure.get("measure_name"), code), "measure": code,
+                               "sentences": measure_sentences(m), "gap_sentences": gaps})
+            for breakdown in sorted({b for (c, b, p) in la_rows if c == code and p == period},
+                                    key=lambda b: (BREAKDOWN_ORDER.index(b) if b in BREAKDOWN_ORDER else 99, b)):
+                r = wrap(la_rows[(code, breakdown, period)])
+                label = short_name(measure.get("measure_name"), code)
+                if breakdown != "all":
+                    label = f"{label}: {breakdown_label(breakdown).lower()}"
+                table.append(_table_row(r, label))
+                if r["release"]:
+                    releases.add(r["release"])
+                if r["data_source_file"]:
+                    sources[r["data_source_file"]] = r["file_sha256"]
+        if not paragraphs:
+            continue
+        label = period_label(period, phase)
+        flag = " (provisional)" if "provisional" in releases else (" (revised)" if "revised" in releases else "")
+        chart = _chart(ctx, la, la_rows, headline, period, phase)
+        section = {
+            "phase": phase, "title": phase_title(phase), "period": period, "period_label": label,
+            "academic_year": academic_year_label(period), "flag": flag, "paragraphs": paragraphs, "table": table,
+            "chart": chart, "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
+            "local_name": name, "region_name": la.get("region_name") or "Region",
+        }
+        sections.append(section)
+        headline_row = table[0] if table else None
+        if headline_row:
+            glance.append({"section": section, "row": headline_row})
+    latest = max((s["period"] for s in sections if s["period"] >= 100000), default=None) or max(
+        (s["period"] for s in sections), default=None)
+    # A phase whose latest figures are older than the briefing's year says so (e.g. KS1 ended in 2023).
+    for section in sections:
+        if latest and latest >= 100000 and section["period"] >= 100000 and section["period"] < latest:
+            section["older_than_briefing"] = True
+    return {
+        "la": {**la, "display_name": name, "slug": slugify(la["la_name"])},
+        "sections": sections,
+        "glance": glance,
+        "period": latest,
+        "period_slug": period_slug(latest) if latest else None,
+        "academic_year": academic_year_label(latest) if latest else None,
+    }
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+def _escape(text: str) -> str:
+    return html_escape(text, quote=True)
+
+
+def part_html(part: Any) -> str:
+    """A sentence part as HTML: numbers carry the mart field they show (tests read them back)."""
+    kind = type(part)
+    if kind is str:
+        return html_escape(part, quote=False)
+    if kind is Num:
+        return (f'<span class="num" data-field="{part.field}" data-measure="{_escape(part.measure or "")}" '
+                f'data-breakdown="{_escape(part.breakdown or "")}" data-period="{"" if part.period is None else part.period}">'
+                f"{html_escape(part.text, quote=False)}</span>")
+    if kind is Note:
+        return f'<span class="note">{html_escape(part.text, quote=False)}</span>'
+    if kind is Sentence:
+        return f'<span class="sentence {part.kind}">' + "".join(map(part_html, part.parts)) + "</span>"
+    return html_escape("" if part is None else str(part), quote=False)
+
+
+def part_text(part: Any) -> str:
+    if isinstance(part, (Num, Note)):
+        return part.text
+    if isinstance(part, Sentence):
+        return part.text
+    return "" if part is None else str(part)
+
+
+def md_cell(part: Any) -> str:
+    return part_text(part).replace("|", "\\|")
+
+
+def template_environment():
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["html"] = lambda part: Markup(part_html(part))
+    env.filters["text"] = part_text
+    env.filters["md_cell"] = md_cell
+    env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
+    env.globals["band_colours"] = charts_module.BAND_COLOURS
+    env.globals["band_quarters"] = BAND_QUARTERS_HIGH
+    return env
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _when(moment: Any) -> str | None:
+    if not isinstance(moment, datetime):
+        return str(moment) if moment else None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%d %B %Y %H:%M UTC").lstrip("0")
+
+
+@dataclass
+class BriefingRun:
+    out_dir: Path
+    index: Path
+    files: list[Path]
+    las: int
+    charts: int
+    seconds: float
+    examples: dict[str, Path]
+
+
+def _new_staging(out_dir: Path) -> Path:
+    from orchestration.lib.exports import staging_dir
+
+    return staging_dir(out_dir)
+
+
+@dataclass
+class _Written:
+    files: list[Path] = field(default_factory=list)
+    charts: int = 0
+    examples: dict[str, str] = field(default_factory=dict)  # display name -> path inside the folder
+
+
+def _write_las(published: Published, stage: Path, las: list[dict], provenance: dict, charts: bool,
+               progress=None) -> _Written:
+    """Render and write the briefings of ``las`` into ``stage``."""
+    renderer = charts_module.ChartRenderer() if charts else None
+    ctx = Context(published, renderer)
+    env = template_environment()
+    html_template, md_template = env.get_template("briefing.html.j2"), env.get_template("briefing.md.j2")
+    done = _Written()
+    try:
+        for la in las:
+            briefing = build_briefing(ctx, la)
+            if not briefing["sections"]:
+                continue
+            folder = stage / briefing["la"]["slug"]
+            folder.mkdir(parents=True, exist_ok=True)
+            slug = briefing["period_slug"]
+            chart_dir_name = f"{slug}-charts"
+            for section in briefing["sections"]:
+                if section["chart"]:
+                    (folder / chart_dir_name).mkdir(exist_ok=True)
+                    chart_file = folder / chart_dir_name / f"{section['phase']}.png"
+                    chart_file.write_bytes(section["chart"]["png"])
+                    section["chart"]["file"] = f"{chart_dir_name}/{chart_file.name}"
+                    done.charts += 1
+                    done.files.append(chart_file)
+            context = {"b": briefing, **provenance}
+            html_path, md_path = folder / f"{slug}.html", folder / f"{slug}.md"
+            html_path.write_text(html_template.render(**context), encoding="utf-8")
+            md_path.write_text(md_template.render(**context), encoding="utf-8")
+            done.files += [html_path, md_path]
+            done.examples.setdefault(briefing["la"]["display_name"], f"{folder.name}/{html_path.name}")
+            if progress:
+                progress(briefing["la"]["display_name"])
+    finally:
+        if renderer:
+            renderer.close()
+    return done
+
+
+def _write_las_in_worker(published_db: str, stage: str, la_codes: list[str], provenance: dict, charts: bool) -> _Written:
+    published = load_published(Path(published_db))
+    wanted = set(la_codes)
+    las = [la for la in select_las(published.las, "") if la["old_la_code"] in wanted]
+    return _write_las(published, Path(stage), las, provenance, charts)
+
+
+def default_workers(la_count: int) -> int:
+    """Processes for ``la_count`` briefings: charts are CPU-bound, one process per core pays off
+    from a few dozen LAs (each worker first loads the publication, ~1 s)."""
+    return max(1, min(os.cpu_count() or 1, 4, la_count // 25))
+
+
+def write_briefings(
+    published_db: Path,
+    out_dir: Path,
+    las_spec: str | None = None,
+    *,
+    charts: bool = True,
+    generated_at: datetime | None = None,
+    workers: int | None = None,
+    progress=None,
+) -> BriefingRun:
+    """Write briefings for the LAs ``las_spec`` names (all when empty) into ``out_dir``."""
+    from orchestration.lib.exports import remove_tree, replace_directory
+
+    started = time.perf_counter()
+    if not published_db.exists():
+        raise FileNotFoundError(f"no published database at {published_db}: run `make run` first")
+    published = load_published(published_db)
+    selected = select_las(published.las, las_spec)
+    provenance = {
+        "publication_id": published.publication.get("publication_id"),
+        "published_at": _when(published.publication.get("published_at")),
+        "code_version": published.publication.get("code_version"),
+        "generated": _when(generated_at or datetime.now(timezone.utc)),
+    }
+    workers = default_workers(len(selected)) if workers is None else max(1, workers)
+    stage = _new_staging(out_dir)
+    done = _Written()
+    try:
+        if workers == 1:
+            done = _write_las(published, stage, selected, provenance, charts, progress)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            chunks = [[la["old_la_code"] for la in selected[i::workers]] for i in range(workers)]
+            # spawn, not fork: the orchestrator's threads must not be copied into the workers.
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_write_las_in_worker, str(published_db), str(stage), chunk, provenance, charts)
+                           for chunk in chunks if chunk]
+                for future in as_completed(futures):
+                    part = future.result()
+                    done.files += part.files
+                    done.charts += part.charts
+                    done.examples.update(part.examples)
+                    if progress:
+                        for name in part.examples:
+                            progress(name)
+        # Briefings of other LAs and earlier years stay; the index lists all of them.
+        carry_forward(out_dir, stage)
+        index = _write_index(template_environment(), stage, published, provenance)
+        replace_directory(stage, out_dir)
+    except BaseException:
+        remove_tree(stage)
+        raise
+    relocated = [out_dir / p.relative_to(stage) for p in done.files]
+    examples = {name: out_dir / rel for name, rel in sorted(done.examples.items())}
+    return BriefingRun(out_dir, out_dir / index.relative_to(stage), relocated, len(examples), done.charts,
+                       time.perf_counter() - started, examples)
+
+
+def carry_forward(out_dir: Path, stage: Path) -> None:
+    """Keep the briefings this run did not rewrite: other LAs, and other years of these LAs.
+    Hard links where possible (nothing is copied), never into a path this run wrote."""
+    from orchestration.lib.exports import link_or_copy
+
+    if not out_dir.is_dir():
+        return
+    for old_folder in (p for p in out_dir.iterdir() if p.is_dir()):
+        new_folder = stage / old_folder.name
+        rewritten = {p.stem for p in new_folder.glob("*.html")} if new_folder.is_dir() else set()
+        for entry in old_folder.iterdir():
+            period = entry.name.split(".")[0].removesuffix("-charts")
+            if period in rewritten or (new_folder / entry.name).exists():
+                continue
+            new_folder.mkdir(exist_ok=True)
+            link_or_copy(entry, new_folder / entry.name)
+
+
+def _write_index(env, stage: Path, published: Published, provenance: dict) -> Path:
+    by_slug = {slugify(la["la_name"]): la for la in published.las}
+    entries = []
+    for folder in sorted(p for p in stage.iterdir() if p.is_dir()):
+        files = sorted(folder.glob("*.html"), reverse=True)
+        if not files:
+            continue
+        la = by_slug.get(folder.name, {"la_name": folder.name, "old_la_code": "", "la_code": "", "region_name": ""})
+        entries.append({
+            "name": display_name(la["la_name"]), "old_la_code": la.get("old_la_code"), "la_code": la.get("la_code"),
+            "region_name": la.get("region_name"),
+            "periods": [{"slug": f.stem, "html": f"{folder.name}/{f.name}", "md": f"{folder.name}/{f.stem}.md",
+                         "has_md": f.with_suffix(".md").exists()} for f in files],
+        })
+    entries.sort(key=lambda e: e["name"])
+    path = stage / "index.html"
+    path.write_text(env.get_template("index.html.j2").render(entries=entries, **provenance), encoding="utf-8")
+    (stage / "index.json").write_text(json.dumps(
+        {"publication_id": provenance["publication_id"], "briefings": entries}, indent=1, default=str
+    ) + "\n", encoding="utf-8")
+    return path
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m orchestration.cli briefing --la "St. Helens"``: regenerate briefings from the
+    published database without running the pipeline."""
+    from orchestration.lib.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="briefing", description=main.__doc__)
+    parser.add_argument("--la", action="append", default=[],
+                        help=f"LA name or code (repeatable; default: ${BRIEFING_LAS_ENV}, else all)")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    spec = ",".join(args.la) if args.la else os.environ.get(BRIEFING_LAS_ENV, "")
+    try:
+        run = write_briefings(settings.published_db, settings.warehouse_dir / "briefings", spec)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"briefing: {exc}", file=sys.stderr)
+        return 1
+    for name, path in sorted(run.examples.items()):
+        print(f"{name}: {path}")
+    print(f"{run.las} briefing(s), {run.charts} charts in {run.seconds:.1f} s; index: {run.index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
