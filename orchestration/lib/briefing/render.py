@@ -198,6 +198,14 @@ class Context:
     published: Published
     renderer: Any  # ChartRenderer, or None for no charts
     series_cache: dict = field(default_factory=dict)
+    england_cache: dict = field(default_factory=dict)
+
+    def england_published(self, key: tuple[str, str]) -> set[int]:
+        """Periods with a published England figure for (measure, breakdown)."""
+        if key not in self.england_cache:
+            self.england_cache[key] = {r["time_period"] for r in self.published.by_measure.get(key, [])
+                                       if r["national_value"] is not None}
+        return self.england_cache[key]
 
     def measure(self, code: str, breakdown: str = "all") -> dict:
         return self.published.measures.get((code, breakdown)) or self.published.measures.get((code, "all")) or {}
@@ -338,8 +346,13 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             measure = ctx.measure(code)
 
             def wrap(r: dict) -> MeasureRow:
+                key = (r["measure_code"], r["breakdown"])
+                between = None
+                if r["previous_time_period"] is not None:
+                    between = any(r["previous_time_period"] < p < r["time_period"]
+                                  for p in ctx.england_published(key))
                 return MeasureRow(r, name, phase, measure.get("measure_name"), la.get("region_name"),
-                                  published.national_previous.get((r["measure_code"], r["breakdown"], r["time_period"])))
+                                  published.national_previous.get((*key, r["time_period"])), between)
 
             m = wrap(row)
             headline = headline or code

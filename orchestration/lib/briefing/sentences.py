@@ -310,6 +310,9 @@ class MeasureRow:
     measure_name: str | None = None
     region_name: str | None = None
     national_previous_period: int | None = None  # from fct_area_measure when known
+    # Whether England has published figures between the previous comparable year and this one
+    # (KS4 2019/20 and 2020/21: published but not comparable); None when unknown.
+    published_in_between: bool | None = None
 
     def __getitem__(self, key: str) -> Any:
         return get(self.row, key)
@@ -432,6 +435,9 @@ def comparability_sentence(m: MeasureRow) -> Sentence | None:
         return None
     note, previous = m["comparability_note"], m["previous_time_period"]
     if previous is not None and int(previous) != immediately_previous(m.period):
+        if note and m.published_in_between:
+            return Sentence(["The last comparable year is ", m.year("previous_time_period"), ", because ",
+                             Note(continue_sentence(note)), "."], "comparability")
         if note:
             return Sentence(["These are the first statistics since ", m.year("previous_time_period"), ", because ",
                              Note(continue_sentence(note)), "."], "comparability")

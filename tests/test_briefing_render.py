@@ -1,0 +1,478 @@
+"""Briefings rendered from a small published database: every number read back from the HTML
+equals the mart, the KS2 committee quote appears for St Helens, sections follow the phases, a
+failed run leaves the previous briefings, and the page renders with its charts in headless
+Chromium (screenshot)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib.briefing import render
+from tests.conftest import REPO_ROOT
+
+KS2_NOTE = ("KS2 assessments were cancelled in 2019/20 and 2020/21 (COVID-19) and no results were published, "
+            "so 2021/22 is compared with 2018/19.")
+KS2_GAP_NOTE = ("KS2 tests and teacher assessments were cancelled in 2019/20 and 2020/21 because of COVID-19, so no "
+                "results were published for those years.")
+
+LAS = [  # old code, new code, name, region code, region name
+    ("342", "E08000013", "St. Helens", "E12000002", "North West"),
+    ("340", "E08000011", "Knowsley", "E12000002", "North West"),
+    ("359", "E08000010", "Wigan", "E12000002", "North West"),
+    ("801", "E06000023", "Bristol, City of", "E12000009", "South West"),
+    ("201", "E09000001", "City of London", "E12000007", "London"),
+]
+MEASURES = {  # code, breakdown -> name, phase, unit, polarity, dp
+    ("ks2_rwm_expected", "all"): ("Key stage 2: pupils meeting the expected standard in reading, writing and maths", "ks2", "%", "high", 0),
+    ("ks2_rwm_expected", "disadvantaged"): ("Key stage 2: pupils meeting the expected standard in reading, writing and maths", "ks2", "%", "high", 0),
+    ("ks2_rwm_expected", "not_disadvantaged"): ("Key stage 2: pupils meeting the expected standard in reading, writing and maths", "ks2", "%", "high", 0),
+    ("ks2_reading_expected", "all"): ("Key stage 2: pupils meeting the expected standard in reading", "ks2", "%", "high", 0),
+    ("ks4_attainment8", "all"): ("Key stage 4: average Attainment 8 score", "ks4", "score", "high", 1),
+    ("absence_overall", "all"): ("Absence: overall absence rate (% of possible sessions missed)", "attendance", "%", "low", 1),
+}
+# (measure, breakdown) -> period -> (release, England, {LA: value or status})
+NOT_PUBLISHED = "not_available"
+DATA = {
+    ("ks2_rwm_expected", "all"): {
+        201718: ("final", 64.0, {"342": 64, "340": 55, "359": 63, "801": 60, "201": 80}),
+        201819: ("final", 65.0, {"342": 66, "340": 57, "359": 65, "801": 62, "201": 82}),
+        201920: ("final", None, {la: NOT_PUBLISHED for la, *_ in LAS}),
+        202021: ("final", None, {la: NOT_PUBLISHED for la, *_ in LAS}),
+        202122: ("provisional", 59.0, {"342": 56, "340": 50, "359": 58, "801": 56, "201": 79}),
+    },
+    ("ks2_rwm_expected", "disadvantaged"): {
+        201819: ("final", 51.0, {"342": 52, "340": 45, "359": 50, "801": 44, "201": "suppressed"}),
+        202122: ("provisional", 43.0, {"342": 41, "340": 39, "359": 44, "801": 38, "201": "suppressed"}),
+    },
+    ("ks2_rwm_expected", "not_disadvantaged"): {
+        201819: ("final", 71.0, {"342": 72, "340": 66, "359": 70, "801": 68, "201": 84}),
+        202122: ("provisional", 65.0, {"342": 63, "340": 58, "359": 64, "801": 63, "201": 81}),
+    },
+    ("ks2_reading_expected", "all"): {
+        201819: ("final", 73.0, {"342": 74, "340": 70, "359": 75, "801": 72, "201": 88}),
+        202122: ("provisional", 74.0, {"342": 74, "340": 71, "359": 77, "801": 73, "201": "suppressed"}),
+    },
+    ("ks4_attainment8", "all"): {
+        201819: ("final", 46.7, {"342": 45.1, "340": 40.2, "359": 46.0, "801": 47.3, "201": 55.0}),
+        202021: ("final", 50.9, {"342": 49.8, "340": 44.1, "359": 50.3, "801": 51.2, "201": 58.4}),
+        202122: ("final", 48.9, {"342": 47.0, "340": 41.9, "359": 48.8, "801": 49.1, "201": 57.6}),
+    },
+    ("absence_overall", "all"): {
+        202021: ("final", 4.6, {"342": 4.9, "340": 5.6, "359": 4.4, "801": 4.8, "201": 3.1}),
+        202122: ("final", 7.6, {"342": 7.4, "340": 8.6, "359": 7.4, "801": 7.9, "201": 5.2}),
+    },
+}
+NOTES = {("ks2_rwm_expected", 201920): KS2_GAP_NOTE, ("ks2_rwm_expected", 202122): KS2_NOTE,
+         ("ks2_reading_expected", 202122): KS2_NOTE, ("ks4_attainment8", 202021):
+         "2020/21 results were based on teacher assessed grades after exams were cancelled (COVID-19); they are not "
+         "comparable with any other year.",
+         ("ks4_attainment8", 202122): "2019/20 and 2020/21 used centre and teacher assessed grades and are not "
+         "comparable, so 2021/22 is compared with 2018/19, the last exam year."}
+# period -> the previous comparable period (the comparability breaks of the sample)
+PREVIOUS = {("ks2", 201819): 201718, ("ks2", 202122): 201819, ("ks4", 202122): 201819, ("attendance", 202122): 202021}
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _band(value: float, values: list[float], polarity: str) -> str:
+    q1, q2, q3 = (_quantile(values, q) for q in (0.25, 0.5, 0.75))
+    if polarity == "low":
+        return "A" if value <= q1 else "B" if value <= q2 else "C" if value <= q3 else "D"
+    return "A" if value > q3 else "B" if value > q2 else "C" if value > q1 else "D"
+
+
+def fct_rows() -> list[dict]:
+    """fct_la_measure rows computed from DATA the way the mart defines them (section 5)."""
+    rows = []
+    names = {code: (new, name, rc, rn) for code, new, name, rc, rn in LAS}
+    for (code, breakdown), periods in DATA.items():
+        measure_name, phase, unit, polarity, dp = MEASURES[(code, breakdown)]
+        for period, (release, england, values) in periods.items():
+            published = {la: float(v) for la, v in values.items() if not isinstance(v, str)}
+            ordered = sorted(published.values(), reverse=polarity == "high")
+            previous_period = PREVIOUS.get((phase, period))
+            previous_data = periods.get(previous_period) if previous_period else None
+            for la, value in values.items():
+                new, name, region_code, region_name = names[la]
+                status = value if isinstance(value, str) else "published"
+                value = None if isinstance(value, str) else float(value)
+                region = [v for other, v in published.items() if names[other][2] == region_code]
+                neighbours = [v for other, v in published.items() if other != la]
+                previous = previous_data[2].get(la) if previous_data else None
+                previous = None if isinstance(previous, str) else previous
+                has_previous = previous is not None and value is not None
+                rows.append({
+                    "measure_code": code, "breakdown": breakdown, "time_period": period,
+                    "academic_year": f"{period // 100}/{period % 100:02d}", "la_code": new, "old_la_code": la,
+                    "la_name": name, "region_code": region_code, "region_name": region_name,
+                    "value": value, "value_status": status, "release": release,
+                    "national_value": england, "regional_value": round(sum(region) / len(region), dp) if region else None,
+                    "sn_average": round(sum(neighbours) / len(neighbours), dp) if neighbours else None,
+                    "sn_count": len(neighbours),
+                    "diff_vs_national": round(value - england, dp) if value is not None and england is not None else None,
+                    "diff_vs_regional": None, "diff_vs_sn": None,
+                    "previous_time_period": previous_period if has_previous else None,
+                    "previous_value": float(previous) if has_previous else None,
+                    "change_vs_previous": round(value - previous, dp) if has_previous else None,
+                    "national_previous_value": previous_data[1] if previous_data else None,
+                    "national_change_vs_previous": round(england - previous_data[1], dp)
+                    if previous_data and england is not None else None,
+                    "rank": ordered.index(value) + 1 if value is not None else None,
+                    "ranked_count": len(published),
+                    "quartile_band": _band(value, list(published.values()), polarity) if value is not None else None,
+                    "polarity": polarity, "unit": unit, "decimal_places": dp,
+                    "comparability_note": NOTES.get((code, period)),
+                    "data_source_file": f"raw/sample/{phase}/{code}.csv", "file_sha256": "ab" * 32,
+                })
+    return rows
+
+
+def build_published_db(path: Path) -> Path:
+    """A small published database: marts.fct_la_measure, dim_measure, dim_local_authority,
+    fct_area_measure (England) and audit.publications."""
+    import pandas as pd
+
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE SCHEMA audit")
+        facts = pd.DataFrame(fct_rows())
+        con.register("facts", facts)
+        con.execute("""CREATE TABLE marts.fct_la_measure AS SELECT measure_code, breakdown, time_period::INTEGER AS time_period,
+            academic_year, la_code, old_la_code, la_name, region_code, region_name, value::DOUBLE AS value, value_status,
+            release, national_value::DOUBLE AS national_value, regional_value::DOUBLE AS regional_value,
+            sn_average::DOUBLE AS sn_average, sn_count::INTEGER AS sn_count, diff_vs_national::DOUBLE AS diff_vs_national,
+            diff_vs_regional::DOUBLE AS diff_vs_regional, diff_vs_sn::DOUBLE AS diff_vs_sn,
+            previous_time_period::INTEGER AS previous_time_period, previous_value::DOUBLE AS previous_value,
+            change_vs_previous::DOUBLE AS change_vs_previous, national_previous_value::DOUBLE AS national_previous_value,
+            national_change_vs_previous::DOUBLE AS national_change_vs_previous, rank::INTEGER AS rank,
+            ranked_count::INTEGER AS ranked_count, quartile_band, polarity, unit, decimal_places::INTEGER AS decimal_places,
+            comparability_note::VARCHAR AS comparability_note, data_source_file, file_sha256 FROM facts""")
+        con.execute("""CREATE TABLE marts.fct_area_measure AS SELECT DISTINCT measure_code, breakdown, time_period,
+            'national' AS area_level, 'E92000001' AS area_code, 'England' AS area_name, national_value AS value,
+            CASE WHEN national_previous_value IS NULL THEN NULL ELSE
+              (SELECT max(previous_time_period) FROM marts.fct_la_measure AS f2 WHERE f2.measure_code = f.measure_code
+               AND f2.breakdown = f.breakdown AND f2.time_period = f.time_period) END AS previous_time_period
+            FROM marts.fct_la_measure AS f""")
+        measures = pd.DataFrame([
+            {"measure_code": code, "breakdown": breakdown, "measure_name": name, "phase": phase, "unit": unit,
+             "polarity": polarity, "decimal_places": dp, "comparability_notes": None}
+            for (code, breakdown), (name, phase, unit, polarity, dp) in MEASURES.items()
+        ])
+        con.register("measures", measures)
+        con.execute("CREATE TABLE marts.dim_measure AS SELECT * FROM measures")
+        con.execute("CREATE TABLE marts.dim_local_authority (la_code VARCHAR, old_la_code VARCHAR, la_name VARCHAR, "
+                    "region_code VARCHAR, region_name VARCHAR)")
+        con.executemany("INSERT INTO marts.dim_local_authority VALUES (?, ?, ?, ?, ?)",
+                        [[new, old, name, rc, rn] for old, new, name, rc, rn in LAS])
+        con.execute("""CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMP WITH TIME ZONE,
+            code_version VARCHAR, sources_file VARCHAR, raw_files VARCHAR, check_results VARCHAR,
+            table_checksums VARCHAR, previous_publication_id VARCHAR)""")
+        checks = [{"asset": "marts/fct_la_measure", "check": "gx_mart_fct_la_measure", "passed": True,
+                   "description": "mart_fct_la_measure: all 12 expectations passed"},
+                  {"asset": "marts/fct_la_measure", "check": "not_null_fct_la_measure_measure_code", "passed": True,
+                   "description": None}]
+        con.execute("INSERT INTO audit.publications VALUES ('fixture-publication', TIMESTAMPTZ '2026-09-01 06:00:00+00', "
+                    "'abc123', 'sources.yml', ?, ?, ?, NULL)",
+                    [json.dumps([{"dataset": "ks2", "source_file": "raw/sample/ks2/ks2.csv", "sha256": "ab" * 32}]),
+                     json.dumps(checks), json.dumps({"marts.fct_la_measure": {"rows": len(facts), "checksum": "f" * 32}})])
+    return path
+
+
+@pytest.fixture
+def published_db(tmp_path) -> Path:
+    return build_published_db(tmp_path / "education.duckdb")
+
+
+# --- reading the HTML back -------------------------------------------------------------------------
+
+
+class _Numbers(HTMLParser):
+    """Every tagged number (span.num with its mart field) and the text of each finding paragraph
+    with tagged numbers and quoted notes left out."""
+
+    def __init__(self):
+        super().__init__()
+        self.numbers: list[dict] = []
+        self.findings: list[str] = []
+        self.paragraphs: list[str] = []  # finding paragraphs as read, numbers included
+        self.headings: list[str] = []
+        self.images: list[str] = []
+        self._stack: list[tuple[str, dict]] = []
+        self._finding: list[str] | None = None
+        self._paragraph: list[str] | None = None
+        self._heading: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._stack.append((tag, attrs))
+        if tag == "span" and attrs.get("class") == "num":
+            self.numbers.append({**{k[5:]: v for k, v in attrs.items() if k.startswith("data-")}, "text": ""})
+        if tag == "p" and "finding" in (attrs.get("class") or ""):
+            self._finding, self._paragraph = [], []
+        if tag == "h2":
+            self._heading = []
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+
+    def handle_endtag(self, tag):
+        if not self._stack:
+            return
+        open_tag, _ = self._stack.pop()
+        if tag == "p" and self._finding is not None:
+            self.findings.append("".join(self._finding))
+            self.paragraphs.append("".join(self._paragraph))
+            self._finding = self._paragraph = None
+        if tag == "h2" and self._heading is not None:
+            self.headings.append("".join(self._heading))
+            self._heading = None
+
+    def handle_data(self, data):
+        inside = [attrs.get("class") for tag, attrs in self._stack if tag == "span"]
+        if self._paragraph is not None:
+            self._paragraph.append(data)
+        if "num" in inside:
+            self.numbers[-1]["text"] += data
+        elif self._finding is not None and "note" not in inside:
+            self._finding.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+
+def read_html(path: Path) -> _Numbers:
+    parser = _Numbers()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _label(period: int, phase: str) -> str:
+    if period < 100000:
+        return str(period)
+    return f"{period // 100}/{period % 100:02d}" if phase in ("attendance", "behaviour") else str(period // 100 + 1)
+
+
+def _fmt(value: float, dp: int, unit: str | None, signed: bool = False) -> str:
+    text = f"{value:+.{dp}f}" if signed else f"{value:.{dp}f}"
+    if float(text) == 0:
+        text = f"{0:.{dp}f}"
+    return text + ("%" if unit == "%" and not signed else "")
+
+
+def expected_text(con: duckdb.DuckDBPyConnection, la: str, number: dict) -> str:
+    """What the mart says the tagged number must read, formatted independently of the renderer."""
+    cursor = con.execute(
+        "SELECT f.*, m.phase FROM marts.fct_la_measure AS f JOIN marts.dim_measure AS m USING (measure_code, breakdown) "
+        "WHERE f.old_la_code = ? AND f.measure_code = ? AND f.breakdown = ? AND f.time_period = ?",
+        [la, number["measure"], number["breakdown"], int(number["period"])],
+    )
+    names = [d[0] for d in cursor.description]
+    row = dict(zip(names, cursor.fetchall()[0]))
+    field, dp, unit, phase = number["field"], row["decimal_places"], row["unit"], row["phase"]
+    if field in ("value", "previous_value", "national_value", "national_previous_value", "regional_value", "sn_average"):
+        return _fmt(row[field], dp, unit)
+    if field == "change_vs_previous":
+        return _fmt(row[field], dp, unit, signed=True)
+    if field in ("time_period", "previous_time_period"):
+        return _label(row[field], phase)
+    if field == "national_previous_time_period":
+        previous = con.execute("SELECT previous_time_period FROM marts.fct_area_measure WHERE area_level = 'national' "
+                               "AND measure_code = ? AND breakdown = ? AND time_period = ?",
+                               [row["measure_code"], row["breakdown"], row["time_period"]]).fetchall()[0][0]
+        return _label(previous, phase)
+    if field == "rank":
+        return _ordinal(row["rank"])
+    if field == "ranked_count":
+        return str(row["ranked_count"])
+    if field == "quartile_band":
+        return row["quartile_band"]
+    if field in ("gap", "national_gap", "previous_gap"):
+        source = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}[field]
+        rest = {"disadvantaged": "not_disadvantaged", "fsm_eligible": "not_fsm_eligible"}[row["breakdown"]]
+        other = con.execute(f"SELECT {source} FROM marts.fct_la_measure WHERE old_la_code = ? AND measure_code = ? "
+                            "AND breakdown = ? AND time_period = ?",
+                            [la, row["measure_code"], rest, row["time_period"]]).fetchall()[0][0]
+        return _fmt(abs(round(other - row[source], dp)), dp, None)
+    raise AssertionError(f"untested field {field}")
+
+
+# --- tests ------------------------------------------------------------------------------------------
+
+
+def test_st_helens_ks2_briefing_carries_the_committee_quote(published_db, tmp_path):
+    run = render.write_briefings(published_db, tmp_path / "briefings", "St. Helens", charts=False)
+    html, md = tmp_path / "briefings/st-helens/2021-22.html", tmp_path / "briefings/st-helens/2021-22.md"
+    assert run.las == 1 and html.exists() and md.exists()
+    text = md.read_text(encoding="utf-8")
+    assert "## Key stage 2: 2022 (provisional)" in text
+    la_sentence = ("In St Helens, 56% of pupils met the expected standard in reading, writing and maths (provisional), "
+                   "down from 66% in 2019.")
+    assert la_sentence in text
+    assert la_sentence.replace(" (provisional)", "") == (
+        "In St Helens, 56% of pupils met the expected standard in reading, writing and maths, down from 66% in 2019.")
+    assert "Nationally, 59% met the expected standard, down from 65% in 2019." in text
+    assert "These are the first statistics since 2019, because KS2 assessments were cancelled" in text
+    # The same sentence in the HTML, each number tagged with the mart field it came from.
+    page = read_html(html)
+    paragraph = next(p for p in page.paragraphs if p.startswith("In St Helens, 56%"))
+    assert paragraph.startswith(la_sentence + " Nationally, 59% met the expected standard, down from 65% in 2019.")
+    tagged = {(n["measure"], n["breakdown"], n["period"], n["field"]): n["text"] for n in page.numbers}
+    key = ("ks2_rwm_expected", "all", "202122")
+    assert [tagged[(*key, f)] for f in ("value", "previous_value", "previous_time_period", "national_value",
+                                        "national_previous_value")] == ["56%", "66%", "2019", "59%", "65%"]
+
+
+def test_every_number_in_the_html_equals_the_mart(published_db, tmp_path):
+    render.write_briefings(published_db, tmp_path / "briefings", "", charts=False)
+    checked = 0
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        for old, _, name, *_ in LAS:
+            slug = re.sub(r"[^a-z0-9]+", "-", render.display_name(name).lower()).strip("-")
+            page = read_html(tmp_path / "briefings" / slug / "2021-22.html")
+            assert len(page.numbers) > 40
+            for number in page.numbers:
+                assert number["text"] == expected_text(con, old, number), (name, number)
+                checked += 1
+            # Every headline value of the sections is there.
+            fields = {(n["measure"], n["breakdown"], n["field"]) for n in page.numbers}
+            for measure in ("ks2_rwm_expected", "ks2_reading_expected", "ks4_attainment8", "absence_overall"):
+                assert (measure, "all", "value") in fields or old == "201", (name, measure)
+            # No number in a finding that does not come from a tagged mart field (notes aside).
+            for finding in page.findings:
+                stray = re.sub(r"Attainment 8|\(% of possible sessions missed\)", "", finding)
+                assert not re.search(r"\d", stray), (name, finding)
+    assert checked > 250
+
+
+def test_sections_follow_the_phases_and_skip_absent_ones(published_db, tmp_path):
+    render.write_briefings(published_db, tmp_path / "briefings", "Knowsley", charts=False)
+    page = read_html(tmp_path / "briefings/knowsley/2021-22.html")
+    assert page.headings[:4] == ["At a glance", "Key stage 2: 2022 (provisional)", "Key stage 4: 2022", "Attendance: 2021/22"]
+    text = (tmp_path / "briefings/knowsley/2021-22.md").read_text(encoding="utf-8")
+    assert "Early years" not in text and "Phonics" not in text
+    # Lower is better: Knowsley's absence rose, a deterioration; a TAG year is not compared with.
+    assert "the overall absence rate was 8.6%, up from 5.6% in 2020/21, a deterioration." in text
+    assert "the average Attainment 8 score was 41.9, up from 40.2 in 2019." in text
+    assert "The last comparable year is 2019, because 2019/20 and 2020/21 used centre and teacher assessed" in text
+
+
+def test_selection_by_code_and_name_keeps_other_briefings(published_db, tmp_path):
+    out = tmp_path / "briefings"
+    render.write_briefings(published_db, out, "", charts=False)
+    before = (out / "wigan/2021-22.html").stat().st_ino
+    run = render.write_briefings(published_db, out, "801, E08000013", charts=False)
+    assert sorted(run.examples) == ["Bristol", "St Helens"]
+    assert (out / "wigan/2021-22.html").stat().st_ino == before  # untouched, carried over
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{slug}/2021-22.html"' in index for slug in ("st-helens", "knowsley", "wigan", "bristol", "city-of-london"))
+    with pytest.raises(ValueError, match="no local authority matches 'St Helen'; did you mean"):
+        render.write_briefings(published_db, out, "St Helen", charts=False)
+
+
+def test_a_failed_run_leaves_the_previous_briefings(published_db, tmp_path, monkeypatch):
+    out = tmp_path / "briefings"
+    render.write_briefings(published_db, out, "", charts=False)
+    snapshot = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    original = render.build_briefing
+    calls = []
+
+    def failing(ctx, la):
+        calls.append(la["old_la_code"])
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return original(ctx, la)
+
+    monkeypatch.setattr(render, "build_briefing", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        render.write_briefings(published_db, out, "", charts=False, workers=1)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == snapshot
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_rendered_briefing_opens_in_headless_chromium_with_its_charts(published_db, tmp_path):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+    from PIL import Image
+
+    run = render.write_briefings(published_db, tmp_path / "briefings", "St. Helens")
+    html = tmp_path / "briefings/st-helens/2021-22.html"
+    page = read_html(html)
+    assert run.charts == 3 and len(page.images) == 3 and all(src.startswith("data:image/png;base64,") for src in page.images)
+    screenshot = tmp_path / "st-helens-2021-22.png"
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--screenshot={screenshot}", "--window-size=1200,3000",
+         html.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert screenshot.exists(), result.stderr[-2000:]
+    assert screenshot.stat().st_size > 50_000
+    image = Image.open(screenshot).convert("RGB")
+    assert image.size == (1200, 3000)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours and len(colours) > 500  # text, tables, bands and charts, not a blank page
+    present = {rgb for _, rgb in colours}
+    # The charts' LA line and the band colours of the tables are on the page.
+    assert (0x12, 0x43, 0x6D) in present
+    assert {(0x2C, 0x7B, 0xB6), (0xAB, 0xD9, 0xE9), (0xFD, 0xAE, 0x61), (0xD7, 0x19, 0x1C)} & present
+    print(f"screenshot: {screenshot}")
+
+
+def test_outputs_assets_materialize_from_the_published_database(published_db, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from orchestration.defs.ingest.resources import WarehouseResource
+    from orchestration.defs.outputs.assets import briefings, gx_docs, parquet_exports
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    shutil.copy(published_db, warehouse / "education.duckdb")
+    monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
+    result = dg.materialize([briefings, parquet_exports, gx_docs],
+                            resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
+                            instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    metadata = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("outputs__briefings")}
+    assert metadata["outputs/briefings"]["briefings"].value == 1
+    assert (warehouse / "briefings/wigan/2021-22.html").exists() and (warehouse / "briefings/index.html").exists()
+    assert (warehouse / "exports/marts.fct_la_measure.parquet").exists()
+    assert (warehouse / "exports/data_dictionary.json").exists()
+    assert "fixture-publication" in (warehouse / "docs/gx/index.html").read_text(encoding="utf-8")
+
+
+def test_real_publication_if_present(tmp_path):
+    """On the output of `make run` (skipped when there is none): St Helens' numbers read back."""
+    db = REPO_ROOT / "warehouse" / "education.duckdb"
+    if not db.exists():
+        pytest.skip("no warehouse/education.duckdb from `make run`")
+    copy = tmp_path / "education.duckdb"
+    shutil.copy(db, copy)  # never hold a handle on the served file while a run may swap it
+    run = render.write_briefings(copy, tmp_path / "briefings", "342", charts=False)
+    [(name, html)] = run.examples.items()
+    page = read_html(html)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        for number in page.numbers:
+            assert number["text"] == expected_text(con, "342", number), number
+    assert len(page.numbers) > 100
