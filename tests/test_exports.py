@@ -1,0 +1,182 @@
+"""Parquet exports of every published table with a data dictionary, the folder swaps outputs use,
+and the docs (dbt docs copy, the gates' data docs)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.lib import docs, exports
+from tests.test_briefing_render import build_published_db
+
+MANIFEST = {
+    "nodes": {
+        "model.edu_outcomes.fct_la_measure": {
+            "resource_type": "model", "name": "fct_la_measure", "schema": "marts", "config": {"schema": "marts"},
+            "description": "Published contract. One row per measure_code x breakdown x time_period x local authority, "
+                           "from the latest release of each period.",
+            "columns": {"value": {"description": "Value as published, never recomputed."},
+                        "quartile_band": {"description": "A (best) to D."}},
+        },
+        "model.edu_outcomes.dim_measure": {
+            "resource_type": "model", "name": "dim_measure", "schema": "marts", "config": {"schema": "marts"},
+            "description": "One row per measure_code x breakdown: the measure catalogue.",
+            "columns": {"polarity": {"description": "high or low."}},
+        },
+        "test.edu_outcomes.not_null": {"resource_type": "test", "name": "not_null", "schema": "marts"},
+    }
+}
+
+
+@pytest.fixture
+def published(tmp_path) -> Path:
+    return build_published_db(tmp_path / "education.duckdb")
+
+
+@pytest.fixture
+def manifest(tmp_path) -> Path:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(MANIFEST))
+    return path
+
+
+def test_every_published_table_is_exported_as_parquet(published, manifest, tmp_path):
+    run = exports.export_published(published, tmp_path / "exports", manifest)
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = [f"{s}.{t}" for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('marts', 'audit')").fetchall()]
+        assert sorted(run.files) == sorted(tables)
+        for table, path in run.files.items():
+            assert path == tmp_path / "exports" / f"{table}.parquet"
+            # Same rows and values, both ways.
+            difference = con.execute(
+                f"SELECT count(*) FROM ((SELECT * FROM {table} EXCEPT ALL SELECT * FROM read_parquet('{path}')) "
+                f"UNION ALL (SELECT * FROM read_parquet('{path}') EXCEPT ALL SELECT * FROM {table}))"
+            ).fetchall()[0][0]
+            assert difference == 0, table
+    schema = pq.read_schema(run.files["marts.fct_la_measure"])
+    assert schema.field("value").metadata[b"description"] == b"Value as published, never recomputed."
+    assert schema.metadata[b"grain"] == b"One row per measure_code x breakdown x time_period x local authority"
+    assert str(schema.field("time_period").type) == "int32" and str(schema.field("value").type) == "double"
+
+
+def test_data_dictionary_describes_grain_columns_and_types(published, manifest, tmp_path):
+    run = exports.export_published(published, tmp_path / "exports", manifest)
+    dictionary = json.loads(run.dictionary.read_text())
+    assert dictionary["publication"]["publication_id"] == "fixture-publication"
+    tables = {t["table"]: t for t in dictionary["tables"]}
+    fct = tables["marts.fct_la_measure"]
+    assert fct["file"] == "marts.fct_la_measure.parquet"
+    assert fct["grain"] == "One row per measure_code x breakdown x time_period x local authority"
+    assert fct["rows"] == pq.read_metadata(run.files["marts.fct_la_measure"]).num_rows
+    assert fct["checksum"] == "f" * 32
+    columns = {c["name"]: c for c in fct["columns"]}
+    assert columns["value"] == {"name": "value", "type": "DOUBLE", "nullable": True,
+                                "description": "Value as published, never recomputed.", "parquet_type": "double"}
+    assert columns["time_period"]["type"] == "INTEGER"
+    assert tables["marts.dim_measure"]["grain"] == "One row per measure_code x breakdown"
+    audit = tables["audit.publications"]
+    assert audit["grain"] == "One row per publication" and all(c["description"] for c in audit["columns"])
+
+
+def test_grain_stops_at_the_first_clause():
+    grain = exports._grain("LA. One row per local authority (keyed by old_la_code, 3 digits), with its codes.")
+    assert grain == "One row per local authority (keyed by old_la_code, 3 digits)"
+
+
+def test_readers_of_old_exports_keep_complete_files_and_stale_exports_go(published, manifest, tmp_path):
+    out = tmp_path / "exports"
+    exports.export_published(published, out, manifest)
+    (out / "marts.retired_table.parquet").write_bytes(b"old")
+    old_path = out / "marts.fct_la_measure.parquet"
+    old_bytes = old_path.read_bytes()
+    with old_path.open("rb") as reader, duckdb.connect(str(published)) as con:
+        con.execute("DELETE FROM marts.fct_la_measure WHERE old_la_code = '201'")
+        con.close()
+        exports.export_published(published, out, manifest)
+        assert reader.read() == old_bytes  # the old file, whole, for a reader that had it open
+    # The path now holds the new export.
+    assert pq.read_metadata(old_path).num_rows < pq.read_metadata(io.BytesIO(old_bytes)).num_rows
+    assert not (out / "marts.retired_table.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_failed_export_leaves_the_previous_exports(published, manifest, tmp_path, monkeypatch):
+    out = tmp_path / "exports"
+    exports.export_published(published, out, manifest)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = []
+    real_write = pq.write_table
+
+    def failing(table, where, **kwargs):
+        calls.append(where)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real_write(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", failing)
+    with pytest.raises(OSError, match="disk full"):
+        exports.export_published(published, out, manifest)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2-exchange", "rename-aside"])
+def test_replace_directory_swaps_a_whole_folder(tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(exports, "_exchange", lambda a, b: False)
+    target = tmp_path / "briefings"
+    target.mkdir()
+    (target / "old.html").write_text("old")
+    staged = exports.staging_dir(target)
+    (staged / "new.html").write_text("new")
+    exports.replace_directory(staged, target)
+    assert [p.name for p in target.iterdir()] == ["new.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["briefings"]
+    # First publication: nothing to replace.
+    fresh = tmp_path / "docs"
+    staged = exports.staging_dir(fresh)
+    (staged / "index.html").write_text("x")
+    exports.replace_directory(staged, fresh)
+    assert (fresh / "index.html").read_text() == "x"
+
+
+def test_staging_left_by_a_dead_process_is_cleared(tmp_path):
+    target = tmp_path / "exports"
+    stale = tmp_path / ".exports.staging-999999999-deadbeef"
+    stale.mkdir()
+    (stale / "half.parquet").write_bytes(b"x")
+    staged = exports.staging_dir(target)
+    assert not stale.exists() and staged.exists()
+
+
+def test_gate_report_lists_every_check_of_the_publication(published, tmp_path):
+    report = docs.write_gate_report(published, tmp_path / "docs" / "gx")
+    html = report.path.read_text(encoding="utf-8")
+    assert report.publication_id == "fixture-publication" and report.checks == 2 and report.failed == 0
+    assert "gx_mart_fct_la_measure" in html and "not_null_fct_la_measure_measure_code" in html
+    assert "Great Expectations suite" in html and "dbt test" in html
+    # The suites' own expectations are documented from expectations/.
+    assert report.suites >= 1 and "mart_fct_la_measure" in html and "expect_" in html
+    results = json.loads((tmp_path / "docs/gx/check_results.json").read_text())
+    assert results["publication_id"] == "fixture-publication" and len(results["checks"]) == 2
+
+
+def test_dbt_docs_are_copied_from_the_generate_target(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    for name in ("index.html", "static_index.html", "manifest.json", "catalog.json", "run_results.json"):
+        (target / name).write_text(name)
+    copied = docs.publish_dbt_docs(target, tmp_path / "docs" / "dbt")
+    assert sorted(p.name for p in (tmp_path / "docs/dbt").iterdir()) == [
+        "catalog.json", "index.html", "manifest.json", "static_index.html"]
+    assert copied["static_index.html"].read_text() == "static_index.html"
+    (target / "catalog.json").unlink()
+    with pytest.raises(FileNotFoundError, match="catalog.json"):
+        docs.publish_dbt_docs(target, tmp_path / "docs" / "dbt")
+    assert (tmp_path / "docs/dbt/catalog.json").exists()  # the previous docs stay
