@@ -5,7 +5,8 @@ schedule launches), print each failed gate with the file and rows it names, exit
 anything failed. ``prepare``: write the dbt manifest the Dagster definitions load.
 ``update-sources``: resolve the ``ees_api:`` and ``url:`` sources of sources.yml again (newest
 versions their rules allow), download what changed and rewrite sources.lock; ``make run`` then
-builds exactly that.
+builds exactly that. ``briefing --la "St. Helens"``: rewrite one LA's committee briefing from the
+published database.
 """
 
 from __future__ import annotations
@@ -131,9 +132,15 @@ def update_sources(datasets: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "prepare", "update-sources"])
+    parser.add_argument("command", choices=["run", "prepare", "update-sources", "briefing"])
     parser.add_argument("datasets", nargs="*", help="update-sources: only these datasets (default: all)")
+    parser.add_argument("--la", action="append", default=[],
+                        help="briefing: an LA name or code, repeatable (default: $EDU_BRIEFING_LAS, else every LA)")
     args = parser.parse_args(argv)
+    if args.command == "briefing":  # rewrite briefings from the published database, no pipeline run
+        from orchestration.lib.briefing.render import main as briefing
+
+        sys.exit(briefing([arg for la in args.la for arg in ("--la", la)]))
     if args.command == "prepare":
         prepare()
         return

@@ -49,7 +49,7 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     try:
         run = render.write_briefings(_published(warehouse), settings.warehouse_dir / "briefings", spec)
     except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
-        raise dg.Failure(str(exc)) from exc
+        raise dg.Failure(f"{render.BRIEFING_LAS_ENV}={spec!r}: {exc}") from exc
     context.log.info(f"{run.las} briefings, {run.charts} charts in {run.seconds:.1f} s: {run.index}")
     examples = list(run.examples.items())
     metadata = {

@@ -173,7 +173,7 @@ def select_las(las: list[dict], spec: str | None) -> list[dict]:
         else:
             close = difflib.get_close_matches(_normalise(tokens[i]), list(keys), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ValueError(f"{BRIEFING_LAS_ENV}: no local authority matches {tokens[i]!r}{hint}")
+            raise ValueError(f"no local authority matches {tokens[i]!r}{hint}")
     return chosen
 
 
