@@ -74,10 +74,15 @@ def test_neet_raw_gate_takes_calendar_years_and_rejects_academic_ones():
 
 
 def test_raw_gate_catches_an_impossible_rate_and_a_points_scale_slip():
-    result = gates.validate("raw_exclusions", raw_frame(
-        time_period="202223", time_identifier="Academic year", indicator="susp_rate", raw_value="140", value=140.0,
-        is_percentage=False, filter_key="school_type=Total"))
-    assert [f for f in result.failures if "susp_rate within 0-100" in f]
+    exclusions = dict(time_period="202223", time_identifier="Academic year", is_percentage=False,
+                      filter_key="school_type=Total")
+    result = gates.validate("raw_exclusions", raw_frame(indicator="perm_excl_rate", raw_value="140", value=140.0, **exclusions))
+    assert [f for f in result.failures if "perm_excl_rate within 0-100" in f]
+    # suspensions per 100 pupils do exceed 100 in small special-school cohorts (Newham 2017/18: 289.6)
+    assert gates.validate("raw_exclusions", raw_frame(indicator="susp_rate", raw_value="289.55224", value=289.55224,
+                                                      **exclusions)).passed
+    result = gates.validate("raw_exclusions", raw_frame(indicator="susp_rate", raw_value="2895.5", value=2895.5, **exclusions))
+    assert [f for f in result.failures if "susp_rate within 0-1000" in f]
     result = gates.validate("raw_ks5", raw_frame(
         time_period="202324", time_identifier="Academic year", indicator="aps_per_entry", raw_value="64.2", value=64.2,
         is_percentage=False, filter_key="breakdown_topic=Total|breakdown=Total|sex=Total"))
