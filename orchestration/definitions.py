@@ -12,6 +12,7 @@ from orchestration.defs.ingest.checks import raw_checks
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.ingest.sensors import build_ees_sensor
 from orchestration.defs.outputs.assets import output_assets
+from orchestration.defs.outputs.checks import output_checks
 from orchestration.defs.publish.assets import build_publication_asset
 from orchestration.defs.publish.schedules import refresh_and_publish, termly_schedule
 from orchestration.defs.transform.assets import dbt_models
@@ -25,7 +26,7 @@ def build_definitions() -> dg.Definitions:
     publication = build_publication_asset(mart_keys, gate_count)
     return dg.Definitions(
         assets=[ingest_raw_files, dbt_models, publication, *output_assets],
-        asset_checks=checks,
+        asset_checks=[*checks, *output_checks],
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],
         sensors=[build_ees_sensor()],

@@ -445,21 +445,40 @@ def test_outputs_assets_materialize_from_the_published_database(published_db, tm
 
     from orchestration.defs.ingest.resources import WarehouseResource
     from orchestration.defs.outputs.assets import briefings, gx_docs, parquet_exports
+    from orchestration.defs.outputs.checks import output_checks
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copy(published_db, warehouse / "education.duckdb")
     monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
-    result = dg.materialize([briefings, parquet_exports, gx_docs],
+    result = dg.materialize([briefings, parquet_exports, gx_docs, *output_checks],
                             resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
                             instance=dg.DagsterInstance.ephemeral())
     assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {"briefing_numbers_match_marts", "exports_match_publication"}
+    assert all(e.passed for e in evaluations.values()), [e.description for e in evaluations.values()]
     metadata = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("outputs__briefings")}
     assert metadata["outputs/briefings"]["briefings"].value == 1
     assert (warehouse / "briefings/wigan/2021-22.html").exists() and (warehouse / "briefings/index.html").exists()
     assert (warehouse / "exports/marts.fct_la_measure.parquet").exists()
     assert (warehouse / "exports/data_dictionary.json").exists()
     assert "fixture-publication" in (warehouse / "docs/gx/index.html").read_text(encoding="utf-8")
+
+
+def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
+    out = tmp_path / "briefings"
+    render.write_briefings(published_db, out, "St. Helens, Wigan", charts=False)
+    files, numbers, problems = render.verify_briefings(published_db, out)
+    assert files == 2 and numbers > 100 and problems == []
+    page = out / "wigan/2021-22.html"
+    html = page.read_text(encoding="utf-8")
+    tampered = re.sub(r'(data-field="value" data-measure="ks2_rwm_expected" data-breakdown="all" '
+                      r'data-period="202122">)58%', r"\g<1>85%", html, count=1)
+    assert tampered != html
+    page.write_text(tampered, encoding="utf-8")
+    _, _, problems = render.verify_briefings(published_db, out)
+    assert problems == ["wigan/2021-22.html: ks2_rwm_expected/all/202122 value shows '85%', the mart says '58%'"]
 
 
 def test_real_publication_if_present(tmp_path):

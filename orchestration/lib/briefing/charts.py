@@ -221,7 +221,7 @@ class ChartRenderer:
 
     def render(self, series: MeasureSeries, la: LaSeries) -> bytes:
         canvas = self._canvases.get(series.key)
-        if canvas is None or canvas.series != series:
+        if canvas is None or (canvas.series is not series and canvas.series != series):
             canvas = self._canvases[series.key] = _Canvas(series)
         return canvas.render(la)
 

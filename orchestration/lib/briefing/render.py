@@ -23,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape as html_escape
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -646,6 +647,74 @@ def _write_index(env, stage: Path, published: Published, provenance: dict) -> Pa
         {"publication_id": provenance["publication_id"], "briefings": entries}, indent=1, default=str
     ) + "\n", encoding="utf-8")
     return path
+
+
+# --- reading numbers back -------------------------------------------------------------------------
+
+_NUMBER = re.compile(r'<span class="num" data-field="([^"]*)" data-measure="([^"]*)" data-breakdown="([^"]*)" '
+                     r'data-period="([^"]*)">([^<]*)</span>')
+_PUBLICATION = re.compile(r'<meta name="generator" content="edu-outcomes pipeline, publication ([^"]*)">')
+_GAP_SOURCES = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}
+
+
+def expected_number(published: Published, old_la_code: str, measure: str, breakdown: str, period: int,
+                    field_name: str) -> str | None:
+    """How a number tagged with a mart field must read, from the publication's own rows."""
+    rows = published.by_la.get(old_la_code, {})
+    row = rows.get((measure, breakdown, period))
+    if row is None:
+        return None
+    phase = (published.measures.get((measure, breakdown)) or published.measures.get((measure, "all")) or {}).get("phase")
+    dp, unit = int(row["decimal_places"] or 0), row["unit"]
+    if field_name in ("value", "previous_value", "national_value", "national_previous_value", "regional_value",
+                      "sn_average"):
+        return None if row[field_name] is None else format_number(row[field_name], dp, unit)
+    if field_name == "change_vs_previous":
+        return None if row[field_name] is None else format_number(row[field_name], dp, unit, signed=True)
+    if field_name in ("time_period", "previous_time_period"):
+        return None if row[field_name] is None else period_label(row[field_name], phase)
+    if field_name == "national_previous_time_period":
+        previous = published.national_previous.get((measure, breakdown, period))
+        return None if previous is None else period_label(previous, phase)
+    if field_name == "rank":
+        return None if row["rank"] is None else ordinal(row["rank"])
+    if field_name == "ranked_count":
+        return str(row["ranked_count"])
+    if field_name == "quartile_band":
+        return row["quartile_band"]
+    if field_name in _GAP_SOURCES:
+        rest = GAP_PAIRS.get(breakdown, (None,))[0]
+        other = rows.get((measure, rest, period)) if rest else None
+        source = _GAP_SOURCES[field_name]
+        if other is None or row[source] is None or other[source] is None:
+            return None
+        difference = other[source] - row[source] if row["polarity"] != "low" else row[source] - other[source]
+        return format_number(abs(round(difference, dp)), dp)
+    return None
+
+
+def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[str]]:
+    """Read every number back from the briefings written from this publication and compare it
+    with the mart: (briefings checked, numbers checked, mismatches)."""
+    published = load_published(published_db)
+    current = published.publication.get("publication_id")
+    index = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
+    files = numbers = 0
+    problems: list[str] = []
+    for entry in index.get("briefings", []):
+        for period in entry.get("periods", []):
+            html = (out_dir / period["html"]).read_text(encoding="utf-8")
+            match = _PUBLICATION.search(html)
+            if not match or match.group(1) != str(current):
+                continue  # an earlier year's briefing, written from an earlier publication
+            files += 1
+            for field_name, measure, breakdown, tp, text in _NUMBER.findall(html):
+                numbers += 1
+                expected = expected_number(published, entry["old_la_code"], measure, breakdown, int(tp), field_name)
+                if html_unescape(text) != expected:
+                    problems.append(f"{period['html']}: {measure}/{breakdown}/{tp} {field_name} shows "
+                                    f"{html_unescape(text)!r}, the mart says {expected!r}")
+    return files, numbers, problems
 
 
 # --- command line -------------------------------------------------------------------------------
