@@ -543,9 +543,15 @@ def _write_las_in_worker(published_db: str, stage: str, la_codes: list[str], pro
 
 
 def default_workers(la_count: int) -> int:
-    """Processes for ``la_count`` briefings: charts are CPU-bound, one process per core pays off
-    from a few dozen LAs (each worker first loads the publication, ~1 s)."""
-    return max(1, min(os.cpu_count() or 1, 4, la_count // 25))
+    """Processes for ``la_count`` briefings. Charts are CPU-bound: one process per idle core pays
+    off from a few dozen LAs (each worker first loads the publication, ~1-3 s); on a machine
+    already busy, extra processes only add that overhead, so the load average counts against it."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        idle = cores - os.getloadavg()[0]
+    except OSError:
+        idle = cores
+    return max(1, min(4, la_count // 25, round(idle)))
 
 
 def write_briefings(
