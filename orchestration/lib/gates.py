@@ -17,6 +17,8 @@ from orchestration.lib.settings import EXPECTATIONS_DIR
 
 MAX_ROWS_IN_MESSAGE = 10
 LOCATION_COLUMNS = ["_source_file", "_row_number"]
+# Columns of the raw long frame that hold one indicator cell (the rest describe the file row).
+CELL_COLUMNS = {"raw_value", "value"}
 
 
 @dataclass
@@ -39,24 +41,57 @@ def load_suite_definition(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _describe_rows(result: dict, frame: pd.DataFrame) -> str:
+def _ranges(numbers: list[int]) -> str:
+    """[11, 12, 13, 26] -> '11-13, 26'."""
+    parts: list[str] = []
+    numbers = sorted(set(numbers))
+    start = previous = numbers[0]
+    for number in [*numbers[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if number is not None:
+            start = previous = number
+    return ", ".join(parts)
+
+
+def _describe_rows(result: dict, config=None, row_id_columns: list[str] | None = None) -> str:
+    """'; rows: <file> line 11-13 (column=value, ...); ...': rows with the same values are given
+    once, with their lines (raw frames) or identifying columns (marts)."""
     rows = result.get("unexpected_index_list") or []
     if not rows:
         values = result.get("partial_unexpected_list") or []
         return f"; unexpected values: {values[:MAX_ROWS_IN_MESSAGE]}" if values else ""
-    shown = []
-    for row in rows[:MAX_ROWS_IN_MESSAGE]:
-        if isinstance(row, dict) and "_source_file" in row:
-            extra = {k: v for k, v in row.items() if k not in LOCATION_COLUMNS}
-            detail = ", ".join(f"{k}={v}" for k, v in extra.items())
-            shown.append(f"{row['_source_file']} line {row['_row_number']}" + (f" ({detail})" if detail else ""))
+    column = config.kwargs.get("column") if config is not None else None
+    row_id_columns = row_id_columns or []
+    hidden = set(LOCATION_COLUMNS) | set(row_id_columns)
+    if column not in CELL_COLUMNS:
+        # A row-level check sees each file row once per indicator cell: the indicator is noise there.
+        hidden.add("indicator")
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        if not isinstance(row, dict):
+            groups.setdefault((str(row), ""), [])
+            continue
+        values = {k: v for k, v in row.items() if k not in hidden}
+        if "indicator" in values:  # name the column first: "indicator=pt_x, raw_value=n/a"
+            values = {"indicator": values.pop("indicator"), **values}
+        detail = ", ".join(f"{k}={v}" for k, v in values.items())
+        if "_source_file" in row:
+            groups.setdefault((f"{row['_source_file']} line", detail), []).append(int(row["_row_number"]))
         else:
-            shown.append(str(row))
-    more = f" and {len(rows) - MAX_ROWS_IN_MESSAGE} more" if len(rows) > MAX_ROWS_IN_MESSAGE else ""
-    return "; rows: " + "; ".join(shown) + more
+            where = ", ".join(f"{k}={row[k]}" for k in row_id_columns if k in row)
+            groups.setdefault((where, detail), [])
+    shown = []
+    for (where, detail), lines in groups.items():
+        text = f"{where} {_ranges(lines)}" if lines else where
+        shown.append(f"{text} ({detail})" if detail and text else text or detail)
+    more = f" and {len(shown) - MAX_ROWS_IN_MESSAGE} more" if len(shown) > MAX_ROWS_IN_MESSAGE else ""
+    return "; rows: " + "; ".join(shown[:MAX_ROWS_IN_MESSAGE]) + more
 
 
-def _describe(config, result: dict, frame: pd.DataFrame) -> str:
+def _describe(config, result: dict, row_id_columns: list[str]) -> str:
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("result_format", "batch_id")}
     condition = kwargs.pop("row_condition", None)
     label = config.meta.get("check") if config.meta else None
@@ -67,7 +102,7 @@ def _describe(config, result: dict, frame: pd.DataFrame) -> str:
         text += f": {result['unexpected_count']} unexpected"
     elif result.get("observed_value") is not None:
         text += f": observed {result['observed_value']}"
-    return text + _describe_rows(result, frame)
+    return text + _describe_rows(result, config, row_id_columns)
 
 
 def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = None) -> GateResult:
@@ -77,14 +112,21 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
     # Imported here: great_expectations costs seconds to import and only the gates need it.
     import great_expectations as gx
 
+    if suite_name.startswith("raw_") and "indicator" in frame.columns:
+        # A long frame made by hand (tests) has no row-level problem columns: none found.
+        frame = frame.assign(**{c: None for c in ROW_PROBLEM_COLUMNS if c not in frame.columns})
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     source = context.data_sources.add_pandas(f"{suite_name}_source")
     batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("all").get_batch(
         batch_parameters={"dataframe": frame}
     )
-    suite = gx.ExpectationSuite(**load_suite_definition(suite_name))
-    index_columns = [c for c in LOCATION_COLUMNS if c in frame.columns]
+    definition = load_suite_definition(suite_name)
+    suite = gx.ExpectationSuite(**definition)
+    # Failing rows are named by file and line (raw frames) or by the columns the suite's
+    # meta.row_id_columns lists (marts: measure, breakdown, period, area).
+    row_id_columns = [c for c in (definition.get("meta") or {}).get("row_id_columns", []) if c in frame.columns]
+    index_columns = [c for c in [*LOCATION_COLUMNS, "indicator"] if c in frame.columns] if "_source_file" in frame.columns else row_id_columns
     result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": index_columns} if index_columns else "SUMMARY"
     outcome = batch.validate(suite, expectation_parameters=parameters or {}, result_format=result_format)
     failures = []
@@ -92,7 +134,7 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
         if not item.success:
             exception = (item.exception_info or {}).get("exception_message")
             failures.append(
-                _describe(item.expectation_config, item.result or {}, frame)
+                _describe(item.expectation_config, item.result or {}, row_id_columns)
                 + (f" (error: {exception})" if exception else "")
             )
     return GateResult(suite_name, not failures, len(outcome.results), failures)
@@ -106,15 +148,14 @@ def _quote(name: str) -> str:
 
 def raw_ees_frame(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     """Long frame of an EES raw table: one row per file row x indicator cell, still as text, plus
-    the number parsed from it and whether the column is a percentage."""
+    the number parsed from it, whether the column is a percentage, and the row-level problems
+    :func:`raw_row_problems` found (on the row's first cell only, so each is reported once)."""
     roles = con.execute(
         "SELECT DISTINCT column_name, role FROM raw.file_columns WHERE dataset = ? ORDER BY column_name", [dataset]
     ).fetchall()
     indicators = [c for c, r in roles if r == "indicator"]
     filters = [c for c, r in roles if r == "filter"]
-    present = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [dataset]
-    ).fetchall()}
+    present = _table_columns(con, dataset)
     standard = ["time_period", "time_identifier", "geographic_level", "country_code", "region_code",
                 "old_la_code", "new_la_code", "la_name", "version"]
     select_standard = ", ".join(
@@ -125,22 +166,384 @@ def raw_ees_frame(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
         if filters else "''"
     )
     if not indicators:
-        return pd.DataFrame(columns=[*LOCATION_COLUMNS, *standard, "filter_key", "indicator", "raw_value", "value", "is_percentage"])
+        return pd.DataFrame(columns=[*LOCATION_COLUMNS, *standard, "filter_key", "indicator", "raw_value", "value",
+                                     "is_percentage", *ROW_PROBLEM_COLUMNS])
+    problems = raw_row_problems(con, dataset)
+    if problems.empty:
+        problem_columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in ROW_PROBLEM_COLUMNS)
+        problem_join = ""
+    else:
+        con.register("_row_problems", problems)
+        problem_columns = ", ".join(f"p.{c}" for c in ROW_PROBLEM_COLUMNS)
+        problem_join = ("LEFT JOIN _row_problems p ON p._source_file = c._source_file "
+                        "AND p._row_number = c._row_number AND c._cell = 1")
     unpivot_columns = ", ".join(_quote(c) for c in indicators)
     sql = f"""
         WITH rows AS (
             SELECT _source_file, _row_number, {select_standard}, {filter_key} AS filter_key, {unpivot_columns}
             FROM raw.{_quote(dataset)}
-        ), cells AS (
+        ), unpivoted AS (
             UNPIVOT rows ON {unpivot_columns} INTO NAME indicator VALUE raw_value
+        ), cells AS (
+            SELECT *, row_number() OVER (PARTITION BY _source_file, _row_number ORDER BY indicator) AS _cell
+            FROM unpivoted
         )
-        SELECT *,
-            TRY_CAST(raw_value AS DOUBLE) AS value,
-            (indicator LIKE 'pt\\_%' ESCAPE '\\' OR indicator LIKE '%\\_percent' ESCAPE '\\'
-             OR indicator LIKE '%\\_percentage' ESCAPE '\\') AS is_percentage
-        FROM cells
+        SELECT c.* EXCLUDE (_cell),
+            TRY_CAST(c.raw_value AS DOUBLE) AS value,
+            (c.indicator LIKE 'pt\\_%' ESCAPE '\\' OR c.indicator LIKE '%\\_percent' ESCAPE '\\'
+             OR c.indicator LIKE '%\\_percentage' ESCAPE '\\') AS is_percentage,
+            {problem_columns}
+        FROM cells c {problem_join}
+        ORDER BY c._source_file, c._row_number, c.indicator
     """
-    return con.execute(sql).df()
+    try:
+        return con.execute(sql).df()
+    finally:
+        if not problems.empty:
+            con.unregister("_row_problems")
+
+
+# Row-level checks of the raw EES tables ----------------------------------------------------------
+# Each gives (_source_file, _row_number, kind, problem) rows; raw_ees_frame puts them in one column
+# per kind, which the raw suites expect to be empty, so a failure names the file, line and values.
+
+ROW_PROBLEM_COLUMNS = ("time_problem", "region_problem", "la_problem", "headline_problem", "count_problem")
+
+# ONS codes of England's nine regions, and the Inner/Outer London codes DfE files give London LAs.
+ENGLISH_REGIONS = {
+    "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
+    "E12000004": "East Midlands", "E12000005": "West Midlands", "E12000006": "East of England",
+    "E12000007": "London", "E12000008": "South East", "E12000009": "South West",
+    "E13000001": "Inner London", "E13000002": "Outer London",
+}
+LONDON = "E12000007"
+
+# LAs created or retired by reorganisations since 2015/16 (old_la_code -> name, region code): a
+# statistical neighbour model of one year lacks the codes of the others, and timeseries files
+# carry both. Dorset (835), Poole (836) and Bournemouth (837) until 2018/19; Northamptonshire
+# (928) until 2020/21; Cumbria (909) until 2022/23.
+REORGANISED_LAS = {
+    "835": ("Dorset", "E12000009"), "836": ("Poole", "E12000009"), "837": ("Bournemouth", "E12000009"),
+    "838": ("Dorset", "E12000009"), "839": ("Bournemouth, Christchurch and Poole", "E12000009"),
+    "928": ("Northamptonshire", "E12000004"), "940": ("North Northamptonshire", "E12000004"),
+    "941": ("West Northamptonshire", "E12000004"),
+    "909": ("Cumbria", "E12000002"), "942": ("Cumberland", "E12000002"), "943": ("Westmorland and Furness", "E12000002"),
+}
+
+# Cohort columns a count behind a percentage is out of, when no `t_<stem>_eligible_pupils` exists.
+COHORT_COLUMNS = ("t_pupils", "t_students", "t_children", "t_enrolments", "t_headcount", "headcount",
+                  "number_in_ss_cohort")
+
+# How each time_identifier writes its time_period (EES standard: 201920 for an academic, financial
+# or tax year or a term; 2019 for a calendar or reporting year).
+SIX_DIGIT_PERIODS = ("academic year", "financial year", "tax year")
+FOUR_DIGIT_PERIODS = ("calendar year", "reporting year")
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [table]
+    ).fetchall()}
+
+
+def _name_key(expression: str) -> str:
+    """SQL: an LA or region name reduced to what identifies it, so "St. Helens" = "St Helens" and
+    "Bristol, City of" = "Bristol"."""
+    lowered = f"replace(lower(coalesce({expression}, '')), '&', 'and')"
+    trimmed = rf"regexp_replace({lowered}, '(,\s*)?\b(city|county) of\b|^county\s+', '', 'g')"
+    return f"regexp_replace({trimmed}, '[^a-z0-9]', '', 'g')"
+
+
+def _plain(text: str) -> str:
+    return "".join(ch for ch in text.lower().replace("&", "and") if ch.isalnum())
+
+
+def _region_key(expression: str) -> str:
+    """SQL: the region an area is in, London's sub-regions counting as London."""
+    return f"CASE WHEN {expression} IN ('E13000001', 'E13000002') THEN '{LONDON}' ELSE nullif({expression}, '') END"
+
+
+def _col(present: set[str], name: str) -> str:
+    return _quote(name) if name in present else "NULL::VARCHAR"
+
+
+def _time_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
+    if not {"time_period", "time_identifier"} <= present:
+        return []
+    mixed = con.execute(f"""
+        WITH counted AS (
+            SELECT _source_file, time_identifier, count(*) AS n FROM {table} GROUP BY ALL
+        ), usual AS (
+            SELECT _source_file, arg_max(time_identifier, n) AS identifier, max(n) AS n, count(*) AS variants
+            FROM counted GROUP BY ALL
+        )
+        SELECT r._source_file, r._row_number, 'time_problem' AS kind,
+            format('the file mixes time identifiers: ''{{}}'' on {{}} rows, ''{{}}'' on this one',
+                   u.identifier, u.n, coalesce(r.time_identifier, '')) AS problem
+        FROM {table} r JOIN usual u USING (_source_file)
+        WHERE u.variants > 1 AND r.time_identifier IS DISTINCT FROM u.identifier
+    """).df()
+    six = ", ".join(f"'{t}'" for t in SIX_DIGIT_PERIODS)
+    four = ", ".join(f"'{t}'" for t in FOUR_DIGIT_PERIODS)
+    next_year = "lpad(((TRY_CAST(substr(time_period, 3, 2) AS INTEGER) + 1) % 100)::VARCHAR, 2, '0')"
+    form = con.execute(f"""
+        SELECT _source_file, _row_number, 'time_problem' AS kind,
+            CASE WHEN NOT regexp_full_match(coalesce(time_period, ''), '[0-9]{{6}}') THEN
+                    format('time_period {{}} does not fit time_identifier ''{{}}'': expected six digits, the two years (e.g. 202122)',
+                           coalesce(nullif(time_period, ''), '(blank)'), time_identifier)
+                 ELSE format('time_period {{}} is not a year and the next (expected {{}})',
+                             time_period, left(time_period, 4) || {next_year})
+            END AS problem
+        FROM {table}
+        WHERE (lower(time_identifier) IN ({six}) OR lower(time_identifier) LIKE '%term%')
+          AND (NOT regexp_full_match(coalesce(time_period, ''), '[0-9]{{6}}') OR right(time_period, 2) <> {next_year})
+        UNION ALL
+        SELECT _source_file, _row_number, 'time_problem',
+            format('time_period {{}} does not fit time_identifier ''{{}}'': expected a four-digit year',
+                   coalesce(nullif(time_period, ''), '(blank)'), time_identifier)
+        FROM {table}
+        WHERE lower(time_identifier) IN ({four}) AND NOT regexp_full_match(coalesce(time_period, ''), '[0-9]{{4}}')
+    """).df()
+    return [mixed, form]
+
+
+def _region_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
+    if "region_code" not in present:
+        return []
+    regions = pd.DataFrame({"code": list(ENGLISH_REGIONS), "name": list(ENGLISH_REGIONS.values())})
+    con.register("_english_regions", regions)
+    try:
+        return [con.execute(f"""
+            SELECT r._source_file, r._row_number, 'region_problem' AS kind,
+                CASE WHEN e.code IS NULL THEN format('region_code {{}} is not an English region '
+                        || '(E12000001-E12000009, or E13000001/E13000002 for Inner/Outer London)', r.region_code)
+                     ELSE format('region_code {{}} is {{}}, not ''{{}}''', r.region_code, e.name, r.region_name)
+                END AS problem
+            FROM (SELECT _source_file, _row_number, region_code, {_col(present, 'region_name')} AS region_name
+                  FROM {table}) r
+            LEFT JOIN _english_regions e ON e.code = r.region_code
+            WHERE coalesce(r.region_code, '') <> ''
+              AND (e.code IS NULL OR (coalesce(r.region_name, '') <> ''
+                                      AND {_name_key('r.region_name')} <> {_name_key('e.name')}))
+        """).df()]
+    finally:
+        con.unregister("_english_regions")
+
+
+def _la_reference(con) -> pd.DataFrame | None:
+    """LAs of the statistical neighbour model when it is loaded (old_la_code, name, region code),
+    plus the reorganisations' codes it may not know."""
+    present = _table_columns(con, "statistical_neighbours")
+    if not {"old_la_code", "la_name", "_source_file"} <= present:
+        return None
+    model = con.execute(
+        f"SELECT old_la_code, la_name, {_col(present, 'region_name')} AS region_name, _source_file "
+        "FROM raw.statistical_neighbours WHERE coalesce(old_la_code, '') <> ''"
+    ).df()
+    if model.empty:
+        return None
+    by_name = {_plain(name): code for code, name in ENGLISH_REGIONS.items()}
+    model["region_code"] = [by_name.get(_plain(n)) if isinstance(n, str) else None for n in model["region_name"]]
+    model["source"] = "the statistical neighbour model (" + model["_source_file"] + ")"
+    known = set(model["old_la_code"])
+    extra = [
+        {"old_la_code": code, "la_name": name, "region_code": region, "source": "the list of LA reorganisations"}
+        for code, (name, region) in REORGANISED_LAS.items() if code not in known
+    ]
+    columns = ["old_la_code", "la_name", "region_code", "source"]
+    frame = pd.concat([model[columns], pd.DataFrame(extra, columns=columns)], ignore_index=True)
+    frame["region_name"] = [ENGLISH_REGIONS.get(c) if isinstance(c, str) else None for c in frame["region_code"]]
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
+    if not {"geographic_level", "old_la_code"} <= present:
+        return []
+    la = f"""
+        SELECT _source_file, _row_number, {_col(present, 'time_period')} AS time_period, old_la_code,
+            coalesce({_col(present, 'new_la_code')}, '') AS new_la_code, coalesce({_col(present, 'la_name')}, '') AS la_name,
+            coalesce({_col(present, 'region_code')}, '') AS region_code,
+            {_name_key(_col(present, 'la_name'))} AS name_key,
+            coalesce({_region_key(_col(present, 'region_code'))}, '') AS region_key
+        FROM {table}
+        WHERE geographic_level = 'Local authority' AND coalesce(old_la_code, '') <> ''
+    """
+    # Within the dataset, a period's LA rows must agree on who an old code (and a new code) is.
+    frames = [con.execute(f"""
+        WITH la AS ({la}), identity AS (
+            SELECT time_period, old_la_code, new_la_code, name_key, region_key, count(*) AS n,
+                min(la_name) AS la_name, min(region_code) AS region_code,
+                arg_min(_source_file || ' line ' || _row_number, _row_number) AS example
+            FROM la GROUP BY time_period, old_la_code, new_la_code, name_key, region_key
+        ), ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY time_period, old_la_code ORDER BY n DESC, example) AS rank,
+                count(*) OVER (PARTITION BY time_period, old_la_code) AS variants
+            FROM identity
+        )
+        SELECT la._source_file, la._row_number, 'la_problem' AS kind,
+            format('old_la_code {{}} in {{}}: this row has {{}} ''{{}}'' (region {{}}) but {{}} other row(s) have {{}} ''{{}}'' (region {{}}), e.g. {{}}',
+                   la.old_la_code, la.time_period, la.new_la_code, la.la_name, la.region_code,
+                   u.n, u.new_la_code, u.la_name, u.region_code, u.example) AS problem
+        FROM la JOIN ranked u ON u.time_period IS NOT DISTINCT FROM la.time_period AND u.old_la_code = la.old_la_code
+            AND u.rank = 1 AND u.variants > 1
+        WHERE NOT (la.new_la_code = u.new_la_code AND la.name_key = u.name_key AND la.region_key = u.region_key)
+    """).df(), con.execute(f"""
+        WITH la AS ({la}), identity AS (
+            SELECT time_period, new_la_code, old_la_code, count(*) AS n,
+                arg_min(_source_file || ' line ' || _row_number, _row_number) AS example
+            FROM la WHERE new_la_code <> '' GROUP BY ALL
+        ), ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY time_period, new_la_code ORDER BY n DESC, example) AS rank,
+                count(*) OVER (PARTITION BY time_period, new_la_code) AS variants
+            FROM identity
+        )
+        SELECT la._source_file, la._row_number, 'la_problem' AS kind,
+            format('new_la_code {{}} in {{}}: this row gives old_la_code {{}} but {{}} other row(s) give {{}}, e.g. {{}}',
+                   la.new_la_code, la.time_period, la.old_la_code, u.n, u.old_la_code, u.example) AS problem
+        FROM la JOIN ranked u ON u.time_period IS NOT DISTINCT FROM la.time_period AND u.new_la_code = la.new_la_code
+            AND u.rank = 1 AND u.variants > 1
+        WHERE la.old_la_code <> u.old_la_code
+    """).df()]
+    # Against the statistical neighbour model, when loaded: the code exists, with this name and region.
+    reference = _la_reference(con)
+    if reference is not None:
+        model = next((s for s in reference["source"] if s.startswith("the statistical")), "the statistical neighbour model")
+        con.register("_la_reference", reference)
+        try:
+            frames.append(con.execute(f"""
+                WITH la AS ({la}), checked AS (
+                    SELECT la._source_file, la._row_number,
+                        CASE WHEN ref.old_la_code IS NULL THEN
+                            format('old_la_code {{}} (''{{}}'') is not an LA in {{}}', la.old_la_code, la.la_name, ?)
+                        ELSE concat_ws('; ',
+                            CASE WHEN la.la_name <> '' AND la.name_key <> {_name_key('ref.la_name')} THEN
+                                format('old_la_code {{}} is ''{{}}'' in {{}}, not ''{{}}''',
+                                       la.old_la_code, ref.la_name, ref.source, la.la_name) END,
+                            CASE WHEN la.region_key <> '' AND ref.region_code IS NOT NULL AND la.region_key <> ref.region_code THEN
+                                format('{{}} ({{}}) is in {{}} ({{}}) according to {{}}, not in region {{}}', ref.la_name,
+                                       la.old_la_code, ref.region_name, ref.region_code, ref.source, la.region_code) END)
+                        END AS problem
+                    FROM la LEFT JOIN _la_reference ref ON ref.old_la_code = la.old_la_code
+                )
+                SELECT _source_file, _row_number, 'la_problem' AS kind, problem FROM checked WHERE coalesce(problem, '') <> ''
+            """, [model]).df())
+        finally:
+            con.unregister("_la_reference")
+    return frames
+
+
+def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list[pd.DataFrame]:
+    """Every period x area (x version, x each filter the file never totals) needs its headline row,
+    where every filter the file does total is Total: without it the headline silently vanishes."""
+    frames = []
+    for (sha,) in con.execute(f"SELECT DISTINCT _file_sha256 FROM {table} ORDER BY 1").fetchall():
+        filters = [r[0] for r in con.execute(
+            "SELECT column_name FROM raw.file_columns WHERE dataset = ? AND file_sha256 = ? AND role = 'filter' "
+            "ORDER BY column_name", [dataset, sha],
+        ).fetchall() if r[0] in present]
+        totalled = [f for f in filters if con.execute(
+            f"SELECT count(*) FROM {table} WHERE _file_sha256 = ? AND {_quote(f)} = 'Total'", [sha]
+        ).fetchone()[0]]
+        if not totalled:
+            continue
+        others = [f for f in filters if f not in totalled]
+        area = [c for c in ("time_period", "geographic_level", "region_code", "old_la_code", "new_la_code", "version")
+                if c in present]
+        group = ", ".join(_quote(c) for c in [*area, *others])
+        headline = " AND ".join(f"{_quote(f)} = 'Total'" for f in totalled)
+        wanted = ", ".join(f"{f}=Total" for f in totalled)
+        other_values = (
+            "concat(' with ', concat_ws(', ', " + ", ".join(f"'{f}=' || coalesce({_quote(f)}, '')" for f in others) + "))"
+            if others else "''"
+        )
+        area_name = (
+            "CASE geographic_level WHEN 'National' THEN 'England' "
+            f"WHEN 'Regional' THEN concat_ws(' ', region_code, {_col(present, 'region_name')}) "
+            f"ELSE concat_ws(' ', old_la_code, {_col(present, 'la_name')}) END"
+        ) if {"geographic_level", "region_code", "old_la_code"} <= present else "'the area'"
+        frames.append(con.execute(f"""
+            WITH grouped AS (
+                SELECT *, bool_or({headline}) OVER w AS _has_headline, count(*) OVER w AS _n,
+                    min(_row_number) OVER w AS _first, max(_row_number) OVER w AS _last,
+                    row_number() OVER (PARTITION BY {group} ORDER BY _row_number) AS _position
+                FROM {table} WHERE _file_sha256 = ?
+                WINDOW w AS (PARTITION BY {group})
+            )
+            SELECT _source_file, _row_number, 'headline_problem' AS kind,
+                format('no headline row ({{}}) for {{}} {{}}{{}}: its {{}} row(s), lines {{}}-{{}}, are all breakdowns',
+                       '{wanted}', {_col(present, 'time_period')}, {area_name}, {other_values}, _n, _first, _last) AS problem
+            FROM grouped WHERE NOT _has_headline AND _position = 1
+        """, [sha]).df())
+    return frames
+
+
+def count_pairs(indicators: list[str]) -> list[tuple[str, str]]:
+    """(count, the count it is out of) for each count behind a published percentage: `t_<x>` with
+    `pt_<x>` beside it, out of `t_<stem>_eligible_pupils` (or `_possible`) for the longest stem of
+    <x> that has one (t_rwm_met_expected_standard / t_rwm_eligible_pupils), else the cohort column."""
+    names = set(indicators)
+    pairs = []
+    for column in sorted(names):
+        if not column.startswith("t_") or f"pt_{column[2:]}" not in names:
+            continue
+        parts = column[2:].split("_")
+        denominator = None
+        for length in range(len(parts) - 1, 0, -1):
+            stem = "_".join(parts[:length])
+            denominator = next((c for c in (f"t_{stem}_eligible_pupils", f"t_{stem}_possible") if c in names), None)
+            if denominator:
+                break
+        if denominator is None:
+            denominator = next((c for c in COHORT_COLUMNS if c in names and c != column), None)
+        if denominator and denominator != column:
+            pairs.append((column, denominator))
+    return pairs
+
+
+def _count_problems(con, table: str, dataset: str, present: set[str]) -> list[pd.DataFrame]:
+    indicators = [r[0] for r in con.execute(
+        "SELECT DISTINCT column_name FROM raw.file_columns WHERE dataset = ? AND role = 'indicator'", [dataset]
+    ).fetchall() if r[0] in present]
+    pairs = count_pairs(indicators)
+    if not pairs:
+        return []
+
+    def number(column: str) -> str:
+        return f"TRY_CAST(replace({_quote(column)}, ',', '') AS DOUBLE)"
+
+    checks = "concat_ws('; ', " + ", ".join(
+        f"CASE WHEN {number(n)} > {number(d)} THEN format('{n} {{}} is more than {d} {{}}', {_quote(n)}, {_quote(d)}) END"
+        for n, d in pairs
+    ) + ")"
+    return [con.execute(f"""
+        SELECT * FROM (SELECT _source_file, _row_number, 'count_problem' AS kind, {checks} AS problem FROM {table})
+        WHERE problem <> ''
+    """).df()]
+
+
+def raw_row_problems(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
+    """One row per raw file row with a problem: _source_file, _row_number and one column per kind
+    (ROW_PROBLEM_COLUMNS, None where that kind found nothing; several problems joined with '; ')."""
+    table = f"raw.{_quote(dataset)}"
+    present = _table_columns(con, dataset)
+    frames = [
+        *_time_problems(con, table, present),
+        *_region_problems(con, table, present),
+        *_la_problems(con, table, present),
+        *_headline_problems(con, table, dataset, present),
+        *_count_problems(con, table, dataset, present),
+    ]
+    frames = [f for f in frames if not f.empty]
+    columns = [*LOCATION_COLUMNS, *ROW_PROBLEM_COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    long = pd.concat(frames, ignore_index=True)
+    wide = long.groupby([*LOCATION_COLUMNS, "kind"], sort=True)["problem"].agg("; ".join).unstack("kind").reset_index()
+    for column in ROW_PROBLEM_COLUMNS:
+        if column not in wide.columns:
+            wide[column] = None
+    wide = wide[columns].astype({c: object for c in ROW_PROBLEM_COLUMNS})
+    return wide.where(wide.notna(), None)
 
 
 def table_frame(con: duckdb.DuckDBPyConnection, relation: str) -> pd.DataFrame:

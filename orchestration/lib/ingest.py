@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
 from orchestration.lib.downloads import Http, Log
 from orchestration.lib.ees_api import EesApiClient
-from orchestration.lib.landing import land_file
+from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.landing import LandedFile, land_file, read_manifest
 from orchestration.lib.raw_loader import ParsedFile, load_dataset, parse_csv, write_file_tables
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.source_lock import RemoteResult, ResolvedSources, resolve_sources
@@ -40,6 +43,94 @@ def parse_update_tag(value: str | None) -> bool | set[str]:
     if value.lower() in ("all", "true", "yes", "1"):
         return True
     return {name.strip() for name in value.split(",") if name.strip()}
+
+
+# A file this many times the size of the previous landing of the same source is stopped until a
+# person confirms it (EDU_ALLOW_LARGE_FILES=1): usually the wrong download (school-level instead
+# of LA-level, every year instead of one), and it would otherwise build and publish quietly.
+LARGE_FILE_FACTOR = 10
+ALLOW_LARGE_FILES_ENV = "EDU_ALLOW_LARGE_FILES"
+MAX_ROWS_ENV = "EDU_MAX_ROWS_PER_FILE"
+# Files let through with the override, so later runs of the same bytes need no override.
+ACCEPTED_LARGE_FILES = "accepted_large_files.jsonl"
+
+
+def _allow_large_files() -> bool:
+    return os.environ.get(ALLOW_LARGE_FILES_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _max_rows() -> int | None:
+    value = os.environ.get(MAX_ROWS_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        limit = int(value.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise PipelineInputError(f"{MAX_ROWS_ENV} must be a whole number of rows, got '{value}'") from None
+    if limit <= 0:
+        raise PipelineInputError(f"{MAX_ROWS_ENV} must be positive, got '{value}'")
+    return limit
+
+
+def _accepted_large_files(landing_dir: Path) -> set[str]:
+    path = landing_dir / ACCEPTED_LARGE_FILES
+    if not path.exists():
+        return set()
+    accepted = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            accepted.add(json.loads(line)["sha256"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # a half-written line only means the override is asked for again
+    return accepted
+
+
+def _record_accepted(landing_dir: Path, landed: LandedFile, reason: str) -> None:
+    record = {"sha256": landed.sha256, "dataset": landed.dataset, "listed_as": landed.listed_as, "reason": reason,
+              "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    with (landing_dir / ACCEPTED_LARGE_FILES).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def previous_landing(landing_dir: Path, landed: LandedFile) -> LandedFile | None:
+    """The landing this file replaces: the latest earlier landing of the same source (the same
+    sources.yml entry, or the same EES data set) with different bytes."""
+    earlier = [
+        record for record in read_manifest(landing_dir)
+        if record.dataset == landed.dataset
+        and record.sha256 != landed.sha256
+        and record.landed_seq < landed.landed_seq
+        and (record.listed_as == landed.listed_as or (landed.data_set_id and record.data_set_id == landed.data_set_id))
+    ]
+    return max(earlier, key=lambda r: r.landed_seq, default=None)
+
+
+def check_file_size(landing_dir: Path, landed: LandedFile, row_count: int) -> str | None:
+    """Stop a file far larger than usual, unless EDU_ALLOW_LARGE_FILES=1 (then it is recorded as
+    accepted and the reason returned for the run's log). The file stays landed as received."""
+    problems = []
+    previous = previous_landing(landing_dir, landed)
+    if previous is not None and previous.size_bytes > 0 and landed.size_bytes >= LARGE_FILE_FACTOR * previous.size_bytes:
+        problems.append(
+            f"it is {landed.size_bytes:,} bytes, {landed.size_bytes / previous.size_bytes:.1f}x the {previous.size_bytes:,} "
+            f"bytes of its previous landing (sha256 {previous.sha256[:12]}…, landed {previous.landed_at})"
+        )
+    limit = _max_rows()
+    if limit is not None and row_count > limit:
+        problems.append(f"it has {row_count:,} data rows, more than {MAX_ROWS_ENV}={limit:,}")
+    if not problems:
+        return None
+    reason = "; ".join(problems)
+    if landed.sha256 in _accepted_large_files(landing_dir):
+        return None
+    if not _allow_large_files():
+        raise PipelineInputError(
+            f"{landed.listed_as}: unusually large file: {reason}. Check it is the right download (LA-level, the "
+            f"expected years); if it is, run once with {ALLOW_LARGE_FILES_ENV}=1 to accept it. "
+            f"The file is kept as received at {landed.landed_path}"
+        )
+    _record_accepted(landing_dir, landed, reason)
+    return f"{landed.listed_as}: accepted with {ALLOW_LARGE_FILES_ENV}=1: {reason}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +173,11 @@ def land_and_parse(
         if (source.dataset, landed.sha256) in seen:
             continue  # the same bytes listed twice (e.g. overlapping globs) load once
         seen.add((source.dataset, landed.sha256))
-        parsed[source.dataset].append(parse_csv(landed, source.listed_as, source.release, specs[source.dataset]))
+        parsed_file = parse_csv(landed, source.listed_as, source.release, specs[source.dataset])
+        accepted = check_file_size(settings.landing_dir, landed, len(parsed_file.rows))
+        if accepted and log is not None:
+            log.warning(accepted)
+        parsed[source.dataset].append(parsed_file)
     return Landing(parsed, resolved)
 
 

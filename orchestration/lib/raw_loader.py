@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,7 @@ import pyarrow as pa
 
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.landing import LandedFile
+from orchestration.lib.settings import DBT_PROJECT_DIR
 from orchestration.lib.sources import DatasetSpec
 
 TIME_COLUMNS = ("time_period", "time_identifier")
@@ -45,6 +47,28 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
 def normalise_header(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
+
+
+@lru_cache(maxsize=1)
+def catalogue_indicator_columns() -> dict[str, tuple[str, ...]]:
+    """dataset -> the indicator columns the measure catalogue (dbt seed) reads from it."""
+    path = DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"
+    columns: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for record in csv.DictReader(handle):
+            dataset, column = (record.get("dataset") or "").strip(), normalise_header(record.get("indicator_column") or "")
+            if dataset and column and column not in columns.setdefault(dataset, []):
+                columns[dataset].append(column)
+    return {dataset: tuple(names) for dataset, names in columns.items()}
+
+
+def known_indicator_names(spec: DatasetSpec) -> set[str]:
+    """The catalogue's indicator columns of ``spec`` and every alias staging maps onto them."""
+    names = set(catalogue_indicator_columns().get(spec.name, ()))
+    for canonical, aliases in spec.aliases.items():
+        names.add(canonical)
+        names.update(aliases)
+    return names
 
 
 @dataclass
@@ -126,7 +150,33 @@ def parse_csv(landed: LandedFile, source_file: str, release: str | None, spec: D
         encoding=encoding,
     )
     parsed.roles = classify_columns(parsed, spec)
+    check_indicator_columns(parsed, spec)
     return parsed
+
+
+def check_indicator_columns(parsed: ParsedFile, spec: DatasetSpec) -> None:
+    """A file of a known dataset must have at least one indicator column the catalogue reads (or
+    an alias of one): otherwise it adds no rows to any measure, silently. The usual cause is DfE
+    renaming a column; the fix is an alias in dbt_project.yml."""
+    expected = catalogue_indicator_columns().get(spec.name)
+    if spec.kind != "ees" or not expected:
+        return
+    if any(spec.has_column(set(parsed.columns), column) for column in expected):
+        return
+    standard = ("time", "geography", "version")
+    unknown = [c for c in parsed.columns if parsed.roles.get(c) == "indicator"] or [
+        c for c in parsed.columns if parsed.roles.get(c) not in standard
+    ]
+    described = ", ".join(
+        column + (f" (or {', '.join(spec.aliases[column])})" if spec.aliases.get(column) else "") for column in expected
+    )
+    raise PipelineInputError(
+        f"{parsed.source_file}: none of the {spec.name} indicator columns the measure catalogue reads is in the file, "
+        f"so it would add nothing: expected {described}; "
+        f"indicator columns in the file that it does not read: {', '.join(unknown) or '(none)'}. "
+        f"If DfE renamed a column, add the new name to its "
+        f"aliases in dbt_project/dbt_project.yml (vars: ees_datasets: {spec.name}: aliases)"
+    )
 
 
 def _meta_roles(landed: LandedFile) -> dict[str, str]:
@@ -146,6 +196,9 @@ def classify_columns(parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
     """Role of each column: the file's .meta.csv says which are filters and which indicators;
     without one, a column whose values are all numbers or EES symbols is an indicator."""
     meta = _meta_roles(parsed.landed)
+    # A catalogue indicator is an indicator even when a cell holds junk: read as a filter, its
+    # rows would silently drop out of every measure instead of failing the raw gate.
+    indicators = known_indicator_names(spec) if spec.kind == "ees" else set()
     roles = {}
     for index, column in enumerate(parsed.columns):
         if spec.kind != "ees":
@@ -158,6 +211,8 @@ def classify_columns(parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
             roles[column] = "version"
         elif column in meta:
             roles[column] = meta[column]
+        elif column in indicators:
+            roles[column] = "indicator"
         else:
             values = {row[index] for row in parsed.rows}
             numeric = all(v.lower() in EES_SYMBOLS or _NUMBER.match(v.replace(",", "")) for v in values)
