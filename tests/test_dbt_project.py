@@ -250,7 +250,8 @@ def build_raw(db: Path) -> None:
     con = duckdb.connect(str(db))
     con.execute("CREATE SCHEMA raw")
     con.execute("CREATE TABLE raw.landed_files (dataset VARCHAR, file_sha256 VARCHAR, source_file VARCHAR, "
-                "landed_path VARCHAR, size_bytes BIGINT, release VARCHAR, landed_seq INTEGER, landed_at VARCHAR)")
+                "landed_path VARCHAR, size_bytes BIGINT, release VARCHAR, landed_seq INTEGER, landed_at VARCHAR, "
+                "data_set_id VARCHAR, data_set_version VARCHAR, origin_url VARCHAR)")
     con.execute("CREATE TABLE raw.file_columns (dataset VARCHAR, file_sha256 VARCHAR, column_name VARCHAR, "
                 "original_name VARCHAR, role VARCHAR)")
     seq = 0
@@ -269,8 +270,11 @@ def build_raw(db: Path) -> None:
                 cols = [*row, *LINEAGE]
                 con.execute(f"INSERT INTO raw.{dataset} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                             [*row.values(), sha, f["source_file"], line, f["release"], seq])
-            con.execute("INSERT INTO raw.landed_files VALUES (?, ?, ?, ?, 0, ?, ?, '2025-01-01')",
-                        [dataset, sha, f["source_file"], f["source_file"], f["release"], seq])
+            # The KS4 2024/25 file stands for an EES API download: its data set id and version
+            # must reach the marts.
+            api = ("d1b2a3c4-0000-4000-8000-000000000425", "1.0") if f["source_file"] == "ks4/ks4_2025.csv" else (None, None)
+            con.execute("INSERT INTO raw.landed_files VALUES (?, ?, ?, ?, 0, ?, ?, '2025-01-01', ?, ?, NULL)",
+                        [dataset, sha, f["source_file"], f["source_file"], f["release"], seq, *api])
             for c in f["columns"]:
                 role = ("time" if c in ("time_period", "time_identifier") else "geography" if c in GEOGRAPHY
                         else "version" if c == "version" else "filter" if c in f["filters"] else "indicator")
@@ -290,7 +294,7 @@ def build_raw(db: Path) -> None:
         con.execute(f"INSERT INTO raw.statistical_neighbours VALUES ({', '.join('?' * (len(sn_cols) + 5))})",
                     [*cells, "sn-sha", "statistical_neighbours/sn.csv", line, None, seq])
     con.execute("INSERT INTO raw.landed_files VALUES ('statistical_neighbours', 'sn-sha', "
-                "'statistical_neighbours/sn.csv', 'sn.csv', 0, NULL, ?, '2025-01-01')", [seq])
+                "'statistical_neighbours/sn.csv', 'sn.csv', 0, NULL, ?, '2025-01-01', NULL, NULL, NULL)", [seq])
     con.close()
 
 
@@ -500,3 +504,14 @@ def test_a_new_indicator_of_an_ingested_dataset_is_one_catalogue_row(built, tmp_
     copied = [p.relative_to(project) for p in project.rglob("*") if p.is_file()]
     changed = [str(p) for p in copied if (project / p).read_bytes() != (DBT_PROJECT / p).read_bytes()]
     assert changed == ["seeds/measure_catalogue.csv"]
+
+
+def test_values_name_the_data_set_version_they_came_from(built):
+    found = rows(built, """SELECT DISTINCT time_period, data_set_id, data_set_version FROM marts.fct_la_measure
+                           WHERE measure_code = 'ks4_attainment8' AND breakdown = 'all' ORDER BY 1""")
+    by_period = {r[0]: r[1:] for r in found}
+    assert by_period[202425] == ("d1b2a3c4-0000-4000-8000-000000000425", "1.0")
+    assert all(v == (None, None) for p, v in by_period.items() if p != 202425)
+    national = rows(built, """SELECT data_set_version FROM marts.fct_area_measure WHERE measure_code = 'ks4_attainment8'
+                               AND breakdown = 'all' AND area_level = 'national' AND time_period = 202425""")
+    assert national == [("1.0",)]

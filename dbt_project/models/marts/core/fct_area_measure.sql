@@ -9,6 +9,12 @@ area_measures as (
 
 ),
 
+landed_files as (
+
+    select * from {{ ref('stg_ingest__landed_files') }}
+
+),
+
 final as (
 
     select
@@ -31,9 +37,14 @@ final as (
         cast(unit as varchar) as unit,
         cast(decimal_places as integer) as decimal_places,
         cast(comparability_note as varchar) as comparability_note,
-        cast(source_file as varchar) as data_source_file,
-        cast(file_sha256 as varchar) as file_sha256
+        cast(area_measures.source_file as varchar) as data_source_file,
+        cast(area_measures.file_sha256 as varchar) as file_sha256,
+        cast(landed_files.data_set_id as varchar) as data_set_id,
+        cast(landed_files.data_set_version as varchar) as data_set_version
     from area_measures
+    left join landed_files
+        on area_measures.dataset = landed_files.dataset
+        and area_measures.file_sha256 = landed_files.file_sha256
 
 )
 

@@ -156,6 +156,12 @@ joined as (
 
 ),
 
+landed_files as (
+
+    select * from {{ ref('stg_ingest__landed_files') }}
+
+),
+
 final as (
 
     select
@@ -193,9 +199,14 @@ final as (
         cast(unit as varchar) as unit,
         cast(decimal_places as integer) as decimal_places,
         cast(comparability_note as varchar) as comparability_note,
-        cast(source_file as varchar) as data_source_file,
-        cast(file_sha256 as varchar) as file_sha256
+        cast(joined.source_file as varchar) as data_source_file,
+        cast(joined.file_sha256 as varchar) as file_sha256,
+        cast(landed_files.data_set_id as varchar) as data_set_id,
+        cast(landed_files.data_set_version as varchar) as data_set_version
     from joined
+    left join landed_files
+        on joined.dataset = landed_files.dataset
+        and joined.file_sha256 = landed_files.file_sha256
 
 )
 
