@@ -11,7 +11,7 @@ served database stays as it was (tests/test_pipeline_e2e.py::test_bad_input_bloc
 
 from __future__ import annotations
 
-import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -141,3 +141,367 @@ def test_the_base_file_passes_every_check(drop):
     drop.write(csv_text(base_rows()), sn=True)
     result = drop.gate()
     assert result.passed, result.summary()
+
+
+# --- structure: the ingest refuses the file (PipelineInputError, nothing loaded) -----------------
+
+
+def test_missing_required_column(drop):
+    header = HEADER.replace("country_code,", "")
+    rows = [",".join(c for i, c in enumerate(r.split(",")) if i != 3) for r in base_rows()]
+    drop.write(csv_text(rows, header))
+    with pytest.raises(PipelineInputError) as error:
+        drop.ingest()
+    assert str(error.value).startswith(
+        "ks2_la.csv: required column(s) missing: country_code (dataset 'ks2'; the file has: time_period, time_identifier,"
+    )
+    assert not drop.db.exists()
+    drop.assert_kept_as_received()
+
+
+def test_renamed_column_not_in_the_alias_list(drop):
+    drop.write(csv_text(base_rows(), HEADER.replace("pt_rwm_met_expected_standard", "PCT_RWM_Expected")))
+    with pytest.raises(PipelineInputError) as error:
+        drop.ingest()
+    message = str(error.value)
+    assert message.startswith(
+        "ks2_la.csv: none of the ks2 indicator columns the measure catalogue reads is in the file, so it would add "
+        "nothing: expected pt_rwm_met_expected_standard, pt_rwm_met_higher_standard,"
+    )
+    assert "indicator columns in the file that it does not read: t_rwm_eligible_pupils, t_rwm_met_expected_standard, pct_rwm_expected" in message
+    assert "aliases in dbt_project/dbt_project.yml (vars: ees_datasets: ks2: aliases)" in message
+    assert not drop.db.exists()
+    drop.assert_kept_as_received()
+
+
+def test_renamed_column_in_the_alias_list_is_read(drop, monkeypatch):
+    """The counterpart: DfE's 2024/25 KS4 names are aliases, so such a file loads."""
+    header = HEADER.replace("t_rwm_eligible_pupils,t_rwm_met_expected_standard,pt_rwm_met_expected_standard",
+                            "pupil_count,t_x,attainment8_average")
+    drop.write(csv_text(base_rows(), header))
+    (drop.folder / "sources.yml").write_text("datasets:\n  ks4: {files: [ks2_la.csv]}\n", encoding="utf-8")
+    results = {r.dataset: r for r in drop.ingest()}
+    assert results["ks4"].row_count == len(base_rows())
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "ks2_la.csv: the file is empty (no header row)"),
+        ((HEADER + "\n").encode(), "ks2_la.csv: the file has a header but no data rows"),
+    ],
+    ids=["zero-bytes", "header-only"],
+)
+def test_empty_file(drop, content, message):
+    drop.write(content)
+    with pytest.raises(PipelineInputError, match=f"^{re.escape(message)}$"):
+        drop.ingest()
+    drop.assert_kept_as_received()
+
+
+def test_file_ten_times_the_usual_size_stops_until_accepted(drop, monkeypatch):
+    monkeypatch.delenv("EDU_ALLOW_LARGE_FILES", raising=False)
+    monkeypatch.delenv("EDU_MAX_ROWS_PER_FILE", raising=False)
+    rows = base_rows()
+    drop.write(csv_text(rows))
+    drop.ingest()
+    usual = drop.path.stat().st_size
+    drop.write(csv_text(rows * 11))  # e.g. every year, or school-level, instead of the usual download
+    with pytest.raises(PipelineInputError) as error:
+        drop.ingest()
+    message = str(error.value)
+    assert message.startswith(f"ks2_la.csv: unusually large file: it is {drop.path.stat().st_size:,} bytes, ")
+    assert f"x the {usual:,} bytes of its previous landing (sha256 " in message
+    assert "run once with EDU_ALLOW_LARGE_FILES=1 to accept it" in message
+    drop.assert_kept_as_received()
+    with duckdb.connect(str(drop.db), read_only=True) as con:  # the build database was not touched
+        assert con.execute("SELECT count(*) FROM raw.ks2").fetchone()[0] == len(rows)
+    # A person confirms it once; the acceptance is recorded and later runs need no override.
+    monkeypatch.setenv("EDU_ALLOW_LARGE_FILES", "1")
+    assert {r.dataset: r.row_count for r in drop.ingest()}["ks2"] == len(rows) * 11
+    assert (load_settings().landing_dir / ACCEPTED_LARGE_FILES).exists()
+    monkeypatch.delenv("EDU_ALLOW_LARGE_FILES")
+    assert {r.dataset: r.row_count for r in drop.ingest()}["ks2"] == len(rows) * 11
+
+
+def test_file_over_the_row_limit(drop, monkeypatch):
+    monkeypatch.delenv("EDU_ALLOW_LARGE_FILES", raising=False)
+    monkeypatch.setenv("EDU_MAX_ROWS_PER_FILE", "20")
+    drop.write(csv_text(base_rows()))
+    with pytest.raises(PipelineInputError, match=r"^ks2_la\.csv: unusually large file: it has 30 data rows, more than EDU_MAX_ROWS_PER_FILE=20\."):
+        drop.ingest()
+    drop.assert_kept_as_received()
+
+
+def test_zip_with_a_path_traversal_member(tmp_path):
+    """Refused before anything is written. The whole path (url: source through the mock EES API,
+    nothing landed) is tests/test_sources_lock.py::test_unsafe_zip_members_are_refused."""
+    from orchestration.lib.source_lock import RemoteSourceError, extract_zip
+
+    archive = tmp_path / "release.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("data/ks2_la.csv", csv_text(base_rows()))
+        zf.writestr("data/../../evil.csv", "x\n")
+    target = tmp_path / "unzipped"
+    target.mkdir()
+    with pytest.raises(RemoteSourceError, match=r"^https://example\.org/release\.zip: the ZIP member 'data/\.\./\.\./evil\.csv' would be written outside its folder; refused$"):
+        extract_zip(archive, target, [], "https://example.org/release.zip")
+    assert not list(tmp_path.rglob("evil.csv")) and not list(target.iterdir())
+
+
+# --- form of the text: read correctly, recorded, kept as received --------------------------------
+
+
+@pytest.mark.parametrize(
+    "encode, encoding",
+    [
+        (lambda text: text.encode("cp1252"), "cp1252"),  # re-saved from Excel on Windows
+        (lambda text: ("\ufeff" + text).encode("utf-8"), "utf-8"),  # byte order mark
+        (lambda text: text.replace("\n", "\r\n").encode("utf-8"), "utf-8"),  # CRLF line endings
+    ],
+    ids=["cp1252", "bom", "crlf"],
+)
+def test_encoding_bom_and_line_endings(drop, encode, encoding):
+    rows = [r.replace("St. Helens", "St. Hélens") for r in base_rows()]
+    drop.write(encode(csv_text(rows)))
+    result = drop.gate()
+    assert result.passed, result.summary()
+    first = index_of(rows, "202122", "342", "Total")
+    with duckdb.connect(str(drop.db), read_only=True) as con:
+        assert con.execute("SELECT encoding FROM raw.landed_files").fetchone()[0] == encoding
+        assert con.execute(
+            "SELECT la_name, _row_number FROM raw.ks2 WHERE old_la_code = '342' ORDER BY _row_number"
+        ).fetchone() == ("St. Hélens", first + 2)
+        assert con.execute("SELECT count(*) FROM raw.ks2").fetchone()[0] == len(rows)
+        # the BOM is not part of the first column's name
+        assert con.execute("SELECT original_name FROM raw.file_columns WHERE column_name = 'time_period'").fetchone()[0] in (
+            "time_period", "\ufefftime_period")
+    drop.assert_kept_as_received()
+
+
+# --- data: the raw gate fails and names file, line, column and value -----------------------------
+
+
+def test_unknown_la_code(drop):
+    rows = base_rows()
+    for i in (index_of(rows, "202223", "342", "Total"), index_of(rows, "202223", "342", "Disadvantaged"),
+              index_of(rows, "202223", "342", "Not disadvantaged")):
+        set_cell(rows, i, "old_la_code", "999")
+        set_cell(rows, i, "la_name", "Nowhere")
+        set_cell(rows, i, "new_la_code", "E08000099")
+    drop.write(csv_text(rows), sn=True)
+    message = failure(drop.gate(), "LA code, name and region agree across rows and with the statistical neighbour model")
+    line = line_of(rows, "202223", "999", "Total")
+    assert (f"rows: ks2_la.csv line {line}-{line + 2} (la_problem=old_la_code 999 ('Nowhere') is not an LA in "
+            "the statistical neighbour model (sn.csv))") in message
+    drop.assert_kept_as_received()
+
+
+def test_la_name_that_does_not_match_its_code(drop):
+    rows = base_rows()
+    i = index_of(rows, "202122", "342", "Total")
+    set_cell(rows, i, "la_name", "Knowsley")
+    drop.write(csv_text(rows), sn=True)
+    message = failure(drop.gate(), "LA code, name and region agree")
+    assert (f"ks2_la.csv line {i + 2} (la_problem=old_la_code 342 in 202122: this row has E08000013 'Knowsley' "
+            f"(region E12000002) but 2 other row(s) have E08000013 'St. Helens' (region E12000002), e.g. ks2_la.csv line {i + 3}; "
+            "old_la_code 342 is 'St Helens' in the statistical neighbour model (sn.csv), not 'Knowsley')") in message
+
+
+def test_new_la_code_that_belongs_to_another_la(drop):
+    rows = base_rows()
+    i = index_of(rows, "202122", "342", "Disadvantaged")
+    set_cell(rows, i, "new_la_code", "E08000011")  # Knowsley's
+    drop.write(csv_text(rows))  # no statistical neighbour model: the other rows are the reference
+    message = failure(drop.gate(), "LA code, name and region agree")
+    assert (f"ks2_la.csv line {i + 2} (la_problem=old_la_code 342 in 202122: this row has E08000011 'St. Helens' "
+            "(region E12000002) but 2 other row(s) have E08000013 'St. Helens' (region E12000002)") in message
+    assert ("new_la_code E08000011 in 202122: this row gives old_la_code 342 but 3 other row(s) give 340, "
+            f"e.g. ks2_la.csv line {line_of(rows, '202122', '340', 'Total')})") in message
+
+
+def test_la_listed_under_the_wrong_region(drop):
+    rows = base_rows()
+    for i, row in enumerate(rows):
+        if row.split(",")[7] == "202":  # Camden, an Inner London borough, listed in the South East
+            set_cell(rows, i, "region_code", "E12000008")
+            set_cell(rows, i, "region_name", "South East")
+    drop.write(csv_text(rows), sn=True)
+    message = failure(drop.gate(), "LA code, name and region agree")
+    first, last = line_of(rows, "202122", "202", "Total"), line_of(rows, "202223", "202", "Not disadvantaged")
+    assert (f"rows: ks2_la.csv line {first}-{first + 2}, {last - 2}-{last} (la_problem=Camden (202) is in London "
+            "(E12000007) according to the statistical neighbour model (sn.csv), not in region E12000008)") in message
+
+
+def test_region_code_and_name_that_disagree(drop):
+    rows = base_rows()
+    i = index_of(rows, "202122", "Regional", "Total")
+    set_cell(rows, i, "region_name", "North East")
+    j = index_of(rows, "202223", "342", "Total")
+    set_cell(rows, j, "region_code", "E12000010")
+    drop.write(csv_text(rows))
+    message = failure(drop.gate(), "region code is an English region and matches its name")
+    assert f"ks2_la.csv line {i + 2} (region_problem=region_code E12000002 is North West, not 'North East')" in message
+    assert (f"ks2_la.csv line {j + 2} (region_problem=region_code E12000010 is not an English region "
+            "(E12000001-E12000009, or E13000001/E13000002 for Inner/Outer London))") in message
+
+
+def test_duplicate_rows(drop):
+    rows = base_rows()
+    i = index_of(rows, "202122", "340", "Disadvantaged")
+    rows.insert(i + 1, rows[i])
+    drop.write(csv_text(rows))
+    message = failure(drop.gate(), "no duplicate rows (time x geography x filters x version in a file)")
+    assert (f"rows: ks2_la.csv line {i + 2}-{i + 3} (time_period=202122, time_identifier=Academic year, "
+            "geographic_level=Local authority, region_code=E12000002, old_la_code=340, new_la_code=E08000011, "
+            "filter_key=breakdown=Disadvantaged|breakdown_topic=Disadvantage, version=Final)") in message
+
+
+def test_percentage_outside_0_to_100(drop):
+    rows = base_rows()
+    i = index_of(rows, "202122", "342", "Total")
+    set_cell(rows, i, "pt_rwm_met_expected_standard", "140")
+    drop.write(csv_text(rows))
+    message = failure(drop.gate(), "percentage within 0-100")
+    assert f"rows: ks2_la.csv line {i + 2} (indicator=pt_rwm_met_expected_standard, value=140.0)" in message
+
+
+def test_numerator_above_denominator(drop):
+    rows = base_rows()
+    i = index_of(rows, "202223", "Regional", "Disadvantaged")
+    set_cell(rows, i, "t_rwm_met_expected_standard", "1200")  # out of 1100 eligible pupils
+    drop.write(csv_text(rows))
+    message = failure(drop.gate(), "no count above the count it is out of")
+    assert (f"rows: ks2_la.csv line {i + 2} (count_problem=t_rwm_met_expected_standard 1200 is more than "
+            "t_rwm_eligible_pupils 1100)") in message
+
+
+@pytest.mark.parametrize("column", ["pt_rwm_met_expected_standard", "t_rwm_eligible_pupils"])
+def test_non_numeric_junk_that_is_not_an_ees_symbol(drop, column):
+    """Without a .meta.csv too: an indicator column with a junk cell stays an indicator (read as a
+    filter, it would silently drop the whole file from every measure)."""
+    rows = base_rows()
+    i = index_of(rows, "202122", "340", "Total")
+    set_cell(rows, i, column, "n/a")
+    drop.write(csv_text(rows))
+    message = failure(drop.gate(), "cell is a number or an EES symbol")
+    assert f"1 unexpected; rows: ks2_la.csv line {i + 2} (indicator={column}, raw_value=n/a)" in message
+
+
+def test_mixed_time_identifiers(drop):
+    rows = base_rows()
+    i = index_of(rows, "202223", "342", "Disadvantaged")
+    set_cell(rows, i, "time_identifier", "Calendar year")
+    drop.write(csv_text(rows))
+    result = drop.gate()
+    assert f"ks2_la.csv line {i + 2} (time_identifier=Calendar year)" in failure(result, "time identifier")
+    assert (f"ks2_la.csv line {i + 2} (time_problem=the file mixes time identifiers: 'Academic year' on 29 rows, "
+            "'Calendar year' on this one; time_period 202223 does not fit time_identifier 'Calendar year': "
+            "expected a four-digit year)") in failure(result, "time period fits its time identifier")
+
+
+@pytest.mark.parametrize(
+    "period, problem",
+    [
+        ("2022", "time_period 2022 does not fit time_identifier 'Academic year': expected six digits, the two years (e.g. 202122)"),
+        ("202123", "time_period 202123 is not a year and the next (expected 202122)"),
+    ],
+)
+def test_four_digit_time_period_in_an_academic_year_file(drop, period, problem):
+    rows = base_rows()
+    i = index_of(rows, "202122", "Regional", "Disadvantaged")
+    set_cell(rows, i, "time_period", period)
+    drop.write(csv_text(rows))
+    result = drop.gate()
+    assert f"ks2_la.csv line {i + 2} (time_problem={problem})" in failure(result, "time period fits its time identifier")
+    if period == "2022":
+        assert f"ks2_la.csv line {i + 2} (time_period=2022)" in failure(result, "academic-year time period (YYYYYY)")
+
+
+def test_headline_total_row_missing_for_a_filter(drop):
+    rows = base_rows()
+    i = index_of(rows, "202223", "342", "Total")
+    del rows[i]
+    drop.write(csv_text(rows))
+    message = failure(drop.gate(), "headline row (every totalled filter = Total) present for each period and area")
+    assert (f"rows: ks2_la.csv line {i + 2} (headline_problem=no headline row (breakdown=Total, breakdown_topic=Total) "
+            f"for 202223 342 St. Helens: its 2 row(s), lines {i + 2}-{i + 3}, are all breakdowns)") in message
+
+
+def test_filter_without_any_total_is_not_a_missing_headline(drop):
+    """DfE files split by a filter with no Total value (e.g. social_care_group) have no headline
+    row to miss: each value is its own series."""
+    header = HEADER.replace("breakdown_topic,breakdown", "social_care_group,breakdown")
+    groups = {",Total,Total,": ",CINO at 31 March,Total,", ",Disadvantage,Disadvantaged,": ",CLA 12 months at 31 March,Total,",
+              ",Disadvantage,Not disadvantaged,": ",CPPO at 31 March,Total,"}
+    rows = []
+    for row in base_rows():
+        for before, after in groups.items():
+            row = row.replace(before, after)
+        rows.append(row)
+    drop.write(csv_text(rows, header))
+    assert drop.gate().passed
+
+
+# --- marts: national value implausibly far from last year's (mart_fct_area_measure) --------------
+
+
+def national(measure: str, unit: str, value: float, previous: float | None, **extra) -> dict:
+    return dict(
+        measure_code=measure, breakdown="all", time_period=202324, academic_year="2023/24", area_level="national",
+        area_code="E92000001", area_name="England", value=value, value_status="published", release="final",
+        previous_time_period=202223 if previous is not None else None, previous_value=previous,
+        change_vs_previous=None if previous is None else round(value - previous, 2), polarity="high", unit=unit,
+        decimal_places=1, comparability_note=None, **extra,
+    )
+
+
+def area_gate(*rows: dict) -> gates.GateResult:
+    frame = pd.DataFrame(list(rows)).astype({"previous_value": float, "change_vs_previous": float})
+    return gates.validate("mart_fct_area_measure", frame, {"catalogue_measure_codes": sorted({r["measure_code"] for r in rows})})
+
+
+def test_national_value_implausibly_far_from_last_year():
+    result = area_gate(
+        national("ks2_rwm_expected", "%", 74.0, 58.0),  # +16 points in a year
+        national("ks4_attainment8", "score", 55.0, 42.0),  # +31%
+        national("ks4_progress8", "score", 0.45, -0.2),  # a score near zero: +0.65
+        national("ks2_rwm_expected", "%", 59.0, 58.0, ) | {"area_level": "regional", "area_code": "E12000002", "value": 40.0,
+                                                          "change_vs_previous": -18.0},  # regions may move more
+    )
+    assert ("national change vs last comparable year within 15 points (percentages and rates)" in result.summary()
+            and "rows: measure_code=ks2_rwm_expected, breakdown=all, time_period=202324, area_code=E92000001 "
+                "(change_vs_previous=16.0)" in result.summary())
+    assert ("rows: measure_code=ks4_attainment8, breakdown=all, time_period=202324, area_code=E92000001 "
+            "(change_vs_previous=13.0)" in failure(result, "national change vs last comparable year within 25% of the previous value (scores)"))
+    assert ("measure_code=ks4_progress8, breakdown=all, time_period=202324, area_code=E92000001 (change_vs_previous=0.65)"
+            in failure(result, "national change vs last comparable year within 0.5 (scores near zero"))
+    assert len(result.failures) == 3, result.summary()
+
+
+def test_national_change_is_not_checked_where_a_new_series_starts():
+    # previous_value is null when the period starts a new comparable series (e.g. EYFS 2021/22)
+    assert area_gate(national("ks2_rwm_expected", "%", 59.0, None), national("ks4_attainment8", "score", 46.0, 45.5)).passed
+
+
+# --- real DfE files pass every new check ---------------------------------------------------------
+
+
+def test_real_dfe_files_pass_the_raw_checks(tmp_path, monkeypatch):
+    ks2, ks4 = reference_file("ees_real", "ks2_la.csv"), reference_file("ees_real", "ks4_la.csv")
+    sn = reference_file("ees_real", "sn_model_2025_wide.csv")
+    monkeypatch.setenv("EDU_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("EDU_LANDING_DIR", str(tmp_path / "landing"))
+    sources = tmp_path / "sources.yml"
+    sources.write_text(
+        f"datasets:\n  ks2: {{files: ['{ks2}']}}\n  ks4: {{files: ['{ks4}']}}\n  statistical_neighbours: {{files: ['{sn}']}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("EDU_SOURCES", str(sources))
+    ingest(load_settings(), tmp_path / "build.duckdb")
+    with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:
+        for dataset in ("ks2", "ks4"):
+            frame = gates.raw_ees_frame(con, dataset)
+            assert frame[list(gates.ROW_PROBLEM_COLUMNS)].isna().all().all(), gates.raw_row_problems(con, dataset).head().to_string()
+            result = gates.validate(f"raw_{dataset}", frame)
+            assert result.passed, result.summary()

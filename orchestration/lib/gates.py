@@ -105,6 +105,17 @@ def _describe(config, result: dict, row_id_columns: list[str]) -> str:
     return text + _describe_rows(result, config, row_id_columns)
 
 
+def _exception_message(info: dict | None) -> str | None:
+    """GX reports an expectation's own error flat, and errors of the metrics it needed (e.g. a
+    row_condition pandas cannot evaluate) keyed by metric: either way, say what went wrong."""
+    if not info:
+        return None
+    if info.get("exception_message"):
+        return info["exception_message"]
+    nested = [v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("exception_message")]
+    return "; ".join(sorted(set(nested))) or None
+
+
 def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = None) -> GateResult:
     """Validate ``frame`` against ``expectations/<suite_name>.json``."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -132,7 +143,7 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
     failures = []
     for item in outcome.results:
         if not item.success:
-            exception = (item.exception_info or {}).get("exception_message")
+            exception = _exception_message(item.exception_info)
             failures.append(
                 _describe(item.expectation_config, item.result or {}, row_id_columns)
                 + (f" (error: {exception})" if exception else "")

@@ -43,6 +43,8 @@ LINEAGE_COLUMNS = {
     "_data_set_version": "VARCHAR",
 }
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+# How EES names indicator columns: counts, percentages, averages and rates.
+_INDICATOR_NAME = re.compile(r"^(t|pt|avg|num)_|_(percent|percentage|rate|count|average)$")
 
 
 def normalise_header(name: str) -> str:
@@ -214,9 +216,13 @@ def classify_columns(parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
         elif column in indicators:
             roles[column] = "indicator"
         else:
-            values = {row[index] for row in parsed.rows}
-            numeric = all(v.lower() in EES_SYMBOLS or _NUMBER.match(v.replace(",", "")) for v in values)
-            roles[column] = "indicator" if numeric else "filter"
+            values = [row[index] for row in parsed.rows]
+            numeric = sum(1 for v in values if v.lower() in EES_SYMBOLS or _NUMBER.match(v.replace(",", "")))
+            # An indicator-named column (t_*, pt_*, avg_*, *_percent, *_rate) that is mostly numbers
+            # stays an indicator when a few cells hold junk, so the raw gate names those cells;
+            # read as a filter it would silently drop every row of the file from every measure.
+            looks_numeric = numeric == len(values) or (_INDICATOR_NAME.search(column) and numeric * 2 >= len(values))
+            roles[column] = "indicator" if looks_numeric else "filter"
     return roles
 
 

@@ -35,7 +35,13 @@ def _raw_check(dataset: str, kind: str) -> dg.AssetChecksDefinition:
                 frame = gates.table_frame(con, f"raw.{dataset}")
         if frame.empty:
             return dg.AssetCheckResult(passed=True, description=f"{dataset}: not in sources.yml, nothing to check")
-        return gate_result(gates.validate(suite, frame), cells=len(frame))
+        metadata = {"cells": len(frame)}
+        if kind == "ees":
+            # How many file rows each row-level check flagged (details in the description).
+            metadata["rows_with_problems"] = dg.MetadataValue.json(
+                {c: int(frame[c].notna().sum()) for c in gates.ROW_PROBLEM_COLUMNS if c in frame.columns}
+            )
+        return gate_result(gates.validate(suite, frame), **metadata)
 
     return _check
 
