@@ -62,10 +62,16 @@ def run() -> int:
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
     # Dagster logs every event at DEBUG; a termly run reads better at INFO (EDU_LOG_LEVEL overrides).
     log_level = os.environ.get("EDU_LOG_LEVEL", "INFO").upper()
+    # EDU_RUN_OUTPUTS=0 stops after the publication (no briefings, exports or docs): quicker
+    # when only the warehouse is wanted, e.g. in tests of ingestion and publication.
+    selection = None
+    if os.environ.get("EDU_RUN_OUTPUTS", "1").strip() in ("0", "false", "no"):
+        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "outputs"]
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(),
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        asset_selection=selection,
     )
 
     failed_checks = [
@@ -94,6 +100,10 @@ def run() -> int:
         )
         return 1
     print(f"\nPublished {settings.published_db} (run id {result.run_id}).")
+    if failed_steps:
+        # The warehouse is published, but a briefing, export or doc step failed: say so loudly.
+        print("Some outputs after the publication failed (see STEP FAILED above).", file=sys.stderr)
+        return 2
     return 0
 
 

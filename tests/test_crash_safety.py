@@ -1,0 +1,128 @@
+"""Kill `make run`'s process (SIGKILL) at several points: the published database must stay
+byte-identical and readable, and the next run must succeed and publish identical marts."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+# (stage, a console line that shows the run has reached it)
+KILL_POINTS = [
+    ("ingest", 'Started execution of step "ingest_raw_files"'),
+    ("dbt", 'Started execution of step "dbt_models"'),
+    ("gates", "gx_mart_fct_la_measure - STEP_START"),
+    ("publish", None),  # killed while the new publication is being written beside the served file
+]
+
+
+def _small_sources(workdir: Path) -> Path:
+    """KS2, KS4 and neighbours only: crash safety does not depend on how many datasets a run has,
+    and a smaller run keeps the suite fast."""
+    spec = yaml.safe_load((REPO_ROOT / "sources.yml").read_text())
+    keep = {name: spec["datasets"][name] for name in ("ks2", "ks4", "statistical_neighbours")}
+    for entry in keep.values():
+        entry["files"] = [str(REPO_ROOT / f) for f in entry["files"]]
+    path = workdir / "sources.yml"
+    if not path.exists():
+        path.write_text(yaml.safe_dump({"datasets": keep}))
+    return path
+
+
+def _env(workdir: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        EDU_WAREHOUSE_DIR=str(workdir / "warehouse"),
+        EDU_LANDING_DIR=str(workdir / "landing"),
+        DAGSTER_HOME=str(workdir / "dagster_home"),
+        # One LA's briefing is enough here; briefings for all 153 are tested and timed elsewhere.
+        EDU_BRIEFING_LAS="342",
+        # Crash safety is about the publication; briefings and docs are tested elsewhere.
+        EDU_RUN_OUTPUTS="0",
+        EDU_SOURCES=str(_small_sources(workdir)),
+        EDU_LOG_LEVEL="DEBUG",
+    )
+    env.pop("EDU_BUILD_DB", None)
+    return env
+
+
+def _run(workdir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=_env(workdir), capture_output=True, text=True
+    )
+
+
+def _run_and_kill(workdir: Path, marker: str | None) -> bool:
+    """Start a run and SIGKILL its whole process group at ``marker`` (or at the first sign of a
+    publication being written). Returns whether the kill happened before the run ended."""
+    warehouse = workdir / "warehouse"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=_env(workdir),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    os.set_blocking(process.stdout.fileno(), False)
+    buffer, deadline = b"", time.time() + 600
+    try:
+        while process.poll() is None and time.time() < deadline:
+            if marker is None and any(p.name.endswith(".partial") for p in warehouse.glob(".*")):
+                os.killpg(process.pid, signal.SIGKILL)
+                return True
+            if selector.select(timeout=0.005):
+                buffer += process.stdout.read() or b""
+                if marker and marker.encode() in buffer:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    return True
+        return False
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+
+
+def _checksums(served: Path) -> tuple[int, dict]:
+    with duckdb.connect(str(served), read_only=True) as con:
+        count = con.execute("SELECT count(*) FROM audit.publications").fetchone()[0]
+        latest = con.execute("SELECT table_checksums FROM audit.publications ORDER BY published_at DESC LIMIT 1").fetchone()[0]
+        con.execute("SELECT count(*) FROM marts.fct_la_measure").fetchone()
+    return count, json.loads(latest)
+
+
+def test_killed_runs_leave_publication_intact_and_rerun_is_identical(tmp_path):
+    first = _run(tmp_path)
+    assert first.returncode == 0, first.stderr[-4000:]
+    served = tmp_path / "warehouse" / "education.duckdb"
+    before = served.read_bytes()
+    publications, checksums = _checksums(served)
+
+    killed = []
+    for stage, marker in KILL_POINTS:
+        if _run_and_kill(tmp_path, marker):
+            killed.append(stage)
+        assert served.read_bytes() == before, f"published database changed after a kill at {stage}"
+        assert _checksums(served) == (publications, checksums)
+    print(f"killed at: {killed}")
+    assert killed == [stage for stage, _ in KILL_POINTS]
+
+    again = _run(tmp_path)
+    assert again.returncode == 0, again.stderr[-4000:]
+    count, rerun_checksums = _checksums(served)
+    assert count == publications + 1
+    # Idempotence: the same inputs give the same mart contents, table by table.
+    assert rerun_checksums == checksums
+    assert sorted(p.name for p in served.parent.iterdir() if p.name.startswith(".")) == []
