@@ -8,7 +8,6 @@ import os
 import selectors
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import duckdb
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import PIPELINE_COMMAND, REPO_ROOT, pipeline_env, run_pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -43,26 +42,12 @@ def _small_sources(workdir: Path) -> Path:
 
 
 def _env(workdir: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        EDU_WAREHOUSE_DIR=str(workdir / "warehouse"),
-        EDU_LANDING_DIR=str(workdir / "landing"),
-        DAGSTER_HOME=str(workdir / "dagster_home"),
-        # One LA's briefing is enough here; briefings for all 153 are tested and timed elsewhere.
-        EDU_BRIEFING_LAS="342",
-        # Crash safety is about the publication; briefings and docs are tested elsewhere.
-        EDU_RUN_OUTPUTS="0",
-        EDU_SOURCES=str(_small_sources(workdir)),
-        EDU_LOG_LEVEL="DEBUG",
-    )
-    env.pop("EDU_BUILD_DB", None)
-    return env
+    # Crash safety is about the publication; briefings and docs are tested elsewhere.
+    return pipeline_env(workdir, _small_sources(workdir), EDU_RUN_OUTPUTS="0", EDU_LOG_LEVEL="DEBUG")
 
 
 def _run(workdir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=_env(workdir), capture_output=True, text=True
-    )
+    return run_pipeline(workdir, _small_sources(workdir), EDU_RUN_OUTPUTS="0")
 
 
 def _run_and_kill(workdir: Path, marker: str | None) -> bool:
@@ -70,7 +55,7 @@ def _run_and_kill(workdir: Path, marker: str | None) -> bool:
     publication being written). Returns whether the kill happened before the run ended."""
     warehouse = workdir / "warehouse"
     process = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=_env(workdir),
+        PIPELINE_COMMAND, cwd=REPO_ROOT, env=_env(workdir),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     selector = selectors.DefaultSelector()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -22,22 +19,6 @@ CONTRACT_COLUMNS = [
     "previous_value", "change_vs_previous", "national_previous_value", "national_change_vs_previous",
     "rank", "ranked_count", "quartile_band", "polarity", "unit", "decimal_places", "comparability_note",
 ]
-
-
-def run_pipeline(workdir: Path, sources: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.update(
-        EDU_WAREHOUSE_DIR=str(workdir / "warehouse"),
-        EDU_LANDING_DIR=str(workdir / "landing"),
-        DAGSTER_HOME=str(workdir / "dagster_home"),
-        # One LA's briefing is enough here; briefings for all 153 are tested and timed elsewhere.
-        EDU_BRIEFING_LAS="342",
-        EDU_SOURCES=str(sources or REPO_ROOT / "sources.yml"),
-    )
-    env.pop("EDU_BUILD_DB", None)
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
-    )
 
 
 @pytest.fixture(scope="module")
