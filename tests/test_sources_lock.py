@@ -168,11 +168,15 @@ def test_changed_sources_entry_stops_the_run_until_update_sources(project):
 
 def test_a_dataset_new_to_the_lock_is_resolved_and_added(project):
     project.run()
+    # a phonics data set (a KS2 one would be refused: none of its columns is a phonics indicator)
+    phonics_id = "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
+    project.api.publish(phonics_id, "1.0", ks2_csv("202324", "Final", "80").replace(
+        "pt_rwm_met_expected_standard", "pt_phonics_y1_met_expected_standard"))
     sources = Path(load_settings().sources_file)
-    sources.write_text(sources.read_text() + f"  phonics:\n    ees_api: {{data_set_id: {KS2_DATA_SET_ID}, version: '*'}}\n")
+    sources.write_text(sources.read_text() + f"  phonics:\n    ees_api: {{data_set_id: {phonics_id}, version: '*'}}\n")
     project.run()
     lock = read_lock(project.lock)
-    assert lock["phonics"][0]["version"] == "2.0" and lock["ks2"][0]["version"] == "1.1"
+    assert lock["phonics"][0]["version"] == "1.0" and lock["ks2"][0]["version"] == "1.1"
 
 
 def test_exact_pin_of_a_deprecated_version_warns(project):
