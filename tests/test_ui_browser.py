@@ -151,6 +151,8 @@ def phase(message: str) -> None:
 def launch_from_ui(page, button, timeout: float = 180) -> str:
     """Click a Materialize button, and the dialog's Confirm when Dagster asks for one; returns the
     run id the UI's own launch request was answered with."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     launches = []
     page.on("response", lambda response: launches.append(response) if is_launch_response(response) else None)
     button.click()
@@ -161,7 +163,11 @@ def launch_from_ui(page, button, timeout: float = 180) -> str:
     while not launches:
         assert time.monotonic() < deadline, f"the UI launched no run within {timeout}s"
         if confirm.is_visible():
-            confirm.click()
+            try:
+                # The dialog can close or re-render between the check and the click.
+                confirm.click(timeout=2_000)
+            except PlaywrightTimeoutError:
+                pass
         page.wait_for_timeout(250)
     return launched_run_id(launches[0])
 
