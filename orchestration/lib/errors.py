@@ -3,7 +3,3 @@
 
 class PipelineInputError(ValueError):
     """Bad input (a source definition or a raw file). The raw file itself is never modified."""
-
-
-class NotYetSupportedError(PipelineInputError):
-    """A source kind that is part of the design but not available in this version."""
