@@ -24,6 +24,18 @@ from orchestration.lib.downloads import Http, Log
 from orchestration.lib.ees_api import EesApiClient
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.landing import LandedFile, land_file, read_manifest
+from orchestration.lib.local_datasets import (
+    KIND_TABLE,
+    LOCAL_TABLES,
+    LocalParsedFile,
+    LocalSchema,
+    check_local_datasets,
+    create_local_tables,
+    insert_records,
+    measure_records,
+    parse_local_file,
+    read_schema,
+)
 from orchestration.lib.raw_loader import ParsedFile, load_dataset, parse_csv, write_file_tables
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.source_lock import RemoteResult, ResolvedSources, resolve_sources
@@ -135,16 +147,23 @@ def check_file_size(landing_dir: Path, landed: LandedFile, row_count: int) -> st
 
 @dataclass(frozen=True)
 class DatasetIngest:
-    dataset: str
+    dataset: str  # the raw table: an EES dataset, or one of the four local_* tables
     files: list[ParsedFile]
     row_count: int
     remote: list[RemoteResult] = field(default_factory=list)
+    # local_* tables: the local files loaded into it (files holds their ParsedFile lineage view),
+    # and for raw.local_measures the schema files it was read from.
+    local_files: list[LocalParsedFile] = field(default_factory=list)
+    schemas: list[LocalSchema] = field(default_factory=list)
 
 
 @dataclass
 class Landing:
     parsed: dict[str, list[ParsedFile]]
     sources: ResolvedSources
+    # local dataset name -> its schema and files, in sources.yml order
+    schemas: dict[str, LocalSchema] = field(default_factory=dict)
+    local: dict[str, list[LocalParsedFile]] = field(default_factory=dict)
 
 
 def land_and_parse(
@@ -178,7 +197,62 @@ def land_and_parse(
         if accepted and log is not None:
             log.warning(accepted)
         parsed[source.dataset].append(parsed_file)
-    return Landing(parsed, resolved)
+    schemas, local = land_and_parse_local(settings, resolved, log)
+    return Landing(parsed, resolved, schemas, local)
+
+
+def land_and_parse_local(
+    settings: Settings, resolved: ResolvedSources, log: Log | None = None
+) -> tuple[dict[str, LocalSchema], dict[str, list[LocalParsedFile]]]:
+    """The local: datasets: every schema is read and checked before any of their files lands; each
+    file then lands like a DfE file, its schema file landed beside it as DfE's .meta.csv is (so the
+    manifest and raw.landed_files.meta_sha256 record which schema read it)."""
+    datasets = resolved.config.local
+    schemas = {d.name: read_schema(d.schema_path, d.schema_listed_as, d.name) for d in datasets}
+    check_local_datasets(datasets, schemas, settings.sources_file)
+    local: dict[str, list[LocalParsedFile]] = {}
+    for dataset in datasets:
+        seen: set[tuple[str, str | None]] = set()
+        local[dataset.name] = []
+        for file in dataset.files:
+            landed = land_file(settings.landing_dir, dataset.name, file.path, file.listed_as, None, dataset.schema_path)
+            if (landed.sha256, file.period) in seen:
+                continue  # the same bytes listed twice (overlapping globs) load once
+            seen.add((landed.sha256, file.period))
+            parsed = parse_local_file(landed, file, schemas[dataset.name])
+            accepted = check_file_size(settings.landing_dir, landed, len(parsed.parsed.rows))
+            if accepted and log is not None:
+                log.warning(accepted)
+            local[dataset.name].append(parsed)
+    return schemas, local
+
+
+def load_local(con: duckdb.DuckDBPyConnection, landing: Landing) -> list[DatasetIngest]:
+    """(Re)create raw.local_* (empty when nothing is listed) and load every local dataset; record
+    their files in raw.landed_files / raw.file_columns like DfE files."""
+    create_local_tables(con)
+    files = [f for parsed in landing.local.values() for f in parsed]
+    for parsed in files:
+        insert_records(con, parsed.table, parsed.records)
+    measures = [r for name, schema in landing.schemas.items() for r in measure_records(name, schema)]
+    insert_records(con, "local_measures", measures)
+    # Local datasets removed from sources.yml must not linger in the lineage tables.
+    placeholders = ", ".join("?" for _ in landing.parsed)
+    for table in ("landed_files", "file_columns"):
+        con.execute(f"DELETE FROM raw.{table} WHERE dataset NOT IN ({placeholders})", list(landing.parsed))
+    for name, parsed in landing.local.items():
+        write_file_tables(con, name, [f.parsed for f in parsed])
+    results = []
+    for table in LOCAL_TABLES:
+        if table == "local_measures":
+            used = [landing.schemas[name] for name in landing.schemas if landing.schemas[name].measures]
+            results.append(DatasetIngest(table, [], len(measures), schemas=used))
+            continue
+        loaded = [f for f in files if KIND_TABLE[f.kind] == table]
+        results.append(DatasetIngest(
+            table, [f.parsed for f in loaded], sum(len(f.records) for f in loaded), local_files=loaded,
+        ))
+    return results
 
 
 def write_data_set_versions(con: duckdb.DuckDBPyConnection, remote: list[RemoteResult]) -> None:
@@ -226,6 +300,7 @@ def ingest(
             remote = [r for r in landing.sources.remote if r.source.dataset == dataset]
             results.append(DatasetIngest(dataset, files, rows, remote))
         write_data_set_versions(con, landing.sources.remote)
+        results += load_local(con, landing)
         con.execute("COMMIT")
     return results
 

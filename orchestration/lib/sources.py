@@ -16,11 +16,24 @@ Each dataset takes any of three kinds of source, each a single entry or a list:
   ``data/*.csv`` with ``.meta.csv`` beside them; ``members`` globs choose among them).
 
 Remote sources are resolved, downloaded and locked by :mod:`orchestration.lib.source_lock`.
+
+An optional ``local:`` mapping lists the council's own school-level datasets (README "Local
+datasets")::
+
+    local:
+      schools: {schema: local/schools.schema.yml, files: [local/schools.csv]}
+      ofsted_inspections:
+        schema: local/ofsted.schema.yml
+        files: [{path: local/ofsted_2024_08_31.csv, period: "2024-08-31"}]
+
+Their schema files are read by :mod:`orchestration.lib.local_datasets`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -133,11 +146,31 @@ RemoteSource = EesApiSource | UrlSource
 
 
 @dataclass(frozen=True)
+class LocalFile:
+    """One file of a local dataset; ``period`` as written on its sources.yml entry (a year such as
+    2023/24, or an inspection snapshot's as-at date) for files that carry no period column."""
+
+    dataset: str
+    path: Path
+    listed_as: str
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class LocalDataset:
+    name: str
+    schema_path: Path
+    schema_listed_as: str  # as written in sources.yml, for messages and lineage
+    files: tuple[LocalFile, ...]
+
+
+@dataclass(frozen=True)
 class SourcesConfig:
     sources_file: Path
     datasets: tuple[str, ...]
     files: list[SourceFile] = field(default_factory=list)
     remote: list[RemoteSource] = field(default_factory=list)
+    local: list[LocalDataset] = field(default_factory=list)
 
 
 DATASET_KEYS = ("files", "ees_api", "url")
@@ -231,6 +264,82 @@ def _file_sources(sources_file: Path, dataset: str, files: object) -> list[Sourc
     return result
 
 
+LOCAL_DATASET_KEYS = ("schema", "files")
+LOCAL_FILE_KEYS = ("path", "period")
+_LOCAL_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def _period_text(value: object) -> str | None:
+    """A per-file period as written; YAML reads an unquoted 2024-08-31 as a date, 202324 as a number."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+def _local_files(sources_file: Path, dataset: str, files: object) -> tuple[LocalFile, ...]:
+    base = sources_file.parent
+    where = f"{sources_file}: local dataset '{dataset}'"
+    result: list[LocalFile] = []
+    for item in _as_list(files):
+        period = None
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - set(LOCAL_FILE_KEYS))
+            if unknown:
+                raise PipelineInputError(
+                    f"{where}: file entry {item!r}: unknown key(s) {', '.join(map(str, unknown))} "
+                    f"(allowed: {', '.join(LOCAL_FILE_KEYS)})"
+                )
+            pattern, period = item.get("path"), _period_text(item.get("period"))
+        else:
+            pattern = item
+        if not isinstance(pattern, str) or not pattern:
+            raise PipelineInputError(f"{where}: bad file entry {item!r} (expected a path, or {{path:, period:}})")
+        for path in _expand(pattern, base, dataset, sources_file):
+            listed = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+            result.append(LocalFile(dataset, path.resolve(), listed, period))
+    return tuple(result)
+
+
+def _local_datasets(sources_file: Path, local: object, specs: dict[str, DatasetSpec]) -> list[LocalDataset]:
+    if local is None:
+        return []
+    if not isinstance(local, dict):
+        raise PipelineInputError(
+            f"{sources_file}: 'local:' must map dataset names to {{schema:, files:}}, got {local!r}"
+        )
+    result = []
+    for name, entry in local.items():
+        where = f"{sources_file}: local dataset '{name}'"
+        if not isinstance(name, str) or not _LOCAL_NAME.match(name):
+            raise PipelineInputError(f"{where}: a local dataset name must be lower snake case (e.g. school_ks2)")
+        if name in specs:
+            raise PipelineInputError(
+                f"{where}: the name is taken by a DfE dataset; choose another (DfE datasets: {', '.join(sorted(specs))})"
+            )
+        if not isinstance(entry, dict):
+            raise PipelineInputError(f"{where}: expected {{schema: <schema file>, files: [...]}}, got {entry!r}")
+        unknown = sorted(set(entry) - set(LOCAL_DATASET_KEYS))
+        if unknown:
+            raise PipelineInputError(
+                f"{where}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(LOCAL_DATASET_KEYS)})"
+            )
+        schema = entry.get("schema")
+        if not isinstance(schema, str) or not schema.strip():
+            raise PipelineInputError(f"{where}: 'schema:' (the path of its schema file) is required")
+        schema_path = Path(schema) if Path(schema).is_absolute() else sources_file.parent / schema
+        if not schema_path.is_file():
+            raise PipelineInputError(f"{where}: schema file '{schema}' not found (looked for {schema_path})")
+        if not entry.get("files"):
+            raise PipelineInputError(f"{where}: 'files:' (its CSV or XLSX files) is required")
+        files = _local_files(sources_file, name, entry["files"])
+        result.append(LocalDataset(name, schema_path.resolve(), schema, files))
+    return result
+
+
 def read_sources_config(sources_file: Path) -> SourcesConfig:
     """Every source of every dataset; local globs expanded, remote sources not yet resolved."""
     if not sources_file.exists():
@@ -244,7 +353,8 @@ def read_sources_config(sources_file: Path) -> SourcesConfig:
         raise PipelineInputError(f"{sources_file}: expected a 'datasets:' mapping with at least one dataset")
 
     specs = dataset_specs()
-    config = SourcesConfig(sources_file, tuple(datasets))
+    local = _local_datasets(sources_file, document.get("local"), specs)
+    config = SourcesConfig(sources_file, tuple(datasets), local=local)
     for dataset, entry in datasets.items():
         if dataset not in specs:
             raise PipelineInputError(
