@@ -1,5 +1,5 @@
 """Deterministic synthetic DfE releases in EES tidy format (KS2, KS4, statistical neighbours;
-the other phases - EYFS to NEET - are in `phases`).
+the other phases - EYFS to NEET - are in `phases`; the council's school-level files in `schools`).
 
 Usage: python -m orchestration.lib.sample_data.generator [--out raw/sample]
 
@@ -655,6 +655,11 @@ def generate(out_dir: Path) -> list[Path]:
     from .phases import generate_phases
 
     written += generate_phases(out_dir, latent)
+
+    # The council's school-level files split these same KS2/KS4 cells across schools.
+    from .schools import generate_local
+
+    written += generate_local(out_dir, ks2, ks4)
     return written
 
 
