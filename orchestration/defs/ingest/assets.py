@@ -10,10 +10,17 @@ tagged ``edu/update_sources`` (the new-release sensor's runs) resolves them agai
 import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.lib.ingest import UPDATE_SOURCES_TAG, ingest, parse_update_tag
+from orchestration.lib.ingest import UPDATE_SOURCES_TAG, DatasetIngest, ingest, parse_update_tag
+from orchestration.lib.local_datasets import LOCAL_TABLES
 from orchestration.lib.sources import dataset_specs
 
 LINEAGE_TABLES = ("landed_files", "file_columns", "data_set_versions")
+LOCAL_DESCRIPTIONS = {
+    "local_schools": "raw.local_schools: the council's school register(s) (local: datasets of kind school_register), one row per register row",
+    "local_school_values": "raw.local_school_values: the council's school-level measures, one row per file row x declared measure, cells as written",
+    "local_measures": "raw.local_measures: the measures each school_measures schema file declares (label, unit, polarity, bounds)",
+    "local_inspections": "raw.local_inspections: Ofsted inspection outcomes (kind inspection_outcomes), one row per school per snapshot",
+}
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:
@@ -34,7 +41,33 @@ def _specs() -> list[dg.AssetSpec]:
         dg.AssetSpec(raw_asset_key(t), description=f"raw.{t}: lineage of the landed files", group_name="ingest", kinds={"duckdb"})
         for t in LINEAGE_TABLES
     ]
+    specs += [
+        dg.AssetSpec(raw_asset_key(t), description=LOCAL_DESCRIPTIONS[t], group_name="ingest", kinds={"duckdb", "csv", "xlsx"})
+        for t in LOCAL_TABLES
+    ]
     return specs
+
+
+def _local_metadata(result: DatasetIngest, sources_file: str) -> dict:
+    if result.dataset == "local_measures":
+        files = "\n".join(
+            f"- `{s.listed_as}` sha256 `{s.sha256[:12]}…`: {len(s.measures)} measure(s) "
+            f"({', '.join(m.code for m in s.measures)})"
+            for s in result.schemas
+        )
+    else:
+        files = "\n".join(
+            f"- `{f.parsed.source_file}` (local dataset `{f.dataset}`"
+            + (f", sheet `{f.sheet}`" if f.sheet else "")
+            + f") sha256 `{f.parsed.landed.sha256[:12]}…` {f.parsed.landed.size_bytes:,} bytes, "
+            f"{len(f.parsed.rows):,} file rows, {len(f.records):,} table rows, schema `{f.schema.listed_as}`"
+            for f in result.local_files
+        )
+    return {
+        "row_count": result.row_count,
+        "files": dg.MetadataValue.md(files or "(no local dataset of this kind in sources.yml: empty table)"),
+        "sources_file": sources_file,
+    }
 
 
 @dg.multi_asset(specs=_specs(), name="ingest_raw_files")
@@ -46,6 +79,11 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     versions_used: dict[str, str] = {}
     for result in results:
         total_files += len(result.files)
+        if result.dataset in LOCAL_TABLES:
+            yield dg.MaterializeResult(
+                asset_key=raw_asset_key(result.dataset), metadata=_local_metadata(result, str(settings.sources_file))
+            )
+            continue
         metadata = {
             "row_count": result.row_count,
             "files": dg.MetadataValue.md(

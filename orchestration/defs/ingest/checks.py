@@ -1,4 +1,5 @@
-"""Blocking gates on the raw datasets: one Great Expectations suite per dataset."""
+"""Blocking gates on the raw datasets: one Great Expectations suite per dataset, and one per
+raw.local_* table holding school-level rows (the council's local datasets)."""
 
 
 import dagster as dg
@@ -46,5 +47,31 @@ def _raw_check(dataset: str, kind: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _local_check(table: str) -> dg.AssetChecksDefinition:
+    suite = f"raw_{table}"
+
+    @dg.asset_check(
+        asset=raw_asset_key(table),
+        name=f"gx_{suite}",
+        blocking=True,
+        description=f"Great Expectations suite expectations/{suite}.json (rows of the local datasets in raw.{table})",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
+            frame = gates.raw_local_frame(con, table)
+        if frame.empty:
+            return dg.AssetCheckResult(passed=True, description=f"raw.{table}: no local dataset of this kind in sources.yml, nothing to check")
+        metadata = {
+            "rows": len(frame),
+            "rows_with_problems": dg.MetadataValue.json(
+                {c: int(frame[c].notna().sum()) for c in gates.LOCAL_PROBLEM_COLUMNS[table]}
+            ),
+        }
+        return gate_result(gates.validate(suite, frame), **metadata)
+
+    return _check
+
+
 def raw_checks() -> list[dg.AssetChecksDefinition]:
-    return [_raw_check(name, spec.kind) for name, spec in dataset_specs().items() if gates.suite_exists(f"raw_{name}")]
+    checks = [_raw_check(name, spec.kind) for name, spec in dataset_specs().items() if gates.suite_exists(f"raw_{name}")]
+    return checks + [_local_check(table) for table in gates.LOCAL_PROBLEM_COLUMNS]
