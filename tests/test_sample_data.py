@@ -21,8 +21,8 @@ SAMPLE_DIR = REPO_ROOT / "raw" / "sample"
 REAL_KS2 = REPO_ROOT.parent / "shared" / "reference" / "ees_real" / "ks2_la.csv"
 # Directories the generator owns; other sample datasets may sit beside them.
 GENERATED_DIRS = ("ks2", "ks4", "statistical_neighbours", "eyfs", "phonics", "ks1", "ks5", "age19",
-                  "absence", "exclusions", "neet")
-EES_DIRS = tuple(d for d in GENERATED_DIRS if d != "statistical_neighbours")
+                  "absence", "exclusions", "neet", "local")
+EES_DIRS = tuple(d for d in GENERATED_DIRS if d not in ("statistical_neighbours", "local"))
 HEADLINE = ("Total", "Total", "Total")
 PUPIL_FILTERS = ["breakdown_topic", "breakdown", "sex"]
 # folder -> (filter columns in file order, headline value of each)
@@ -542,3 +542,224 @@ def test_la_outcomes_follow_the_shared_latent_characteristics():
     assert correlation(absence, suspensions) > 0.2
     spread = sorted(absence.values())
     assert spread[-1] - spread[0] <= 5.0 and spread[len(spread) // 2] - spread[0] <= 2.5
+
+
+# ---------------------------------------------------------------------------------------------
+# The council's school-level files (raw/sample/local): read as CSV/XLSX here, not through the
+# pipeline, so these tests pin the sample itself.
+
+LOCAL_DIR = SAMPLE_DIR / "local"
+SAMPLE_LA_CODES = ("342", "340", "876")
+
+
+def _pct_value(cell: str) -> float:
+    assert cell.endswith("%"), cell
+    return float(cell[:-1])
+
+
+def _la_headline(relative: str, dataset: str) -> dict[tuple[str, str], dict[str, str]]:
+    """(old LA code or "" for England, time_period) -> headline row."""
+    rows = _headline(_read(SAMPLE_DIR / relative), dataset)
+    return {(r["old_la_code"], r["time_period"]): r for r in rows
+            if r["geographic_level"] in ("National", "Local authority")}
+
+
+def _school_years(rows: list[dict[str, str]]) -> dict[tuple[str, str], list[dict[str, str]]]:
+    grouped: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in rows:
+        year = r["TIME_PERIOD"][:4] + r["TIME_PERIOD"][5:]
+        grouped.setdefault((r["LEA"], year), []).append(r)
+    return grouped
+
+
+def _weighted_mean(rows: list[dict[str, str]], cohort: str, column: str, parse) -> float:
+    return sum(int(r[cohort]) * parse(r[column]) for r in rows) / sum(int(r[cohort]) for r in rows)
+
+
+@pytest.fixture(scope="module")
+def register() -> list[dict[str, str]]:
+    return _read(LOCAL_DIR / "schools.csv")
+
+
+@pytest.fixture(scope="module")
+def school_ks2() -> list[dict[str, str]]:
+    return _read(LOCAL_DIR / "school_ks2.csv")
+
+
+def test_school_register(register):
+    assert list(register[0]) == ["URN", "LA (code)", "LA (name)", "EstablishmentName",
+                                 "PhaseOfEducation (name)", "EstablishmentStatus (name)"]
+    urns = [r["URN"] for r in register]
+    assert len(set(urns)) == len(urns) and all(len(u) == 6 and u.isdigit() for u in urns)
+    names = {"342": "St. Helens", "340": "Knowsley", "876": "Halton"}
+    for code in SAMPLE_LA_CODES:
+        schools = [r for r in register if r["LA (code)"] == code]
+        assert {r["LA (name)"] for r in schools} == {names[code]}
+        phases = Counter(r["PhaseOfEducation (name)"] for r in schools)
+        assert 45 <= phases["Primary"] <= 60 and 8 <= phases["Secondary"] <= 12, phases
+        assert len({r["EstablishmentName"] for r in schools}) == len(schools)
+
+
+def test_school_ks2_sums_to_the_la_figures(register, school_ks2):
+    la = _la_headline("ks2/ks2_la_timeseries.csv", "ks2")
+    primaries = {r["URN"] for r in register if r["PhaseOfEducation (name)"] == "Primary"}
+    grouped = _school_years(school_ks2)
+    published = sorted({year for (code, year), r in la.items() if code == "342" and r["t_rwm_eligible_pupils"] != "x"})
+    assert sorted({year for _, year in grouped}) == published  # every published year, none of 2019/20-2020/21
+    columns = {"PTRWM_EXP": "pt_rwm_met_expected_standard", "PTRWM_HIGH": "pt_rwm_met_higher_standard",
+               "PTREAD_EXP": "pt_read_met_expected_standard", "PTMAT_EXP": "pt_mat_met_expected_standard"}
+    for code in SAMPLE_LA_CODES:
+        for year in published:
+            rows, row = grouped[(code, year)], la[(code, year)]
+            assert {r["URN"] for r in rows} == primaries & {r["URN"] for r in register if r["LA (code)"] == code}
+            assert sum(int(r["TELIG"]) for r in rows) == int(row["t_rwm_eligible_pupils"]), (code, year)
+            # School percentages are 0 dp (at most 0.5 off their counts) and so is the LA's: the
+            # cohort-weighted school mean can be at most 0.5 + 0.5 from the published LA figure.
+            for school_column, la_column in columns.items():
+                mean = _weighted_mean(rows, "TELIG", school_column, _pct_value)
+                assert abs(mean - float(row[la_column])) <= 0.5 + 0.5, (code, year, school_column, mean)
+            # The achievers implied by the school percentages land on the LA's count within rounding.
+            achievers = sum(int(r["TELIG"]) * _pct_value(r["PTRWM_EXP"]) / 100 for r in rows)
+            assert abs(achievers - int(row["t_rwm_met_expected_standard"])) <= 0.005 * int(row["t_rwm_eligible_pupils"])
+
+
+def test_school_ks4_sums_to_the_la_figures(register):
+    la = _la_headline("ks4/ks4_la_timeseries.csv", "ks4")
+    renamed = dict(zip(["pupil_count", "attainment8_average", "progress8_average", "engmath_95_percent",
+                        "engmath_94_percent"], ["t_pupils", "avg_att8", "avg_p8score", "pt_l2basics_95",
+                                                "pt_l2basics_94"]))
+    for key, r in _la_headline("ks4/ks4_la_2025.csv", "ks4").items():
+        la[key] = {renamed.get(k, k): v for k, v in r.items()}
+    rows_all = _read(LOCAL_DIR / "school_ks4.csv")
+    assert list(rows_all[0]) == ["URN", "LEA", "SCHNAME", "TIME_PERIOD", "TPUP", "ATT8SCR", "P8MEA",
+                                 "PTL2BASICS_95", "PTL2BASICS_94"]
+    secondaries = {r["URN"] for r in register if r["PhaseOfEducation (name)"] == "Secondary"}
+    grouped = _school_years(rows_all)
+    assert sorted({year for _, year in grouped}) == sorted({year for code, year in la if code == "342"})
+    # (school column, LA column, parse, school dp tolerance, LA dp tolerance)
+    measures = [("ATT8SCR", "avg_att8", float, 0.05, 0.05), ("P8MEA", "avg_p8score", float, 0.005, 0.005),
+                ("PTL2BASICS_95", "pt_l2basics_95", _pct_value, 0.5, 0.05),
+                ("PTL2BASICS_94", "pt_l2basics_94", _pct_value, 0.5, 0.05)]
+    for code, year in sorted(grouped):
+        rows, row = grouped[(code, year)], la[(code, year)]
+        assert {r["URN"] for r in rows} <= secondaries and len(rows) >= 8
+        assert sum(int(r["TPUP"]) for r in rows) == int(row["t_pupils"]), (code, year)
+        for school_column, la_column, parse, school_tol, la_tol in measures:
+            if row[la_column] in ("x", "z"):  # not published for the LA: not published by school
+                assert {r[school_column] for r in rows} == {"NP"}, (code, year, school_column)
+                continue
+            mean = _weighted_mean(rows, "TPUP", school_column, parse)
+            assert abs(mean - float(row[la_column])) <= school_tol + la_tol + 1e-9, (code, year, school_column, mean)
+    assert {r["P8MEA"] for r in rows_all if r["TIME_PERIOD"] in ("2019/20", "2020/21", "2024/25")} == {"NP"}
+
+
+def test_school_splits_are_exact():
+    """The split itself: every count and point total sums exactly to the LA's, within each school's
+    bounds, for awkward LA totals (nobody / everybody meeting a standard)."""
+    from orchestration.lib.sample_data.schools import build_schools, split_ks2, split_ks4
+
+    schools = build_schools()
+    primaries = [s for s in schools if s.la_code == "876" and s.phase == "Primary"]
+    secondaries = [s for s in schools if s.la_code == "876" and s.phase == "Secondary"]
+    for vector in [(2000, 1240, 160, 1500, 1450, 1480, 1460), (2000, 0, 0, 0, 0, 0, 0),
+                   (2000, 2000, 2000, 2000, 2000, 2000, 2000), (1500, 700, 3, 1100, 900, 1000, 1000)]:
+        split = split_ks2(primaries, vector, "202425")
+        n_total, rwm, high, read, _writ, mat, _gps = vector
+        assert [sum(column) for column in zip(*split)] == [n_total, rwm, high, read, mat]
+        assert all(0 <= h <= r <= min(rd, m) and max(rd, m) <= n for n, r, h, rd, m in split)
+    vector = (1850, 1850 * 4590 + 37, -1850 * 3, 800, 1200, 700, 1850 * 405)
+    split = split_ks4(secondaries, vector, "202324")
+    assert [sum(column) for column in zip(*split)] == [1850, vector[1], vector[2], 800, 1200]
+    assert all(0 <= e95 <= e94 <= n for n, _, _, e95, e94 in split)
+
+
+def test_small_cohort_cases_for_disclosure_control(school_ks2):
+    small = {key: [r for r in rows if int(r["TELIG"]) < 11] for key, rows in _school_years(school_ks2).items()}
+    for code in SAMPLE_LA_CODES:
+        assert any(rows for (c, _), rows in small.items() if c == code), code
+        assert all(int(r["TELIG"]) >= 4 for rows in small.values() for r in rows)
+    # One small school alone: its value could be worked out from the LA total and the others.
+    assert len(small[("342", "202324")]) == 1
+    # Two small schools that are all-or-nothing together: suppressing both still gives them away.
+    for key, expected in ((("340", "202324"), "100%"), (("876", "202223"), "0%")):
+        assert len(small[key]) == 2 and {r["PTRWM_EXP"] for r in small[key]} == {expected}, key
+
+
+def test_schools_causing_concern_and_strong_schools(school_ks2):
+    england = {year: float(r["pt_rwm_met_expected_standard"])
+               for (code, year), r in _la_headline("ks2/ks2_la_timeseries.csv", "ks2").items()
+               if code == "" and r["pt_rwm_met_expected_standard"] != "x"}
+    by_school: dict[tuple[str, str], dict[str, float]] = {}
+    for r in school_ks2:
+        year = r["TIME_PERIOD"][:4] + r["TIME_PERIOD"][5:]
+        by_school.setdefault((r["LEA"], r["URN"]), {})[year] = _pct_value(r["PTRWM_EXP"])
+    for code in SAMPLE_LA_CODES:
+        series = {urn: v for (c, urn), v in by_school.items() if c == code}
+        declining = [urn for urn, v in series.items()
+                     if v["202223"] > v["202324"] > v["202425"] and v["202425"] < england["202425"]]
+        strong = [urn for urn, v in series.items() if all(v[y] > england[y] for y in v)]
+        assert len(declining) >= 2 and len(strong) >= 2, (code, declining, strong)
+
+
+def test_ofsted_snapshots(register):
+    from orchestration.lib.sample_data.schools import OFSTED_SNAPSHOTS, ofsted_file_name
+
+    la_of = {r["URN"]: r["LA (name)"] for r in register}
+    previous: dict[str, str] = {}
+    grades = Counter()
+    for as_at in OFSTED_SNAPSHOTS:
+        rows = _read(LOCAL_DIR / ofsted_file_name(as_at))
+        assert list(rows[0]) == ["URN", "LAESTAB", "School name", "Ofsted phase", "Type of education",
+                                 "Local authority", "Region", "Total number of pupils",
+                                 "Inspection start date", "Publication date", "Overall effectiveness"]
+        assert sorted(r["URN"] for r in rows) == sorted(la_of)  # every school once per snapshot
+        for r in rows:
+            assert r["Local authority"] == la_of[r["URN"]] and r["Region"] == "North West"
+            assert r["Inspection start date"] < r["Publication date"] <= as_at
+            assert r["LAESTAB"].startswith({"St. Helens": "342", "Knowsley": "340", "Halton": "876"}[r["Local authority"]])
+            judged = r["Inspection start date"] < "2024-09-01"
+            assert r["Overall effectiveness"] in (("1", "2", "3", "4") if judged else ("Not judged",))
+            assert r["Inspection start date"] >= previous.get(r["URN"], "")
+            previous[r["URN"]] = r["Inspection start date"]
+            grades[r["Overall effectiveness"]] += 1
+    assert grades["2"] > grades["1"] + grades["3"] + grades["4"] and grades["3"] and grades["4"]
+    assert grades["Not judged"]
+
+
+def test_termly_attendance_workbook(register):
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(LOCAL_DIR / "termly_attendance.xlsx", read_only=True)["Attendance"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "St Helens, Knowsley and Halton termly attendance (sample)"
+    header = ["URN", "School name", "Academic year", "Term", "Enrolments", "Sessions possible",
+              "Overall absence sessions", "Persistent absentees"]
+    assert list(rows[2]) == header  # header on row 3 (the schema's header_row)
+    data = [dict(zip(header, r)) for r in rows[3:]]
+    terms = Counter((r["Academic year"], r["Term"]) for r in data)
+    assert sorted(terms) == sorted([(y, t) for y in ("2023/24", "2024/25") for t in ("Autumn", "Spring", "Summer")]
+                                   + [("2025/26", "Autumn")])
+    assert set(terms.values()) == {len(register)}
+    assert {str(r["URN"]) for r in data} == {r["URN"] for r in register}
+    for r in data:
+        assert 0 < r["Overall absence sessions"] < r["Sessions possible"] and 0 <= r["Persistent absentees"] <= r["Enrolments"]
+    overall = sum(r["Overall absence sessions"] for r in data) / sum(r["Sessions possible"] for r in data)
+    assert 0.05 < overall < 0.10
+
+
+def test_sources_yml_lists_the_local_sample():
+    import yaml
+
+    local = yaml.safe_load((REPO_ROOT / "sources.yml").read_text(encoding="utf-8"))["local"]
+    listed, schemas = set(), set()
+    for name, entry in local.items():
+        schemas.add(entry["schema"])
+        for item in entry["files"]:
+            path = item if isinstance(item, str) else item["path"]
+            listed.add(path)
+            if name == "ofsted_inspections":  # no period column: the as-at date is in the entry
+                assert item["period"].replace("-", "_") in path
+        kind = yaml.safe_load((REPO_ROOT / entry["schema"]).read_text(encoding="utf-8"))["kind"]
+        assert kind == {"schools": "school_register", "ofsted_inspections": "inspection_outcomes"}.get(name, "school_measures")
+    on_disk = {p.relative_to(REPO_ROOT).as_posix() for p in LOCAL_DIR.iterdir()}
+    assert listed | schemas == on_disk

@@ -394,6 +394,17 @@ def _inspections(school: School) -> list[tuple[dt.date, dt.date, int]]:
     return history
 
 
+def _roll(school: School, year: str, ks2_cohorts: dict, ks4_cohorts: dict) -> float:
+    """Pupils on roll: the mean results cohort of the last three published years up to `year`
+    times the year groups (7 in a primary, 5 to Year 11), so a roll moves slowly."""
+    if school.phase == "Primary":
+        cohorts, years, groups = ks2_cohorts, KS2_YEARS, 7
+    else:
+        cohorts, years, groups = ks4_cohorts, KS4_YEARS, 5
+    recent = [cohorts[(school.urn, y)] for y in years if y <= year][-3:]
+    return groups * sum(recent) / len(recent)
+
+
 def _ofsted_rows(schools: list[School], as_at: str, ks2_cohorts: dict, ks4_cohorts: dict) -> list[list[str]]:
     cutoff = dt.date.fromisoformat(as_at)
     year = f"{cutoff.year - 1}{cutoff.year % 100:02d}"  # the academic year ending on the as-at date
@@ -402,10 +413,7 @@ def _ofsted_rows(schools: list[School], as_at: str, ks2_cohorts: dict, ks4_cohor
     for school in schools:
         published = [h for h in _inspections(school) if h[1] <= cutoff]
         start, publication, grade = published[-1]
-        if school.phase == "Primary":
-            roll = ks2_cohorts[(school.urn, year)] * 7 * _rng("local-roll", school.urn, year).uniform(0.93, 1.04)
-        else:
-            roll = ks4_cohorts[(school.urn, year)] * 5 * _rng("local-roll", school.urn, year).uniform(0.95, 1.08)
+        roll = _roll(school, year, ks2_cohorts, ks4_cohorts) * _rng("local-roll", school.urn, year).uniform(0.97, 1.03)
         judgement = "Not judged" if start >= SINGLE_WORD_JUDGEMENTS_END else str(grade)
         rows.append([str(school.urn), school.laestab, school.name, school.phase,
                      school.type_of_education, school.la_name, region, str(round(roll)),
@@ -421,11 +429,10 @@ def _attendance_rows(schools: list[School], ks2_cohorts: dict, ks4_cohorts: dict
             for school in [s for s in schools if s.la_code == la_code]:
                 rng = _rng("local-attendance", school.urn, year, term)
                 primary = school.phase == "Primary"
+                base = _roll(school, cohort_year, ks2_cohorts, ks4_cohorts)
                 if primary:
-                    base = ks2_cohorts[(school.urn, cohort_year)] * 7
                     rate = {"Autumn": 5.4, "Spring": 5.6, "Summer": 5.5}[term]
                 else:
-                    base = ks4_cohorts[(school.urn, cohort_year)] * 5
                     rate = {"Autumn": 8.6, "Spring": 9.0, "Summer": 9.8}[term]
                 # Absence fell a little each year after 2022/23; these LAs sit above England.
                 rate += 0.6 - 0.3 * (int(year[:4]) - 2023) - 1.1 * school.quality + rng.gauss(0.0, 0.5)
