@@ -1,0 +1,36 @@
+{#- School-level disclosure control and local-file parsing, shared by the school models so the
+    threshold and the cell rules are read in one place. -#}
+
+{#- The smallest cohort whose value may be shown. Default 11 = DfE's "10 or fewer pupils" rule
+    for school performance data; a council with a stricter policy sets EDU_SCHOOL_MIN_COHORT. -#}
+{% macro school_min_cohort() -%}
+    {{ env_var('EDU_SCHOOL_MIN_COHORT', '11') | int }}
+{%- endmacro %}
+
+{#- A local cell as number text: trimmed, thousands commas and a trailing % dropped
+    ('1,234', '66%', ' 66 % '). -#}
+{% macro local_number_text(expr) -%}
+    replace(replace(trim({{ expr }}), ',', ''), '%', '')
+{%- endmacro %}
+
+{#- A local cell as a number, or NULL. The same regex as EES cells so 'nan' / 'inf' never read
+    as values. -#}
+{% macro parse_local_number(expr) -%}
+    case
+        when regexp_full_match(trim({{ local_number_text(expr) }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+            then try_cast(trim({{ local_number_text(expr) }}) as double)
+    end
+{%- endmacro %}
+
+{#- LA names compared the way a person reads them: case, punctuation, spacing and '&' vs 'and'
+    ignored, so 'St. Helens' = 'St Helens' and 'Brighton & Hove' = 'Brighton and Hove'. -#}
+{% macro la_name_key(expr) -%}
+    regexp_replace(replace(lower(trim({{ expr }})), '&', 'and'), '[^a-z0-9]', '', 'g')
+{%- endmacro %}
+
+{#- Published value as text for plain-English sentences: '48%' for percentages, '45.3' for
+    scores, to the measure's decimal places. -#}
+{% macro format_school_value(value_expr, places_expr, unit_expr) -%}
+    (printf('%.' || cast(coalesce({{ places_expr }}, 0) as varchar) || 'f', {{ value_expr }})
+        || case when {{ unit_expr }} = '%' then '%' else '' end)
+{%- endmacro %}

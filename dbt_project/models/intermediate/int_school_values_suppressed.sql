@@ -1,0 +1,287 @@
+-- Disclosure control for school-level values (README "School-level view").
+--
+-- Primary: a value about fewer than EDU_SCHOOL_MIN_COHORT pupils (default 11, DfE's "10 or
+-- fewer") is withheld; so is one whose cohort is unknown, because nothing shows it is large
+-- enough.
+--
+-- Secondary, per old_la_code x measure x period x term: assume an attacker knows the LA total
+-- exactly (DfE's LA figure x the LA cohort, or the sum of all schools), every published value
+-- and every cohort. Then of the withheld set S they know X = sum(value x cohort) and
+-- N = sum(cohort). A member's own total is pinned down when its feasible interval has no width,
+-- i.e. when S has fewer than two schools with pupils or X sits on a bound (lo x N or hi x N:
+-- two schools both at 100% are both known to be 100%). So while S breaks that rule the next
+-- school in order of cohort ascending, then URN, is withheld as well. A source-suppressed value
+-- is unknown to us, so for a set that holds one only the two-school condition can be checked.
+with
+
+school_values as (
+
+    select * from {{ ref('stg_local__school_values') }}
+
+),
+
+measures as (
+
+    select * from {{ ref('stg_local__measures') }}
+
+),
+
+schools as (
+
+    select * from {{ ref('stg_local__schools') }}
+
+),
+
+catalogue as (
+
+    select * from {{ ref('measure_catalogue') }}
+    where breakdown = 'all'
+
+),
+
+-- The register row landed last wins when a school appears in two register files.
+register as (
+
+    select *
+    from schools
+    where urn is not null
+    qualify row_number() over (partition by urn order by landed_seq desc, source_row_number desc) = 1
+
+),
+
+-- A catalogue code takes DfE's label, unit and polarity so school and LA figures read alike;
+-- local codes use their schema file. Percentages are bounded 0-100 unless the schema narrows it.
+measure_attributes as (
+
+    select
+        measures.dataset,
+        measures.measure_code,
+        catalogue.measure_code is not null as is_catalogue_measure,
+        coalesce(measures.label, catalogue.measure_name, measures.measure_code) as measure_label,
+        coalesce(
+            catalogue.unit,
+            case when measures.unit = 'percent' then '%' else 'score' end
+        ) as unit,
+        coalesce(catalogue.polarity, measures.polarity, 'high') as polarity,
+        coalesce(measures.decimal_places, catalogue.decimal_places, 1) as decimal_places,
+        measures.is_headline,
+        measures.phase as measure_phase,
+        measures.uses_numerator_denominator,
+        coalesce(
+            measures.value_min,
+            case when measures.unit = 'percent' or (measures.unit is null and catalogue.unit = '%') then 0 end
+        ) as value_lower_bound,
+        coalesce(
+            measures.value_max,
+            case when measures.unit = 'percent' or (measures.unit is null and catalogue.unit = '%') then 100 end
+        ) as value_upper_bound
+    from measures
+    left join catalogue
+        on measures.measure_code = catalogue.measure_code
+    qualify row_number() over (partition by measures.dataset, measures.measure_code order by measures.landed_seq desc) = 1
+
+),
+
+-- A value re-landed in a later file (a corrected copy) replaces the earlier one.
+latest_values as (
+
+    select *
+    from school_values
+    where urn is not null
+      and measure_code is not null
+      and time_period is not null
+    qualify row_number() over (
+        partition by urn, measure_code, time_period, time_identifier
+        order by landed_seq desc, source_row_number desc
+    ) = 1
+
+),
+
+primary_suppressed as (
+
+    select
+        latest_values.urn,
+        coalesce(register.school_name, latest_values.school_name) as school_name,
+        coalesce(register.old_la_code, latest_values.old_la_code) as old_la_code,
+        register.phase,
+        latest_values.dataset,
+        latest_values.measure_code,
+        measure_attributes.measure_label,
+        measure_attributes.unit,
+        measure_attributes.polarity,
+        measure_attributes.decimal_places,
+        coalesce(measure_attributes.is_headline, false) as is_headline,
+        coalesce(measure_attributes.is_catalogue_measure, false) as is_catalogue_measure,
+        coalesce(measure_attributes.uses_numerator_denominator, false) as uses_numerator_denominator,
+        measure_attributes.value_lower_bound,
+        measure_attributes.value_upper_bound,
+        latest_values.time_period,
+        latest_values.time_identifier,
+        latest_values.cohort,
+        latest_values.numerator,
+        latest_values.denominator,
+        latest_values.value,
+        latest_values.source_status,
+        latest_values.cohort < {{ school_min_cohort() }} as small_cohort,
+        case
+            when latest_values.source_status <> 'published' then latest_values.source_status
+            when latest_values.cohort is null or latest_values.cohort < {{ school_min_cohort() }} then 'suppressed_small_cohort'
+            else 'published'
+        end as primary_status,
+        latest_values.source_file,
+        latest_values.file_sha256,
+        latest_values.source_row_number
+    from latest_values
+    left join register
+        on latest_values.urn = register.urn
+    left join measure_attributes
+        on latest_values.dataset = measure_attributes.dataset
+        and latest_values.measure_code = measure_attributes.measure_code
+
+),
+
+-- Every school with a value (published or withheld) is a candidate, withheld ones first: they
+-- are in S whatever happens, the rest join it smallest cohort first.
+ordered_candidates as (
+
+    select
+        *,
+        primary_status in ('suppressed_small_cohort', 'suppressed_at_source') as is_primary_withheld,
+        -- What an attacker could not reconstruct even with the LA total: a value the source
+        -- withheld, or a school whose cohort is unknown.
+        primary_status = 'suppressed_at_source' or cohort is null as is_unknown_to_attacker,
+        row_number() over candidate_order as candidate_position
+    from primary_suppressed
+    where primary_status <> 'not_available'
+    window candidate_order as (
+        partition by old_la_code, measure_code, time_period, time_identifier
+        order by
+            case when primary_status in ('suppressed_small_cohort', 'suppressed_at_source') then 0 else 1 end,
+            cohort nulls first,
+            urn
+    )
+
+),
+
+prefix_totals as (
+
+    select
+        *,
+        count(*) filter (where is_primary_withheld) over suppression_group as primary_withheld_count,
+        count(*) over suppression_group as candidate_count,
+        -- Schools with pupils: a zero-cohort member hides nothing about the others.
+        count(*) filter (where coalesce(cohort, 1) > 0) over prefix as prefix_schools_with_pupils,
+        bool_or(is_unknown_to_attacker) over prefix as prefix_has_unknown,
+        sum(cast(cohort as double)) over prefix as prefix_cohort,
+        sum(value * cohort) over prefix as prefix_total
+    from ordered_candidates
+    window
+        suppression_group as (partition by old_la_code, measure_code, time_period, time_identifier),
+        prefix as (
+            partition by old_la_code, measure_code, time_period, time_identifier
+            order by candidate_position
+            rows between unbounded preceding and current row
+        )
+
+),
+
+prefix_checked as (
+
+    select
+        *,
+        -- The rule for "withhold the first candidate_position candidates". The small tolerance
+        -- keeps a value computed as 29/29*100 = 99.99999... from passing as "below 100".
+        prefix_schools_with_pupils >= 2
+        and (
+            prefix_has_unknown
+            or (
+                (value_lower_bound is null or prefix_total > value_lower_bound * prefix_cohort + 1e-6 * greatest(prefix_cohort, 1))
+                and (value_upper_bound is null or prefix_total < value_upper_bound * prefix_cohort - 1e-6 * greatest(prefix_cohort, 1))
+            )
+        ) as prefix_is_safe
+    from prefix_totals
+
+),
+
+withheld_count_chosen as (
+
+    select
+        *,
+        case
+            when primary_withheld_count = 0 then 0
+            -- The smallest safe prefix that contains every primary-withheld school; when none is
+            -- safe every school in the group is withheld.
+            else coalesce(
+                min(case when prefix_is_safe and candidate_position >= primary_withheld_count then candidate_position end)
+                    over (partition by old_la_code, measure_code, time_period, time_identifier),
+                candidate_count
+            )
+        end as withheld_count
+    from prefix_checked
+
+),
+
+group_outcomes as (
+
+    select
+        *,
+        -- False when even withholding everything leaves a school's value derivable from the
+        -- group total: then no LA aggregate of these schools may be shown.
+        withheld_count = 0
+            or bool_or(prefix_is_safe and candidate_position = withheld_count)
+                over (partition by old_la_code, measure_code, time_period, time_identifier)
+            as is_group_total_safe,
+        bool_or(is_unknown_to_attacker)
+            over (partition by old_la_code, measure_code, time_period, time_identifier)
+            as group_has_unknown_value
+    from withheld_count_chosen
+
+),
+
+final as (
+
+    select
+        primary_suppressed.urn,
+        primary_suppressed.school_name,
+        primary_suppressed.old_la_code,
+        primary_suppressed.phase,
+        primary_suppressed.dataset,
+        primary_suppressed.measure_code,
+        primary_suppressed.measure_label,
+        primary_suppressed.unit,
+        primary_suppressed.polarity,
+        primary_suppressed.decimal_places,
+        primary_suppressed.is_headline,
+        primary_suppressed.is_catalogue_measure,
+        primary_suppressed.uses_numerator_denominator,
+        primary_suppressed.value_lower_bound,
+        primary_suppressed.value_upper_bound,
+        primary_suppressed.time_period,
+        primary_suppressed.time_identifier,
+        primary_suppressed.cohort,
+        primary_suppressed.numerator,
+        primary_suppressed.denominator,
+        -- The value as read, kept for the LA aggregate; only value_status = 'published' may be shown.
+        primary_suppressed.value as unsuppressed_value,
+        primary_suppressed.source_status,
+        coalesce(primary_suppressed.small_cohort, false) as small_cohort,
+        case
+            when primary_suppressed.primary_status <> 'published' then primary_suppressed.primary_status
+            when group_outcomes.candidate_position <= group_outcomes.withheld_count then 'suppressed_secondary'
+            else 'published'
+        end as value_status,
+        coalesce(group_outcomes.is_group_total_safe, true) as is_group_total_safe,
+        coalesce(group_outcomes.group_has_unknown_value, false) as group_has_unknown_value,
+        primary_suppressed.source_file,
+        primary_suppressed.file_sha256,
+        primary_suppressed.source_row_number
+    from primary_suppressed
+    left join group_outcomes
+        on primary_suppressed.urn = group_outcomes.urn
+        and primary_suppressed.measure_code = group_outcomes.measure_code
+        and primary_suppressed.time_period = group_outcomes.time_period
+        and primary_suppressed.time_identifier is not distinct from group_outcomes.time_identifier
+
+)
+
+select * from final
