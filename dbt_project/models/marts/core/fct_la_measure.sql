@@ -165,10 +165,7 @@ landed_files as (
 final as (
 
     select
-        cast(measure_code as varchar) as measure_code,
-        cast(breakdown as varchar) as breakdown,
-        cast(time_period as integer) as time_period,
-        cast(academic_year as varchar) as academic_year,
+        {{ measure_period_columns() }},
         cast(coalesce(dim_la_code, new_la_code) as varchar) as la_code,
         cast(area_code as varchar) as old_la_code,
         cast(coalesce(dim_la_name, la_name) as varchar) as la_name,
@@ -195,18 +192,9 @@ final as (
         cast(rank as integer) as rank,
         cast(ranked_count as integer) as ranked_count,
         cast(quartile_band as varchar) as quartile_band,
-        cast(polarity as varchar) as polarity,
-        cast(unit as varchar) as unit,
-        cast(decimal_places as integer) as decimal_places,
-        cast(comparability_note as varchar) as comparability_note,
-        cast(joined.source_file as varchar) as data_source_file,
-        cast(joined.file_sha256 as varchar) as file_sha256,
-        cast(landed_files.data_set_id as varchar) as data_set_id,
-        cast(landed_files.data_set_version as varchar) as data_set_version
+        {{ measure_reading_and_lineage_columns('joined') }}
     from joined
-    left join landed_files
-        on joined.dataset = landed_files.dataset
-        and joined.file_sha256 = landed_files.file_sha256
+    {{ join_landed_files('joined') }}
 
 )
 

@@ -28,13 +28,7 @@ sequenced as (
 final as (
 
     select
-        cast(measure_code as varchar) as measure_code,
-        cast(breakdown as varchar) as breakdown,
-        cast(time_period as integer) as time_period,
-        cast(academic_year as varchar) as academic_year,
-        cast(area_level as varchar) as area_level,
-        cast(area_code as varchar) as area_code,
-        cast(area_name as varchar) as area_name,
+        {{ measure_area_key_columns() }},
         cast(release as varchar) as earlier_release,
         cast(value as double) as earlier_value,
         cast(value_status as varchar) as earlier_value_status,
