@@ -15,7 +15,8 @@ from orchestration.lib.exports import DICTIONARY_NAME
 
 @dg.asset_check(asset=BRIEFINGS_KEY, name="briefing_numbers_match_marts",
                 description="Every number in the briefings written from this publication reads back as the "
-                            "fct_la_measure value it is tagged with")
+                            "mart value it is tagged with: LA figures from fct_la_measure, school figures from "
+                            "mart_school_outcomes, mart_inspection_outcomes and mart_schools_causing_concern")
 def briefing_numbers_match_marts(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     settings = warehouse.settings()
     files, numbers, problems = render.verify_briefings(settings.published_db, settings.warehouse_dir / "briefings")

@@ -2,7 +2,8 @@
 
 ``write_briefings`` reads ``marts.fct_la_measure`` (with ``dim_measure`` for phases and names,
 ``dim_local_authority`` for names and regions, ``fct_area_measure`` for England's previous
-comparable year and ``audit.publications`` for provenance) read-only, and writes, per LA,
+comparable year, the school marts where the publication has them (see :mod:`.schools`) and
+``audit.publications`` for provenance) read-only, and writes, per LA,
 ``<slug>/<period>.html`` (self-contained: charts embedded), ``<slug>/<period>.md`` with its charts
 in ``<slug>/<period>-charts/`` and an ``index.html`` linking them. Everything is written to a
 staging folder and swapped in whole, so a failed run leaves the previous briefings as they were.
@@ -30,6 +31,8 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.briefing import charts as charts_module
+from orchestration.lib.briefing import schools as schools_module
+from orchestration.lib.briefing.schools import SchoolData, SchoolNum
 from orchestration.lib.briefing.sentences import (
     BAND_QUARTERS_HIGH,
     GAP_PAIRS,
@@ -111,6 +114,7 @@ class Published:
     by_measure: dict[tuple[str, str], list[dict]]     # (measure, breakdown) -> every LA row
     national_previous: dict[tuple[str, str, int], int]  # England's previous comparable period
     publication: dict = field(default_factory=dict)
+    schools: SchoolData = field(default_factory=SchoolData)  # empty for publications before the school marts
 
 
 def load_published(path: Path) -> Published:
@@ -134,12 +138,13 @@ def load_published(path: Path) -> Published:
             found = _rows(con, "SELECT publication_id, published_at, code_version FROM audit.publications "
                                "ORDER BY published_at DESC LIMIT 1")
             publication = found[0] if found else {}
+        schools = schools_module.load_school_data(con, _rows, _has_table)
     by_la: dict[str, dict] = defaultdict(dict)
     by_measure: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in facts:
         by_la[row["old_la_code"]][(row["measure_code"], row["breakdown"], row["time_period"])] = row
         by_measure[(row["measure_code"], row["breakdown"])].append(row)
-    return Published(measures, las, dict(by_la), dict(by_measure), national_previous, publication)
+    return Published(measures, las, dict(by_la), dict(by_measure), national_previous, publication, schools)
 
 
 # --- which LAs ----------------------------------------------------------------------------------
@@ -396,7 +401,11 @@ def build_briefing(ctx: Context, la: dict) -> dict:
     for section in sections:
         if latest and latest >= 100000 and section["period"] >= 100000 and section["period"] < latest:
             section["older_than_briefing"] = True
+    school_parts = schools_module.build_schools(published.schools, la, name, published.measures, la_rows,
+                                                _measure_sort_key)
     return {
+        "schools": school_parts["schools"],
+        "cohorts": school_parts["cohorts"],
         "la": {**la, "display_name": name, "slug": slugify(la["la_name"])},
         "sections": sections,
         "glance": glance,
@@ -422,6 +431,10 @@ def part_html(part: Any) -> str:
         return (f'<span class="num" data-field="{part.field}" data-measure="{_escape(part.measure or "")}" '
                 f'data-breakdown="{_escape(part.breakdown or "")}" data-period="{"" if part.period is None else part.period}">'
                 f"{html_escape(part.text, quote=False)}</span>")
+    if kind is SchoolNum:
+        # Not span.num: these are read back against the school marts, not fct_la_measure.
+        return (f'<span class="school-num" data-table="{_escape(part.table)}" data-key="{_escape(part.key)}" '
+                f'data-field="{_escape(part.field)}">{html_escape(part.text, quote=False)}</span>')
     if kind is Note:
         return f'<span class="note">{html_escape(part.text, quote=False)}</span>'
     if kind is Sentence:
@@ -430,7 +443,7 @@ def part_html(part: Any) -> str:
 
 
 def part_text(part: Any) -> str:
-    if isinstance(part, (Num, Note)):
+    if isinstance(part, (Num, Note, SchoolNum)):
         return part.text
     if isinstance(part, Sentence):
         return part.text
@@ -659,6 +672,8 @@ def _write_index(env, stage: Path, published: Published, provenance: dict) -> Pa
 
 _NUMBER = re.compile(r'<span class="num" data-field="([^"]*)" data-measure="([^"]*)" data-breakdown="([^"]*)" '
                      r'data-period="([^"]*)">([^<]*)</span>')
+_SCHOOL_NUMBER = re.compile(r'<span class="school-num" data-table="([^"]*)" data-key="([^"]*)" data-field="([^"]*)">'
+                            r'([^<]*)</span>')
 _PUBLICATION = re.compile(r'<meta name="generator" content="edu-outcomes pipeline, publication ([^"]*)">')
 _GAP_SOURCES = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}
 
@@ -701,8 +716,11 @@ def expected_number(published: Published, old_la_code: str, measure: str, breakd
 
 def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[str]]:
     """Read every number back from the briefings written from this publication and compare it
-    with the mart: (briefings checked, numbers checked, mismatches)."""
+    with the mart: (briefings checked, numbers checked, mismatches). LA figures (``span.num``)
+    are compared with ``fct_la_measure``, school figures (``span.school-num``) with the school
+    mart they are tagged with."""
     published = load_published(published_db)
+    phases = {code: m.get("phase") for (code, breakdown), m in published.measures.items() if breakdown == "all"}
     current = published.publication.get("publication_id")
     index = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
     files = numbers = 0
@@ -719,6 +737,14 @@ def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[
                 expected = expected_number(published, entry["old_la_code"], measure, breakdown, int(tp), field_name)
                 if html_unescape(text) != expected:
                     problems.append(f"{period['html']}: {measure}/{breakdown}/{tp} {field_name} shows "
+                                    f"{html_unescape(text)!r}, the mart says {expected!r}")
+            for table, key, field_name, text in _SCHOOL_NUMBER.findall(html):
+                numbers += 1
+                table, key = html_unescape(table), html_unescape(key)
+                expected = schools_module.expected_school_number(published.schools, table, key, field_name, phases,
+                                                                entry["old_la_code"])
+                if html_unescape(text) != expected:
+                    problems.append(f"{period['html']}: {table} {key} {field_name} shows "
                                     f"{html_unescape(text)!r}, the mart says {expected!r}")
     return files, numbers, problems
 
