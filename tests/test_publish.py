@@ -60,3 +60,29 @@ def test_crash_during_publication_leaves_previous_byte_identical(tmp_path, monke
         publish(build2, served, "run-2", [], [])
     assert served.read_bytes() == before
     assert sorted(p.name for p in served.parent.iterdir()) == ["education.duckdb"]
+
+
+def test_publication_records_the_settings_that_shaped_it_and_keeps_older_rows(tmp_path):
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    make_build(build, 57)
+    publish(build, served, "run-1", [], [])
+    # A publication made before the parameters column existed: the next one keeps its row.
+    with duckdb.connect(str(served)) as con:
+        con.execute("ALTER TABLE audit.publications DROP COLUMN parameters")
+    publish(build, served, "run-2", [], [], parameters={"EDU_SCHOOL_MIN_COHORT": 6})
+    with duckdb.connect(str(served), read_only=True) as con:
+        rows = con.execute("SELECT publication_id, parameters FROM audit.publications ORDER BY published_at").fetchall()
+    assert rows[0] == ("run-1", None)
+    assert rows[1][0] == "run-2" and json.loads(rows[1][1]) == {"EDU_SCHOOL_MIN_COHORT": 6}
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "10.5"])
+def test_a_bad_school_threshold_is_refused(value, monkeypatch):
+    from orchestration.lib.errors import PipelineInputError
+    from orchestration.lib.settings import load_settings
+
+    monkeypatch.setenv("EDU_SCHOOL_MIN_COHORT", value)
+    with pytest.raises(PipelineInputError, match=f"EDU_SCHOOL_MIN_COHORT must be a whole number.*'{value}'"):
+        load_settings().school_min_cohort
+    monkeypatch.setenv("EDU_SCHOOL_MIN_COHORT", " 6 ")
+    assert load_settings().publication_parameters() == {"EDU_SCHOOL_MIN_COHORT": 6}

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS audit.publications (
     raw_files VARCHAR NOT NULL,        -- JSON list: dataset, source_file, sha256, size, release, landed_seq
     check_results VARCHAR NOT NULL,    -- JSON list: check, asset, passed, description
     table_checksums VARCHAR NOT NULL,  -- JSON object: table -> {rows, checksum}
-    previous_publication_id VARCHAR
+    previous_publication_id VARCHAR,
+    parameters VARCHAR                 -- JSON object: settings that shape the published values
 )
 """
 
@@ -85,6 +86,7 @@ def publish(
     raw_files: list[dict],
     check_results: list[dict],
     sources_file: str | None = None,
+    parameters: dict | None = None,
 ) -> Publication:
     published_db.parent.mkdir(parents=True, exist_ok=True)
     for stale in published_db.parent.glob(f".{published_db.name}.*.partial*"):
@@ -119,7 +121,7 @@ def publish(
                     previous_id = previous_id[0] if previous_id else None
                 con.execute("DETACH previous")
             con.execute(
-                "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     publication_id,
                     datetime.now(timezone.utc),
@@ -129,6 +131,7 @@ def publish(
                     json.dumps(check_results, sort_keys=True),
                     json.dumps(checksums, sort_keys=True),
                     previous_id,
+                    json.dumps(parameters or {}, sort_keys=True),
                 ],
             )
             con.execute("CHECKPOINT")

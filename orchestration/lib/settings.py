@@ -14,7 +14,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
-DEFAULT_TERM_CRON = "0 6 1 9,1,4 *"  # 06:00 on 1 September, 1 January and 1 April: each term's start
+DEFAULT_TERM_CRON = "0 6 1 9,1,4 *"
+# School-level values about fewer pupils are withheld (dbt macro school_min_cohort reads the same
+# variable); stricter than DfE's performance tables, which withhold 5 or fewer.
+DEFAULT_SCHOOL_MIN_COHORT = 11  # 06:00 on 1 September, 1 January and 1 April: each term's start
 
 
 def _path(name: str, default: Path) -> Path:
@@ -28,6 +31,21 @@ class Settings:
     warehouse_dir: Path
     landing_dir: Path
     term_cron: str
+
+    @property
+    def school_min_cohort(self) -> int:
+        value = os.environ.get("EDU_SCHOOL_MIN_COHORT", "").strip()
+        if not value:
+            return DEFAULT_SCHOOL_MIN_COHORT
+        if not value.isdigit() or int(value) < 1:
+            from orchestration.lib.errors import PipelineInputError
+
+            raise PipelineInputError(f"EDU_SCHOOL_MIN_COHORT must be a whole number of pupils, 1 or more, got '{value}'")
+        return int(value)
+
+    def publication_parameters(self) -> dict:
+        """Settings that change published values, recorded with each publication."""
+        return {"EDU_SCHOOL_MIN_COHORT": self.school_min_cohort}
 
     @property
     def published_db(self) -> Path:

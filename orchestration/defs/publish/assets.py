@@ -67,6 +67,7 @@ def build_publication_asset(upstream: list[dg.AssetKey], gate_count: int) -> dg.
             _raw_files(settings.build_db),
             evaluations,
             str(settings.sources_file),
+            settings.publication_parameters(),
         )
         return dg.MaterializeResult(
             metadata={
