@@ -4,7 +4,12 @@
 {#- The smallest cohort whose value may be shown. Default 11 = DfE's "10 or fewer pupils" rule
     for school performance data; a council with a stricter policy sets EDU_SCHOOL_MIN_COHORT. -#}
 {% macro school_min_cohort() -%}
-    {{ env_var('EDU_SCHOOL_MIN_COHORT', '11') | int }}
+    {%- set configured = env_var('EDU_SCHOOL_MIN_COHORT', '11') | trim -%}
+    {#- Jinja's int filter turns junk into 0, which would switch suppression off silently. -#}
+    {%- if not configured.isdigit() or configured | int < 1 -%}
+        {{ exceptions.raise_compiler_error("EDU_SCHOOL_MIN_COHORT must be a whole number of pupils (1 or more), got '" ~ configured ~ "'") }}
+    {%- endif -%}
+    {{ configured | int }}
 {%- endmacro %}
 
 {#- A local cell as number text: trimmed, thousands commas and a trailing % dropped
