@@ -10,6 +10,7 @@ statistical-neighbour average, previous comparable year, change, rank and quarti
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from decimal import ROUND_HALF_UP, Decimal
@@ -86,6 +87,7 @@ def backtest(tmp_path_factory):
 # --- independent recomputation of LAIT's comparisons -------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)  # pure; the same figures recur across LA rows
 def round_half_up(number: float, places: int) -> float:
     """Rounding as LAIT (Excel ROUND) and SQL round() do: halves away from zero, unlike round()."""
     if pd.isna(number):
@@ -93,6 +95,7 @@ def round_half_up(number: float, places: int) -> float:
     return float(Decimal(repr(float(number))).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
 
 
+@functools.lru_cache(maxsize=None)
 def decimal_difference(a: float, b: float, places: int) -> float:
     if pd.isna(a) or pd.isna(b):
         return np.nan
@@ -116,10 +119,11 @@ def with_previous(rows: pd.DataFrame, area_key: str) -> pd.DataFrame:
     rows = rows.copy()
     previous_period, previous_value = [], []
     published = rows.dropna(subset=["value"])
-    history = {
-        key: list(zip(group["time_period"], group["value"]))
-        for key, group in published.sort_values("time_period").groupby(["measure_code", "breakdown", area_key])
-    }
+    # (measure, breakdown, area) -> [(period, value)] in period order; one pass over plain tuples
+    history: dict[tuple, list] = {}
+    ordered = published.sort_values("time_period")[["measure_code", "breakdown", area_key, "time_period", "value"]]
+    for measure, breakdown, area, period, value in ordered.itertuples(index=False):
+        history.setdefault((measure, breakdown, area), []).append((period, value))
     for dataset, measure, breakdown, area, period in rows[["dataset", "measure_code", "breakdown", area_key, "time_period"]].itertuples(index=False):
         candidates = [
             (p, v) for p, v in history.get((measure, breakdown, area), []) if p < period and comparable(dataset, period, p)
