@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -164,3 +166,44 @@ def run_pipeline(workdir: Path, sources: Path | None = None, **overrides: str) -
     return subprocess.run(
         PIPELINE_COMMAND, cwd=REPO_ROOT, env=pipeline_env(workdir, sources, **overrides), capture_output=True, text=True
     )
+
+
+def write_sources(folder: Path, edit=None) -> Path:
+    """``folder``/sources.yml: the repo's sources.yml, changed by ``edit(spec)`` if given. ``raw``
+    is linked beside it, so every relative path of the repo's file (datasets: and local:, or any
+    section added later) still resolves, and is listed as in a run of the repo's own file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = yaml.safe_load((REPO_ROOT / "sources.yml").read_text(encoding="utf-8"))
+    if edit is not None:
+        spec = edit(spec) or spec
+    link = folder / "raw"
+    if not link.is_symlink():
+        link.symlink_to(REPO_ROOT / "raw", target_is_directory=True)
+    path = folder / "sources.yml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def copy_publication(source: Path, target: Path) -> Path:
+    """A copy of a pipeline workdir (warehouse, landing zone, Dagster home) at ``target``; the
+    landing manifest's absolute paths are pointed at the copy, so the copy stands alone."""
+    shutil.copytree(source, target, symlinks=True)
+    manifest = target / "landing" / "manifest.jsonl"
+    if manifest.exists():
+        text = manifest.read_text(encoding="utf-8")
+        manifest.write_text(text.replace(f'"{source}/', f'"{target}/'), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def sample_publication(tmp_path_factory) -> Path:
+    """ONE `make run` on the bundled sample (the repo's sources.yml): the workdir (warehouse/,
+    landing/, dagster_home/) of a good publication, for every test that needs one. Never change
+    it: tests that run the pipeline again take a `copy_publication`. The outputs run too (one LA's
+    briefing, exports, docs; a few seconds): this is the suite's only whole `make run`, and exit
+    code 0 means none of them failed after the publication."""
+    workdir = tmp_path_factory.mktemp("sample_publication")
+    result = run_pipeline(workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert (workdir / "warehouse" / "education.duckdb").exists()
+    return workdir

@@ -137,7 +137,7 @@ class DagsterDev:
                 if errors:
                     raise RuntimeError(f"code location failed to load: {errors}\n{self.log_tail()}")
                 return
-            time.sleep(1)
+            time.sleep(0.5)
         raise TimeoutError(f"dagster dev not ready on {self.base_url} after {timeout}s:\n{self.log_tail()}")
 
     def stop(self, timeout: float = 30) -> None:
@@ -193,7 +193,7 @@ class DagsterDev:
             run = self.run(run_id)
             if run.get("status") in TERMINAL_RUN_STATUSES:
                 return run
-            time.sleep(2)
+            time.sleep(0.5)
         raise TimeoutError(f"run {run_id} still {run.get('status')} after {timeout}s:\n{self.log_tail()}")
 
 

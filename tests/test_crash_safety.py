@@ -13,9 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
-from tests.conftest import PIPELINE_COMMAND, REPO_ROOT, pipeline_env, run_pipeline
+from tests.conftest import PIPELINE_COMMAND, REPO_ROOT, copy_publication, pipeline_env, run_pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -28,26 +27,13 @@ KILL_POINTS = [
 ]
 
 
-def _small_sources(workdir: Path) -> Path:
-    """KS2, KS4 and neighbours only: crash safety does not depend on how many datasets a run has,
-    and a smaller run keeps the suite fast."""
-    spec = yaml.safe_load((REPO_ROOT / "sources.yml").read_text())
-    keep = {name: spec["datasets"][name] for name in ("ks2", "ks4", "statistical_neighbours")}
-    for entry in keep.values():
-        entry["files"] = [str(REPO_ROOT / f) for f in entry["files"]]
-    path = workdir / "sources.yml"
-    if not path.exists():
-        path.write_text(yaml.safe_dump({"datasets": keep}))
-    return path
-
-
 def _env(workdir: Path) -> dict:
     # Crash safety is about the publication; briefings and docs are tested elsewhere.
-    return pipeline_env(workdir, _small_sources(workdir), EDU_RUN_OUTPUTS="0", EDU_LOG_LEVEL="DEBUG")
+    return pipeline_env(workdir, EDU_RUN_OUTPUTS="0", EDU_LOG_LEVEL="DEBUG")
 
 
 def _run(workdir: Path) -> subprocess.CompletedProcess:
-    return run_pipeline(workdir, _small_sources(workdir), EDU_RUN_OUTPUTS="0")
+    return run_pipeline(workdir, EDU_RUN_OUTPUTS="0")
 
 
 def _run_and_kill(workdir: Path, marker: str | None) -> bool:
@@ -62,12 +48,14 @@ def _run_and_kill(workdir: Path, marker: str | None) -> bool:
     selector.register(process.stdout, selectors.EVENT_READ)
     os.set_blocking(process.stdout.fileno(), False)
     buffer, deadline = b"", time.time() + 600
+    # A console marker arrives on the pipe (wait for it); a publication file must be looked for.
+    wait = 0.005 if marker is None else 0.5
     try:
         while process.poll() is None and time.time() < deadline:
             if marker is None and any(p.name.endswith(".partial") for p in warehouse.glob(".*")):
                 os.killpg(process.pid, signal.SIGKILL)
                 return True
-            if selector.select(timeout=0.005):
+            if selector.select(timeout=wait):
                 buffer += process.stdout.read() or b""
                 if marker and marker.encode() in buffer:
                     os.killpg(process.pid, signal.SIGKILL)
@@ -88,23 +76,23 @@ def _checksums(served: Path) -> tuple[int, dict]:
     return count, json.loads(latest)
 
 
-def test_killed_runs_leave_publication_intact_and_rerun_is_identical(tmp_path):
-    first = _run(tmp_path)
-    assert first.returncode == 0, first.stderr[-4000:]
-    served = tmp_path / "warehouse" / "education.duckdb"
+def test_killed_runs_leave_publication_intact_and_rerun_is_identical(sample_publication, tmp_path):
+    # The first run: the session's publication of the sample (tests/conftest.py), copied here.
+    workdir = copy_publication(sample_publication, tmp_path / "workdir")
+    served = workdir / "warehouse" / "education.duckdb"
     before = served.read_bytes()
     publications, checksums = _checksums(served)
 
     killed = []
     for stage, marker in KILL_POINTS:
-        if _run_and_kill(tmp_path, marker):
+        if _run_and_kill(workdir, marker):
             killed.append(stage)
         assert served.read_bytes() == before, f"published database changed after a kill at {stage}"
         assert _checksums(served) == (publications, checksums)
     print(f"killed at: {killed}")
     assert killed == [stage for stage, _ in KILL_POINTS]
 
-    again = _run(tmp_path)
+    again = _run(workdir)
     assert again.returncode == 0, again.stderr[-4000:]
     count, rerun_checksums = _checksums(served)
     assert count == publications + 1

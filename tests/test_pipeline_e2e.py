@@ -6,9 +6,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
-from tests.conftest import REPO_ROOT, run_pipeline
+from tests.conftest import REPO_ROOT, copy_publication, run_pipeline, write_sources
 
 pytestmark = pytest.mark.e2e
 
@@ -22,11 +21,10 @@ CONTRACT_COLUMNS = [
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("e2e")
-    result = run_pipeline(workdir)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return workdir
+def published(sample_publication, tmp_path_factory):
+    """The session's run of the whole sample (tests/conftest.py), copied: the bad-input runs below
+    land files in this copy and must not touch the original."""
+    return copy_publication(sample_publication, tmp_path_factory.mktemp("e2e") / "workdir")
 
 
 def query(db: Path, sql: str, params=None):
@@ -79,17 +77,16 @@ def test_audit_records_the_publication(published):
 
 def _bad_sources(tmp_path: Path, corrupt) -> Path:
     """A copy of the sample's sources.yml whose KS2 timeseries file is corrupted by ``corrupt``."""
-    spec = yaml.safe_load((REPO_ROOT / "sources.yml").read_text())
-    for dataset in spec["datasets"].values():
-        dataset["files"] = [str(REPO_ROOT / f) for f in dataset["files"]]
     original = REPO_ROOT / "raw/sample/ks2/ks2_la_timeseries.csv"
     bad = tmp_path / "ks2_la_timeseries.csv"
     bad.write_text(corrupt(original.read_text().splitlines()) , encoding="utf-8")
     (tmp_path / "ks2_la_timeseries.meta.csv").write_bytes(original.with_name("ks2_la_timeseries.meta.csv").read_bytes())
-    spec["datasets"]["ks2"]["files"][0] = str(bad)
-    sources = tmp_path / "sources.yml"
-    sources.write_text(yaml.safe_dump(spec))
-    return sources
+
+    def swap_ks2(spec):
+        files = spec["datasets"]["ks2"]["files"]
+        files[files.index("raw/sample/ks2/ks2_la_timeseries.csv")] = str(bad)
+
+    return write_sources(tmp_path / "sources", swap_ks2)
 
 
 def _line_of(lines: list[str], la_code: str) -> int:
@@ -111,19 +108,22 @@ def duplicated_la_row(lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize(
-    "corrupt, expected_message",
-    [(percentage_of_140, "percentage within 0-100"), (duplicated_la_row, "no duplicate rows")],
-)
-def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path, corrupt, expected_message):
+def both_corruptions(lines: list[str]) -> str:
+    """St Helens' (342) percentage set to 140 and Knowsley's (340) headline row duplicated."""
+    return duplicated_la_row(percentage_of_140(lines).splitlines())
+
+
+def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path):
+    """One run on a KS2 file with both corruptions: each is named with its check and its line."""
     served = published / "warehouse" / "education.duckdb"
     before = served.read_bytes()
-    result = run_pipeline(published, _bad_sources(tmp_path, corrupt))
+    result = run_pipeline(published, _bad_sources(tmp_path, both_corruptions))
     assert result.returncode != 0
     assert "GATE FAILED: raw/ks2 / gx_raw_ks2" in result.stderr
-    assert expected_message in result.stderr
     lines = (tmp_path / "ks2_la_timeseries.csv").read_text().splitlines()
-    bad_line = _line_of(lines, "342" if "140" in expected_message or corrupt is percentage_of_140 else "340") + 1
-    assert f"ks2_la_timeseries.csv line {bad_line}" in result.stderr
+    for expected_message, la_code in (("percentage within 0-100", "342"), ("no duplicate rows", "340")):
+        assert expected_message in result.stderr
+        bad_line = _line_of(lines, la_code) + 1
+        assert f"ks2_la_timeseries.csv line {bad_line}" in result.stderr
     assert "NOT PUBLISHED" in result.stderr
     assert served.read_bytes() == before
