@@ -107,6 +107,16 @@ def _expand(entry: str, base: Path, dataset: str, sources_file: Path) -> list[Pa
     return matches
 
 
+def _listed_files(pattern: str, dataset: str, sources_file: Path) -> list[tuple[Path, str]]:
+    """The files a pattern names: each resolved, and as listed (relative to the folder of
+    sources.yml when inside it, so a lock or a record reads the same on any machine)."""
+    base = sources_file.parent
+    return [
+        (path.resolve(), str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
+        for path in _expand(pattern, base, dataset, sources_file)
+    ]
+
+
 @dataclass(frozen=True)
 class EesApiSource:
     """``ees_api: {data_set_id:, version:}``: one data set of the EES public API."""
@@ -247,7 +257,6 @@ def _url_sources(sources_file: Path, dataset: str, value: object) -> list[UrlSou
 
 
 def _file_sources(sources_file: Path, dataset: str, files: object) -> list[SourceFile]:
-    base = sources_file.parent
     result: list[SourceFile] = []
     for item in _as_list(files):
         release = None
@@ -258,15 +267,20 @@ def _file_sources(sources_file: Path, dataset: str, files: object) -> list[Sourc
             pattern = item
         if not isinstance(pattern, str) or not pattern:
             raise PipelineInputError(f"{sources_file}: dataset '{dataset}': bad file entry {item!r}")
-        for path in _expand(pattern, base, dataset, sources_file):
-            listed = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
-            result.append(SourceFile(dataset, path.resolve(), listed, release))
+        result += [SourceFile(dataset, path, listed, release) for path, listed in _listed_files(pattern, dataset, sources_file)]
     return result
 
 
 LOCAL_DATASET_KEYS = ("schema", "files")
 LOCAL_FILE_KEYS = ("path", "period")
 _LOCAL_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def _reject_unknown_keys(where: str, entry: dict, allowed: tuple[str, ...]) -> None:
+    # str(): YAML reads a key such as 2024 as a number, which still deserves the message.
+    unknown = sorted(set(entry) - set(allowed))
+    if unknown:
+        raise PipelineInputError(f"{where}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(allowed)})")
 
 
 def _period_text(value: object) -> str | None:
@@ -281,26 +295,18 @@ def _period_text(value: object) -> str | None:
 
 
 def _local_files(sources_file: Path, dataset: str, files: object) -> tuple[LocalFile, ...]:
-    base = sources_file.parent
     where = f"{sources_file}: local dataset '{dataset}'"
     result: list[LocalFile] = []
     for item in _as_list(files):
         period = None
         if isinstance(item, dict):
-            unknown = sorted(set(item) - set(LOCAL_FILE_KEYS))
-            if unknown:
-                raise PipelineInputError(
-                    f"{where}: file entry {item!r}: unknown key(s) {', '.join(map(str, unknown))} "
-                    f"(allowed: {', '.join(LOCAL_FILE_KEYS)})"
-                )
+            _reject_unknown_keys(f"{where}: file entry {item!r}", item, LOCAL_FILE_KEYS)
             pattern, period = item.get("path"), _period_text(item.get("period"))
         else:
             pattern = item
         if not isinstance(pattern, str) or not pattern:
             raise PipelineInputError(f"{where}: bad file entry {item!r} (expected a path, or {{path:, period:}})")
-        for path in _expand(pattern, base, dataset, sources_file):
-            listed = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
-            result.append(LocalFile(dataset, path.resolve(), listed, period))
+        result += [LocalFile(dataset, path, listed, period) for path, listed in _listed_files(pattern, dataset, sources_file)]
     return tuple(result)
 
 
@@ -322,11 +328,7 @@ def _local_datasets(sources_file: Path, local: object, specs: dict[str, DatasetS
             )
         if not isinstance(entry, dict):
             raise PipelineInputError(f"{where}: expected {{schema: <schema file>, files: [...]}}, got {entry!r}")
-        unknown = sorted(set(entry) - set(LOCAL_DATASET_KEYS))
-        if unknown:
-            raise PipelineInputError(
-                f"{where}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(LOCAL_DATASET_KEYS)})"
-            )
+        _reject_unknown_keys(where, entry, LOCAL_DATASET_KEYS)
         schema = entry.get("schema")
         if not isinstance(schema, str) or not schema.strip():
             raise PipelineInputError(f"{where}: 'schema:' (the path of its schema file) is required")

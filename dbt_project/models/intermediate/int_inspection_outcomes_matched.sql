@@ -31,10 +31,7 @@ measure_values as (
 
 register as (
 
-    select *
-    from schools
-    where urn is not null
-    qualify row_number() over (partition by urn order by landed_seq desc, source_row_number desc) = 1
+    {{ latest_register_rows('schools') }}
 
 ),
 

@@ -10,39 +10,9 @@ measure_values as (
 
 ),
 
-breaks as (
-
-    select
-        *,
-        length(replace(measure_pattern, '%', '')) as pattern_specificity
-    from {{ ref('comparability_breaks') }}
-
-),
-
-measure_patterns as (
-
-    select
-        measures.measure_code,
-        max(breaks.pattern_specificity) as pattern_specificity
-    from (select distinct measure_code from measure_values) as measures
-    inner join breaks
-        on measures.measure_code like breaks.measure_pattern
-    group by measures.measure_code
-
-),
-
 applicable_breaks as (
 
-    select
-        measure_patterns.measure_code,
-        breaks.first_period,
-        breaks.last_period,
-        breaks.series,
-        breaks.note
-    from measure_patterns
-    inner join breaks
-        on measure_patterns.measure_code like breaks.measure_pattern
-        and measure_patterns.pattern_specificity = breaks.pattern_specificity
+    {{ applicable_comparability_breaks('select distinct measure_code from measure_values') }}
 
 ),
 
@@ -55,16 +25,11 @@ assigned as (
         applicable_breaks.first_period as series_row_first_period,
         applicable_breaks.note as break_note
     from measure_values
-    left join applicable_breaks
-        on measure_values.measure_code = applicable_breaks.measure_code
-        and measure_values.time_period >= coalesce(applicable_breaks.first_period, 0)
-        and measure_values.time_period <= coalesce(applicable_breaks.last_period, 999999)
-    -- Overlapping ranges are a seed error (tested); the narrowest wins so the build still works.
-    qualify row_number() over (
-        partition by measure_values.measure_code, measure_values.breakdown, measure_values.area_level,
-            measure_values.area_code, measure_values.time_period
-        order by coalesce(applicable_breaks.last_period, 999999) - coalesce(applicable_breaks.first_period, 0)
-    ) = 1
+    {{ join_comparability_break(
+        'measure_values', 'applicable_breaks',
+        'measure_values.measure_code, measure_values.breakdown, measure_values.area_level,
+            measure_values.area_code, measure_values.time_period'
+    ) }}
 
 ),
 

@@ -12,28 +12,12 @@ school_values as (
 
 ),
 
-breaks as (
-
-    select
-        *,
-        length(replace(measure_pattern, '%', '')) as pattern_specificity
-    from {{ ref('comparability_breaks') }}
-
-),
-
--- Same rule as int_measure_series_assigned: a measure reads the rows of its most specific
--- matching pattern, and the row whose range holds the period gives the series.
+-- The same macros as int_measure_series_assigned, so a school's series breaks where its LA's
+-- do: a measure reads the rows of its most specific matching pattern, and the row whose range
+-- holds the period gives the series.
 applicable_breaks as (
 
-    select
-        measures.measure_code,
-        breaks.first_period,
-        breaks.last_period,
-        breaks.series
-    from (select distinct measure_code from school_values where is_catalogue_measure) as measures
-    inner join breaks
-        on measures.measure_code like breaks.measure_pattern
-    qualify breaks.pattern_specificity = max(breaks.pattern_specificity) over (partition by measures.measure_code)
+    {{ applicable_comparability_breaks('select distinct measure_code from school_values where is_catalogue_measure') }}
 
 ),
 
@@ -52,14 +36,10 @@ series_assigned as (
                 then {{ round_decimal(as_decimal('school_values.unsuppressed_value'), 'school_values.decimal_places') }}
         end as published_value
     from school_values
-    left join applicable_breaks
-        on school_values.measure_code = applicable_breaks.measure_code
-        and school_values.time_period >= coalesce(applicable_breaks.first_period, 0)
-        and school_values.time_period <= coalesce(applicable_breaks.last_period, 999999)
-    qualify row_number() over (
-        partition by school_values.urn, school_values.measure_code, school_values.time_period, school_values.time_identifier
-        order by coalesce(applicable_breaks.last_period, 999999) - coalesce(applicable_breaks.first_period, 0)
-    ) = 1
+    {{ join_comparability_break(
+        'school_values', 'applicable_breaks',
+        'school_values.urn, school_values.measure_code, school_values.time_period, school_values.time_identifier'
+    ) }}
 
 ),
 
@@ -117,14 +97,10 @@ joined as (
         and series_assigned.comparable_series = previous_periods.comparable_series
         and series_assigned.time_period = previous_periods.time_period
     left join series_assigned as previous_values
-        on series_assigned.urn = previous_values.urn
-        and series_assigned.measure_code = previous_values.measure_code
-        and series_assigned.time_identifier is not distinct from previous_values.time_identifier
+        on {{ same_school_series('series_assigned', 'previous_values') }}
         and previous_values.time_period = previous_periods.previous_time_period
     left join series_assigned as second_previous_values
-        on series_assigned.urn = second_previous_values.urn
-        and series_assigned.measure_code = second_previous_values.measure_code
-        and series_assigned.time_identifier is not distinct from second_previous_values.time_identifier
+        on {{ same_school_series('series_assigned', 'second_previous_values') }}
         and second_previous_values.time_period = previous_periods.second_previous_time_period
 
 ),
@@ -133,12 +109,8 @@ changes as (
 
     select
         *,
-        case when published_value is not null and previous_value is not null then
-            {{ rounded_difference('published_value', 'previous_value', 'decimal_places') }}
-        end as change,
-        case when previous_value is not null and second_previous_value is not null then
-            {{ rounded_difference('previous_value', 'second_previous_value', 'decimal_places') }}
-        end as previous_change
+        {{ school_difference('published_value', 'previous_value', 'decimal_places') }} as change,
+        {{ school_difference('previous_value', 'second_previous_value', 'decimal_places') }} as previous_change
     from joined
 
 ),
@@ -172,10 +144,7 @@ final as (
         changes.* exclude (previous_change),
         -- Both changes for the worse given polarity; NULL unless all three values are published.
         case when change is not null and previous_change is not null then
-            case polarity
-                when 'low' then change > 0 and previous_change > 0
-                else change < 0 and previous_change < 0
-            end
+            {{ is_worse('change', 'polarity') }} and {{ is_worse('previous_change', 'polarity') }}
         end as declining_two_years,
         previous_change,
         {{ round_decimal(as_decimal('la_aggregates.la_aggregate_unrounded'), 'la_aggregates.decimal_places') }} as school_aggregate_la_value

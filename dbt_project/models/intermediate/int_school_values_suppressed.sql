@@ -42,10 +42,7 @@ catalogue as (
 -- The register row landed last wins when a school appears in two register files.
 register as (
 
-    select *
-    from schools
-    where urn is not null
-    qualify row_number() over (partition by urn order by landed_seq desc, source_row_number desc) = 1
+    {{ latest_register_rows('schools') }}
 
 ),
 

@@ -19,57 +19,55 @@ def gate_result(result: gates.GateResult, **metadata) -> dg.AssetCheckResult:
     )
 
 
-def _raw_check(dataset: str, kind: str) -> dg.AssetChecksDefinition:
-    suite = f"raw_{dataset}"
-
-    @dg.asset_check(
-        asset=raw_asset_key(dataset),
-        name=f"gx_{suite}",
-        blocking=True,
-        description=f"Great Expectations suite expectations/{suite}.json",
-    )
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
-            if kind == "ees":
-                frame = gates.raw_ees_frame(con, dataset)
-            else:
-                frame = gates.table_frame(con, f"raw.{dataset}")
-        if frame.empty:
-            return dg.AssetCheckResult(passed=True, description=f"{dataset}: not in sources.yml, nothing to check")
-        metadata = {"cells": len(frame)}
-        if kind == "ees":
-            # How many file rows each row-level check flagged (details in the description).
-            metadata["rows_with_problems"] = dg.MetadataValue.json(
-                {c: int(frame[c].notna().sum()) for c in gates.ROW_PROBLEM_COLUMNS if c in frame.columns}
-            )
-        return gate_result(gates.validate(suite, frame), **metadata)
-
-    return _check
-
-
-def _local_check(table: str) -> dg.AssetChecksDefinition:
+def _gx_check(table: str, suite_note: str, read_frame, empty_note: str, metadata_of) -> dg.AssetChecksDefinition:
+    """A blocking check running suite raw_<table> on the frame `read_frame(con)` reads from the
+    build DB; an empty frame passes (nothing of that kind is configured)."""
     suite = f"raw_{table}"
 
     @dg.asset_check(
         asset=raw_asset_key(table),
         name=f"gx_{suite}",
         blocking=True,
-        description=f"Great Expectations suite expectations/{suite}.json (rows of the local datasets in raw.{table})",
+        description=f"Great Expectations suite expectations/{suite}.json{suite_note}",
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
-            frame = gates.raw_local_frame(con, table)
+            frame = read_frame(con)
         if frame.empty:
-            return dg.AssetCheckResult(passed=True, description=f"raw.{table}: no local dataset of this kind in sources.yml, nothing to check")
-        metadata = {
-            "rows": len(frame),
-            "rows_with_problems": dg.MetadataValue.json(
-                {c: int(frame[c].notna().sum()) for c in gates.LOCAL_PROBLEM_COLUMNS[table]}
-            ),
-        }
-        return gate_result(gates.validate(suite, frame), **metadata)
+            return dg.AssetCheckResult(passed=True, description=empty_note)
+        return gate_result(gates.validate(suite, frame), **metadata_of(frame))
 
     return _check
+
+
+def _problem_counts(frame, columns) -> dg.MetadataValue:
+    """How many rows each row-level check flagged (details in the description)."""
+    return dg.MetadataValue.json({c: int(frame[c].notna().sum()) for c in columns})
+
+
+def _raw_check(dataset: str, kind: str) -> dg.AssetChecksDefinition:
+    def read_frame(con):
+        return gates.raw_ees_frame(con, dataset) if kind == "ees" else gates.table_frame(con, f"raw.{dataset}")
+
+    def metadata_of(frame) -> dict:
+        metadata = {"cells": len(frame)}
+        if kind == "ees":
+            metadata["rows_with_problems"] = _problem_counts(
+                frame, [c for c in gates.ROW_PROBLEM_COLUMNS if c in frame.columns]
+            )
+        return metadata
+
+    return _gx_check(dataset, "", read_frame, f"{dataset}: not in sources.yml, nothing to check", metadata_of)
+
+
+def _local_check(table: str) -> dg.AssetChecksDefinition:
+    return _gx_check(
+        table,
+        f" (rows of the local datasets in raw.{table})",
+        lambda con: gates.raw_local_frame(con, table),
+        f"raw.{table}: no local dataset of this kind in sources.yml, nothing to check",
+        lambda frame: {"rows": len(frame), "rows_with_problems": _problem_counts(frame, gates.LOCAL_PROBLEM_COLUMNS[table])},
+    )
 
 
 def raw_checks() -> list[dg.AssetChecksDefinition]:

@@ -345,31 +345,37 @@ def _register_rows(schools: list[School]) -> list[list[str]]:
     return [[str(s.urn), s.la_code, s.la_name, s.name, s.phase, "Open"] for s in schools]
 
 
-def _ks2_rows(schools: list[School], ks2_cells: dict) -> tuple[list[list[str]], dict]:
+def _results_rows(schools: list[School], la_cells: dict, years, phase: str, split, values) -> tuple[list[list[str]], dict]:
+    """A results file: each LA's published totals split across its schools of `phase`, one row
+    per school and year; `values(year, *split_row)` writes the measure cells after the cohort."""
     rows, cohorts = [], {}
-    for year in KS2_YEARS:
-        for la_code, group in _by_la(schools, "Primary").items():
-            vector = _sum_vectors(ks2_cells[year][la_code].values())
-            for school, (n, rwm, high, read, mat) in zip(group, split_ks2(group, vector, year)):
+    for year in years:
+        for la_code, group in _by_la(schools, phase).items():
+            vector = _sum_vectors(la_cells[year][la_code].values())
+            for school, split_row in zip(group, split(group, vector, year)):
+                n = split_row[0]
                 cohorts[(school.urn, year)] = n
-                rows.append([str(school.urn), la_code, school.name, _period(year), str(n),
-                             _pct(rwm, n), _pct(high, n), _pct(read, n), _pct(mat, n)])
+                rows.append([str(school.urn), la_code, school.name, _period(year), str(n), *values(year, *split_row)])
     return rows, cohorts
+
+
+def _ks2_values(year: str, n: int, rwm: int, high: int, read: int, mat: int) -> list[str]:
+    return [_pct(rwm, n), _pct(high, n), _pct(read, n), _pct(mat, n)]
+
+
+def _ks4_values(year: str, n: int, att8: int, p8: int, em95: int, em94: int) -> list[str]:
+    no_em = year in KS4_NO_EM
+    return [_fmt_ratio(att8, 100 * n, 1),
+            "NP" if year in KS4_NO_PROGRESS8 else _fmt_ratio(p8, 100 * n, 2),
+            "NP" if no_em else _pct(em95, n), "NP" if no_em else _pct(em94, n)]
+
+
+def _ks2_rows(schools: list[School], ks2_cells: dict) -> tuple[list[list[str]], dict]:
+    return _results_rows(schools, ks2_cells, KS2_YEARS, "Primary", split_ks2, _ks2_values)
 
 
 def _ks4_rows(schools: list[School], ks4_cells: dict) -> tuple[list[list[str]], dict]:
-    rows, cohorts = [], {}
-    for year in KS4_YEARS:
-        for la_code, group in _by_la(schools, "Secondary").items():
-            vector = _sum_vectors(ks4_cells[year][la_code].values())
-            for school, (n, att8, p8, em95, em94) in zip(group, split_ks4(group, vector, year)):
-                cohorts[(school.urn, year)] = n
-                no_em = year in KS4_NO_EM
-                rows.append([str(school.urn), la_code, school.name, _period(year), str(n),
-                             _fmt_ratio(att8, 100 * n, 1),
-                             "NP" if year in KS4_NO_PROGRESS8 else _fmt_ratio(p8, 100 * n, 2),
-                             "NP" if no_em else _pct(em95, n), "NP" if no_em else _pct(em94, n)])
-    return rows, cohorts
+    return _results_rows(schools, ks4_cells, KS4_YEARS, "Secondary", split_ks4, _ks4_values)
 
 
 def _inspections(school: School) -> list[tuple[dt.date, dt.date, int]]:

@@ -65,9 +65,7 @@ flagged as (
 
     select
         *,
-        case when published_value is not null and england_value is not null then
-            {{ rounded_difference('published_value', 'england_value', 'decimal_places') }}
-        end as diff_from_england
+        {{ school_difference('published_value', 'england_value', 'decimal_places') }} as diff_from_england
     from with_comparators
 
 ),
@@ -75,12 +73,7 @@ flagged as (
 final as (
 
     select
-        cast(flagged.urn as varchar) as urn,
-        cast(flagged.school_name as varchar) as school_name,
-        cast(flagged.old_la_code as varchar) as old_la_code,
-        cast(local_authorities.la_code as varchar) as la_code,
-        cast(local_authorities.la_name as varchar) as la_name,
-        cast(flagged.phase as varchar) as phase,
+        {{ school_identity_columns('flagged') }},
         cast(flagged.measure_code as varchar) as measure_code,
         cast(flagged.measure_label as varchar) as measure_label,
         cast(flagged.unit as varchar) as unit,
@@ -104,7 +97,7 @@ final as (
         cast(flagged.diff_from_england as double) as diff_from_england,
         cast(
             case when flagged.diff_from_england is not null then
-                case flagged.polarity when 'low' then flagged.diff_from_england > 0 else flagged.diff_from_england < 0 end
+                {{ is_worse('flagged.diff_from_england', 'flagged.polarity') }}
             end as boolean
         ) as below_national,
         cast(flagged.declining_two_years as boolean) as declining_two_years,

@@ -130,28 +130,24 @@ results_with_reason as (
                 results_met.measure_label || ' ' || {{ format_school_value('results_met.value', 'results_met.decimal_places', 'results_met.unit') }}
                 || ' in ' || results_met.academic_year
                 || case when results_met.time_identifier like '% term' then ' (' || results_met.time_identifier || ')' else '' end
-                || ', ' || case when results_met.polarity = 'low' then 'above' else 'below' end
+                || ', ' || {{ polarity_word('results_met.polarity', 'above', 'below') }}
                 || ' England (' || {{ format_school_value('results_met.england_value', 'results_met.decimal_places', 'results_met.unit') }} || ')'
-                || ', ' || case when results_met.polarity = 'low' then 'up' else 'down' end || ' two years running ('
+                || ', ' || {{ polarity_word('results_met.polarity', 'up', 'down') }} || ' two years running ('
                 || {{ format_school_value('earlier.value', 'results_met.decimal_places', 'results_met.unit') }} || ' in ' || earlier.academic_year
                 || ', ' || {{ format_school_value('results_met.previous_value', 'results_met.decimal_places', 'results_met.unit') }}
                 || ' in ' || {{ academic_year('results_met.previous_time_period') }} || ')'
             else
-                results_met.measure_label || ' ' || case when results_met.polarity = 'low' then 'above' else 'below' end
+                results_met.measure_label || ' ' || {{ polarity_word('results_met.polarity', 'above', 'below') }}
                 || ' England in each of the last ' || results_met.periods_checked || ' published years: '
                 || results_met.history_text
         end as reason
     from results_met
     left join school_outcomes as previous
         on results_met.rule_type = 'below_national_and_declining'
-        and results_met.urn = previous.urn
-        and results_met.measure_code = previous.measure_code
-        and results_met.time_identifier is not distinct from previous.time_identifier
+        and {{ same_school_series('results_met', 'previous') }}
         and results_met.previous_time_period = previous.time_period
     left join school_outcomes as earlier
-        on previous.urn = earlier.urn
-        and previous.measure_code = earlier.measure_code
-        and previous.time_identifier is not distinct from earlier.time_identifier
+        on {{ same_school_series('previous', 'earlier') }}
         and previous.previous_time_period = earlier.time_period
 
 ),
@@ -182,16 +178,13 @@ inspection_met as (
 
 ),
 
+-- Every row names its school and rule (one list, so the two branches cannot drift apart);
+-- results rows add the value, inspection rows the judgement.
+{% set rule_row_columns = ['urn', 'school_name', 'old_la_code', 'phase', 'rule_id', 'rule_type', 'rule_description'] %}
 combined as (
 
     select
-        urn,
-        school_name,
-        old_la_code,
-        phase,
-        rule_id,
-        rule_type,
-        rule_description,
+        {{ rule_row_columns | join(', ') }},
         measure_code,
         measure_label,
         time_period,
@@ -210,13 +203,7 @@ combined as (
     union all
 
     select
-        urn,
-        school_name,
-        old_la_code,
-        phase,
-        rule_id,
-        rule_type,
-        rule_description,
+        {{ rule_row_columns | join(', ') }},
         null as measure_code,
         null as measure_label,
         null as time_period,
@@ -237,12 +224,7 @@ combined as (
 final as (
 
     select
-        cast(combined.urn as varchar) as urn,
-        cast(combined.school_name as varchar) as school_name,
-        cast(combined.old_la_code as varchar) as old_la_code,
-        cast(local_authorities.la_code as varchar) as la_code,
-        cast(local_authorities.la_name as varchar) as la_name,
-        cast(combined.phase as varchar) as phase,
+        {{ school_identity_columns('combined') }},
         cast(combined.rule_id as varchar) as rule_id,
         cast(combined.rule_type as varchar) as rule_type,
         cast(combined.rule_description as varchar) as rule_description,

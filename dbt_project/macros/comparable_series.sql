@@ -1,0 +1,37 @@
+{#- Comparable series from the comparability_breaks seed, read the same way for LA and school
+    values so a school's change is worked out over the same periods as its LA's. -#}
+
+{#- The seed rows that apply to each code of `measure_codes` (a query of distinct
+    measure_code): a measure reads the rows of its most specific matching pattern
+    (ks4_progress8 beats ks4_%). -#}
+{% macro applicable_comparability_breaks(measure_codes) -%}
+    select
+        measures.measure_code,
+        breaks.first_period,
+        breaks.last_period,
+        breaks.series,
+        breaks.note
+    from ({{ measure_codes }}) as measures
+    inner join (
+        select
+            *,
+            length(replace(measure_pattern, '%', '')) as pattern_specificity
+        from {{ ref('comparability_breaks') }}
+    ) as breaks
+        on measures.measure_code like breaks.measure_pattern
+    qualify breaks.pattern_specificity = max(breaks.pattern_specificity) over (partition by measures.measure_code)
+{%- endmacro %}
+
+{#- Joins `values` to the rows of `breaks` (the CTE above) and keeps, per `partition_by` key,
+    the row whose period range holds the period. No row at all means a continuous series. -#}
+{% macro join_comparability_break(values, breaks, partition_by) -%}
+    left join {{ breaks }}
+        on {{ values }}.measure_code = {{ breaks }}.measure_code
+        and {{ values }}.time_period >= coalesce({{ breaks }}.first_period, 0)
+        and {{ values }}.time_period <= coalesce({{ breaks }}.last_period, 999999)
+    -- Overlapping ranges are a seed error (tested); the narrowest wins so the build still works.
+    qualify row_number() over (
+        partition by {{ partition_by }}
+        order by coalesce({{ breaks }}.last_period, 999999) - coalesce({{ breaks }}.first_period, 0)
+    ) = 1
+{%- endmacro %}
