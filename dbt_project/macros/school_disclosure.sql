@@ -1,8 +1,9 @@
 {#- School-level disclosure control and local-file parsing, shared by the school models so the
     threshold and the cell rules are read in one place. -#}
 
-{#- The smallest cohort whose value may be shown. Default 11 = DfE's "10 or fewer pupils" rule
-    for school performance data; a council with a stricter policy sets EDU_SCHOOL_MIN_COHORT. -#}
+{#- The smallest cohort whose value may be shown. Default 11 (cohorts of 10 or fewer withheld):
+    stricter than DfE's performance tables, which withhold 5 or fewer (measured by
+    tests/test_backtest_performance_tables.py); EDU_SCHOOL_MIN_COHORT=6 matches DfE. -#}
 {% macro school_min_cohort() -%}
     {%- set configured = env_var('EDU_SCHOOL_MIN_COHORT', '11') | trim -%}
     {#- Jinja's int filter turns junk into 0, which would switch suppression off silently. -#}

@@ -1,7 +1,7 @@
 -- Disclosure control for school-level values (README "School-level view").
 --
--- Primary: a value about fewer than EDU_SCHOOL_MIN_COHORT pupils (default 11, DfE's "10 or
--- fewer") is withheld; so is one whose cohort is unknown, because nothing shows it is large
+-- Primary: a value about fewer than EDU_SCHOOL_MIN_COHORT pupils (default 11; DfE's performance
+-- tables withhold 5 or fewer) is withheld; so is one whose cohort is unknown, because nothing shows it is large
 -- enough.
 --
 -- Secondary, per old_la_code x measure x period x term: assume an attacker knows the LA total
