@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import PIPELINE_COMMAND, REPO_ROOT, copy_publication, pipeline_env, run_pipeline
+from tests.conftest import PIPELINE_COMMAND, REPO_ROOT, pipeline_env, run_pipeline, write_sources
 
 pytestmark = pytest.mark.e2e
 
@@ -27,13 +27,26 @@ KILL_POINTS = [
 ]
 
 
+def _small_sources(workdir: Path) -> Path:
+    """KS2, KS4 and neighbours only: crash safety does not depend on how many datasets a run has,
+    and a smaller run keeps the suite fast (a run of the whole sample takes much longer, more than
+    sharing the session's sample publication would save)."""
+
+    def keep_three(spec):
+        spec["datasets"] = {name: spec["datasets"][name] for name in ("ks2", "ks4", "statistical_neighbours")}
+        spec.pop("local", None)
+
+    path = workdir / "sources" / "sources.yml"
+    return path if path.exists() else write_sources(path.parent, keep_three)
+
+
 def _env(workdir: Path) -> dict:
     # Crash safety is about the publication; briefings and docs are tested elsewhere.
-    return pipeline_env(workdir, EDU_RUN_OUTPUTS="0", EDU_LOG_LEVEL="DEBUG")
+    return pipeline_env(workdir, _small_sources(workdir), EDU_RUN_OUTPUTS="0", EDU_LOG_LEVEL="DEBUG")
 
 
 def _run(workdir: Path) -> subprocess.CompletedProcess:
-    return run_pipeline(workdir, EDU_RUN_OUTPUTS="0")
+    return run_pipeline(workdir, _small_sources(workdir), EDU_RUN_OUTPUTS="0")
 
 
 def _run_and_kill(workdir: Path, marker: str | None) -> bool:
@@ -76,23 +89,23 @@ def _checksums(served: Path) -> tuple[int, dict]:
     return count, json.loads(latest)
 
 
-def test_killed_runs_leave_publication_intact_and_rerun_is_identical(sample_publication, tmp_path):
-    # The first run: the session's publication of the sample (tests/conftest.py), copied here.
-    workdir = copy_publication(sample_publication, tmp_path / "workdir")
-    served = workdir / "warehouse" / "education.duckdb"
+def test_killed_runs_leave_publication_intact_and_rerun_is_identical(tmp_path):
+    first = _run(tmp_path)
+    assert first.returncode == 0, first.stderr[-4000:]
+    served = tmp_path / "warehouse" / "education.duckdb"
     before = served.read_bytes()
     publications, checksums = _checksums(served)
 
     killed = []
     for stage, marker in KILL_POINTS:
-        if _run_and_kill(workdir, marker):
+        if _run_and_kill(tmp_path, marker):
             killed.append(stage)
         assert served.read_bytes() == before, f"published database changed after a kill at {stage}"
         assert _checksums(served) == (publications, checksums)
     print(f"killed at: {killed}")
     assert killed == [stage for stage, _ in KILL_POINTS]
 
-    again = _run(workdir)
+    again = _run(tmp_path)
     assert again.returncode == 0, again.stderr[-4000:]
     count, rerun_checksums = _checksums(served)
     assert count == publications + 1
