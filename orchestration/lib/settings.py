@@ -14,10 +14,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
-DEFAULT_TERM_CRON = "0 6 1 9,1,4 *"
+DEFAULT_TERM_CRON = "0 6 1 9,1,4 *"  # 06:00 on 1 September, 1 January and 1 April: each term's start
 # School-level values about fewer pupils are withheld (dbt macro school_min_cohort reads the same
 # variable); stricter than DfE's performance tables, which withhold 5 or fewer.
-DEFAULT_SCHOOL_MIN_COHORT = 11  # 06:00 on 1 September, 1 January and 1 April: each term's start
+DEFAULT_SCHOOL_MIN_COHORT = 11
 
 
 def _path(name: str, default: Path) -> Path:
