@@ -278,9 +278,9 @@ _LOCAL_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 def _reject_unknown_keys(where: str, entry: dict, allowed: tuple[str, ...]) -> None:
     # str(): YAML reads a key such as 2024 as a number, which still deserves the message.
-    unknown = sorted(set(entry) - set(allowed))
+    unknown = sorted(map(str, set(entry) - set(allowed)))
     if unknown:
-        raise PipelineInputError(f"{where}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(allowed)})")
+        raise PipelineInputError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(allowed)})")
 
 
 def _period_text(value: object) -> str | None:
