@@ -26,7 +26,7 @@ parsed as (
             try_strptime(trim(inspection_date), '%d-%m-%Y')::date
         ) as inspection_date,
         nullif(trim(overall_effectiveness), '') as overall_effectiveness,
-        regexp_replace(lower(trim(overall_effectiveness)), '\s+', ' ', 'g') as judgement_text,
+        {{ normalise_label('overall_effectiveness') }} as judgement_text,
         try_cast(trim(as_at) as date) as as_at,
         cast(_source_file as varchar) as source_file,
         cast(_file_sha256 as varchar) as file_sha256,
