@@ -19,11 +19,11 @@
     replace(replace(trim({{ expr }}), ',', ''), '%', '')
 {%- endmacro %}
 
-{#- A local cell as a number, or NULL. The same regex as EES cells so 'nan' / 'inf' never read
-    as values. -#}
+{#- A local cell as a number, or NULL: EES's own number test (is_ees_number) on the cell with
+    its % dropped, so 'nan' / 'inf' never read as values. -#}
 {% macro parse_local_number(expr) -%}
     case
-        when regexp_full_match(trim({{ local_number_text(expr) }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+        when {{ is_ees_number(local_number_text(expr)) }}
             then try_cast(trim({{ local_number_text(expr) }}) as double)
     end
 {%- endmacro %}
