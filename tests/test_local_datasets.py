@@ -417,6 +417,7 @@ def test_row_problems_fail_the_local_gates_naming_file_and_line(council):
         "1,104233,342,Chain Lane Primary,2023/24,8,70%,101\n"  # line 6: Chain Lane again for 2023/24 (line 3)
         "1,104300,342,Knowsley Lane Primary,2023/24,12.5,n/a,130\n"  # line 7: LA, junk value, cohort, above max
         "1,104233,342,Chain Lane Primary,2022/23,8,104%,100\n"  # line 8: a percentage above 100
+        "1,104221,342,Kings Moss Primary,2021/22,30,nan,1 05\n"  # line 9: read as numbers by Python, not by staging
     )
     council.files["local/ofsted_2024_08_31.csv"] = INSPECTIONS + "104221,Kings Moss Primary,St. Helens,about 200,,Excellent\n"
     council.ingest()
@@ -439,6 +440,11 @@ def test_row_problems_fail_the_local_gates_naming_file_and_line(council):
             "missing values (SUPP, NE))") in values
     assert "local/ks2.csv line 7 (value_problem=value '130' of ks2_local_reading_score is outside 80-120)" in values
     assert "local/ks2.csv line 8 (value_problem=percentage '104%' of ks2_rwm_expected is outside 0-100 (a percentage))" in values
+    # The gate accepts exactly what dbt staging reads as a number: 'nan' or '1 05' would otherwise
+    # pass here and be published as withheld at source.
+    assert ("local/ks2.csv line 9 (value_problem=value 'nan' of ks2_rwm_expected is neither a number nor one of the "
+            "missing values (SUPP, NE))") in values
+    assert "value '1 05' of ks2_local_reading_score is neither a number" in values
     assert ("local/ks2.csv line 7 (cohort_problem=cohort '12.5' of ks2_rwm_expected (TELIG) is not a whole number of "
             "pupils (0 or more))") in values
 

@@ -587,9 +587,16 @@ def _blank(expression: str) -> str:
     return f"coalesce(trim({expression}), '') = ''"
 
 
+# The number test dbt staging applies to local cells (macros is_ees_number, local_number_text):
+# the gate must accept exactly what staging will read as a value, or a cell such as 'nan' or
+# '1 234' would pass the gate and then be published as withheld instead of failing here.
+_LOCAL_NUMBER = "[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?"
+
+
 def _number_of(expression: str) -> str:
-    """SQL: a cell as a number once a % sign, thousands commas and spaces are dropped (else NULL)."""
-    return f"TRY_CAST(replace(replace(replace(trim({expression}), '%', ''), ',', ''), ' ', '') AS DOUBLE)"
+    """SQL: a cell as a number once thousands commas and a % sign are dropped (else NULL)."""
+    text = f"trim(replace(replace(trim({expression}), ',', ''), '%', ''))"
+    return f"CASE WHEN regexp_full_match({text}, '{_LOCAL_NUMBER}') THEN TRY_CAST({text} AS DOUBLE) END"
 
 
 def raw_local_frame(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
