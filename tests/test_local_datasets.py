@@ -419,7 +419,11 @@ def test_row_problems_fail_the_local_gates_naming_file_and_line(council):
         "1,104233,342,Chain Lane Primary,2022/23,8,104%,100\n"  # line 8: a percentage above 100
         "1,104221,342,Kings Moss Primary,2021/22,30,nan,1 05\n"  # line 9: read as numbers by Python, not by staging
     )
-    council.files["local/ofsted_2024_08_31.csv"] = INSPECTIONS + "104221,Kings Moss Primary,St. Helens,about 200,,Excellent\n"
+    council.files["local/ofsted_2024_08_31.csv"] = INSPECTIONS + (
+        "104221,Kings Moss Primary,St. Helens,about 200,,Excellent\n"
+        # line 6: an older Ofsted wording staging reads as grade 4: not a problem
+        "104999,Parr Primary,St. Helens,200,,Special  Measures\n"
+    )
     council.ingest()
     with duckdb.connect(str(council.db), read_only=True) as con:
         results = {t: gates.validate(f"raw_{t}", gates.raw_local_frame(con, t))
@@ -451,6 +455,7 @@ def test_row_problems_fail_the_local_gates_naming_file_and_line(council):
     inspections = "\n".join(results["local_inspections"].failures)
     assert "local/ofsted_2024_08_31.csv line 5 (judgement_problem=overall_effectiveness 'Excellent' is not a grade" in inspections
     assert "local/ofsted_2024_08_31.csv line 5 (pupils_problem=pupils 'about 200' is not a whole number)" in inspections
+    assert "line 6 (judgement_problem" not in inspections and "line 6" not in inspections
     assert ("(duplicate_problem=URN 104221 is listed 2 times in the snapshot as at 2024-08-31: "
             "local/ofsted_2024_08_31.csv line 2 and local/ofsted_2024_08_31.csv line 5)") in inspections
     # The termly XLSX rows are fine: nothing flagged there.

@@ -718,8 +718,10 @@ def _local_values_sql(_: bool) -> str:
 
 
 def _local_inspections_sql(_: bool) -> str:
+    # The words staging maps to a grade (stg_local__inspections), older Ofsted wordings included.
     grades = ", ".join(f"'{g}'" for g in ("1", "2", "3", "4", "outstanding", "good", "requires improvement",
-                                          "inadequate", "not judged", ""))
+                                          "satisfactory", "inadequate", "serious weaknesses", "special measures",
+                                          "not judged", ""))
     return f"""
         WITH occurrences AS (
             SELECT dataset, as_at, trim(urn) AS urn_key, count(*) AS n,
@@ -728,9 +730,10 @@ def _local_inspections_sql(_: bool) -> str:
         )
         SELECT i.*,
             CASE WHEN {_blank('i.urn')} THEN 'URN is blank' END AS urn_problem,
-            CASE WHEN lower(trim(coalesce(i.overall_effectiveness, ''))) NOT IN ({grades}) THEN
+            CASE WHEN regexp_replace(lower(trim(coalesce(i.overall_effectiveness, ''))), '\\s+', ' ', 'g') NOT IN ({grades}) THEN
                 format('overall_effectiveness ''{{}}'' is not a grade (1-4, Outstanding, Good, Requires improvement, '
-                       || 'Inadequate) nor a not-judged value (add it to grades: or not_judged_values: in the schema)',
+                       || 'Satisfactory, Inadequate, Serious weaknesses, Special measures) nor a not-judged value '
+                       || '(add it to grades: or not_judged_values: in the schema)',
                        i.overall_effectiveness) END AS judgement_problem,
             CASE WHEN NOT {_blank('i.pupils')} AND upper(trim(i.pupils)) <> 'NULL' AND NOT {_WHOLE.format('i.pupils')} THEN
                 format('pupils ''{{}}'' is not a whole number', i.pupils) END AS pupils_problem,
