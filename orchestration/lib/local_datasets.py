@@ -37,7 +37,7 @@ from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.landing import LandedFile
 from orchestration.lib.raw_loader import ParsedFile, _decode, normalise_header
 from orchestration.lib.settings import DBT_PROJECT_DIR
-from orchestration.lib.sources import LocalDataset, LocalFile
+from orchestration.lib.sources import LocalDataset, LocalFile, _as_list
 
 SCHOOL_REGISTER = "school_register"
 SCHOOL_MEASURES = "school_measures"
@@ -395,10 +395,6 @@ def read_schema(path: Path, listed_as: str, dataset: str) -> LocalSchema:
         grades=grades,
         not_judged_values=not_judged,
     )
-
-
-def _as_list(value: object) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def check_local_datasets(datasets: list[LocalDataset], schemas: dict[str, LocalSchema], sources_file: Path) -> None:
