@@ -83,6 +83,6 @@ def test_a_bad_school_threshold_is_refused(value, monkeypatch):
 
     monkeypatch.setenv("EDU_SCHOOL_MIN_COHORT", value)
     with pytest.raises(PipelineInputError, match=f"EDU_SCHOOL_MIN_COHORT must be a whole number.*'{value}'"):
-        load_settings().school_min_cohort
+        load_settings().validate()
     monkeypatch.setenv("EDU_SCHOOL_MIN_COHORT", " 6 ")
     assert load_settings().publication_parameters() == {"EDU_SCHOOL_MIN_COHORT": 6}

@@ -43,6 +43,10 @@ class Settings:
             raise PipelineInputError(f"EDU_SCHOOL_MIN_COHORT must be a whole number of pupils, 1 or more, got '{value}'")
         return int(value)
 
+    def validate(self) -> None:
+        """Refuse settings that would only fail (or, worse, quietly change published values) later."""
+        self.school_min_cohort
+
     def publication_parameters(self) -> dict:
         """Settings that change published values, recorded with each publication."""
         return {"EDU_SCHOOL_MIN_COHORT": self.school_min_cohort}

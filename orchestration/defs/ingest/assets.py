@@ -74,7 +74,7 @@ def _local_metadata(result: DatasetIngest, sources_file: str) -> dict:
 def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
     # A bad disclosure threshold stops the run before anything lands, not after dbt built with it.
-    settings.school_min_cohort
+    settings.validate()
     update = parse_update_tag(context.run.tags.get(UPDATE_SOURCES_TAG))
     results = ingest(settings, settings.build_db, update_sources=update, log=context.log)
     total_files = 0
