@@ -111,6 +111,10 @@ def test_windows_1252_file_is_read_and_recorded(tmp_path, isolated_env, monkeypa
         ("datasets:\n  ks2: {ees_api: {data_set_id: 0a0b0c0d-0000-4000-8000-000000000001, version: '2'}}\n", PipelineInputError, "version '2' is not valid"),
         ("datasets:\n  ks2: {url: 'ftp://example.org/a.zip'}\n", PipelineInputError, "expected an http\\(s\\) address"),
         ("datasets:\n  ks2: {file: [a.csv]}\n", PipelineInputError, "unknown key\\(s\\) file"),
+        # YAML reads an unquoted 2024 as a number; mixed with text keys it still gets the message.
+        ("datasets:\n  ks2: {files: [a.csv], 2024: x, fils: y}\n", PipelineInputError, "unknown key\\(s\\) 2024, fils"),
+        ("datasets:\n  ks2: {url: {url: 'https://example.org/a.csv', 7: x, mebers: y}}\n", PipelineInputError,
+         "unknown key\\(s\\) 7, mebers \\(allowed: url, members, release\\)"),
         ("datasets:\n  ks2: {files: [{path: a.csv, release: draft}]}\n", PipelineInputError, "release must be one of"),
     ],
 )

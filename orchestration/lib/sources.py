@@ -209,9 +209,7 @@ def _ees_api_sources(sources_file: Path, dataset: str, value: object) -> list[Ee
         where = f"{sources_file}: dataset '{dataset}', ees_api"
         if not isinstance(item, dict):
             raise PipelineInputError(f"{where}: expected {{data_set_id: <uuid>, version: \"2.*\"}}, got {item!r}")
-        unknown = sorted(set(item) - {"data_set_id", "version", "release"})
-        if unknown:
-            raise PipelineInputError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: data_set_id, version, release)")
+        _reject_unknown_keys(where, item, ("data_set_id", "version", "release"))
         data_set_id, version = item.get("data_set_id"), item.get("version")
         if not valid_data_set_id(data_set_id):
             raise PipelineInputError(
@@ -240,9 +238,7 @@ def _url_sources(sources_file: Path, dataset: str, value: object) -> list[UrlSou
         members: object = ()
         release = None
         if isinstance(item, dict):
-            unknown = sorted(set(item) - {"url", "members", "release"})
-            if unknown:
-                raise PipelineInputError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: url, members, release)")
+            _reject_unknown_keys(where, item, ("url", "members", "release"))
             address, members = item.get("url"), item.get("members") or ()
             release = _release(sources_file, dataset, f"url {address}", item.get("release"))
         else:
@@ -365,11 +361,7 @@ def read_sources_config(sources_file: Path) -> SourcesConfig:
         entry = entry or {}
         if not isinstance(entry, dict):
             raise PipelineInputError(f"{sources_file}: dataset '{dataset}': expected files:, ees_api: or url:, got {entry!r}")
-        unknown = sorted(set(entry) - set(DATASET_KEYS))
-        if unknown:
-            raise PipelineInputError(
-                f"{sources_file}: dataset '{dataset}': unknown key(s) {', '.join(unknown)} (allowed: {', '.join(DATASET_KEYS)})"
-            )
+        _reject_unknown_keys(f"{sources_file}: dataset '{dataset}'", entry, DATASET_KEYS)
         if not any(entry.get(key) for key in DATASET_KEYS):
             raise PipelineInputError(
                 f"{sources_file}: dataset '{dataset}' has no 'files:' list (nor 'ees_api:' or 'url:' source)"
