@@ -57,7 +57,7 @@
                 {%- for name in unknown %}
                     bool_and({{ adapter.quote(name) }} is null or trim({{ adapter.quote(name) }}) = ''
                         or {{ is_ees_number(adapter.quote(name)) }}
-                        or lower(trim({{ adapter.quote(name) }})) in ('c', 'x', 'z', 'low', 'k', 'u', ':', '~')){{ ',' if not loop.last }}
+                        or lower(trim({{ adapter.quote(name) }})) in {{ ees_symbol_list() }}){{ ',' if not loop.last }}
                 {%- endfor %}
                 from {{ relation }}
             {%- endset -%}

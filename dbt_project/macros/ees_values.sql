@@ -8,8 +8,15 @@
 
 {#- True when the cell is a plain number. A regex instead of try_cast because DuckDB would
     happily read 'nan' or 'inf' as doubles, and those are never published statistics. -#}
+{#- The syntax itself is vars.ees_cells.number_pattern (dbt_project.yml), which the ingest and the
+    raw gates read too. -#}
 {% macro is_ees_number(expr) -%}
-    regexp_full_match({{ ees_number_text(expr) }}, '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+    regexp_full_match({{ ees_number_text(expr) }}, '{{ var('ees_cells')['number_pattern'] }}')
+{%- endmacro %}
+
+{#- The EES symbols (vars.ees_cells.symbols) as a SQL list of lower-case literals. -#}
+{% macro ees_symbol_list() -%}
+    ({% for symbol in var('ees_cells')['symbols'] %}'{{ symbol | lower }}'{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {#- A number as published, or NULL. -#}
@@ -17,15 +24,14 @@
     case when {{ is_ees_number(expr) }} then cast({{ ees_number_text(expr) }} as double) end
 {%- endmacro %}
 
-{#- EES symbol convention (DESIGN section 5). Anything unrecognised, including an empty cell or
-    'u', counts as missing rather than failing the build: the status test shows it. -#}
+{#- EES symbol convention (vars.ees_cells.symbols). Anything unrecognised, including an empty
+    cell or 'u', counts as missing rather than failing the build: the status test shows it. -#}
 {% macro ees_value_status(expr) -%}
     case
         when {{ is_ees_number(expr) }} then 'published'
-        when lower(trim({{ expr }})) = 'c' then 'suppressed'
-        when lower(trim({{ expr }})) in ('x', ':') then 'not_available'
-        when lower(trim({{ expr }})) = 'z' then 'not_applicable'
-        when lower(trim({{ expr }})) in ('low', 'k', '~') then 'low'
+        {%- for symbol, status in var('ees_cells')['symbols'].items() %}
+        when lower(trim({{ expr }})) = '{{ symbol | lower }}' then '{{ status }}'
+        {%- endfor %}
         else 'missing'
     end
 {%- endmacro %}

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.lib import ees_cells
 from orchestration.lib.settings import EXPECTATIONS_DIR
 
 MAX_ROWS_IN_MESSAGE = 10
@@ -139,7 +140,9 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
     row_id_columns = [c for c in (definition.get("meta") or {}).get("row_id_columns", []) if c in frame.columns]
     index_columns = [c for c in [*LOCATION_COLUMNS, "indicator"] if c in frame.columns] if "_source_file" in frame.columns else row_id_columns
     result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": index_columns} if index_columns else "SUMMARY"
-    outcome = batch.validate(suite, expectation_parameters=parameters or {}, result_format=result_format)
+    # Rules with one home elsewhere reach the JSON suites as parameters ({"$PARAMETER": name}).
+    parameters = {"ees_cell_regex": ees_cells.gate_cell_regex(), **(parameters or {})}
+    outcome = batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
     failures = []
     for item in outcome.results:
         if not item.success:
@@ -587,16 +590,16 @@ def _blank(expression: str) -> str:
     return f"coalesce(trim({expression}), '') = ''"
 
 
-# The number test dbt staging applies to local cells (macros is_ees_number, local_number_text):
-# the gate must accept exactly what staging will read as a value, or a cell such as 'nan' or
-# '1 234' would pass the gate and then be published as withheld instead of failing here.
-_LOCAL_NUMBER = "[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?"
 
 
 def _number_of(expression: str) -> str:
     """SQL: a cell as a number once thousands commas and a % sign are dropped (else NULL)."""
+    # The number test dbt staging applies to local cells (macros is_ees_number, local_number_text):
+    # the gate must accept exactly what staging will read as a value, or a cell such as 'nan' or
+    # '1 234' would pass the gate and then be published as withheld instead of failing here.
     text = f"trim(replace(replace(trim({expression}), ',', ''), '%', ''))"
-    return f"CASE WHEN regexp_full_match({text}, '{_LOCAL_NUMBER}') THEN TRY_CAST({text} AS DOUBLE) END"
+    pattern = ees_cells.number_pattern().replace("'", "''")
+    return f"CASE WHEN regexp_full_match({text}, '{pattern}') THEN TRY_CAST({text} AS DOUBLE) END"
 
 
 def raw_local_frame(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:

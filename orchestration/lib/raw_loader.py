@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from orchestration.lib import ees_cells
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.landing import LandedFile
 from orchestration.lib.settings import DBT_PROJECT_DIR
@@ -31,7 +32,6 @@ GEOGRAPHY_COLUMNS = (
     "opportunity_area_name", "ward_code", "ward_name", "school_urn", "school_laestab", "school_name",
 )
 VERSION_COLUMN = "version"
-EES_SYMBOLS = {"c", "x", "z", "low", "k", "u", ":", "~", ""}
 LINEAGE_COLUMNS = {
     "_file_sha256": "VARCHAR",
     "_source_file": "VARCHAR",
@@ -42,7 +42,6 @@ LINEAGE_COLUMNS = {
     "_data_set_id": "VARCHAR",
     "_data_set_version": "VARCHAR",
 }
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 # How EES names indicator columns: counts, percentages, averages and rates.
 _INDICATOR_NAME = re.compile(r"^(t|pt|avg|num)_|_(percent|percentage|rate|count|average)$")
 
@@ -217,7 +216,7 @@ def classify_columns(parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
             roles[column] = "indicator"
         else:
             values = [row[index] for row in parsed.rows]
-            numeric = sum(1 for v in values if v.lower() in EES_SYMBOLS or _NUMBER.match(v.replace(",", "")))
+            numeric = sum(1 for v in values if ees_cells.is_number_or_symbol(v))
             # An indicator-named column (t_*, pt_*, avg_*, *_percent, *_rate) that is mostly numbers
             # stays an indicator when a few cells hold junk, so the raw gate names those cells;
             # read as a filter it would silently drop every row of the file from every measure.

@@ -1,0 +1,57 @@
+"""How EES cells are read, for Python: the number syntax and the symbols.
+
+The rules themselves live once, in ``dbt_project/dbt_project.yml`` (``vars: ees_cells``), where the
+dbt macros (``macros/ees_values.sql``) read them too; this module only loads them, so the ingest's
+column heuristic, the raw gates and dbt staging cannot disagree on what a number is.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import yaml
+
+from orchestration.lib.settings import DBT_PROJECT_DIR
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict:
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return project["vars"]["ees_cells"]
+
+
+def number_pattern() -> str:
+    """The number syntax as a regular expression to match in full (Python re and DuckDB RE2 alike)."""
+    return _rules()["number_pattern"]
+
+
+def symbols() -> dict[str, str]:
+    """EES symbol (lower case) -> the value_status staging gives it."""
+    return {str(symbol).lower(): status for symbol, status in _rules()["symbols"].items()}
+
+
+@lru_cache(maxsize=1)
+def _number() -> re.Pattern[str]:
+    return re.compile(number_pattern())
+
+
+def number_text(cell: str) -> str:
+    """The cell as number text: trimmed, thousands separators dropped (EES never uses decimal commas)."""
+    return cell.strip().replace(",", "")
+
+
+def is_number(cell: str) -> bool:
+    return _number().fullmatch(number_text(cell)) is not None
+
+
+def is_number_or_symbol(cell: str) -> bool:
+    """A cell an indicator column may hold: a number, an EES symbol, or empty."""
+    return is_number(cell) or cell.strip().lower() in symbols() or not cell.strip()
+
+
+def gate_cell_regex() -> str:
+    """The raw gates' cell check: a number or a symbol, as written (no thousands separators: the
+    gate asks DfE's own form), or empty."""
+    alternatives = [number_pattern(), *(re.escape(s) for s in sorted(symbols()))]
+    return "^(" + "|".join(alternatives) + "|)$"
