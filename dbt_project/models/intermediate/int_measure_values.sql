@@ -1,8 +1,8 @@
-{#- EES staging models whose rows can feed catalogue measures. A new dataset adds its staging
-    model here; a new measure of an existing dataset needs only a measure_catalogue row. -#}
-{%- set ees_staging_models = ['stg_ees__eyfs', 'stg_ees__phonics', 'stg_ees__ks1', 'stg_ees__ks2', 'stg_ees__ks4',
-                             'stg_ees__ks5', 'stg_ees__age19', 'stg_ees__absence', 'stg_ees__exclusions',
-                             'stg_ees__neet'] -%}
+{#- EES staging models whose rows can feed catalogue measures: one per dataset declared in
+    vars.ees_datasets (dbt_project.yml), so a new dataset is not also listed here by hand. A new
+    measure of an existing dataset needs only a measure_catalogue row. -#}
+{%- set ees_staging_models = [] -%}
+{%- for dataset in var('ees_datasets') -%}{%- do ees_staging_models.append('stg_ees__' ~ dataset) -%}{%- endfor %}
 
 with
 
