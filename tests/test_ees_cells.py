@@ -2,6 +2,7 @@
 and in the raw gates' GX regex: a cell is a number to all of them or to none."""
 
 import re
+import json
 import os
 import subprocess
 import sys
@@ -30,8 +31,7 @@ def _compiled_is_number(cells: list[str], database) -> list[bool]:
     )
     if out.returncode != 0:
         pytest.fail(f"dbt compile failed: {out.stdout}\n{out.stderr}")
-    compiled = re.search(r"select .*", out.stdout, re.S).group(0)
-    compiled = compiled[: compiled.rfind("(values")] + f"(values {values}) as t(cell)"
+    compiled = json.loads(out.stdout[out.stdout.index("{"):])["compiled"]
     return [row[0] for row in duckdb.sql(compiled).fetchall()]
 
 

@@ -7,9 +7,9 @@
 {%- endmacro %}
 
 {#- True when the cell is a plain number. A regex instead of try_cast because DuckDB would
-    happily read 'nan' or 'inf' as doubles, and those are never published statistics. -#}
-{#- The syntax itself is vars.ees_cells.number_pattern (dbt_project.yml), which the ingest and the
-    raw gates read too. -#}
+    happily read 'nan' or 'inf' as doubles, and those are never published statistics. The syntax
+    itself is vars.ees_cells.number_pattern (dbt_project.yml), which the ingest and the raw gates
+    read too. -#}
 {% macro is_ees_number(expr) -%}
     regexp_full_match({{ ees_number_text(expr) }}, '{{ var('ees_cells')['number_pattern'] }}')
 {%- endmacro %}

@@ -10,15 +10,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import yaml
-
-from orchestration.lib.settings import DBT_PROJECT_DIR
+from orchestration.lib.sources import dbt_project_vars
 
 
-@lru_cache(maxsize=1)
 def _rules() -> dict:
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return project["vars"]["ees_cells"]
+    return dbt_project_vars()["ees_cells"]
 
 
 def number_pattern() -> str:
@@ -26,9 +22,10 @@ def number_pattern() -> str:
     return _rules()["number_pattern"]
 
 
-def symbols() -> dict[str, str]:
-    """EES symbol (lower case) -> the value_status staging gives it."""
-    return {str(symbol).lower(): status for symbol, status in _rules()["symbols"].items()}
+@lru_cache(maxsize=1)
+def symbols() -> frozenset[str]:
+    """The EES symbols, lower case (dbt's ees_value_status maps each to its value_status)."""
+    return frozenset(str(symbol).lower() for symbol in _rules()["symbols"])
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +44,8 @@ def is_number(cell: str) -> bool:
 
 def is_number_or_symbol(cell: str) -> bool:
     """A cell an indicator column may hold: a number, an EES symbol, or empty."""
-    return is_number(cell) or cell.strip().lower() in symbols() or not cell.strip()
+    text = cell.strip().lower()
+    return not text or text in symbols() or is_number(text)
 
 
 def gate_cell_regex() -> str:

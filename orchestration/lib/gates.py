@@ -590,8 +590,6 @@ def _blank(expression: str) -> str:
     return f"coalesce(trim({expression}), '') = ''"
 
 
-
-
 def _number_of(expression: str) -> str:
     """SQL: a cell as a number once thousands commas and a % sign are dropped (else NULL)."""
     # The number test dbt staging applies to local cells (macros is_ees_number, local_number_text):

@@ -79,10 +79,16 @@ class SourceFile:
 
 
 @lru_cache(maxsize=1)
+def dbt_project_vars() -> dict:
+    """The ``vars:`` of dbt_project.yml: rules shared by the Python code and the dbt models."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return project.get("vars", {})
+
+
+@lru_cache(maxsize=1)
 def dataset_specs() -> dict[str, DatasetSpec]:
     """Dataset definitions live in dbt_project.yml vars, shared with the staging models."""
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    variables = project.get("vars", {})
+    variables = dbt_project_vars()
     specs: dict[str, DatasetSpec] = {}
     for kind, block in (("ees", "ees_datasets"), ("other", "other_datasets")):
         for name, spec in (variables.get(block) or {}).items():
