@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,8 +141,7 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
     row_id_columns = [c for c in (definition.get("meta") or {}).get("row_id_columns", []) if c in frame.columns]
     index_columns = [c for c in [*LOCATION_COLUMNS, "indicator"] if c in frame.columns] if "_source_file" in frame.columns else row_id_columns
     result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": index_columns} if index_columns else "SUMMARY"
-    # Rules with one home elsewhere reach the JSON suites as parameters ({"$PARAMETER": name}).
-    parameters = {"ees_cell_regex": ees_cells.gate_cell_regex(), **(parameters or {})}
+    parameters = {**suite_parameters(), **(parameters or {})}
     outcome = batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
     failures = []
     for item in outcome.results:
@@ -156,65 +156,278 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
 
 # Frames the suites validate ---------------------------------------------------------------------
 
-def _quote(name: str) -> str:
+def quote_identifier(name: str) -> str:
+    """A SQL identifier, quoted (names come from files: never pasted as they are)."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def raw_ees_frame(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
-    """Long frame of an EES raw table: one row per file row x indicator cell, still as text, plus
-    the number parsed from it, whether the column is a percentage, and the row-level problems
-    :func:`raw_row_problems` found (on the row's first cell only, so each is reported once)."""
-    roles = con.execute(
+_quote = quote_identifier
+
+
+def raw_cell_count(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
+    """How many indicator cells the raw table holds (what the suite checks, in effect)."""
+    indicators = [c for c, r in _roles(con, dataset) if r == "indicator" and c in _table_columns(con, dataset)]
+    if not indicators:
+        return 0
+    return con.execute(
+        "SELECT " + " + ".join(f"count({_quote(c)})" for c in indicators) + f" FROM raw.{_quote(dataset)}"
+    ).fetchall()[0][0] or 0
+
+
+def _roles(con: duckdb.DuckDBPyConnection, dataset: str) -> list[tuple[str, str]]:
+    return con.execute(
         "SELECT DISTINCT column_name, role FROM raw.file_columns WHERE dataset = ? ORDER BY column_name", [dataset]
     ).fetchall()
-    indicators = [c for c, r in roles if r == "indicator"]
-    filters = [c for c, r in roles if r == "filter"]
+
+
+RAW_STANDARD_COLUMNS = ("time_period", "time_identifier", "geographic_level", "country_code", "region_code",
+                        "old_la_code", "new_la_code", "la_name", "version")
+# Cell attributes of the long frame, and the row-level problems attached to a row's first cell.
+_CELL_ATTRIBUTES = ("indicator", "raw_value", "value", "is_percentage")
+
+
+def _is_percentage(indicator: str) -> str:
+    """SQL: whether the indicator column (a SQL text expression) holds a percentage."""
+    return (f"({indicator} LIKE 'pt\\_%' ESCAPE '\\' OR {indicator} LIKE '%\\_percent' ESCAPE '\\' "
+            f"OR {indicator} LIKE '%\\_percentage' ESCAPE '\\')")
+
+
+def raw_ees_frame(
+    con: duckdb.DuckDBPyConnection, dataset: str, suite_name: str | None = None, parameters: dict | None = None
+) -> pd.DataFrame:
+    """The long frame suite ``raw_<dataset>`` validates: one row per file row x indicator cell,
+    still as text, plus the number parsed from it, whether the column is a percentage, and the
+    row-level problems :func:`raw_row_problems` found (on the row's first cell only, so each is
+    reported once), but only the cells the suite could fail on: its expectations are compiled to
+    SQL (:func:`compile_suite`) that DuckDB runs over the whole table, so Great Expectations sees
+    a few rows instead of every cell of a file of millions and gives the same verdict and report."""
+    suite = load_suite_definition(suite_name or f"raw_{dataset}")
     present = _table_columns(con, dataset)
-    standard = ["time_period", "time_identifier", "geographic_level", "country_code", "region_code",
-                "old_la_code", "new_la_code", "la_name", "version"]
+    roles = _roles(con, dataset)
+    indicators = [c for c, r in roles if r == "indicator" and c in present]
+    filters = [c for c, r in roles if r == "filter"]
     select_standard = ", ".join(
-        f"{_quote(c)}" if c in present else f"NULL::VARCHAR AS {_quote(c)}" for c in standard
+        f"{_quote(c)}" if c in present else f"NULL::VARCHAR AS {_quote(c)}" for c in RAW_STANDARD_COLUMNS
     )
     filter_key = (
         "concat_ws('|', " + ", ".join(f"'{f}=' || coalesce({_quote(f)}, 'Total')" for f in filters) + ")"
         if filters else "''"
     )
     if not indicators:
-        return pd.DataFrame(columns=[*LOCATION_COLUMNS, *standard, "filter_key", "indicator", "raw_value", "value",
-                                     "is_percentage", *ROW_PROBLEM_COLUMNS])
+        return pd.DataFrame(columns=[*LOCATION_COLUMNS, *RAW_STANDARD_COLUMNS, "filter_key", *_CELL_ATTRIBUTES,
+                                     *ROW_PROBLEM_COLUMNS])
+    row_columns = {*LOCATION_COLUMNS, *RAW_STANDARD_COLUMNS, "filter_key"}
+    compiled = compile_suite(suite, {**suite_parameters(), **(parameters or {})})
     problems = raw_row_problems(con, dataset)
+
+    def row_ref(name: str) -> str:
+        if name in row_columns:
+            return f"w.{_quote(name)}"
+        raise _NotRowLevel(name)
+
+    def cell_of(indicator: str):
+        # The expectation as it applies to one indicator column of the wide row.
+        def ref(name: str) -> str:
+            if name == "indicator":
+                return compiled.bind(indicator)
+            if name == "raw_value":
+                return f"w.{_quote(indicator)}"
+            if name == "value":
+                return f"TRY_CAST(w.{_quote(indicator)} AS DOUBLE)"
+            if name == "is_percentage":
+                return _is_percentage(compiled.bind(indicator))
+            if name in ROW_PROBLEM_COLUMNS:
+                return f"_p_{name}"
+            return row_ref(name)
+        return ref
+
+    def cell_ref(name: str) -> str:
+        return _quote(name) if name in row_columns or name in _CELL_ATTRIBUTES or name in ROW_PROBLEM_COLUMNS else _missing(name)
+
+    row_level, cell_level = [], []
+    for failing in compiled.failing:
+        try:
+            row_level.append(failing(row_ref))
+        except _NotRowLevel:
+            cell_level.append(failing)
+    windows = [f"count(*) OVER (PARTITION BY {', '.join('b.' + _quote(c) for c in key)}) > 1 AS _dup{i}"
+               for i, key in enumerate(compiled.unique_keys(row_columns))]
+    row_level += [f"w._dup{i}" for i in range(len(windows))]
+    row_fails = " OR ".join(f"({p})" for p in row_level) or "FALSE"
+    per_indicator = list(dict.fromkeys(failing(cell_of(indicator)) for failing in cell_level for indicator in indicators))
+    candidate = " OR ".join(f"({p})" for p in [row_fails, *per_indicator])
+    cell_fails = " OR ".join(f"({failing(cell_ref)})" for failing in cell_level) or "FALSE"
     if problems.empty:
-        problem_columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in ROW_PROBLEM_COLUMNS)
+        problem_columns = ", ".join(f"NULL::VARCHAR AS _p_{c}" for c in ROW_PROBLEM_COLUMNS)
         problem_join = ""
     else:
         con.register("_row_problems", problems)
-        problem_columns = ", ".join(f"p.{c}" for c in ROW_PROBLEM_COLUMNS)
-        problem_join = ("LEFT JOIN _row_problems p ON p._source_file = c._source_file "
-                        "AND p._row_number = c._row_number AND c._cell = 1")
-    unpivot_columns = ", ".join(_quote(c) for c in indicators)
+        problem_columns = ", ".join(f"p.{c} AS _p_{c}" for c in ROW_PROBLEM_COLUMNS)
+        problem_join = "LEFT JOIN _row_problems p ON p._source_file = w._source_file AND p._row_number = w._row_number"
+    exclude = f" EXCLUDE ({', '.join(f'_dup{i}' for i in range(len(windows)))})" if windows else ""
+    columns = ", ".join(_quote(c) for c in indicators)
+    # A row's first cell (by indicator name, as UNPIVOT leaves out empty columns) carries its problems.
+    first = "CASE " + " ".join(f"WHEN {_quote(c)} IS NOT NULL THEN '{c}'" for c in sorted(indicators)) + " END"
     sql = f"""
-        WITH rows AS (
-            SELECT _source_file, _row_number, {select_standard}, {filter_key} AS filter_key, {unpivot_columns}
+        WITH base AS (
+            SELECT _source_file, _row_number, {select_standard}, {filter_key} AS filter_key, {columns},
+                {first} AS _first_indicator
             FROM raw.{_quote(dataset)}
+        ), windowed AS (
+            SELECT b.*{''.join(', ' + w for w in windows)} FROM base b
+        ), flagged AS (
+            SELECT w.*, {problem_columns}
+            FROM windowed w {problem_join}
+        ), candidates AS (
+            SELECT w.*{exclude}, {row_fails} AS _row_fails
+            FROM flagged w WHERE {candidate}
         ), unpivoted AS (
-            UNPIVOT rows ON {unpivot_columns} INTO NAME indicator VALUE raw_value
+            UNPIVOT candidates ON {columns} INTO NAME indicator VALUE raw_value
         ), cells AS (
-            SELECT *, row_number() OVER (PARTITION BY _source_file, _row_number ORDER BY indicator) AS _cell
+            SELECT _source_file, _row_number, {', '.join(_quote(c) for c in RAW_STANDARD_COLUMNS)}, filter_key,
+                indicator, raw_value, TRY_CAST(raw_value AS DOUBLE) AS value, {_is_percentage('indicator')} AS is_percentage,
+                {', '.join(f'CASE WHEN indicator = _first_indicator THEN _p_{c} END AS {c}' for c in ROW_PROBLEM_COLUMNS)},
+                _row_fails
             FROM unpivoted
         )
-        SELECT c.* EXCLUDE (_cell),
-            TRY_CAST(c.raw_value AS DOUBLE) AS value,
-            (c.indicator LIKE 'pt\\_%' ESCAPE '\\' OR c.indicator LIKE '%\\_percent' ESCAPE '\\'
-             OR c.indicator LIKE '%\\_percentage' ESCAPE '\\') AS is_percentage,
-            {problem_columns}
-        FROM cells c {problem_join}
-        ORDER BY c._source_file, c._row_number, c.indicator
+        SELECT * EXCLUDE (_row_fails) FROM cells WHERE _row_fails OR {cell_fails}
+        ORDER BY _source_file, _row_number, indicator
     """
     try:
-        return con.execute(sql).df()
+        return con.execute(sql, compiled.values).df()
     finally:
         if not problems.empty:
             con.unregister("_row_problems")
+
+
+def suite_parameters() -> dict:
+    """Rules with one home elsewhere reach the JSON suites as parameters ({"$PARAMETER": name})."""
+    return {"ees_cell_regex": ees_cells.gate_cell_regex()}
+
+
+# Suites compiled to SQL ---------------------------------------------------------------------------
+# Each expectation of a raw suite becomes a SQL condition true on every row it could fail on (a
+# superset is fine: Great Expectations then judges those rows, and rows it never sees pass every
+# row-wise expectation). Table-wide expectations (row counts, distinct values) cannot be judged on
+# a subset, so suites with them are validated on the whole table (only the small DfE model has one).
+
+class _NotRowLevel(Exception):
+    pass
+
+
+class UnsupportedSuite(ValueError):
+    pass
+
+
+def _missing(name: str) -> str:
+    raise _NotRowLevel(name)
+
+
+_CONDITION = re.compile(r'\s*(\w+)\s*(==|!=)\s*(?:"([^"]*)"|(True|False))\s*')
+_ROW_WISE = {
+    "expect_column_values_to_not_be_null": "{c} IS NULL",
+    "expect_column_values_to_be_null": "{c} IS NOT NULL",
+    "expect_column_values_to_match_regex": "NOT regexp_matches({c}, {regex})",
+    "expect_column_values_to_not_match_regex": "regexp_matches({c}, {regex})",
+    "expect_column_values_to_be_in_set": "{c} IS NOT NULL AND NOT list_contains({value_set}, {c})",
+    "expect_column_values_to_not_be_in_set": "list_contains({value_set}, {c})",
+}
+_UNIQUE = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+_NO_ROWS = ("expect_column_to_exist",)
+
+
+@dataclass
+class CompiledSuite:
+    failing: list  # functions ref -> SQL condition (ref: frame column name -> SQL expression)
+    unique: list[list[str]]
+    values: dict = field(default_factory=dict)
+
+    def bind(self, value, cast: str | None = None) -> str:
+        """A named parameter for ``value`` (the same value, the same parameter)."""
+        key = (repr(value), cast)
+        names = self.__dict__.setdefault("_names", {})
+        if key not in names:
+            names[key] = f"p{len(names)}"
+            self.values[names[key]] = value
+        return f"${names[key]}" + (f"::{cast}" if cast else "")
+
+    def unique_keys(self, row_columns: set[str]) -> list[list[str]]:
+        """Uniqueness keys as row-level windows: the cell's indicator dropped (rows that repeat
+        repeat every cell), so every member of a repeated group is a candidate."""
+        keys = []
+        for columns in self.unique:
+            if not set(columns) - {"indicator"} <= row_columns:
+                raise UnsupportedSuite(f"uniqueness over {columns} cannot be checked per file row")
+            keys.append([c for c in columns if c != "indicator"])
+        return keys
+
+
+def compile_suite(suite: dict, parameters: dict) -> CompiledSuite:
+    compiled = CompiledSuite([], [])
+
+    def resolve(value):
+        if isinstance(value, dict) and "$PARAMETER" in value:
+            return parameters[value["$PARAMETER"]]
+        return value
+
+    for expectation in suite["expectations"]:
+        kind, kwargs = expectation["type"], {k: resolve(v) for k, v in expectation["kwargs"].items()}
+        if kind in _NO_ROWS:
+            continue
+        if kind in _UNIQUE:
+            compiled.unique.append(kwargs.get("column_list") or [kwargs["column"]])
+            continue
+        compiled.failing.append(_failing_condition(compiled, kind, kwargs))
+    return compiled
+
+
+def _failing_condition(compiled: CompiledSuite, kind: str, kwargs: dict):
+    if kwargs.get("mostly") not in (None, 1, 1.0):
+        raise UnsupportedSuite(f"{kind} with mostly={kwargs['mostly']}")
+    condition = kwargs.get("row_condition")
+    if kind == "expect_column_values_to_be_between":
+        def test(c: str) -> str:
+            parts = []
+            if kwargs.get("min_value") is not None:
+                parts.append(f"{c} {'<=' if kwargs.get('strict_min') else '<'} {compiled.bind(float(kwargs['min_value']), 'DOUBLE')}")
+            if kwargs.get("max_value") is not None:
+                parts.append(f"{c} {'>=' if kwargs.get('strict_max') else '>'} {compiled.bind(float(kwargs['max_value']), 'DOUBLE')}")
+            return " OR ".join(parts) or "FALSE"
+    elif kind in _ROW_WISE:
+        values = kwargs.get("value_set")
+        if values is not None and not all(isinstance(v, str) for v in values):
+            raise UnsupportedSuite(f"{kind} with a value_set that is not all text")
+
+        def test(c: str) -> str:
+            return _ROW_WISE[kind].format(
+                c=c,
+                regex=compiled.bind(kwargs.get("regex"), "VARCHAR") if "regex" in kwargs else "",
+                value_set=compiled.bind(list(values), "VARCHAR[]") if values is not None else "",
+            )
+    else:
+        raise UnsupportedSuite(f"{kind} cannot be compiled to a row condition")
+
+    def failing(ref) -> str:
+        text = f"({test(ref(kwargs['column']))})"
+        if condition:
+            text = f"{_condition_sql(condition, ref, compiled)} AND {text}"
+        return text
+
+    return failing
+
+
+def _condition_sql(condition: str, ref, compiled: CompiledSuite) -> str:
+    """A pandas row_condition of the raw suites' form (col == "text", col != True, joined by and)."""
+    parts = []
+    for part in re.split(r"\s+and\s+", condition):
+        match = _CONDITION.fullmatch(part)
+        if match is None:
+            raise UnsupportedSuite(f"row_condition {condition!r}")
+        column, operator, text, flag = match.groups()
+        literal = compiled.bind(text, "VARCHAR") if text is not None else ("TRUE" if flag == "True" else "FALSE")
+        # pandas: a missing value is never equal to anything and always unequal.
+        parts.append(f"({ref(column)} = {literal})" if operator == "==" else f"({ref(column)} IS DISTINCT FROM {literal})")
+    return "(" + " AND ".join(parts) + ")"
 
 
 # Row-level checks of the raw EES tables ----------------------------------------------------------
@@ -601,8 +814,9 @@ def _number_of(expression: str) -> str:
 
 
 def raw_local_frame(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    """The rows of ``raw.<table>`` (local_schools, local_school_values or local_inspections) with
-    one problem column per kind of LOCAL_PROBLEM_COLUMNS[table]."""
+    """The rows of ``raw.<table>`` (local_schools, local_school_values or local_inspections), with
+    one problem column per kind of LOCAL_PROBLEM_COLUMNS[table], that suite ``raw_<table>`` could
+    fail on (see :func:`compile_suite`)."""
     builders = {
         "local_schools": _local_schools_sql,
         "local_school_values": _local_values_sql,
@@ -612,10 +826,42 @@ def raw_local_frame(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     if reference is not None:
         con.register("_la_reference", reference)
     try:
-        return con.execute(builders[table](reference is not None)).df()
+        order = "_source_file, _row_number" + (", measure_code" if table == "local_school_values" else "")
+        return row_candidates(con, builders[table](reference is not None), f"raw_{table}", order)
     finally:
         if reference is not None:
             con.unregister("_la_reference")
+
+
+def row_candidates(con: duckdb.DuckDBPyConnection, relation: str, suite_name: str, order: str) -> pd.DataFrame:
+    """The rows of ``relation`` (SQL) that suite ``suite_name`` could fail on; every row when the
+    suite has a table-wide expectation."""
+    columns = {d[0] for d in con.execute(f"SELECT * FROM ({relation}) LIMIT 0").description}
+    try:
+        compiled = compile_suite(load_suite_definition(suite_name), suite_parameters())
+        keys = compiled.unique_keys(columns)
+    except UnsupportedSuite:
+        return con.execute(f"SELECT * FROM ({relation}) ORDER BY {order}").df()
+
+    def ref(name: str) -> str:
+        # A column the relation lacks fails the suite's column check; nothing to find rows for.
+        return _quote(name) if name in columns else _missing(name)
+
+    conditions = []
+    for failing in compiled.failing:
+        try:
+            conditions.append(failing(ref))
+        except _NotRowLevel:
+            continue
+    windows = [f"count(*) OVER (PARTITION BY {', '.join(_quote(c) for c in key)}) > 1 AS _dup{i}" for i, key in enumerate(keys)]
+    conditions += [f"_dup{i}" for i in range(len(windows))]
+    where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
+    exclude = f" EXCLUDE ({', '.join(f'_dup{i}' for i in range(len(windows)))})" if windows else ""
+    return con.execute(
+        f"""WITH relation AS ({relation}), windowed AS (SELECT *{''.join(', ' + w for w in windows)} FROM relation)
+            SELECT *{exclude} FROM windowed WHERE {where} ORDER BY {order}""",
+        compiled.values,
+    ).df()
 
 
 def _local_schools_sql(with_reference: bool) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,7 +38,15 @@ from orchestration.lib.local_datasets import (
     parse_local_file,
     read_schema,
 )
-from orchestration.lib.raw_loader import ParsedFile, load_dataset, parse_csv, write_file_tables
+from orchestration.lib.raw_loader import (
+    ParsedFile,
+    TextScan,
+    create_raw_table,
+    parse_csv,
+    read_header,
+    scan_text,
+    write_file_tables,
+)
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.source_lock import RemoteResult, ResolvedSources, resolve_sources
 from orchestration.lib.sources import dataset_specs
@@ -157,31 +167,54 @@ class DatasetIngest:
     schemas: list[LocalSchema] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PendingFile:
+    """A landed DfE file whose bytes and header have been checked, ready for DuckDB to read."""
+
+    landed: LandedFile
+    source_file: str
+    release: str | None
+    scan: TextScan
+    columns: list[str]
+    header: list[str]
+
+
 @dataclass
 class Landing:
-    parsed: dict[str, list[ParsedFile]]
+    pending: dict[str, list[PendingFile]]
     sources: ResolvedSources
     # local dataset name -> its schema and files, in sources.yml order
     schemas: dict[str, LocalSchema] = field(default_factory=dict)
     local: dict[str, list[LocalParsedFile]] = field(default_factory=dict)
+    # False when only some raw tables are refreshed and none of them is a local_* table
+    with_local: bool = True
 
 
-def land_and_parse(
+def _progress(log: Log | None, message: str) -> None:
+    if log is not None:
+        log.info(message)
+
+
+def land_sources(
     settings: Settings,
     *,
+    datasets: Iterable[str] | None = None,
     update_sources: bool | Iterable[str] = False,
     client: EesApiClient | None = None,
     http: Http | None = None,
     log: Log | None = None,
 ) -> Landing:
-    """Resolve, land and parse every listed source; fails before touching the database if any is bad."""
+    """Resolve and land every listed source (of ``datasets``: raw table names, default all) and
+    check each file's bytes and header; fails before touching the database if any is bad."""
     specs = dataset_specs()
+    selected = set(specs) | set(LOCAL_TABLES) if datasets is None else set(datasets)
     resolved = resolve_sources(
         settings.sources_file, settings.landing_dir, update=update_sources, client=client, http=http, log=log
     )
-    parsed: dict[str, list[ParsedFile]] = {name: [] for name in specs}
+    pending: dict[str, list[PendingFile]] = {name: [] for name in specs if name in selected}
+    files = [source for source in resolved.files if source.dataset in pending]
     seen: set[tuple[str, str]] = set()
-    for source in resolved.files:
+    for number, source in enumerate(files, start=1):
         landed = land_file(
             settings.landing_dir, source.dataset, source.path, source.listed_as, source.release, source.meta_path,
             data_set_id=source.data_set_id,
@@ -192,13 +225,23 @@ def land_and_parse(
         if (source.dataset, landed.sha256) in seen:
             continue  # the same bytes listed twice (e.g. overlapping globs) load once
         seen.add((source.dataset, landed.sha256))
-        parsed_file = parse_csv(landed, source.listed_as, source.release, specs[source.dataset])
-        accepted = check_file_size(settings.landing_dir, landed, len(parsed_file.rows))
+        scan = scan_text(Path(landed.landed_path), source.listed_as, scratch_dir(settings))
+        columns, header = read_header(scan, source.listed_as, specs[source.dataset])
+        # Lines, not rows: known from the byte scan, before DuckDB reads anything.
+        accepted = check_file_size(settings.landing_dir, landed, max(scan.lines - 1, 0))
         if accepted and log is not None:
             log.warning(accepted)
-        parsed[source.dataset].append(parsed_file)
-    schemas, local = land_and_parse_local(settings, resolved, log)
-    return Landing(parsed, resolved, schemas, local)
+        pending[source.dataset].append(PendingFile(landed, source.listed_as, source.release, scan, columns, header))
+        _progress(log, f"landed {number}/{len(files)} {source.dataset}: {source.listed_as} "
+                       f"({landed.size_bytes:,} bytes, {scan.lines:,} lines, {scan.encoding}, sha256 {landed.sha256[:12]})")
+    with_local = bool(selected & set(LOCAL_TABLES))
+    schemas, local = land_and_parse_local(settings, resolved, log) if with_local else ({}, {})
+    return Landing(pending, resolved, schemas, local, with_local)
+
+
+def scratch_dir(settings: Settings) -> Path:
+    """Build-only copies (Windows-1252 files re-encoded for DuckDB); removed after each ingest."""
+    return settings.build_dir / "ingest_scratch"
 
 
 def land_and_parse_local(
@@ -220,7 +263,7 @@ def land_and_parse_local(
                 continue  # the same bytes listed twice (overlapping globs) load once
             seen.add((landed.sha256, file.period))
             parsed = parse_local_file(landed, file, schemas[dataset.name])
-            accepted = check_file_size(settings.landing_dir, landed, len(parsed.parsed.rows))
+            accepted = check_file_size(settings.landing_dir, landed, parsed.parsed.row_count)
             if accepted and log is not None:
                 log.warning(accepted)
             local[dataset.name].append(parsed)
@@ -237,9 +280,8 @@ def load_local(con: duckdb.DuckDBPyConnection, landing: Landing) -> list[Dataset
     measures = [r for name, schema in landing.schemas.items() for r in measure_records(name, schema)]
     insert_records(con, "local_measures", measures)
     # Local datasets removed from sources.yml must not linger in the lineage tables.
-    placeholders = ", ".join("?" for _ in landing.parsed)
     for table in ("landed_files", "file_columns"):
-        con.execute(f"DELETE FROM raw.{table} WHERE dataset NOT IN ({placeholders})", list(landing.parsed))
+        con.execute(f"DELETE FROM raw.{table} WHERE dataset NOT IN (SELECT unnest(?::VARCHAR[]))", [list(dataset_specs())])
     for name, parsed in landing.local.items():
         write_file_tables(con, name, [f.parsed for f in parsed])
     results = []
@@ -255,20 +297,22 @@ def load_local(con: duckdb.DuckDBPyConnection, landing: Landing) -> list[Dataset
     return results
 
 
-def write_data_set_versions(con: duckdb.DuckDBPyConnection, remote: list[RemoteResult]) -> None:
+def write_data_set_versions(con: duckdb.DuckDBPyConnection, remote: list[RemoteResult], datasets: Iterable[str]) -> None:
     """raw.data_set_versions: one row per EES API data set version used, with its release and the
-    API's record of what it changed (JSON), for the revisions mart."""
+    API's record of what it changed (JSON), for the revisions mart. Rows of ``datasets`` only are
+    replaced, so refreshing one dataset keeps the others' record."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(
-        """CREATE OR REPLACE TABLE raw.data_set_versions (
+        """CREATE TABLE IF NOT EXISTS raw.data_set_versions (
             dataset VARCHAR, data_set_id VARCHAR, data_set_version VARCHAR, requested_version VARCHAR,
             status VARCHAR, version_type VARCHAR, published VARCHAR, withdrawn VARCHAR,
             release_title VARCHAR, release_slug VARCHAR, notes VARCHAR, file_sha256 VARCHAR,
             size_bytes BIGINT, changes_json VARCHAR)"""
     )
+    con.execute("DELETE FROM raw.data_set_versions WHERE dataset IN (SELECT unnest(?::VARCHAR[]))", [list(datasets)])
     for result in remote:
         info = result.version_info
-        if info is None:
+        if info is None or info["dataset"] not in datasets:
             continue
         con.execute(
             "INSERT INTO raw.data_set_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -279,29 +323,63 @@ def write_data_set_versions(con: duckdb.DuckDBPyConnection, remote: list[RemoteR
         )
 
 
+def load_dataset(
+    con: duckdb.DuckDBPyConnection, dataset: str, files: list[PendingFile], log: Log | None = None
+) -> list[ParsedFile]:
+    """Replace ``raw.<dataset>`` with the rows of ``files`` (an empty table when none is listed,
+    so the models still build) and record them in the lineage tables."""
+    columns: list[str] = []
+    for file in files:
+        columns += [c for c in file.columns if c not in columns]
+    create_raw_table(con, dataset, columns)
+    specs = dataset_specs()
+    parsed = []
+    for number, file in enumerate(files, start=1):
+        started = time.monotonic()
+        parsed.append(parse_csv(con, dataset, file.landed, file.source_file, file.release, specs[dataset],
+                                file.scan, file.columns, file.header))
+        _progress(log, f"loaded {dataset} {number}/{len(files)}: {file.source_file}: "
+                       f"{parsed[-1].row_count:,} rows in {time.monotonic() - started:.1f} s")
+    write_file_tables(con, dataset, parsed)
+    return parsed
+
+
 def ingest(
     settings: Settings,
     database: Path,
     *,
+    datasets: Iterable[str] | None = None,
     update_sources: bool | Iterable[str] = False,
     client: EesApiClient | None = None,
     http: Http | None = None,
     log: Log | None = None,
 ) -> list[DatasetIngest]:
-    landing = land_and_parse(settings, update_sources=update_sources, client=client, http=http, log=log)
+    """Land and load the raw tables ``datasets`` (default: all) into ``database`` in one
+    transaction: a bad file leaves every raw table as it was."""
+    landing = land_sources(settings, datasets=datasets, update_sources=update_sources, client=client, http=http, log=log)
     database.parent.mkdir(parents=True, exist_ok=True)
+    existed = database.exists()
     results = []
-    with duckdb.connect(str(database)) as con:
-        con.execute("BEGIN TRANSACTION")
-        for dataset, files in landing.parsed.items():
-            # Datasets absent from sources.yml get an empty table so the models still build.
-            rows = load_dataset(con, dataset, files)
-            write_file_tables(con, dataset, files)
-            remote = [r for r in landing.sources.remote if r.source.dataset == dataset]
-            results.append(DatasetIngest(dataset, files, rows, remote))
-        write_data_set_versions(con, landing.sources.remote)
-        results += load_local(con, landing)
-        con.execute("COMMIT")
+    try:
+        with duckdb.connect(str(database)) as con:
+            con.execute("BEGIN TRANSACTION")
+            for dataset, files in landing.pending.items():
+                parsed = load_dataset(con, dataset, files, log)
+                remote = [r for r in landing.sources.remote if r.source.dataset == dataset]
+                results.append(DatasetIngest(dataset, parsed, sum(f.row_count for f in parsed), remote))
+            write_data_set_versions(con, landing.sources.remote, list(landing.pending))
+            if landing.with_local:
+                results += load_local(con, landing)
+            con.execute("COMMIT")
+    except BaseException:
+        # Rolled back; a database this ingest created is removed too, so a failed first run
+        # leaves nothing that looks like a build.
+        if not existed:
+            for path in (database, database.with_name(database.name + ".wal")):
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(scratch_dir(settings), ignore_errors=True)
     return results
 
 

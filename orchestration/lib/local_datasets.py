@@ -712,8 +712,7 @@ def parse_local_file(landed: LandedFile, file: LocalFile, schema: LocalSchema) -
         release=None,
         columns=names,
         original_names=dict(zip(names, table.header)),
-        rows=[row for _, row in kept],
-        row_numbers=[number for number, _ in kept],
+        row_count=len(kept),
         encoding=table.encoding,
         roles={names[i]: role for i, role in roles.items()},
     )

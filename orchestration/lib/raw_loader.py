@@ -1,4 +1,5 @@
-"""Parse landed CSV files and load them into DuckDB ``raw.*`` as text, with lineage columns.
+"""Load landed CSV files into DuckDB ``raw.*`` as text, with lineage columns, through DuckDB's
+CSV reader (a file is never held in Python: real DfE files run to millions of rows).
 
 Everything stays text here: typing and symbol parsing happen in dbt staging, so the raw tables
 show exactly what the file said. Header *form* is normalised (BOM, case, whitespace) because real
@@ -7,9 +8,12 @@ DfE files vary in it; header *names* (aliases) are mapped in staging.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -74,18 +78,20 @@ def known_indicator_names(spec: DatasetSpec) -> set[str]:
 
 @dataclass
 class ParsedFile:
+    """A landed file as the lineage tables record it: its header, how it was read, its rows."""
+
     landed: LandedFile
     source_file: str
     release: str | None
     columns: list[str]
     original_names: dict[str, str]
-    rows: list[list[str]]
-    row_numbers: list[int]
+    row_count: int
     encoding: str
     roles: dict[str, str] = field(default_factory=dict)
 
 
 def _decode(raw: bytes, path_for_messages: str) -> tuple[str, str]:
+    """Small files read whole (.meta.csv, the council's own files): UTF-8, else Windows-1252."""
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -100,19 +106,99 @@ def _decode(raw: bytes, path_for_messages: str) -> tuple[str, str]:
             ) from exc
 
 
-def parse_csv(landed: LandedFile, source_file: str, release: str | None, spec: DatasetSpec) -> ParsedFile:
-    path = Path(landed.landed_path)
-    text, encoding = _decode(path.read_bytes(), source_file)
-    reader = csv.reader(io.StringIO(text, newline=""))
+# --- reading a DfE file with DuckDB -------------------------------------------------------------
+# A file is read in three passes, none holding it in Python: a byte scan (encoding, line count,
+# blank lines, NUL bytes), DuckDB's CSV reader into a temporary table, and an INSERT into raw.*.
+# DuckDB numbers records, not lines; the byte scan tells when the two agree (no blank lines, no
+# quoted line breaks), and otherwise a streaming csv pass maps each record to its line.
+
+_SCAN_CHUNK = 1 << 22
+# What Python's str.strip() removes: cells are trimmed exactly as the ingest always trimmed them.
+_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*\n")
+
+
+@dataclass(frozen=True)
+class TextScan:
+    encoding: str  # "utf-8" or "cp1252"
+    lines: int  # physical lines; a last line without a line break counts
+    blank_lines: bool
+    readable: Path  # the landed file, or (cp1252) a UTF-8 copy of it in the scratch folder
+
+
+def _line_of(path: Path, offset: int) -> int:
+    """1-based line of byte ``offset`` of ``path``."""
+    count, done = 1, 0
+    with path.open("rb") as handle:
+        while done < offset and (chunk := handle.read(min(_SCAN_CHUNK, offset - done))):
+            count += chunk.count(b"\n")
+            done += len(chunk)
+    return count
+
+
+def scan_text(path: Path, source_file: str, scratch_dir: Path) -> TextScan:
+    """One streaming pass over the bytes: is it UTF-8 (else Windows-1252, then transcoded to a
+    UTF-8 copy DuckDB can read; the landed file is never touched), how many lines, any blank."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines, blank, tail, done, failed_at = 0, False, b"", 0, None
+    ends_with_newline = True
+    with path.open("rb") as handle:
+        while chunk := handle.read(_SCAN_CHUNK):
+            if b"\x00" in chunk:
+                line = newlines + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
+                raise PipelineInputError(f"{source_file}: line {line}: malformed CSV: the file contains a NUL byte")
+            if failed_at is None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    failed_at = done + exc.start
+            newlines += chunk.count(b"\n")
+            blank = blank or _BLANK_LINE.search(tail + chunk) is not None
+            cut = chunk.rfind(b"\n")
+            tail = chunk[cut:] if cut >= 0 else tail + chunk
+            ends_with_newline = chunk.endswith(b"\n")
+            done += len(chunk)
+    if failed_at is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            failed_at = done
+    # A whitespace-only last line counts as blank too (the header line cannot be one: it is checked).
+    blank = blank or (newlines > 0 and _BLANK_LINE.search(tail + b"\n") is not None)
+    lines = newlines + (0 if ends_with_newline or done == 0 else 1)
+    if failed_at is None:
+        return TextScan("utf-8", lines, blank, path)
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    copy = scratch_dir / f"{path.parent.name}.utf8.csv"
     try:
-        header = next(reader)
-    except StopIteration:
-        raise PipelineInputError(f"{source_file}: the file is empty (no header row)") from None
+        with path.open("r", encoding="cp1252", newline="") as source, copy.open("w", encoding="utf-8", newline="") as target:
+            while text := source.read(_SCAN_CHUNK):
+                target.write(text)
+    except UnicodeDecodeError:
+        copy.unlink(missing_ok=True)
+        raise PipelineInputError(
+            f"{source_file}: line {_line_of(path, failed_at)}: not UTF-8 or Windows-1252 text (byte {failed_at})"
+        ) from None
+    return TextScan("cp1252", lines, blank, copy)
+
+
+def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[list[str], list[str]]:
+    """(normalised names, names as written) of the header row, checked."""
+    with scan.readable.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise PipelineInputError(f"{source_file}: the file is empty (no header row)") from None
+        except csv.Error as exc:
+            raise PipelineInputError(f"{source_file}: line {reader.line_num}: malformed CSV: {exc}") from exc
+        if reader.line_num != 1:
+            raise PipelineInputError(f"{source_file}: the header row runs over {reader.line_num} lines (a quoted line break)")
     columns = [normalise_header(h) for h in header]
     for position, (original, name) in enumerate(zip(header, columns), start=1):
         if not name:
             raise PipelineInputError(f"{source_file}: header column {position} ('{original}') is blank")
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    duplicated = sorted(name for name, count in Counter(columns).items() if count > 1)
     if duplicated:
         raise PipelineInputError(
             f"{source_file}: header names repeat after normalising case and spaces: {', '.join(duplicated)}"
@@ -124,33 +210,99 @@ def parse_csv(landed: LandedFile, source_file: str, release: str | None, spec: D
             f"{source_file}: required column(s) missing: {', '.join(missing)} "
             f"(dataset '{spec.name}'; the file has: {', '.join(columns)})"
         )
-    rows: list[list[str]] = []
-    row_numbers: list[int] = []
-    try:
+    return columns, header
+
+
+def _fields_on_line(scan: TextScan, line_offset: int) -> int:
+    with scan.readable.open("rb") as handle:
+        handle.seek(line_offset)
+        first = handle.readline().decode("utf-8", errors="replace")
+    return len(next(csv.reader([first]), []))
+
+
+def _record_lines(scan: TextScan, width: int) -> pa.Array:
+    """The line each record DuckDB emits ends on (as csv.reader counts), for files where records
+    and lines differ. DuckDB skips blank lines and rejects whitespace-only short lines; so does this."""
+    lines = array("i")
+    with scan.readable.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
         for row in reader:
-            if not row or all(not cell.strip() for cell in row):
+            if not row or (len(row) != width and all(not cell.strip() for cell in row)):
                 continue
-            if len(row) != len(columns):
-                raise PipelineInputError(
-                    f"{source_file}: line {reader.line_num}: {len(row)} fields where the header has {len(columns)}"
-                )
-            rows.append([cell.strip() for cell in row])
-            row_numbers.append(reader.line_num)
-    except csv.Error as exc:
-        raise PipelineInputError(f"{source_file}: line {reader.line_num}: malformed CSV: {exc}") from exc
-    if not rows:
+            lines.append(reader.line_num)
+    return pa.array(lines, pa.int32())
+
+
+def _read_records(con: duckdb.DuckDBPyConnection, scan: TextScan, source_file: str, width: int) -> int:
+    """DuckDB's CSV reader: the file's records into temp table _file (c0..cN, _record)."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    for table in ("_rejects", "_reject_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _file AS
+            SELECT row_number() OVER () AS _record, *
+            FROM read_csv(?, header = false, skip = 1, columns = {columns}, auto_detect = false,
+                          delim = ',', quote = '"', escape = '"', store_rejects = true,
+                          rejects_table = '_rejects', rejects_scan = '_reject_scans')""",
+        [str(scan.readable)],
+    )
+    rejects = con.execute(
+        "SELECT line_byte_position, error_type, csv_line FROM _rejects ORDER BY line_byte_position"
+    ).fetchall()
+    for offset, error_type, text in rejects:
+        if (text or "").strip():
+            line = _line_of(scan.readable, offset)
+            if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+                found = _fields_on_line(scan, offset)
+                raise PipelineInputError(f"{source_file}: line {line}: {found} fields where the header has {width}")
+            raise PipelineInputError(f"{source_file}: line {line}: malformed CSV: {error_type.lower()}")
+    return con.execute("SELECT count(*) FROM _file").fetchall()[0][0]
+
+
+def parse_csv(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    landed: LandedFile,
+    source_file: str,
+    release: str | None,
+    spec: DatasetSpec,
+    scan: TextScan,
+    columns: list[str],
+    header: list[str],
+) -> ParsedFile:
+    """Read one landed file into ``raw.<dataset>`` (which must have its columns), trimmed, blank
+    rows dropped, each row with its file line and lineage."""
+    records = _read_records(con, scan, source_file, len(columns))
+    if scan.blank_lines or records != scan.lines - 1:
+        con.register("_lines", pa.table({"_record": pa.array(range(1, records + 1), pa.int64()),
+                                         "_line": _record_lines(scan, len(columns))}))
+        line, join = "_lines._line", "JOIN _lines USING (_record)"
+    else:
+        line, join = "(_record + 1)::INTEGER", ""
+    cells = [f"_clean(c{i})" for i in range(len(columns))]
+    select = ", ".join(f"{cell} AS {_quote(name)}" for cell, name in zip(cells, columns))
+    blank = " AND ".join(f"{cell} = ''" for cell in cells)
+    try:
+        inserted = con.execute(
+            f"""INSERT INTO raw.{_quote(dataset)} BY NAME
+                SELECT {select}, ?::VARCHAR AS _file_sha256, ?::VARCHAR AS _source_file, {line} AS _row_number,
+                    ?::VARCHAR AS _release, ?::INTEGER AS _landed_seq, ?::VARCHAR AS _data_set_id,
+                    ?::VARCHAR AS _data_set_version
+                FROM _file {join} WHERE NOT ({blank})""",
+            [landed.sha256, source_file, release, landed.landed_seq, landed.data_set_id, landed.data_set_version],
+        ).fetchall()[0][0]
+    finally:
+        if join:
+            con.unregister("_lines")
+        con.execute("DROP TABLE _file")
+    if not inserted:
         raise PipelineInputError(f"{source_file}: the file has a header but no data rows")
     parsed = ParsedFile(
-        landed=landed,
-        source_file=source_file,
-        release=release,
-        columns=columns,
-        original_names=dict(zip(columns, header)),
-        rows=rows,
-        row_numbers=row_numbers,
-        encoding=encoding,
+        landed=landed, source_file=source_file, release=release, columns=columns,
+        original_names=dict(zip(columns, header)), row_count=inserted, encoding=scan.encoding,
     )
-    parsed.roles = classify_columns(parsed, spec)
+    parsed.roles = classify_columns(con, dataset, parsed, spec)
     check_indicator_columns(parsed, spec)
     return parsed
 
@@ -193,15 +345,16 @@ def _meta_roles(landed: LandedFile) -> dict[str, str]:
     return roles
 
 
-def classify_columns(parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
+def classify_columns(con: duckdb.DuckDBPyConnection, dataset: str, parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
     """Role of each column: the file's .meta.csv says which are filters and which indicators;
     without one, a column whose values are all numbers or EES symbols is an indicator."""
     meta = _meta_roles(parsed.landed)
     # A catalogue indicator is an indicator even when a cell holds junk: read as a filter, its
     # rows would silently drop out of every measure instead of failing the raw gate.
     indicators = known_indicator_names(spec) if spec.kind == "ees" else set()
-    roles = {}
-    for index, column in enumerate(parsed.columns):
+    roles: dict[str, str] = {}
+    undecided: list[str] = []
+    for column in parsed.columns:
         if spec.kind != "ees":
             roles[column] = "other"
         elif column in TIME_COLUMNS:
@@ -215,49 +368,44 @@ def classify_columns(parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
         elif column in indicators:
             roles[column] = "indicator"
         else:
-            values = [row[index] for row in parsed.rows]
-            numeric = sum(1 for v in values if ees_cells.is_number_or_symbol(v))
+            undecided.append(column)
+    if undecided:
+        # How many of the file's cells in each column are a number, a symbol or empty: one scan.
+        pattern = ees_cells.number_pattern()
+        symbols = sorted(ees_cells.symbols())
+        counts = con.execute(
+            "SELECT count(*), "
+            + ", ".join(
+                f"count(*) FILTER (WHERE {_quote(c)} = '' OR lower({_quote(c)}) IN (SELECT unnest(?::VARCHAR[])) "
+                f"OR regexp_full_match(replace({_quote(c)}, ',', ''), ?))"
+                for c in undecided
+            )
+            + f" FROM raw.{_quote(dataset)} WHERE _file_sha256 = ?",
+            [value for _ in undecided for value in (symbols, pattern)] + [parsed.landed.sha256],
+        ).fetchall()[0]
+        total = counts[0]
+        for column, numeric in zip(undecided, counts[1:]):
             # An indicator-named column (t_*, pt_*, avg_*, *_percent, *_rate) that is mostly numbers
             # stays an indicator when a few cells hold junk, so the raw gate names those cells;
             # read as a filter it would silently drop every row of the file from every measure.
-            looks_numeric = numeric == len(values) or (_INDICATOR_NAME.search(column) and numeric * 2 >= len(values))
+            looks_numeric = numeric == total or (_INDICATOR_NAME.search(column) and numeric * 2 >= total)
             roles[column] = "indicator" if looks_numeric else "filter"
-    return roles
+    return {column: roles[column] for column in parsed.columns}
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def load_dataset(con: duckdb.DuckDBPyConnection, dataset: str, files: list[ParsedFile]) -> int:
-    """Replace ``raw.<dataset>`` with the rows of ``files``; returns the row count."""
-    columns: list[str] = []
-    for parsed in files:
-        columns += [c for c in parsed.columns if c not in columns]
-    if not columns:
-        columns = list(TIME_COLUMNS) + ["geographic_level"]
+def create_raw_table(con: duckdb.DuckDBPyConnection, dataset: str, columns: list[str]) -> None:
+    """(Re)create ``raw.<dataset>``: every column any of its files has, as text, plus lineage."""
+    columns = columns or [*TIME_COLUMNS, "geographic_level"]
     ddl = [f"{_quote(c)} VARCHAR" for c in columns] + [f"{c} {t}" for c, t in LINEAGE_COLUMNS.items()]
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(f"CREATE OR REPLACE TABLE raw.{_quote(dataset)} ({', '.join(ddl)})")
-    total = 0
-    for parsed in files:
-        data = {c: pa.array([row[i] for row in parsed.rows], pa.string()) for i, c in enumerate(parsed.columns)}
-        count = len(parsed.rows)
-        data["_file_sha256"] = pa.array([parsed.landed.sha256] * count, pa.string())
-        data["_source_file"] = pa.array([parsed.source_file] * count, pa.string())
-        data["_row_number"] = pa.array(parsed.row_numbers, pa.int32())
-        data["_release"] = pa.array([parsed.release] * count, pa.string())
-        data["_landed_seq"] = pa.array([parsed.landed.landed_seq] * count, pa.int32())
-        data["_data_set_id"] = pa.array([parsed.landed.data_set_id] * count, pa.string())
-        data["_data_set_version"] = pa.array([parsed.landed.data_set_version] * count, pa.string())
-        batch = pa.table(data)
-        con.register("_incoming", batch)
-        try:
-            con.execute(f"INSERT INTO raw.{_quote(dataset)} BY NAME SELECT * FROM _incoming")
-        finally:
-            con.unregister("_incoming")
-        total += count
-    return total
+    # Trimmed as str.strip() trims; an empty cell is '' (a column a file lacks stays NULL).
+    whitespace = _WHITESPACE.replace("'", "''")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO _clean(cell) AS coalesce(trim(cell, '{whitespace}'), '')")
 
 
 def write_file_tables(con: duckdb.DuckDBPyConnection, dataset: str, files: list[ParsedFile]) -> None:
@@ -284,7 +432,7 @@ def write_file_tables(con: duckdb.DuckDBPyConnection, dataset: str, files: list[
             "landed_seq, landed_at, encoding, row_count, meta_sha256, data_set_id, data_set_version, origin_url) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [dataset, landed.sha256, parsed.source_file, landed.landed_path, landed.size_bytes,
-             parsed.release, landed.landed_seq, landed.landed_at, parsed.encoding, len(parsed.rows),
+             parsed.release, landed.landed_seq, landed.landed_at, parsed.encoding, parsed.row_count,
              landed.meta_sha256, landed.data_set_id, landed.data_set_version, landed.origin_url],
         )
         con.executemany(

@@ -1,8 +1,9 @@
-"""Ingest: land every source listed in sources.yml and load it into the build database's raw schema.
+"""Ingest: land the sources listed in sources.yml and load them into the build database's raw schema.
 
-One multi-asset rather than one asset per dataset: the landing manifest and the lineage tables
-(raw.landed_files, raw.file_columns, raw.data_set_versions) are shared, and a run must see all
-datasets of one landing. Remote sources (ees_api:, url:) are resolved through sources.lock; a run
+One subsettable multi-asset: materialising raw/ks2 alone lands and loads only the ks2 files (the
+other raw tables stay as they are); a full run loads every table in one transaction. The lineage
+tables (raw.landed_files, raw.file_columns, raw.data_set_versions) are shared and updated for the
+datasets a run loads. Remote sources (ees_api:, url:) are resolved through sources.lock; a run
 tagged ``edu/update_sources`` (the new-release sensor's runs) resolves them again.
 """
 
@@ -60,27 +61,40 @@ def _local_metadata(result: DatasetIngest, sources_file: str) -> dict:
             f"- `{f.parsed.source_file}` (local dataset `{f.dataset}`"
             + (f", sheet `{f.sheet}`" if f.sheet else "")
             + f") sha256 `{f.parsed.landed.sha256[:12]}…` {f.parsed.landed.size_bytes:,} bytes, "
-            f"{len(f.parsed.rows):,} file rows, {len(f.records):,} table rows, schema `{f.schema.listed_as}`"
+            f"{f.parsed.row_count:,} file rows, {len(f.records):,} table rows, schema `{f.schema.listed_as}`"
             for f in result.local_files
         )
     return {
         "row_count": result.row_count,
+        "dagster/row_count": result.row_count,
         "files": dg.MetadataValue.md(files or "(no local dataset of this kind in sources.yml: empty table)"),
         "sources_file": sources_file,
     }
 
 
-@dg.multi_asset(specs=_specs(), name="ingest_raw_files")
+def selected_tables(selected: set[dg.AssetKey]) -> set[str] | None:
+    """The raw tables a run asked for (None: all of them). Selecting only lineage tables reloads
+    everything, since they describe every dataset."""
+    tables = {key.path[1] for key in selected if key.path[0] == "raw" and key.path[1] not in LINEAGE_TABLES}
+    everything = set(dataset_specs()) | set(LOCAL_TABLES)
+    return None if not tables or tables >= everything else tables
+
+
+@dg.multi_asset(specs=_specs(), name="ingest_raw_files", can_subset=True)
 def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
     # A bad disclosure threshold stops the run before anything lands, not after dbt built with it.
     settings.validate()
     update = parse_update_tag(context.run.tags.get(UPDATE_SOURCES_TAG))
-    results = ingest(settings, settings.build_db, update_sources=update, log=context.log)
+    selected = set(context.selected_asset_keys)
+    tables = selected_tables(selected)
+    results = ingest(settings, settings.build_db, datasets=tables, update_sources=update, log=context.log)
     total_files = 0
     versions_used: dict[str, str] = {}
     for result in results:
         total_files += len(result.files)
+        if raw_asset_key(result.dataset) not in selected:
+            continue  # loaded with the others of its kind (the local_* tables load together)
         if result.dataset in LOCAL_TABLES:
             yield dg.MaterializeResult(
                 asset_key=raw_asset_key(result.dataset), metadata=_local_metadata(result, str(settings.sources_file))
@@ -88,10 +102,11 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             continue
         metadata = {
             "row_count": result.row_count,
+            "dagster/row_count": result.row_count,
             "files": dg.MetadataValue.md(
                 "\n".join(
                     f"- `{f.source_file}` sha256 `{f.landed.sha256[:12]}…` {f.landed.size_bytes:,} bytes, "
-                    f"{len(f.rows):,} rows, release {f.release or 'from version column'}"
+                    f"{f.row_count:,} rows, release {f.release or 'from version column'}"
                     + (f", EES data set `{f.landed.data_set_id}` v{f.landed.data_set_version}" if f.landed.data_set_id else "")
                     for f in result.files
                 )
@@ -119,4 +134,6 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         # Run tags, so the runs list shows which data set versions each run used.
         context.instance.add_run_tags(context.run_id, versions_used)
     for table in LINEAGE_TABLES:
+        if raw_asset_key(table) not in selected:
+            continue
         yield dg.MaterializeResult(asset_key=raw_asset_key(table), metadata={"file_count": total_files})
