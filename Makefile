@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup prepare run update-sources test dev bench sample clean
+.PHONY: setup prepare run update-sources test dev bench bench-scale sample clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,9 @@ dev: prepare  ## the Dagster UI on http://127.0.0.1:3000
 
 bench: prepare  ## wall time and peak memory of a full build on the sample
 	$(PY) scripts/bench.py
+
+bench-scale: prepare  ## extra time and memory of KS2/KS4 grown to BENCH_SCALE_ROWS rows, against DuckDB alone
+	$(PY) scripts/bench.py --scale
 
 sample: setup  ## regenerate raw/sample/ (deterministic; the committed copy must not change)
 	$(PY) -m orchestration.lib.sample_data.generator

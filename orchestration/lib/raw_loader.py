@@ -403,9 +403,14 @@ def create_raw_table(con: duckdb.DuckDBPyConnection, dataset: str, columns: list
     ddl = [f"{_quote(c)} VARCHAR" for c in columns] + [f"{c} {t}" for c, t in LINEAGE_COLUMNS.items()]
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(f"CREATE OR REPLACE TABLE raw.{_quote(dataset)} ({', '.join(ddl)})")
-    # Trimmed as str.strip() trims; an empty cell is '' (a column a file lacks stays NULL).
+    # Trimmed as str.strip() trims; an empty cell is '' (a column a file lacks stays NULL). Trimming
+    # with a character list is slow, so only cells that start or end outside printable ASCII pay it.
     whitespace = _WHITESPACE.replace("'", "''")
-    con.execute(f"CREATE OR REPLACE TEMP MACRO _clean(cell) AS coalesce(trim(cell, '{whitespace}'), '')")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP MACRO _clean(cell) AS coalesce(
+                CASE WHEN ascii(cell) BETWEEN 33 AND 126 AND ascii(right(cell, 1)) BETWEEN 33 AND 126 THEN cell
+                     ELSE trim(cell, '{whitespace}') END, '')"""
+    )
 
 
 def write_file_tables(con: duckdb.DuckDBPyConnection, dataset: str, files: list[ParsedFile]) -> None:
