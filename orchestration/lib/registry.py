@@ -99,7 +99,7 @@ def _keys(where: str, value: object, keys: tuple[tuple[str, ...], tuple[str, ...
     unknown = [str(k) for k in value if k not in (*required, *optional)]
     if unknown:
         raise PipelineInputError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; an entry takes {', '.join((*required, *optional))}"
+            f"{where}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join((*required, *optional))}"
         )
     missing = [k for k in required if value.get(k) in (None, "", [], {})]
     if missing:
