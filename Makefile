@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup prepare run update-sources test dev bench bench-scale sample clean
+.PHONY: setup prepare generate run update-sources test dev bench bench-scale sample clean
 
 setup: $(VENV)/.installed
 
@@ -27,7 +27,12 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 prepare: setup
 	$(PY) -m orchestration.cli prepare
 
+generate: setup  ## write the dbt sources, stg_ees models and raw gate suites from vars.ees_datasets
+	$(PY) -m orchestration.lib.registry
+
 run: prepare  ## land sources.yml's files, build, gate and publish warehouse/education.duckdb
+	@# A registry entry edited without `make generate` would build from stale models and suites.
+	$(PY) -m orchestration.lib.registry --check
 	$(PY) -m orchestration.cli run
 
 update-sources: setup  ## resolve sources.yml's ees_api:/url: sources again and rewrite sources.lock

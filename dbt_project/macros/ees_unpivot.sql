@@ -4,6 +4,7 @@
     are indicators is read at run time from raw.file_columns (the files' own .meta.csv, else the
     ingest heuristic), so a new file layout or an extra indicator needs no SQL change; renamed
     indicators are folded onto one canonical name with the aliases in dbt_project.yml vars.
+    Each dataset is an entry of the registry vars.ees_datasets; its model file only calls this.
 
     A dataset whose raw table does not exist (absent from sources.yml) yields an empty view with
     the same columns, so the rest of the project still builds.
@@ -72,6 +73,34 @@
         {%- endif -%}
     {%- endif -%}
     {{ return(roles) }}
+{%- endmacro %}
+
+
+{#- The value of a filter column on the dataset's headline row: the entry's headline: in
+    vars.ees_datasets when it names the filter (NEET's age: 16-17), else ees_cells.filter_total. -#}
+{% macro ees_headline_value(dataset, filter_name) -%}
+    {%- set headline = (var('ees_datasets')[dataset] or {}).get('headline') or {} -%}
+    {{ return(headline.get(filter_name | lower, var('ees_cells')['filter_total'])) }}
+{%- endmacro %}
+
+
+{#- The same as SQL, for rows of any dataset: `dataset_expr` and `filter_expr` are SQL. -#}
+{% macro ees_headline_value_sql(dataset_expr, filter_expr) -%}
+    {%- set overrides = [] -%}
+    {%- for dataset, spec in var('ees_datasets').items() -%}
+        {%- for filter_name, value in ((spec or {}).get('headline') or {}).items() -%}
+            {%- do overrides.append((dataset, filter_name | lower, value)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set total = "'" ~ (var('ees_cells')['filter_total'] | replace("'", "''")) ~ "'" -%}
+    {%- if overrides -%}
+    case
+        {%- for dataset, filter_name, value in overrides %}
+        when {{ dataset_expr }} = '{{ dataset }}' and {{ filter_expr }} = '{{ filter_name }}' then '{{ value | replace("'", "''") }}'
+        {%- endfor %}
+        else {{ total }}
+    end
+    {%- else -%}{{ total }}{%- endif -%}
 {%- endmacro %}
 
 
@@ -153,11 +182,12 @@ renamed as (
             {{ normalise_release('_release') }},
             'final'
         ) as release,
-        -- A filter column missing from a file means that file did not split by it: 'Total'.
+        -- A filter column missing from a file means that file did not split by it: its rows are
+        -- the headline value of that filter (Total, or the registry's headline: for it).
         {%- if filter_columns %}
         map(
             [{% for f in filter_columns %}'{{ f }}'{{ ', ' if not loop.last }}{% endfor %}]::varchar[],
-            [{% for f in filter_columns %}coalesce({{ adapter.quote(f) }}, 'Total'){{ ', ' if not loop.last }}{% endfor %}]::varchar[]
+            [{% for f in filter_columns %}coalesce({{ adapter.quote(f) }}, '{{ ees_headline_value(dataset, f) | replace("'", "''") }}'){{ ', ' if not loop.last }}{% endfor %}]::varchar[]
         ) as filters,
         {%- else %}
         cast(map() as map(varchar, varchar)) as filters,

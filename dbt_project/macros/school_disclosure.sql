@@ -28,17 +28,6 @@
     end
 {%- endmacro %}
 
-{#- LA names compared the way a person reads them: case, punctuation, spacing and '&' vs 'and'
-    ignored, so 'St. Helens' = 'St Helens' and 'Brighton & Hove' = 'Brighton and Hove'. -#}
-{#- Also drops "City of" / "County" the way the raw gates' LA check does (gates._name_key), so
-    Ofsted's "Bristol, City of" and "County Durham" find "Bristol" and "Durham". -#}
-{% macro la_name_key(expr) -%}
-    regexp_replace(
-        regexp_replace(replace(lower(trim({{ expr }})), '&', 'and'), '(,\s*)?\b(city|county) of\b|^county\s+', '', 'g'),
-        '[^a-z0-9]', '', 'g'
-    )
-{%- endmacro %}
-
 {#- Published value as text for plain-English sentences: '48%' for percentages, '45.3' for
     scores, to the measure's decimal places. -#}
 {% macro format_school_value(value_expr, places_expr, unit_expr) -%}

@@ -33,6 +33,12 @@ def _number() -> re.Pattern[str]:
     return re.compile(number_pattern())
 
 
+def filter_total() -> str:
+    """The filter cell meaning "all of them" (Total): every filter of a headline row holds it,
+    except those a dataset's registry entry gives another headline value (registry.EesDataset.headline)."""
+    return _rules()["filter_total"]
+
+
 def number_text(cell: str) -> str:
     """The cell as number text: trimmed, thousands separators dropped (EES never uses decimal commas)."""
     return cell.strip().replace(",", "")

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib import ees_cells
+from orchestration.lib import areas, ees_cells
 from orchestration.lib.settings import EXPECTATIONS_DIR
 
 MAX_ROWS_IN_MESSAGE = 10
@@ -436,14 +436,10 @@ def _condition_sql(condition: str, ref, compiled: CompiledSuite) -> str:
 
 ROW_PROBLEM_COLUMNS = ("time_problem", "region_problem", "la_problem", "headline_problem", "count_problem")
 
-# ONS codes of England's nine regions, and the Inner/Outer London codes DfE files give London LAs.
-ENGLISH_REGIONS = {
-    "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
-    "E12000004": "East Midlands", "E12000005": "West Midlands", "E12000006": "East of England",
-    "E12000007": "London", "E12000008": "South East", "E12000009": "South West",
-    "E13000001": "Inner London", "E13000002": "Outer London",
-}
-LONDON = "E12000007"
+# ONS codes of England's nine regions, and the Inner/Outer London codes DfE files give London LAs
+# (vars.areas in dbt_project.yml, which the marts read too).
+ENGLISH_REGIONS = areas.english_regions()
+LONDON = areas.london()
 
 # LAs created or retired by reorganisations since 2015/16 (old_la_code -> name, region code): a
 # statistical neighbour model of one year lacks the codes of the others, and timeseries files
@@ -475,19 +471,18 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def _name_key(expression: str) -> str:
     """SQL: an LA or region name reduced to what identifies it, so "St. Helens" = "St Helens" and
-    "Bristol, City of" = "Bristol"."""
-    lowered = f"replace(lower(coalesce({expression}, '')), '&', 'and')"
-    trimmed = rf"regexp_replace({lowered}, '(,\s*)?\b(city|county) of\b|^county\s+', '', 'g')"
-    return f"regexp_replace({trimmed}, '[^a-z0-9]', '', 'g')"
+    "Bristol, City of" = "Bristol" (vars.areas.name_key, as dbt's la_name_key); NULL reads ''."""
+    return areas.name_key_sql(f"coalesce({expression}, '')")
 
 
 def _plain(text: str) -> str:
-    return "".join(ch for ch in text.lower().replace("&", "and") if ch.isalnum())
+    """The same key in Python."""
+    return areas.name_key(text)
 
 
 def _region_key(expression: str) -> str:
     """SQL: the region an area is in, London's sub-regions counting as London."""
-    return f"CASE WHEN {expression} IN ('E13000001', 'E13000002') THEN '{LONDON}' ELSE nullif({expression}, '') END"
+    return areas.region_key_sql(expression)
 
 
 def _col(present: set[str], name: str) -> str:

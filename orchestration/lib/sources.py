@@ -87,18 +87,23 @@ def dbt_project_vars() -> dict:
 
 @lru_cache(maxsize=1)
 def dataset_specs() -> dict[str, DatasetSpec]:
-    """Dataset definitions live in dbt_project.yml vars, shared with the staging models."""
-    variables = dbt_project_vars()
-    specs: dict[str, DatasetSpec] = {}
-    for kind, block in (("ees", "ees_datasets"), ("other", "other_datasets")):
-        for name, spec in (variables.get(block) or {}).items():
-            spec = spec or {}
-            specs[name] = DatasetSpec(
-                name=name,
-                kind=kind,
-                required_columns=tuple(spec.get("required_columns", ())),
-                aliases={k: tuple(v) for k, v in (spec.get("aliases") or {}).items()},
-            )
+    """Dataset definitions live in dbt_project.yml vars, shared with the staging models: the EES
+    datasets' registry (vars.ees_datasets, checked by orchestration.lib.registry) and the other
+    DfE files (vars.other_datasets)."""
+    from orchestration.lib.registry import ees_datasets  # imports this module
+
+    specs = {
+        name: DatasetSpec(name=name, kind="ees", required_columns=d.required_columns, aliases=d.aliases)
+        for name, d in ees_datasets().items()
+    }
+    for name, spec in (dbt_project_vars().get("other_datasets") or {}).items():
+        spec = spec or {}
+        specs[name] = DatasetSpec(
+            name=name,
+            kind="other",
+            required_columns=tuple(spec.get("required_columns", ())),
+            aliases={k: tuple(v) for k, v in (spec.get("aliases") or {}).items()},
+        )
     return specs
 
 

@@ -30,7 +30,7 @@ staged as (
 ),
 
 -- 'breakdown_topic=Disadvantage;breakdown=Disadvantaged' -> {breakdown_topic: Disadvantage, ...};
--- an empty cell means the headline row (every filter at Total).
+-- an empty cell means the headline row (every filter at its headline value).
 catalogue_filters as (
 
     select
@@ -48,9 +48,10 @@ catalogue_filters as (
 
 ),
 
--- DESIGN section 4: a row counts for a measure when each filter the catalogue names has the
--- named value and every other filter column is 'Total'. Checking the "every other" half is
--- what keeps decoy rows (e.g. sex = Boys under a Total breakdown) out of the headline.
+-- A row counts for a measure when each filter the catalogue names has the named value and every
+-- other filter column has its headline value ('Total', or what the dataset's registry entry names
+-- under headline:, e.g. NEET's age 16-17). Checking the "every other" half is what keeps decoy
+-- rows (e.g. sex = Boys under a Total breakdown) out of the headline.
 matched as (
 
     select
@@ -71,7 +72,7 @@ matched as (
       and len(list_filter(
             map_keys(staged.filters),
             lambda k: {{ normalise_label('staged.filters[k]') }}
-                <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], 'Total')") }}
+                <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], " ~ ees_headline_value_sql('staged.dataset', 'k') ~ ")") }}
         )) = 0
 
 ),

@@ -46,16 +46,16 @@ latest_attributes as (
 ),
 
 -- EES gives London boroughs the Inner/Outer London sub-region as region_code; the region an LA
--- is compared with is London (E12000007), and the sub-region is kept for reference.
+-- is compared with is London (vars.areas.london), and the sub-region is kept for reference.
 with_region as (
 
     select
         *,
-        source_region_code in ('E13000001', 'E13000002') as is_london_borough,
-        case when source_region_code in ('E13000001', 'E13000002') then 'E12000007' else source_region_code end as region_code,
-        case when source_region_code in ('E13000001', 'E13000002') then 'London' else source_region_name end as region_name,
-        case when source_region_code in ('E13000001', 'E13000002') then source_region_code end as london_subregion_code,
-        case when source_region_code in ('E13000001', 'E13000002') then source_region_name end as london_subregion
+        {{ is_london_sub_region('source_region_code') }} as is_london_borough,
+        {{ comparator_region('source_region_code') }} as region_code,
+        case when {{ is_london_sub_region('source_region_code') }} then {{ london_name() }} else source_region_name end as region_name,
+        case when {{ is_london_sub_region('source_region_code') }} then source_region_code end as london_subregion_code,
+        case when {{ is_london_sub_region('source_region_code') }} then source_region_name end as london_subregion
     from latest_attributes
 
 ),

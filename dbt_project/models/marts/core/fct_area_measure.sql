@@ -20,7 +20,7 @@ final as (
     select
         {{ measure_area_key_columns() }},
         -- Inner and Outer London sit inside London; BI tools filter them out of region lists.
-        cast(case when area_code in ('E13000001', 'E13000002') then 'E12000007' end as varchar) as parent_region_code,
+        cast(case when {{ is_london_sub_region('area_code') }} then {{ london_code() }} end as varchar) as parent_region_code,
         cast(value as double) as value,
         cast(value_status as varchar) as value_status,
         cast(release as varchar) as release,

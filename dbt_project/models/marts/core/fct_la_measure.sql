@@ -48,7 +48,7 @@ la_with_region as (
     select
         la_measures.*,
         case
-            when la_measures.region_code in ('E13000001', 'E13000002') then 'E12000007'
+            when {{ is_london_sub_region('la_measures.region_code') }} then {{ london_code() }}
             else coalesce(la_measures.region_code, local_authorities.region_code)
         end as comparator_region_code
     from la_measures
@@ -171,7 +171,7 @@ final as (
         cast(coalesce(dim_la_name, la_name) as varchar) as la_name,
         cast(comparator_region_code as varchar) as region_code,
         cast(
-            case when comparator_region_code = 'E12000007' then 'London' else coalesce(dim_region_name, region_name) end
+            case when comparator_region_code = {{ london_code() }} then {{ london_name() }} else coalesce(dim_region_name, region_name) end
             as varchar
         ) as region_name,
         cast(value as double) as value,

@@ -1,2 +1,4 @@
--- One row per absence source row x indicator column. Pupil absence; the school_type filter's Total row is the headline.
+-- generated from vars.ees_datasets by python -m orchestration.lib.registry (make generate); do not edit
+-- Pupil absence in schools in England.
+-- One row per absence source row x indicator column (macros/ees_unpivot.sql).
 {{ ees_unpivot('absence') }}

@@ -1,2 +1,4 @@
--- One row per exclusions source row x indicator column. Suspensions and permanent exclusions; older files' fixed_excl_rate is folded onto susp_rate.
+-- generated from vars.ees_datasets by python -m orchestration.lib.registry (make generate); do not edit
+-- Suspensions and permanent exclusions in England.
+-- One row per exclusions source row x indicator column (macros/ees_unpivot.sql).
 {{ ees_unpivot('exclusions') }}

@@ -1,2 +1,4 @@
--- One row per eyfs source row x indicator column. EYFS profile; the 2021/22 reform break is in the comparability seed, not here.
+-- generated from vars.ees_datasets by python -m orchestration.lib.registry (make generate); do not edit
+-- Early years foundation stage profile results.
+-- One row per eyfs source row x indicator column (macros/ees_unpivot.sql).
 {{ ees_unpivot('eyfs') }}

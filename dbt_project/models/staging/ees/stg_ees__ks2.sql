@@ -1,2 +1,4 @@
--- One row per KS2 source row x indicator column; all the work is shared in macros/ees_unpivot.sql.
+-- generated from vars.ees_datasets by python -m orchestration.lib.registry (make generate); do not edit
+-- Key stage 2 attainment.
+-- One row per ks2 source row x indicator column (macros/ees_unpivot.sql).
 {{ ees_unpivot('ks2') }}

@@ -1,2 +1,4 @@
--- One row per KS4 source row x indicator column; 2024/25 renames are folded by the aliases in vars.
+-- generated from vars.ees_datasets by python -m orchestration.lib.registry (make generate); do not edit
+-- Key stage 4 performance.
+-- One row per ks4 source row x indicator column (macros/ees_unpivot.sql).
 {{ ees_unpivot('ks4') }}

@@ -1,2 +1,4 @@
--- One row per neet source row x indicator column. NEET at 16-17; calendar-year periods, age filter (16-17 is the headline age group).
+-- generated from vars.ees_datasets by python -m orchestration.lib.registry (make generate); do not edit
+-- Participation in education, training and NEET age 16 to 17 by local authority.
+-- One row per neet source row x indicator column (macros/ees_unpivot.sql).
 {{ ees_unpivot('neet') }}

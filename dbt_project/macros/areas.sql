@@ -1,0 +1,33 @@
+{#- England's regions and how area names are compared: vars.areas in dbt_project.yml, which the
+    raw gates read too (orchestration/lib/areas.py); tests/test_areas.py checks both agree. -#}
+
+{#- London's region code and name, as SQL literals. -#}
+{% macro london_code() -%}
+    '{{ var('areas')['london'] }}'
+{%- endmacro %}
+
+{% macro london_name() -%}
+    '{{ var('areas')['regions'][var('areas')['london']] | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- True when the region code is Inner or Outer London, the sub-regions EES gives London
+    boroughs' rows as region_code. -#}
+{% macro is_london_sub_region(code_expr) -%}
+    {{ code_expr }} in ({% for code in var('areas')['london_sub_regions'] %}'{{ code }}'{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- The region an area is compared with: London for Inner/Outer London, else the code itself. -#}
+{% macro comparator_region(code_expr) -%}
+    case when {{ is_london_sub_region(code_expr) }} then {{ london_code() }} else {{ code_expr }} end
+{%- endmacro %}
+
+{#- An LA or region name reduced to what identifies it, so two spellings of one LA compare
+    equal: 'St. Helens' = 'St Helens', 'Brighton & Hove' = 'Brighton and Hove', Ofsted's
+    'Bristol, City of' and 'County Durham' = 'Bristol' and 'Durham' (vars.areas.name_key). -#}
+{% macro la_name_key(expr) -%}
+    {%- set sql = namespace(text='lower(trim(' ~ expr ~ '))') -%}
+    {%- for pattern, replacement in var('areas')['name_key'] -%}
+        {%- set sql.text = "regexp_replace(" ~ sql.text ~ ", '" ~ (pattern | replace("'", "''")) ~ "', '" ~ (replacement | replace("'", "''")) ~ "', 'g')" -%}
+    {%- endfor -%}
+    {{ sql.text }}
+{%- endmacro %}

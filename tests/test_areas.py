@@ -1,0 +1,107 @@
+"""England's regions and LA-name matching (vars.areas in dbt_project.yml) read the same by the raw
+gates (Python and the SQL they build) and by dbt's macros, and no copy of either rule is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib import areas, gates
+from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
+
+NAMES = ["St. Helens", "St Helens", "Bristol, City of", "City of Bristol", "County Durham", "Durham",
+         "Brighton & Hove", "Brighton and Hove", "Kingston upon Hull, City of", "Herefordshire, County of",
+         "  County Durham ", "Isles Of Scilly", "Telford and Wrekin", "City of London", "Yorkshire and The Humber",
+         "Inner London", "Bournemouth, Christchurch and Poole", "King's Lynn", "Southend-on-Sea", "Countyshire", ""]
+CODES = ["E12000001", "E12000002", "E12000007", "E12000009", "E13000001", "E13000002", "E92000001", "E08000013", ""]
+
+
+def _dbt_compiled(sql: str, tmp_path: Path) -> str:
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "compile", "--quiet", "--inline", sql, "--project-dir",
+         str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+         "--output", "json"],
+        capture_output=True, text=True, check=False, env={**os.environ, "EDU_BUILD_DB": str(tmp_path / "c.duckdb")},
+    )
+    if out.returncode != 0:
+        pytest.fail(f"dbt compile failed: {out.stdout}\n{out.stderr}")
+    return json.loads(out.stdout[out.stdout.index("{"):])["compiled"]
+
+
+def _values(items: list[str]) -> str:
+    return ", ".join("('" + i.replace("'", "''") + "')" for i in items)
+
+
+@pytest.fixture(scope="module")
+def dbt_side(tmp_path_factory):
+    """dbt's own macros, compiled by dbt and run in DuckDB: name keys of NAMES, and for CODES the
+    comparator region and whether it is a London sub-region; plus London's code and name."""
+    tmp_path = tmp_path_factory.mktemp("areas")
+    sql = (
+        "select 'name' as kind, x, {{ la_name_key('x') }} as a, null::boolean as b from (values "
+        + _values(NAMES) + ") as t(x) union all "
+        "select 'code', x, {{ comparator_region('x') }}, {{ is_london_sub_region('x') }} from (values "
+        + _values(CODES) + ") as t(x) union all "
+        "select 'london', {{ london_code() }}, {{ london_name() }}, null"
+    )
+    rows = duckdb.sql(_dbt_compiled(sql, tmp_path)).fetchall()
+    return {kind: [(x, a, b) for k, x, a, b in rows if k == kind] for kind in ("name", "code", "london")}
+
+
+def test_name_keys_agree_in_python_gate_sql_and_dbt(dbt_side):
+    python = [areas.name_key(n) for n in NAMES]
+    gate_sql = [r[0] for r in duckdb.sql(
+        f"select {gates._name_key('x')} from (values {_values(NAMES)}) as t(x)").fetchall()]
+    assert [a for _, a, _ in dbt_side["name"]] == python == gate_sql == [gates._plain(n) for n in NAMES]
+    keys = dict(zip(NAMES, python))
+    assert keys["St. Helens"] == keys["St Helens"] == "sthelens"
+    assert keys["Bristol, City of"] == keys["City of Bristol"] == "bristol"
+    assert keys["County Durham"] == keys["  County Durham "] == keys["Durham"] == "durham"
+    assert keys["Brighton & Hove"] == keys["Brighton and Hove"] == "brightonandhove"
+    assert keys["Kingston upon Hull, City of"] == "kingstonuponhull"
+    assert keys["Herefordshire, County of"] == "herefordshire"
+    assert keys["Countyshire"] == "countyshire"  # "county" only as a word
+    assert keys["King's Lynn"] == "kingslynn" and keys[""] == ""
+    # The gates read a missing name as '' (dbt keeps NULL): both mean "no name to compare".
+    assert duckdb.sql(f"select {gates._name_key('NULL::VARCHAR')}").fetchall()[0][0] == ""
+
+
+def test_regions_agree_in_python_gate_sql_and_dbt(dbt_side):
+    assert gates.ENGLISH_REGIONS == {
+        "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
+        "E12000004": "East Midlands", "E12000005": "West Midlands", "E12000006": "East of England",
+        "E12000007": "London", "E12000008": "South East", "E12000009": "South West",
+        "E13000001": "Inner London", "E13000002": "Outer London",
+    }
+    assert gates.LONDON == "E12000007"
+    assert dbt_side["london"] == [("E12000007", "London", None)]
+    gate_sql = [r[0] for r in duckdb.sql(
+        f"select {gates._region_key('x')} from (values {_values(CODES)}) as t(x)").fetchall()]
+    python = [areas.region_of(c) for c in CODES]
+    assert python == ["E12000001", "E12000002", "E12000007", "E12000009", "E12000007", "E12000007", "E92000001",
+                      "E08000013", None]
+    assert gate_sql == python
+    # dbt's comparator_region keeps a blank code blank (staging has already made blanks NULL).
+    assert [a or None for _, a, _ in dbt_side["code"]] == python
+    assert [c for c, _, sub in dbt_side["code"] if sub] == list(areas.london_sub_regions()) == ["E13000001", "E13000002"]
+
+
+def test_no_copy_of_the_area_rules_is_left():
+    """Region codes and the name-key patterns are written once (dbt_project.yml): SQL reads them
+    through macros/areas.sql, Python through orchestration/lib/areas.py. The sample generator
+    (orchestration/lib/sample_data) is left out: its geography is the synthetic data itself."""
+    copies = []
+    sql = [p for folder in ("macros", "models", "tests") for p in (DBT_PROJECT_DIR / folder).rglob("*.sql")]
+    python = [p for p in (REPO_ROOT / "orchestration").rglob("*.py") if "sample_data" not in p.parts]
+    for path in [*sql, *python]:
+        text = path.read_text(encoding="utf-8")
+        quoted = [f"{q}{code}{q}" for code in ("E13000001", "E13000002", "E12000007") for q in "'\""]
+        if any(q in text for q in quoted) or "(city|county)" in text or "'[^a-z0-9]'" in text:
+            copies.append(str(path.relative_to(REPO_ROOT)))
+    assert copies == []

@@ -1,0 +1,164 @@
+"""The EES dataset registry (vars.ees_datasets in dbt_project.yml): the committed generated files
+are what it gives now, its entries are checked, and dbt and Python read its headline rule alike."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from orchestration.lib import registry
+from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from orchestration.lib.sources import dataset_specs, dbt_project_vars
+
+
+def test_committed_generated_files_are_what_the_registry_gives():
+    assert registry.differences() == [], "run `make generate` and commit the result"
+
+
+def test_every_dataset_has_its_model_suite_and_source_table():
+    datasets = registry.ees_datasets()
+    assert list(datasets) == ["ks2", "ks4", "eyfs", "phonics", "ks1", "ks5", "age19", "absence", "exclusions", "neet"]
+    sources = yaml.safe_load(registry.SOURCES_FILE.read_text(encoding="utf-8"))["sources"]
+    assert [s["name"] for s in sources] == ["ees"]
+    assert [t["name"] for t in sources[0]["tables"]] == list(datasets)
+    # The hand-written sources file no longer declares the ees source (dbt would reject it twice).
+    hand = yaml.safe_load((DBT_PROJECT_DIR / "models/staging/_sources.yml").read_text(encoding="utf-8"))["sources"]
+    assert "ees" not in {s["name"] for s in hand}
+    models = yaml.safe_load(registry.MODELS_FILE.read_text(encoding="utf-8"))["models"]
+    assert [m["name"] for m in models] == [f"stg_ees__{d}" for d in datasets]
+    assert all(len(m["columns"]) == 23 for m in models)
+    for name in datasets:
+        sql = (registry.STAGING_DIR / f"stg_ees__{name}.sql").read_text(encoding="utf-8")
+        assert sql.startswith(f"-- {registry.HEADER}\n") and sql.endswith(f"{{{{ ees_unpivot('{name}') }}}}\n")
+        suite = json.loads((EXPECTATIONS_DIR / f"raw_{name}.json").read_text(encoding="utf-8"))
+        assert suite["name"] == f"raw_{name}" and suite["meta"]["generated"] == registry.HEADER
+    # The ingest reads the same entries (required columns, aliases).
+    specs = dataset_specs()
+    assert specs["ks4"].aliases["avg_att8"] == ("attainment8_average",)
+    assert specs["neet"].required_columns == ("time_period", "time_identifier", "geographic_level", "country_code")
+    assert specs["statistical_neighbours"].kind == "other"
+
+
+def _suite(name: str) -> dict:
+    return json.loads((EXPECTATIONS_DIR / f"raw_{name}.json").read_text(encoding="utf-8"))
+
+
+def _check(suite: dict, label_start: str) -> dict:
+    return next(e for e in suite["expectations"] if e["meta"]["check"].startswith(label_start))
+
+
+def test_suites_carry_each_datasets_own_checks():
+    ks1, ks2, ks4 = (_suite(d)["expectations"] for d in ("ks1", "ks2", "ks4"))
+    assert ks1 == ks2 == ks4 and len(ks2) == 19
+    neet = _suite("neet")
+    assert _check(neet, "calendar-year time period")["kwargs"] == {"column": "time_period", "regex": r"^(19|20)\d{2}$"}
+    assert _check(neet, "time identifier")["kwargs"]["value_set"] == ["Calendar year"]
+    assert _check(_suite("ks2"), "academic-year time period")["kwargs"]["regex"] == r"^(19|20)\d{2}(\d{2})$"
+    assert _check(neet, "geographic level")["kwargs"]["value_set"] == ["National", "Regional", "Local authority"]
+    susp = _check(_suite("exclusions"), "susp_rate within 0-1000")
+    assert susp["kwargs"] == {"column": "value", "min_value": 0, "max_value": 1000,
+                              "row_condition": 'indicator == "susp_rate"', "condition_parser": "pandas"}
+    assert "Newham 289.6 in 2017/18" in susp["meta"]["check"]
+    aps = _check(_suite("ks5"), "aps_per_entry")
+    assert (aps["kwargs"]["max_value"], aps["meta"]["check"]) == (
+        60, "aps_per_entry within 0-60 (A level points per entry run from 0 (U) to 60 (A*))")
+    # The extra ranges sit after the all-percentages check and before the duplicate check.
+    labels = [e["meta"]["check"] for e in _suite("eyfs")["expectations"]]
+    assert labels[12:16] == ["percentage within 0-100", "gld_percentage within 0-100", "elg_percentage within 0-100",
+                             "no duplicate rows (time x geography x filters x version in a file)"]
+
+
+def _with_entry(edit) -> dict:
+    variables = copy.deepcopy(dbt_project_vars())
+    edit(variables["ees_datasets"])
+    return variables
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["ks2"].update(titel="x"), "vars.ees_datasets.ks2: unknown key(s) titel"),
+    (lambda d: d["ks2"].pop("title"), "vars.ees_datasets.ks2: title required"),
+    (lambda d: d["ks2"].update(periods="financial_year"),
+     "vars.ees_datasets.ks2.periods: 'financial_year' is not one of ees_period_types (academic_year, calendar_year)"),
+    (lambda d: d["ks5"]["gate"]["ranges"]["aps_per_entry"].update(max="60"),
+     "vars.ees_datasets.ks5.gate.ranges.aps_per_entry.max: expected a number, got '60'"),
+    (lambda d: d["neet"].update(headline={"Age": "16-17"}), "vars.ees_datasets.neet.headline: expected lower-case"),
+    (lambda d: d.update({"Free-school-meals": d["ks2"]}), "a dataset name must be lower snake case"),
+])
+def test_a_bad_entry_is_named(edit, message):
+    with pytest.raises(PipelineInputError, match="dbt_project/dbt_project.yml: vars") as error:
+        registry.read_registry(_with_entry(edit))
+    assert message in str(error.value)
+
+
+def _new_entry(datasets: dict) -> None:
+    datasets["ks4_destinations"] = {
+        "title": "Key stage 4 destination measures",
+        "publication": "key-stage-4-destination-measures",
+        "periods": "academic_year",
+        "geographic_levels": ["National", "Regional", "Local authority"],
+        "required_columns": ["time_period", "time_identifier", "geographic_level", "country_code"],
+        "gate": {"percentages": {"min": 0, "max": 100}, "ranges": {"cohort": {"min": 0, "max": 1000000}}},
+    }
+
+
+def test_write_adds_a_new_datasets_files_and_removes_a_removed_ones(tmp_path, monkeypatch):
+    """Generated into a scratch tree: a new entry gets its model, YAML and suite; a removed one's
+    generated files go, hand-written files beside them stay."""
+    staging, expectations = tmp_path / "staging", tmp_path / "expectations"
+    monkeypatch.setattr(registry, "STAGING_DIR", staging)
+    monkeypatch.setattr(registry, "SOURCES_FILE", staging / "_ees__sources.yml")
+    monkeypatch.setattr(registry, "MODELS_FILE", staging / "_stg_ees__models.yml")
+    monkeypatch.setattr(registry, "EXPECTATIONS_DIR", expectations)
+    monkeypatch.setattr(registry, "REPO_ROOT", tmp_path)
+    expectations.mkdir()
+    (expectations / "raw_statistical_neighbours.json").write_text('{"name": "raw_statistical_neighbours"}\n')
+
+    with_new = registry.read_registry(_with_entry(_new_entry))
+    changes = registry.write(with_new)
+    assert "staging/stg_ees__ks4_destinations.sql is missing" in changes and len(changes) == 2 + 2 * 11
+    assert registry.differences(with_new) == []
+    suite = json.loads((expectations / "raw_ks4_destinations.json").read_text())
+    assert _check(suite, "cohort within 0-1000000")["kwargs"]["row_condition"] == 'indicator == "cohort"'
+    sources = yaml.safe_load((staging / "_ees__sources.yml").read_text())["sources"][0]["tables"]
+    assert sources[-1]["name"] == "ks4_destinations"
+    assert sources[-1]["config"]["meta"]["url"].endswith("/find-statistics/key-stage-4-destination-measures")
+
+    without_ks1 = registry.read_registry(_with_entry(lambda d: d.pop("ks1")))
+    assert "staging/stg_ees__ks1.sql is left from a dataset no longer in the registry" in registry.differences(without_ks1)
+    registry.write(without_ks1)
+    assert not (staging / "stg_ees__ks1.sql").exists() and not (expectations / "raw_ks1.json").exists()
+    assert not (staging / "stg_ees__ks4_destinations.sql").exists()
+    assert (expectations / "raw_statistical_neighbours.json").exists()
+    assert registry.differences(without_ks1) == []
+
+
+def test_dbt_and_python_read_the_same_headline_values(tmp_path):
+    """The headline value of a filter, from dbt's macros (compiled by dbt, run in DuckDB) and from
+    the registry's Python view: NEET's age is 16-17, every other filter Total."""
+    pairs = [("neet", "age"), ("neet", "sex"), ("ks2", "age"), ("ks2", "breakdown"), ("absence", "school_type")]
+    values = ", ".join(f"('{d}', '{f}')" for d, f in pairs)
+    sql = ("select {{ ees_headline_value_sql('d', 'f') }} as from_sql, "
+           + " ".join(f"{{{{ \"'\" ~ ees_headline_value('{d}', '{f}') ~ \"'\" }}}} as c{i}," for i, (d, f) in enumerate(pairs))
+           + f" 1 as one from (values {values}) as t(d, f)")
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "compile", "--quiet", "--inline", sql, "--project-dir",
+         str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+         "--output", "json"],
+        capture_output=True, text=True, check=False, env={**os.environ, "EDU_BUILD_DB": str(tmp_path / "c.duckdb")},
+    )
+    if out.returncode != 0:
+        pytest.fail(f"dbt compile failed: {out.stdout}\n{out.stderr}")
+    rows = duckdb.sql(json.loads(out.stdout[out.stdout.index("{"):])["compiled"]).fetchall()
+    python = [registry.ees_datasets()[d].headline_value(f) for d, f in pairs]
+    assert python == ["16-17", "Total", "Total", "Total", "Total"]
+    assert [r[0] for r in rows] == python  # the SQL macro, row by row
+    assert list(rows[0][1:-1]) == python  # the Jinja macro staging uses
