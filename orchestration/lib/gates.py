@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib import areas, ees_cells
+from orchestration.lib import areas, ees_cells, registry
 from orchestration.lib.settings import EXPECTATIONS_DIR
 
 MAX_ROWS_IN_MESSAGE = 10
@@ -164,6 +164,17 @@ def quote_identifier(name: str) -> str:
 _quote = quote_identifier
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal of ``text``."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _headline_value(dataset: str, filter_column: str) -> str:
+    """The filter's value on the dataset's headline row (registry), Total for other datasets."""
+    entry = registry.ees_datasets().get(dataset)
+    return entry.headline_value(filter_column) if entry is not None else ees_cells.filter_total()
+
+
 def raw_cell_count(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
     """How many indicator cells the raw table holds (what the suite checks, in effect)."""
     indicators = [c for c, r in _roles(con, dataset) if r == "indicator" and c in _table_columns(con, dataset)]
@@ -209,8 +220,11 @@ def raw_ees_frame(
     select_standard = ", ".join(
         f"{_quote(c)}" if c in present else f"NULL::VARCHAR AS {_quote(c)}" for c in RAW_STANDARD_COLUMNS
     )
+    # A filter a file lacks reads as its headline value, as staging reads it.
     filter_key = (
-        "concat_ws('|', " + ", ".join(f"'{f}=' || coalesce({_quote(f)}, 'Total')" for f in filters) + ")"
+        "concat_ws('|', " + ", ".join(
+            f"{_literal(f + '=')} || coalesce({_quote(f)}, {_literal(_headline_value(dataset, f))})" for f in filters
+        ) + ")"
         if filters else "''"
     )
     if not indicators:
@@ -656,7 +670,8 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
 
 def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list[pd.DataFrame]:
     """Every period x area (x version, x each filter the file never totals) needs its headline row,
-    where every filter the file does total is Total: without it the headline silently vanishes."""
+    where every filter the file does total holds its headline value (Total, or what the dataset's
+    registry entry names): without it the headline silently vanishes."""
     frames = []
     for (sha,) in con.execute(f"SELECT DISTINCT _file_sha256 FROM {table} ORDER BY 1").fetchall():
         filters = [r[0] for r in con.execute(
@@ -664,16 +679,16 @@ def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list
             "ORDER BY column_name", [dataset, sha],
         ).fetchall() if r[0] in present]
         totalled = [f for f in filters if con.execute(
-            f"SELECT count(*) FROM {table} WHERE _file_sha256 = ? AND {_quote(f)} = 'Total'", [sha]
-        ).fetchone()[0]]
+            f"SELECT count(*) FROM {table} WHERE _file_sha256 = ? AND {_quote(f)} = ?", [sha, _headline_value(dataset, f)]
+        ).fetchall()[0][0]]
         if not totalled:
             continue
         others = [f for f in filters if f not in totalled]
         area = [c for c in ("time_period", "geographic_level", "region_code", "old_la_code", "new_la_code", "version")
                 if c in present]
         group = ", ".join(_quote(c) for c in [*area, *others])
-        headline = " AND ".join(f"{_quote(f)} = 'Total'" for f in totalled)
-        wanted = ", ".join(f"{f}=Total" for f in totalled)
+        headline = " AND ".join(f"{_quote(f)} = {_literal(_headline_value(dataset, f))}" for f in totalled)
+        wanted = ", ".join(f"{f}={_headline_value(dataset, f)}" for f in totalled).replace("'", "''")
         other_values = (
             "concat(' with ', concat_ws(', ', " + ", ".join(f"'{f}=' || coalesce({_quote(f)}, '')" for f in others) + "))"
             if others else "''"
