@@ -51,8 +51,20 @@ catalogue_filters as (
 -- A row counts for a measure when each filter the catalogue names has the named value and every
 -- other filter column has its headline value ('Total', or what the dataset's registry entry names
 -- under headline:, e.g. NEET's age 16-17). Checking the "every other" half is what keeps decoy
--- rows (e.g. sex = Boys under a Total breakdown) out of the headline.
-matched as (
+-- rows (e.g. sex = Boys under a Total breakdown) out of the headline. The test depends only on a
+-- row's filters, so it runs once per distinct combination of filter values, not once per cell:
+-- characteristics files have millions of cells but a few thousand combinations.
+filter_combinations as (
+
+    select distinct
+        dataset,
+        filters,
+        cast(filters as varchar) as filters_key
+    from staged
+
+),
+
+matched_combinations as (
 
     select
         catalogue_filters.measure_code,
@@ -60,20 +72,38 @@ matched as (
         catalogue_filters.polarity,
         catalogue_filters.unit,
         catalogue_filters.decimal_places,
-        staged.*
-    from staged
+        catalogue_filters.indicator_column,
+        filter_combinations.dataset,
+        filter_combinations.filters_key
+    from filter_combinations
     inner join catalogue_filters
-        on staged.dataset = catalogue_filters.dataset
-        and staged.indicator = catalogue_filters.indicator_column
+        on filter_combinations.dataset = catalogue_filters.dataset
     where len(list_filter(
             map_keys(catalogue_filters.required_filters),
-            lambda k: not list_contains(map_keys(staged.filters), k)
+            lambda k: not list_contains(map_keys(filter_combinations.filters), k)
         )) = 0
       and len(list_filter(
-            map_keys(staged.filters),
-            lambda k: {{ normalise_label('staged.filters[k]') }}
-                <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], " ~ ees_headline_value_sql('staged.dataset', 'k') ~ ")") }}
+            map_keys(filter_combinations.filters),
+            lambda k: {{ normalise_label('filter_combinations.filters[k]') }}
+                <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], " ~ ees_headline_value_sql('filter_combinations.dataset', 'k') ~ ")") }}
         )) = 0
+
+),
+
+matched as (
+
+    select
+        matched_combinations.measure_code,
+        matched_combinations.breakdown,
+        matched_combinations.polarity,
+        matched_combinations.unit,
+        matched_combinations.decimal_places,
+        staged.*
+    from staged
+    inner join matched_combinations
+        on staged.dataset = matched_combinations.dataset
+        and staged.indicator = matched_combinations.indicator_column
+        and cast(staged.filters as varchar) = matched_combinations.filters_key
 
 ),
 
