@@ -253,7 +253,7 @@ def raw_suite(dataset: EesDataset) -> dict:
               {"column_list": ["_source_file", "time_period", "time_identifier", "geographic_level", "region_code",
                                "old_la_code", "new_la_code", "filter_key", "version", "indicator"]},
               "no duplicate rows (time x geography x filters x version in a file)"),
-        # Row-level problems the gate's SQL finds (orchestration/lib/gates.py raw_row_problems).
+        # Row-level problems the gate's SQL finds (orchestration/lib/gates/raw.py raw_row_problems).
         check("expect_column_values_to_be_null", {"column": "time_problem"},
               "time period fits its time identifier, one time identifier per file"),
         check("expect_column_values_to_be_null", {"column": "region_problem"},
