@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import re
 from array import array
@@ -126,10 +127,17 @@ class TextScan:
     readable: Path  # the landed file, or (cp1252) a UTF-8 copy of it in the scratch folder
 
 
+def _open(path: Path, mode: str = "rb", **kwargs):
+    """A landed file, decompressed on the fly when DfE published it gzipped (DuckDB reads .gz too)."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, mode if "b" in mode else mode + "t", **kwargs)
+    return path.open(mode, **kwargs)
+
+
 def _line_of(path: Path, offset: int) -> int:
     """1-based line of byte ``offset`` of ``path``."""
     count, done = 1, 0
-    with path.open("rb") as handle:
+    with _open(path) as handle:
         while done < offset and (chunk := handle.read(min(_SCAN_CHUNK, offset - done))):
             count += chunk.count(b"\n")
             done += len(chunk)
@@ -142,7 +150,7 @@ def scan_text(path: Path, source_file: str, scratch_dir: Path) -> TextScan:
     decoder = codecs.getincrementaldecoder("utf-8")()
     newlines, blank, tail, done, failed_at = 0, False, b"", 0, None
     ends_with_newline = True
-    with path.open("rb") as handle:
+    with _open(path) as handle:
         while chunk := handle.read(_SCAN_CHUNK):
             if b"\x00" in chunk:
                 line = newlines + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
@@ -171,7 +179,7 @@ def scan_text(path: Path, source_file: str, scratch_dir: Path) -> TextScan:
     scratch_dir.mkdir(parents=True, exist_ok=True)
     copy = scratch_dir / f"{path.parent.name}.utf8.csv"
     try:
-        with path.open("r", encoding="cp1252", newline="") as source, copy.open("w", encoding="utf-8", newline="") as target:
+        with _open(path, "r", encoding="cp1252", newline="") as source, copy.open("w", encoding="utf-8", newline="") as target:
             while text := source.read(_SCAN_CHUNK):
                 target.write(text)
     except UnicodeDecodeError:
@@ -184,7 +192,7 @@ def scan_text(path: Path, source_file: str, scratch_dir: Path) -> TextScan:
 
 def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[list[str], list[str]]:
     """(normalised names, names as written) of the header row, checked."""
-    with scan.readable.open(encoding="utf-8-sig", newline="") as handle:
+    with _open(scan.readable, "r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
             header = next(reader)
@@ -214,7 +222,7 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
 
 
 def _fields_on_line(scan: TextScan, line_offset: int) -> int:
-    with scan.readable.open("rb") as handle:
+    with _open(scan.readable) as handle:
         handle.seek(line_offset)
         first = handle.readline().decode("utf-8", errors="replace")
     return len(next(csv.reader([first]), []))
@@ -224,7 +232,7 @@ def _record_lines(scan: TextScan, width: int) -> pa.Array:
     """The line each record DuckDB emits ends on (as csv.reader counts), for files where records
     and lines differ. DuckDB skips blank lines and rejects whitespace-only short lines; so does this."""
     lines = array("i")
-    with scan.readable.open(encoding="utf-8-sig", newline="") as handle:
+    with _open(scan.readable, "r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         next(reader, None)
         for row in reader:
