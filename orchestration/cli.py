@@ -28,6 +28,9 @@ QUIET_ENV = {
 
 
 def configure_environment() -> None:
+    """No telemetry from dbt, Great Expectations or Dagster, and a Dagster home, for this
+    process and the tools it starts. The pipeline's own settings are not set here: they are
+    read through orchestration.lib.settings."""
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
@@ -35,15 +38,16 @@ def configure_environment() -> None:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
-    os.environ.setdefault("EDU_BUILD_DB", str(load_settings().build_db))
 
 
 def prepare() -> None:
     """`dbt parse` writes target/manifest.json, which the dbt assets are defined from."""
+    from orchestration.defs.transform.resources import dbt_executable, dbt_vars
+
     configure_environment()
-    dbt = Path(sys.executable).with_name("dbt")
     subprocess.run(
-        [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         *dbt_vars(load_settings())],
         check=True,
     )
 
@@ -61,11 +65,11 @@ def run() -> int:
     print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}")
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
     # Dagster logs every event at DEBUG; a termly run reads better at INFO (EDU_LOG_LEVEL overrides).
-    log_level = os.environ.get("EDU_LOG_LEVEL", "INFO").upper()
+    log_level = settings.log_level
     # EDU_RUN_OUTPUTS=0 stops after the publication (no briefings, exports or docs): quicker
     # when only the warehouse is wanted, e.g. in tests of ingestion and publication.
     selection = None
-    if os.environ.get("EDU_RUN_OUTPUTS", "1").strip() in ("0", "false", "no"):
+    if not settings.run_outputs:
         selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "outputs"]
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(),

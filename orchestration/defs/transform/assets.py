@@ -1,7 +1,6 @@
 """dbt models as Dagster assets: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.defs.transform.resources import dbt_project
+from orchestration.defs.transform.resources import dbt_project, dbt_vars
 
 
 class EducationDbtTranslator(DagsterDbtTranslator):
@@ -40,6 +39,5 @@ translator = EducationDbtTranslator(settings=DagsterDbtTranslatorSettings(enable
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # dbt runs as a subprocess and reads the build database path from the environment.
-    os.environ["EDU_BUILD_DB"] = str(warehouse.settings().build_db)
-    yield from dbt.cli(["build"], context=context).stream()
+    # The build database reaches the dbt subprocess as a var (dbt_vars), not through os.environ.
+    yield from dbt.cli(["build", *dbt_vars(warehouse.settings())], context=context).stream()
