@@ -82,6 +82,8 @@ class Settings:
     warehouse_dir: Path  # EDU_WAREHOUSE_DIR
     landing_dir: Path  # EDU_LANDING_DIR
     term_cron: str = DEFAULT_TERM_CRON  # EDU_TERM_CRON
+    # Console of `make run`: INFO shows the pipeline's progress; DEBUG every Dagster event and
+    # dbt's per-node lines (otherwise only in log_dir/dbt.log).
     log_level: str = "INFO"  # EDU_LOG_LEVEL
     run_outputs: bool = True  # EDU_RUN_OUTPUTS: False stops `make run` after the publication
     briefing_las: str = ""  # EDU_BRIEFING_LAS: comma-separated LA names or codes; empty = every LA
@@ -125,7 +127,7 @@ class Settings:
 
     @property
     def log_dir(self) -> Path:
-        # dbt.log (dbt's per-node lines) and run_report.txt (the last run's summary and gates in full).
+        # dbt.log (dbt's per-node lines) and gates.txt (every gate of the last run, in full).
         return self.build_dir / "logs"
 
 

@@ -4,6 +4,7 @@ dictionary, dbt docs and the gates' data docs. Each output is built aside and sw
 a failure leaves the previous output as it was and never touches the publication."""
 
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.assets import PUBLICATION_KEY
+from orchestration.defs.transform.dbt_log import dbt_log
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
 from orchestration.lib import docs, exports
 from orchestration.lib.briefing import render
@@ -116,9 +118,11 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     # `dbt build` in this run already compiled every model: its manifest (compiled SQL included)
     # goes into the docs as is, and `--no-compile` skips compiling it all again (~2/3 of the time).
     shutil.copy2(_build_manifest(context.run_id), target / "manifest.json")
-    invocation = dbt.cli(["docs", "generate", "--static", "--no-compile", *dbt_vars(settings)],
-                         target_path=target, raise_on_error=True)
-    invocation.wait()
+    with dbt_log(settings, f"dbt docs generate, run {context.run_id}", append=True) as sink:
+        with contextlib.redirect_stdout(sink):
+            invocation = dbt.cli(["docs", "generate", "--static", "--no-compile", *dbt_vars(settings)],
+                                 target_path=target, raise_on_error=True)
+            invocation.wait()
     copied = docs.publish_dbt_docs(invocation.target_path, settings.warehouse_dir / "docs" / "dbt")
     page = copied.get("static_index.html") or copied["index.html"]
     return dg.MaterializeResult(

@@ -28,4 +28,5 @@ def dbt_vars(settings: Settings) -> list[str]:
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    # No colour codes: dbt's per-node lines go to a log file (orchestration/defs/transform/dbt_log.py).
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), global_config_flags=["--no-use-colors"])
