@@ -1,4 +1,4 @@
-"""The closing summary and the exit code of a run, from real Dagster runs of small
+"""The closing summary, the exit code and the console of a run, from real Dagster runs of small
 asset graphs shaped like the pipeline's (raw datasets -> gates -> publication -> outputs and
 their checks), with the metadata the pipeline's assets write. The whole pipeline's console and
 summary are checked end to end in tests/test_pipeline_e2e.py."""
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.console import progress_console
 from orchestration.lib import run_summary
 from orchestration.lib.errors import PipelineInputError
 
@@ -140,6 +141,52 @@ def test_a_failed_step_is_named_with_its_error():
     text = run_summary.render(facts)
     assert "  STEP FAILED: ingest_raw_files" in text.splitlines()
     assert "NOT PUBLISHED (1 step failed; exit 1)" in text.splitlines()[1]
+
+
+def _console_run(level: str) -> str:
+    assets, checks = build_graph()
+
+    @dg.asset(key=["raw", "chatty"])
+    def chatty(context):
+        context.log.info("pipeline progress: 3 of 3 files landed")
+        dg.get_dagster_logger().info("a library's chatter")  # logged from outside orchestration/
+        dg.get_dagster_logger().warning("a library's warning\nwith a second line")
+
+    defs = dg.Definitions(assets=[*assets, chatty], asset_checks=checks, loggers={"console": progress_console},
+                          jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())])
+    result = defs.resolve_job_def("all").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), run_config={"loggers": {"console": {"config": {"log_level": level}}}})
+    assert result.success
+    return result
+
+
+def test_console_shows_progress_not_framework_events(capsys):
+    _console_run("INFO")
+    lines = [line[9:] for line in capsys.readouterr().out.splitlines()]  # without the HH:MM:SS
+    assert "ingest     ks2: landed ks2_la_timeseries.csv (11,550 rows)" in lines
+    assert "ingest     loaded raw/ks2: 2 files, 12,705 rows" in lines
+    assert "gate       passed raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in lines
+    assert "publish    published /srv/warehouse/education.duckdb (publication run-0042)" in lines
+    assert "briefings  wrote outputs/briefings: /srv/warehouse/briefings/index.html" in lines
+    assert "raw/chatty pipeline progress: 3 of 3 files landed" in lines
+    assert "raw/chatty WARNING: a library's warning" in lines  # a library's warning, first line only
+    text = "\n".join(lines)
+    assert "a library's chatter" not in text and "with a second line" not in text
+    assert "STEP_START" not in text and "STEP_OUTPUT" not in text and "ASSET_MATERIALIZATION" not in text
+
+
+def test_console_at_debug_prints_every_event_in_dagsters_format(capsys):
+    _console_run("DEBUG")
+    out = capsys.readouterr().out
+    assert 'STEP_START - Started execution of step "ingest_raw_files"' in out
+    assert " - dagster - INFO - " in out and "a library's chatter" in out and "with a second line" in out
+
+
+def test_console_at_warning_keeps_warnings_and_failures_only(capsys):
+    _console_run("WARNING")
+    out = capsys.readouterr().out
+    assert "WARNING: a library's warning" in out
+    assert "loaded raw/ks2" not in out and "pipeline progress" not in out and "gate       passed" not in out
 
 
 def test_a_long_failure_line_is_wrapped_so_the_file_and_line_show():
