@@ -1,8 +1,11 @@
 """Command line entry points used by the Makefile.
 
 ``python -m orchestration.cli run``: materialize every asset in-process (the same job the termly
-schedule launches), print each failed gate with the file and rows it names, exit non-zero when
-anything failed. ``prepare``: write the dbt manifest the Dagster definitions load.
+schedule launches), printing the pipeline's progress (orchestration/defs/console.py) and a closing
+summary (orchestration/lib/run_summary.py: what was loaded, gated, published and written, each
+failed gate with the file and rows it names). Exit code 0 when every step and gate passed, 1 when
+nothing was published, 2 when the publication was made but a later output step or output gate
+failed. ``prepare``: write the dbt manifest the Dagster definitions load.
 ``update-sources``: resolve the ``ees_api:`` and ``url:`` sources of sources.yml again (newest
 versions their rules allow), download what changed and rewrite sources.lock; ``make run`` then
 builds exactly that. ``briefing --la "St. Helens"``: rewrite one LA's committee briefing from the
@@ -28,6 +31,9 @@ QUIET_ENV = {
 
 
 def configure_environment() -> None:
+    """No telemetry from dbt, Great Expectations or Dagster, and a Dagster home, for this
+    process and the tools it starts. The pipeline's own settings are not set here: they are
+    read through orchestration.lib.settings."""
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
@@ -35,76 +41,76 @@ def configure_environment() -> None:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
-    os.environ.setdefault("EDU_BUILD_DB", str(load_settings().build_db))
 
 
 def prepare() -> None:
     """`dbt parse` writes target/manifest.json, which the dbt assets are defined from."""
+    from orchestration.defs.transform.resources import dbt_executable, dbt_vars
+
     configure_environment()
-    dbt = Path(sys.executable).with_name("dbt")
     subprocess.run(
-        [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         *dbt_vars(load_settings())],
         check=True,
     )
 
 
 def run() -> int:
+    from orchestration.lib.errors import PipelineInputError
+
+    try:
+        settings = load_settings()
+    except PipelineInputError as exc:  # a malformed EDU_* variable: nothing has run
+        print(f"NOT RUN: {exc}", file=sys.stderr)
+        return 1
     # The dbt assets are defined from the manifest: parse first so it matches the models on disk.
     prepare()
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.defs.publish.assets import PUBLICATION_KEY
     from orchestration.defs.publish.schedules import REFRESH_JOB_NAME
 
-    settings = load_settings()
-    print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}")
+    print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}", flush=True)
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
-    # Dagster logs every event at DEBUG; a termly run reads better at INFO (EDU_LOG_LEVEL overrides).
-    log_level = os.environ.get("EDU_LOG_LEVEL", "INFO").upper()
     # EDU_RUN_OUTPUTS=0 stops after the publication (no briefings, exports or docs): quicker
     # when only the warehouse is wanted, e.g. in tests of ingestion and publication.
     selection = None
-    if os.environ.get("EDU_RUN_OUTPUTS", "1").strip() in ("0", "false", "no"):
+    if not settings.run_outputs:
         selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "outputs"]
+    instance = dg.DagsterInstance.get()
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(),
+        instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        # The console logger (orchestration/defs/console.py) shows progress at INFO, every event at DEBUG.
+        run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
         asset_selection=selection,
     )
+    text, code = report(instance.all_logs(result.run_id), settings)
+    print("\n" + text, flush=True)
+    return code
 
-    failed_checks = [
-        e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not e.asset_check_evaluation_data.passed
-    ]
-    failed_steps = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    published = any(
-        e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key == PUBLICATION_KEY
-        for e in result.all_events
+
+def report(records, settings) -> tuple[str, int]:
+    """The closing summary of a run from its event log records, and the exit code. The summary,
+    every failed gate and step in full and every gate are also written to
+    ``warehouse/build/logs/run_report.txt``, which the summary points at."""
+    from orchestration.defs.transform.dbt_log import dbt_log_path
+    from orchestration.lib import run_summary
+
+    facts = run_summary.collect(records)
+    report_path = settings.log_dir / "run_report.txt"
+    dbt_log = dbt_log_path(settings)
+    summary = run_summary.render(
+        facts,
+        sources_file=settings.sources_file,
+        published_db=settings.published_db,
+        # dbt.log is rewritten by each run's dbt step: point at it only when this run wrote it.
+        dbt_log=dbt_log if "dbt_models" in facts.steps_started and dbt_log.exists() else None,
+        report=report_path,
     )
-    for check in failed_checks:
-        print(f"\nGATE FAILED: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
-        if check.description:
-            print(check.description, file=sys.stderr)
-    for step in failed_steps:
-        error = step.step_failure_data.error
-        message = error.message.strip() if error else "unknown error"
-        cause = error.cause.message.strip() if error and error.cause else ""
-        print(f"\nSTEP FAILED: {step.step_key}: {message}" + (f"\n  caused by: {cause}" if cause else ""), file=sys.stderr)
-    if not published:
-        print(
-            f"\nNOT PUBLISHED: {settings.published_db} was left unchanged (run id {result.run_id}).",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"\nPublished {settings.published_db} (run id {result.run_id}).")
-    if failed_steps:
-        # The warehouse is published, but a briefing, export or doc step failed: say so loudly.
-        print("Some outputs after the publication failed (see STEP FAILED above).", file=sys.stderr)
-        return 2
-    return 0
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(run_summary.full_report(facts, summary), encoding="utf-8")
+    return summary, run_summary.exit_code(facts)
 
 
 def update_sources(datasets: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs.console import progress_console
 from orchestration.defs.gates.checks import mart_checks
 from orchestration.defs.ingest.assets import ingest_raw_files
 from orchestration.defs.ingest.checks import raw_checks
@@ -32,6 +33,8 @@ def build_definitions() -> dg.Definitions:
         sensors=[build_ees_sensor()],
         resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
         executor=dg.in_process_executor,
+        # The console shows the pipeline's progress, not every Dagster event (EDU_LOG_LEVEL).
+        loggers={"console": progress_console},
     )
 
 

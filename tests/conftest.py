@@ -143,6 +143,8 @@ def fast_http():
 
 
 PIPELINE_COMMAND = [sys.executable, "-m", "orchestration.cli", "run"]
+# The sample_publication run's console (stdout) and stderr, kept in its workdir for the tests.
+CONSOLE_FILE, STDERR_FILE = "console.txt", "stderr.txt"
 
 
 def pipeline_env(workdir: Path, sources: Path | None = None, **overrides: str) -> dict:
@@ -156,6 +158,7 @@ def pipeline_env(workdir: Path, sources: Path | None = None, **overrides: str) -
         DAGSTER_HOME=str(workdir / "dagster_home"),
         EDU_SOURCES=str(sources or REPO_ROOT / "sources.yml"),
         EDU_BRIEFING_LAS="342",
+        EDU_LOG_LEVEL="INFO",  # the console the tests read; a developer's DEBUG would change it
     )
     env.update(overrides)
     env.pop("EDU_BUILD_DB", None)
@@ -204,6 +207,8 @@ def sample_publication(tmp_path_factory) -> Path:
     code 0 means none of them failed after the publication."""
     workdir = tmp_path_factory.mktemp("sample_publication")
     result = run_pipeline(workdir)
+    (workdir / CONSOLE_FILE).write_text(result.stdout, encoding="utf-8")
+    (workdir / STDERR_FILE).write_text(result.stderr, encoding="utf-8")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     assert (workdir / "warehouse" / "education.duckdb").exists()
     return workdir

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from orchestration.lib.downloads import ChangedContentError, Http, RemoteSourceError, RetryPolicy, retry_after_seconds
+from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ees_api import (
     DataSetVersion,
     EesApiClient,
@@ -56,7 +57,7 @@ def test_base_url_defaults_to_dfe_live_api(monkeypatch):
     monkeypatch.setenv("EDU_EES_API_URL", "http://127.0.0.1:9/statistics/v1/")
     assert api_base_url() == "http://127.0.0.1:9/statistics/v1"
     monkeypatch.setenv("EDU_EES_API_URL", "ftp://x")
-    with pytest.raises(EesApiError, match="http\\(s\\)"):
+    with pytest.raises(PipelineInputError, match="EDU_EES_API_URL must be an http\\(s\\) address, got 'ftp://x'"):
         api_base_url()
 
 

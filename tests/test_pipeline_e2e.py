@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import REPO_ROOT, copy_publication, run_pipeline, write_sources
+from tests.conftest import CONSOLE_FILE, REPO_ROOT, STDERR_FILE, copy_publication, run_pipeline, write_sources
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +77,56 @@ def test_audit_records_the_publication(published):
     assert version
 
 
+# A line dbt prints per model, seed and test: "12 of 331 START sql view model ...", "... OK created ...", "... PASS ..."
+DBT_NODE_LINE = re.compile(r"^\d+ of \d+ (START|OK|PASS|FAIL|WARN|ERROR|SKIP)\b", re.M)
+
+
+def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
+    """The console of the session's `make run`: the pipeline's progress, none of dbt's per-node
+    lines (those are in warehouse/build/logs/dbt.log), and a closing summary of at most 40 lines
+    whose counts are those of the build and the publication."""
+    console = (sample_publication / CONSOLE_FILE).read_text(encoding="utf-8")
+    stderr = (sample_publication / STDERR_FILE).read_text(encoding="utf-8")
+    assert DBT_NODE_LINE.findall(console) == [] and DBT_NODE_LINE.findall(stderr) == []
+    assert "STEP_START" not in console and "ASSET_MATERIALIZATION" not in console
+    lines = console.rstrip().splitlines()
+    progress = [line[9:] for line in lines]  # without the HH:MM:SS
+    assert "ingest     loaded raw/ks2: 2 files, 12,705 rows" in progress
+    assert "gate       passed raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in progress
+    assert "dbt        dbt: marts built (15 models, " in "\n".join(progress)
+    assert any(p.startswith("publish    published ") for p in progress)
+
+    start = next(i for i, line in enumerate(lines) if " run summary " in line)
+    summary = lines[start:]
+    assert len(summary) <= 40, "\n".join(summary)
+    assert summary[1].endswith("published; every step and gate passed (exit 0)")
+    assert summary[-1].endswith(str(sample_publication / "warehouse/build/logs/run_report.txt"))
+    text = "\n".join(summary)
+
+    build = sample_publication / "warehouse/build/education_build.duckdb"
+    files = query(build, "SELECT dataset, count(*) FROM raw.landed_files GROUP BY 1")
+    assert f", {sum(n for _, n in files)} files, " in summary[3]
+    for dataset in ("ks2", "ks4", "exclusions", "statistical_neighbours"):
+        rows = query(build, f"SELECT count(*) FROM raw.{dataset}")[0][0]
+        count = dict(files)[dataset]
+        assert f"{dataset} {count} file{'' if count == 1 else 's'} {rows:,} rows" in text
+    served = sample_publication / "warehouse/education.duckdb"
+    publication_id, checks, tables = query(served, "SELECT publication_id, check_results, table_checksums FROM audit.publications")[0]
+    # every gate before the publication (recorded with it) and the two output checks after it
+    assert f"Gates      {len(json.loads(checks)) + 2} passed, 0 failed (raw 14/14, dbt " in text
+    assert f"Published  {served}: publication {publication_id}, {len(json.loads(tables))} tables" in text
+    assert f"Outputs    briefings   {sample_publication / 'warehouse/briefings/index.html'} (1 briefing)" in text
+    assert f"Logs       dbt {sample_publication / 'warehouse/build/logs/dbt.log'}" in text
+    assert "Warnings   none" in text
+
+    dbt_log = (sample_publication / "warehouse/build/logs/dbt.log").read_text(encoding="utf-8")
+    assert "OK created sql table model marts.fct_la_measure" in dbt_log
+    assert len(re.findall(r"^\d+ of \d+ PASS ", dbt_log, re.M)) >= 276  # every dbt test passed
+    assert "=== dbt docs generate, run " in dbt_log and "Catalog written to" in dbt_log
+    report = (sample_publication / "warehouse/build/logs/run_report.txt").read_text(encoding="utf-8")
+    assert report.startswith(text) and "passed  raw    raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in report
+
+
 def _bad_sources(tmp_path: Path, corrupt) -> Path:
     """A copy of the sample's sources.yml whose KS2 timeseries file is corrupted by ``corrupt``."""
     original = REPO_ROOT / "raw/sample/ks2/ks2_la_timeseries.csv"
@@ -118,12 +170,21 @@ def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path):
     served = published / "warehouse" / "education.duckdb"
     before = served.read_bytes()
     result = run_pipeline(published, _bad_sources(tmp_path, both_corruptions))
-    assert result.returncode != 0
-    assert "GATE FAILED: raw/ks2 / gx_raw_ks2" in result.stderr
+    assert result.returncode == 1
+    console = result.stdout
+    summary = console[console.rindex("\n", 0, console.index(" run summary ")) + 1:]
+    assert "NOT PUBLISHED (1 gate failed; exit 1)" in summary.splitlines()[1]
+    assert "  GATE FAILED: raw/ks2 / gx_raw_ks2" in summary.splitlines()
+    assert "gate       FAILED raw/ks2 / gx_raw_ks2: raw_ks2: 2 of " in console  # as it was evaluated
+    # The summary shows the first lines; run_report.txt every failure in full, with file and line.
+    report = (published / "warehouse/build/logs/run_report.txt").read_text(encoding="utf-8")
+    assert report.startswith(summary.rstrip())
     lines = (tmp_path / "ks2_la_timeseries.csv").read_text().splitlines()
     for expected_message, la_code in (("percentage within 0-100", "342"), ("no duplicate rows", "340")):
-        assert expected_message in result.stderr
+        assert expected_message in summary
         bad_line = _line_of(lines, la_code) + 1
-        assert f"ks2_la_timeseries.csv line {bad_line}" in result.stderr
-    assert "NOT PUBLISHED" in result.stderr
+        assert f"ks2_la_timeseries.csv line {bad_line}" in report
+    assert f"Published  nothing new: {served} left as it was" in summary
+    assert "Not run    " in summary and "dbt_models" in summary
+    assert len(summary.splitlines()) <= 40
     assert served.read_bytes() == before

@@ -293,9 +293,7 @@ def test_unsafe_zip_members_are_refused(tmp_path, ees_api, fast_http, monkeypatc
 
 
 def test_zip_size_limits(tmp_path, ees_api, fast_http, monkeypatch):
-    import orchestration.lib.source_lock as source_lock
-
-    monkeypatch.setattr(source_lock, "ZIP_MAX_TOTAL_BYTES", 100)
+    monkeypatch.setenv("EDU_ZIP_MAX_BYTES", "100")
     url = ees_api.serve_file("big.zip", release_zip(), "application/zip")
     with pytest.raises(RemoteSourceError, match="larger than the 100-byte limit"):
         resolve_sources(zip_sources(tmp_path, monkeypatch, url), tmp_path / "landing", http=fast_http)
@@ -331,14 +329,13 @@ def test_update_tag_values():
     assert parse_update_tag("ks2, ks4") == {"ks2", "ks4"}
 
 
-def test_zip_unpacked_size_limit(tmp_path, monkeypatch):
+def test_zip_unpacked_size_limit(tmp_path):
     import orchestration.lib.source_lock as source_lock
 
     archive = tmp_path / "r.zip"
     archive.write_bytes(release_zip())
-    monkeypatch.setattr(source_lock, "ZIP_MAX_TOTAL_BYTES", 100)
-    with pytest.raises(RemoteSourceError, match="would unpack to .* bytes \\(limit 100"):
-        source_lock.extract_zip(archive, tmp_path / "out", (), "r.zip")
+    with pytest.raises(RemoteSourceError, match="would unpack to .* bytes \\(limit 100, EDU_ZIP_MAX_BYTES\\)"):
+        source_lock.extract_zip(archive, tmp_path / "out", (), "r.zip", max_bytes=100)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
 
 

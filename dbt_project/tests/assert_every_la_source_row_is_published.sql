@@ -1,5 +1,8 @@
 -- DESIGN section 5: every LA row present in the source appears in fct_la_measure, published
 -- or not (a suppressed cell keeps its row with a NULL value).
+-- A check on marts/fct_la_measure: a singular test with two parents names its model (dagster ref) to be
+-- a Dagster asset check (a blocking gate like every other dbt test) rather than an observation.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_la_measure'}}}) }}
 select latest.measure_code, latest.breakdown, latest.time_period, latest.area_code
 from {{ ref('int_measure_latest_selected') }} as latest
 left join {{ ref('fct_la_measure') }} as published

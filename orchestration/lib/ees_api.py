@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from orchestration.lib.downloads import (
     DownloadResult,
@@ -36,8 +35,7 @@ from orchestration.lib.downloads import (
     RemoteSourceError,
     RetryPolicy,
 )
-
-DEFAULT_API_URL = "https://api.education.gov.uk/statistics/v1"
+from orchestration.lib.settings import load_settings
 PAGE_SIZE = 20  # the API's maximum page size for the versions list
 PUBLISHED, DEPRECATED, WITHDRAWN = "Published", "Deprecated", "Withdrawn"
 META_CSV_COLUMNS = (
@@ -56,10 +54,8 @@ class WithdrawnVersionError(EesApiError):
 
 
 def api_base_url() -> str:
-    url = os.environ.get("EDU_EES_API_URL", "").strip() or DEFAULT_API_URL
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise EesApiError(f"EDU_EES_API_URL must be an http(s) address, got '{url}'")
-    return url.rstrip("/")
+    """EDU_EES_API_URL (validated by the settings), else DfE's live API."""
+    return load_settings().ees_api_url
 
 
 def valid_data_set_id(value: object) -> bool:

@@ -1,7 +1,9 @@
 """Runtime configuration, read from environment variables (documented in .env.example).
 
-Read lazily through :func:`load_settings` so nothing happens at import time and tests can point
-each run at its own folders.
+The one place the pipeline reads ``EDU_*`` variables: everything else takes a :class:`Settings`
+(assets through ``WarehouseResource.settings()``). Read lazily through :func:`load_settings`, so
+nothing happens at import time and tests can point each run at its own folders; a malformed value
+is refused there with a message naming the variable, before anything runs.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from orchestration.lib.errors import PipelineInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -18,28 +23,83 @@ DEFAULT_TERM_CRON = "0 6 1 9,1,4 *"  # 06:00 on 1 September, 1 January and 1 Apr
 # School-level values about fewer pupils are withheld (dbt macro school_min_cohort reads the same
 # variable); stricter than DfE's performance tables, which withhold 5 or fewer.
 DEFAULT_SCHOOL_MIN_COHORT = 11
+DEFAULT_EES_API_URL = "https://api.education.gov.uk/statistics/v1"
+DEFAULT_SENSOR_INTERVAL_SECONDS = 3600
+MIN_SENSOR_INTERVAL_SECONDS = 30
+DEFAULT_ZIP_MAX_BYTES = 8 * 1024**3
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _text(name: str) -> str:
+    return os.environ.get(name, "").strip()
 
 
 def _path(name: str, default: Path) -> Path:
-    value = os.environ.get(name, "").strip()
+    value = _text(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = _text(name).lower()
+    if not value:
+        return default
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise PipelineInputError(f"{name} must be 1 or 0 (true/false, yes/no), got '{_text(name)}'")
+
+
+def _whole_number(name: str, what: str, minimum: int) -> int | None:
+    """A whole number of at least ``minimum`` (thousands separators allowed: 1,000,000 or
+    1_000_000), or None when the variable is unset or empty."""
+    value = _text(name)
+    if not value:
+        return None
+    digits = value.replace(",", "").replace("_", "")
+    if not digits.isdigit() or int(digits) < minimum:
+        raise PipelineInputError(f"{name} must be a whole number of {what}, at least {minimum:,}; got '{value}'")
+    return int(digits)
+
+
+def _log_level(name: str) -> str:
+    value = _text(name).upper() or "INFO"
+    value = "WARNING" if value == "WARN" else value
+    if value not in LOG_LEVELS:
+        raise PipelineInputError(f"{name} must be one of {', '.join(LOG_LEVELS)}; got '{_text(name)}'")
+    return value
+
+
+def _http_address(name: str, default: str) -> str:
+    value = _text(name) or default
+    if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+        raise PipelineInputError(f"{name} must be an http(s) address, got '{value}'")
+    return value.rstrip("/")
 
 
 @dataclass(frozen=True)
 class Settings:
-    sources_file: Path
-    warehouse_dir: Path
-    landing_dir: Path
-    term_cron: str
+    sources_file: Path  # EDU_SOURCES
+    warehouse_dir: Path  # EDU_WAREHOUSE_DIR
+    landing_dir: Path  # EDU_LANDING_DIR
+    term_cron: str = DEFAULT_TERM_CRON  # EDU_TERM_CRON
+    # Console of `make run`: INFO shows the pipeline's progress; DEBUG every Dagster event and
+    # dbt's per-node lines (otherwise only in log_dir/dbt.log).
+    log_level: str = "INFO"  # EDU_LOG_LEVEL
+    run_outputs: bool = True  # EDU_RUN_OUTPUTS: False stops `make run` after the publication
+    briefing_las: str = ""  # EDU_BRIEFING_LAS: comma-separated LA names or codes; empty = every LA
+    ees_api_url: str = DEFAULT_EES_API_URL  # EDU_EES_API_URL, without a trailing slash
+    sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS  # EDU_SENSOR_INTERVAL_SECONDS
+    zip_max_bytes: int = DEFAULT_ZIP_MAX_BYTES  # EDU_ZIP_MAX_BYTES: a url: download or unpacked ZIP
+    # Accept, for this run, a file far larger than its previous landing (recorded in the landing).
+    allow_large_files: bool = False  # EDU_ALLOW_LARGE_FILES
+    max_rows_per_file: int | None = None  # EDU_MAX_ROWS_PER_FILE: None = no limit
 
     @property
     def school_min_cohort(self) -> int:
-        value = os.environ.get("EDU_SCHOOL_MIN_COHORT", "").strip()
+        value = _text("EDU_SCHOOL_MIN_COHORT")
         if not value:
             return DEFAULT_SCHOOL_MIN_COHORT
         if not value.isdigit() or int(value) < 1:
-            from orchestration.lib.errors import PipelineInputError
-
             raise PipelineInputError(f"EDU_SCHOOL_MIN_COHORT must be a whole number of pupils, 1 or more, got '{value}'")
         return int(value)
 
@@ -62,7 +122,13 @@ class Settings:
 
     @property
     def build_db(self) -> Path:
+        # Handed to dbt as the var edu_build_db (dbt_project/profiles.yml), never through os.environ.
         return self.build_dir / "education_build.duckdb"
+
+    @property
+    def log_dir(self) -> Path:
+        # dbt.log (dbt's per-node lines) and gates.txt (every gate of the last run, in full).
+        return self.build_dir / "logs"
 
 
 def load_settings() -> Settings:
@@ -70,5 +136,14 @@ def load_settings() -> Settings:
         sources_file=_path("EDU_SOURCES", REPO_ROOT / "sources.yml"),
         warehouse_dir=_path("EDU_WAREHOUSE_DIR", REPO_ROOT / "warehouse"),
         landing_dir=_path("EDU_LANDING_DIR", REPO_ROOT / "raw" / "landing"),
-        term_cron=os.environ.get("EDU_TERM_CRON", "").strip() or DEFAULT_TERM_CRON,
+        term_cron=_text("EDU_TERM_CRON") or DEFAULT_TERM_CRON,
+        log_level=_log_level("EDU_LOG_LEVEL"),
+        run_outputs=_flag("EDU_RUN_OUTPUTS", True),
+        briefing_las=_text("EDU_BRIEFING_LAS"),
+        ees_api_url=_http_address("EDU_EES_API_URL", DEFAULT_EES_API_URL),
+        sensor_interval_seconds=_whole_number("EDU_SENSOR_INTERVAL_SECONDS", "seconds", MIN_SENSOR_INTERVAL_SECONDS)
+        or DEFAULT_SENSOR_INTERVAL_SECONDS,
+        zip_max_bytes=_whole_number("EDU_ZIP_MAX_BYTES", "bytes", 1) or DEFAULT_ZIP_MAX_BYTES,
+        allow_large_files=_flag("EDU_ALLOW_LARGE_FILES", False),
+        max_rows_per_file=_whole_number("EDU_MAX_ROWS_PER_FILE", "rows", 1),
     )

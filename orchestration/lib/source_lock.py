@@ -39,6 +39,7 @@ from orchestration.lib.ees_api import (
     version_key,
 )
 from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.settings import load_settings
 from orchestration.lib.sources import EesApiSource, RemoteSource, SourceFile, SourcesConfig, UrlSource, read_sources_config
 
 LOCK_VERSION = 1
@@ -49,7 +50,6 @@ LOCK_HEADER = """\
 """
 DEFAULT_ZIP_MEMBERS = ("data/*.csv",)
 ZIP_MAX_MEMBERS = 10_000
-ZIP_MAX_TOTAL_BYTES = int(os.environ.get("EDU_ZIP_MAX_BYTES", "") or 8 * 1024**3)
 ZIP_MAX_RATIO = 1000  # uncompressed / compressed size of one member: more is a zip bomb
 
 
@@ -182,8 +182,11 @@ def _check_lock_matches(
 
 
 class _Resolver:
-    def __init__(self, landing_dir: Path, log: Log, client_factory: Callable[[], EesApiClient], http: Http | None):
+    def __init__(
+        self, landing_dir: Path, log: Log, client_factory: Callable[[], EesApiClient], http: Http | None, zip_max_bytes: int
+    ):
         self.cache = downloads_dir(landing_dir)
+        self.zip_max_bytes = zip_max_bytes
         self.log = log
         self._client_factory = client_factory
         self._client: EesApiClient | None = None
@@ -328,13 +331,13 @@ class _Resolver:
             view = base / _view_name(sha, source.members)
             if not (view / ".complete").exists():
                 result = self.http.download(
-                    source.url, payload, expected_sha256=sha, expected_size=size, max_bytes=ZIP_MAX_TOTAL_BYTES,
+                    source.url, payload, expected_sha256=sha, expected_size=size, max_bytes=self.zip_max_bytes,
                     what=f"{source.dataset} url",
                 )
                 downloaded = result.downloaded
         else:
             result = self.http.download(
-                source.url, payload, reuse_cached=False, max_bytes=ZIP_MAX_TOTAL_BYTES, what=f"{source.dataset} url"
+                source.url, payload, reuse_cached=False, max_bytes=self.zip_max_bytes, what=f"{source.dataset} url"
             )
             downloaded = True
             sha, size, name = result.sha256, result.size_bytes, result.suggested_name
@@ -378,7 +381,7 @@ class _Resolver:
         with payload.open("rb") as handle:
             head = handle.read(512)
         if zipfile.is_zipfile(payload):
-            listing = extract_zip(payload, staging, source.members, source.url)
+            listing = extract_zip(payload, staging, source.members, source.url, self.zip_max_bytes)
             listing["file_name"] = name if name.lower().endswith(".zip") else f"{name}.zip"
         else:
             if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
@@ -427,10 +430,11 @@ def _unsafe_member(name: str) -> bool:
     return any(part in ("..", "") for part in PurePosixPath(name).parts) or "\x00" in name
 
 
-def extract_zip(archive: Path, target: Path, members: Iterable[str], origin: str) -> dict:
+def extract_zip(archive: Path, target: Path, members: Iterable[str], origin: str, max_bytes: int) -> dict:
     """Extract the data CSVs chosen by ``members`` (default ``data/*.csv``), each with the
     ``.meta.csv`` beside it, plus the data guidance, into ``target``. Refuses paths outside
-    ``target``, links, too many members and sizes past the limits, before writing anything."""
+    ``target``, links, too many members, more than ``max_bytes`` unpacked (EDU_ZIP_MAX_BYTES) and
+    other sizes past the limits, before writing anything."""
     patterns = tuple(members) or DEFAULT_ZIP_MEMBERS
     try:
         zf = zipfile.ZipFile(archive)
@@ -457,9 +461,9 @@ def extract_zip(archive: Path, target: Path, members: Iterable[str], origin: str
         guidance = sorted(n for n in by_name if n.lower().startswith("data-guidance/"))
         wanted = chosen + [m for m in metas if m in by_name] + guidance
         total = sum(by_name[n].file_size for n in wanted)
-        if total > ZIP_MAX_TOTAL_BYTES:
+        if total > max_bytes:
             raise RemoteSourceError(
-                f"{origin}: the chosen ZIP members would unpack to {total:,} bytes (limit {ZIP_MAX_TOTAL_BYTES:,}, EDU_ZIP_MAX_BYTES)"
+                f"{origin}: the chosen ZIP members would unpack to {total:,} bytes (limit {max_bytes:,}, EDU_ZIP_MAX_BYTES)"
             )
         for name in wanted:
             info = by_name[name]
@@ -491,11 +495,13 @@ def resolve_sources(
     client: EesApiClient | None = None,
     http: Http | None = None,
     log: Log | None = None,
+    zip_max_bytes: int | None = None,
 ) -> ResolvedSources:
     """Every file a run lands: local ``files:`` plus the resolved remote sources; writes the lock.
 
     ``update``: False honours the lock; True resolves every remote source again; a collection of
-    dataset names resolves only those again.
+    dataset names resolves only those again. ``zip_max_bytes``: the most bytes a url: download
+    or its unpacked ZIP members may have (default: the settings' EDU_ZIP_MAX_BYTES).
     """
     log = log or (http.log if http is not None else STDERR_LOG)
     config = read_sources_config(sources_file)
@@ -508,7 +514,9 @@ def resolve_sources(
     def make_client() -> EesApiClient:
         return EesApiClient(http=http, log=log) if http is not None else EesApiClient(log=log)
 
-    resolver = _Resolver(landing_dir, log, (lambda: client) if client is not None else make_client, http)
+    if zip_max_bytes is None:
+        zip_max_bytes = load_settings().zip_max_bytes
+    resolver = _Resolver(landing_dir, log, (lambda: client) if client is not None else make_client, http, zip_max_bytes)
     remote_results: list[RemoteResult] = []
     for source in config.remote:
         entries = lock.get(source.dataset, [])

@@ -18,7 +18,6 @@ the refresh when DfE publishes one.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -27,23 +26,18 @@ from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.schedules import refresh_and_publish
 from orchestration.lib.downloads import RemoteSourceError, RetryPolicy
 from orchestration.lib.ees_api import PUBLISHED, EesApiClient, VersionSpec
-from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ingest import UPDATE_SOURCES_TAG
+from orchestration.lib.settings import load_settings
 from orchestration.lib.sources import EesApiSource, read_sources_config
 
 SENSOR_NAME = "ees_new_version_sensor"
-DEFAULT_INTERVAL_SECONDS = 3600
 # A tick should finish well inside Dagster's sensor timeout: fewer, shorter retries than a run.
 SENSOR_RETRY_POLICY = RetryPolicy(max_retries=2, backoff_seconds=2.0, max_retry_after_seconds=20.0, read_timeout=30.0)
 
 
 def sensor_interval_seconds() -> int:
-    value = os.environ.get("EDU_SENSOR_INTERVAL_SECONDS", "").strip()
-    if not value:
-        return DEFAULT_INTERVAL_SECONDS
-    if not value.isdigit() or int(value) < 30:
-        raise PipelineInputError(f"EDU_SENSOR_INTERVAL_SECONDS must be a whole number of seconds, at least 30; got '{value}'")
-    return int(value)
+    """EDU_SENSOR_INTERVAL_SECONDS (default 3600, at least 30), validated by the settings."""
+    return load_settings().sensor_interval_seconds
 
 
 @dataclass

@@ -4,7 +4,7 @@ dictionary, dbt docs and the gates' data docs. Each output is built aside and sw
 a failure leaves the previous output as it was and never touches the publication."""
 
 
-import os
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -13,7 +13,8 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.assets import PUBLICATION_KEY
-from orchestration.defs.transform.resources import dbt_project
+from orchestration.defs.transform.dbt_log import dbt_log
+from orchestration.defs.transform.resources import dbt_project, dbt_vars
 from orchestration.lib import docs, exports
 from orchestration.lib.briefing import render
 
@@ -45,7 +46,7 @@ def _published(warehouse: WarehouseResource) -> Path:
 )
 def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
-    spec = os.environ.get(render.BRIEFING_LAS_ENV, "").strip()
+    spec = settings.briefing_las
     try:
         run = render.write_briefings(_published(warehouse), settings.warehouse_dir / "briefings", spec)
     except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
@@ -111,16 +112,17 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     settings = warehouse.settings()
     if not settings.build_db.exists():
         raise dg.Failure(f"no build database at {settings.build_db}: run the whole pipeline first (make run)")
-    # dbt runs as a subprocess and reads the build database path from the environment; the catalog
-    # describes the build that was just published.
-    os.environ["EDU_BUILD_DB"] = str(settings.build_db)
+    # The catalog describes the build that was just published (dbt_vars: the build database).
     target = settings.build_dir / "dbt_docs_target"
     target.mkdir(parents=True, exist_ok=True)
     # `dbt build` in this run already compiled every model: its manifest (compiled SQL included)
     # goes into the docs as is, and `--no-compile` skips compiling it all again (~2/3 of the time).
     shutil.copy2(_build_manifest(context.run_id), target / "manifest.json")
-    invocation = dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=target, raise_on_error=True)
-    invocation.wait()
+    with dbt_log(settings, f"dbt docs generate, run {context.run_id}", append=True) as sink:
+        with contextlib.redirect_stdout(sink):
+            invocation = dbt.cli(["docs", "generate", "--static", "--no-compile", *dbt_vars(settings)],
+                                 target_path=target, raise_on_error=True)
+            invocation.wait()
     copied = docs.publish_dbt_docs(invocation.target_path, settings.warehouse_dir / "docs" / "dbt")
     page = copied.get("static_index.html") or copied["index.html"]
     return dg.MaterializeResult(

@@ -74,6 +74,7 @@ def build_publication_asset(upstream: list[dg.AssetKey], gate_count: int) -> dg.
                 "path": dg.MetadataValue.path(str(result.path)),
                 "publication_id": result.publication_id,
                 "gates_passed": len(evaluations),
+                "table_count": len(result.tables),
                 "tables": dg.MetadataValue.md(
                     "\n".join(f"- `{t}`: {v['rows']:,} rows, checksum `{v['checksum'][:12]}`" for t, v in result.tables.items())
                 ),

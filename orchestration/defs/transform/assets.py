@@ -1,7 +1,7 @@
 """dbt models as Dagster assets: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
 
-import os
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +9,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.defs.transform.resources import dbt_project
+from orchestration.defs.transform.dbt_log import DbtProgress, dbt_log, dbt_log_path, routed
+from orchestration.defs.transform.resources import dbt_project, dbt_vars
 
 
 class EducationDbtTranslator(DagsterDbtTranslator):
@@ -40,6 +41,17 @@ translator = EducationDbtTranslator(settings=DagsterDbtTranslatorSettings(enable
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # dbt runs as a subprocess and reads the build database path from the environment.
-    os.environ["EDU_BUILD_DB"] = str(warehouse.settings().build_db)
-    yield from dbt.cli(["build"], context=context).stream()
+    settings = warehouse.settings()
+    progress = DbtProgress(context, dbt_log_path(settings))
+    with dbt_log(settings, f"dbt build, run {context.run_id}") as sink:
+        progress.start("build")
+        try:
+            with contextlib.redirect_stdout(sink):
+                invocation = dbt.cli(["build", *dbt_vars(settings)], context=context)
+            for event in routed(invocation.stream(), sink):
+                progress.see(event)
+                yield event
+        except Exception as exc:
+            progress.failed(exc)
+            raise
+    progress.finish()

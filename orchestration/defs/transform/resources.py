@@ -1,13 +1,14 @@
 """dbt wiring: one DbtProject for the whole pipeline."""
 
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.lib.settings import DBT_PROJECT_DIR
+from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -18,5 +19,14 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
+def dbt_vars(settings: Settings) -> list[str]:
+    """The ``--vars`` of every dbt invocation: the build database dbt_project/profiles.yml
+    connects to. A var rather than an environment variable, so an asset never writes os.environ
+    to reach the dbt subprocess. `dbt parse` (cli.prepare) passes the same vars, as dbt parses
+    again from scratch when they change."""
+    return ["--vars", json.dumps({"edu_build_db": str(settings.build_db)})]
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    # No colour codes: dbt's per-node lines go to a log file (orchestration/defs/transform/dbt_log.py).
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), global_config_flags=["--no-use-colors"])

@@ -762,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"LA name or code (repeatable; default: ${BRIEFING_LAS_ENV}, else all)")
     args = parser.parse_args(argv)
     settings = load_settings()
-    spec = ",".join(args.la) if args.la else os.environ.get(BRIEFING_LAS_ENV, "")
+    spec = ",".join(args.la) if args.la else settings.briefing_las
     try:
         run = write_briefings(settings.published_db, settings.warehouse_dir / "briefings", spec)
     except (ValueError, FileNotFoundError) as exc:
