@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from collections.abc import Iterable
@@ -77,23 +76,6 @@ MAX_ROWS_ENV = "EDU_MAX_ROWS_PER_FILE"
 ACCEPTED_LARGE_FILES = "accepted_large_files.jsonl"
 
 
-def _allow_large_files() -> bool:
-    return os.environ.get(ALLOW_LARGE_FILES_ENV, "").strip().lower() in ("1", "true", "yes")
-
-
-def _max_rows() -> int | None:
-    value = os.environ.get(MAX_ROWS_ENV, "").strip()
-    if not value:
-        return None
-    try:
-        limit = int(value.replace(",", "").replace("_", ""))
-    except ValueError:
-        raise PipelineInputError(f"{MAX_ROWS_ENV} must be a whole number of rows, got '{value}'") from None
-    if limit <= 0:
-        raise PipelineInputError(f"{MAX_ROWS_ENV} must be positive, got '{value}'")
-    return limit
-
-
 def _accepted_large_files(landing_dir: Path) -> set[str]:
     path = landing_dir / ACCEPTED_LARGE_FILES
     if not path.exists():
@@ -127,9 +109,10 @@ def previous_landing(landing_dir: Path, landed: LandedFile) -> LandedFile | None
     return max(earlier, key=lambda r: r.landed_seq, default=None)
 
 
-def check_file_size(landing_dir: Path, landed: LandedFile, row_count: int) -> str | None:
+def check_file_size(settings: Settings, landed: LandedFile, row_count: int) -> str | None:
     """Stop a file far larger than usual, unless EDU_ALLOW_LARGE_FILES=1 (then it is recorded as
     accepted and the reason returned for the run's log). The file stays landed as received."""
+    landing_dir = settings.landing_dir
     problems = []
     previous = previous_landing(landing_dir, landed)
     if previous is not None and previous.size_bytes > 0 and landed.size_bytes >= LARGE_FILE_FACTOR * previous.size_bytes:
@@ -137,7 +120,7 @@ def check_file_size(landing_dir: Path, landed: LandedFile, row_count: int) -> st
             f"it is {landed.size_bytes:,} bytes, {landed.size_bytes / previous.size_bytes:.1f}x the {previous.size_bytes:,} "
             f"bytes of its previous landing (sha256 {previous.sha256[:12]}…, landed {previous.landed_at})"
         )
-    limit = _max_rows()
+    limit = settings.max_rows_per_file
     if limit is not None and row_count > limit:
         problems.append(f"it has {row_count:,} data rows, more than {MAX_ROWS_ENV}={limit:,}")
     if not problems:
@@ -145,7 +128,7 @@ def check_file_size(landing_dir: Path, landed: LandedFile, row_count: int) -> st
     reason = "; ".join(problems)
     if landed.sha256 in _accepted_large_files(landing_dir):
         return None
-    if not _allow_large_files():
+    if not settings.allow_large_files:
         raise PipelineInputError(
             f"{landed.listed_as}: unusually large file: {reason}. Check it is the right download (LA-level, the "
             f"expected years); if it is, run once with {ALLOW_LARGE_FILES_ENV}=1 to accept it. "
@@ -228,7 +211,7 @@ def land_sources(
         scan = scan_text(Path(landed.landed_path), source.listed_as, scratch_dir(settings))
         columns, header = read_header(scan, source.listed_as, specs[source.dataset])
         # Lines, not rows: known from the byte scan, before DuckDB reads anything.
-        accepted = check_file_size(settings.landing_dir, landed, max(scan.lines - 1, 0))
+        accepted = check_file_size(settings, landed, max(scan.lines - 1, 0))
         if accepted and log is not None:
             log.warning(accepted)
         pending[source.dataset].append(PendingFile(landed, source.listed_as, source.release, scan, columns, header))
@@ -263,7 +246,7 @@ def land_and_parse_local(
                 continue  # the same bytes listed twice (overlapping globs) load once
             seen.add((landed.sha256, file.period))
             parsed = parse_local_file(landed, file, schemas[dataset.name])
-            accepted = check_file_size(settings.landing_dir, landed, parsed.parsed.row_count)
+            accepted = check_file_size(settings, landed, parsed.parsed.row_count)
             if accepted and log is not None:
                 log.warning(accepted)
             local[dataset.name].append(parsed)

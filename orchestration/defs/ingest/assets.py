@@ -67,6 +67,7 @@ def _local_metadata(result: DatasetIngest, sources_file: str) -> dict:
     return {
         "row_count": result.row_count,
         "dagster/row_count": result.row_count,
+        "file_count": len(result.local_files) if result.dataset != "local_measures" else 0,
         "files": dg.MetadataValue.md(files or "(no local dataset of this kind in sources.yml: empty table)"),
         "sources_file": sources_file,
     }
@@ -103,6 +104,7 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         metadata = {
             "row_count": result.row_count,
             "dagster/row_count": result.row_count,
+            "file_count": len(result.files),
             "files": dg.MetadataValue.md(
                 "\n".join(
                     f"- `{f.source_file}` sha256 `{f.landed.sha256[:12]}…` {f.landed.size_bytes:,} bytes, "

@@ -16,7 +16,7 @@ from orchestration.lib.sources import dataset_specs
 def gate_result(result: gates.GateResult, **metadata) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=result.passed,
-        description=result.summary()[:4000],
+        description=result.summary(),
         metadata={"expectations": result.evaluated, "failed": len(result.failures), **metadata},
     )
 
