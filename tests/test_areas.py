@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib import areas, gates
+from orchestration.lib import areas
+from orchestration.lib.gates import raw as gates
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 NAMES = ["St. Helens", "St Helens", "Bristol, City of", "City of Bristol", "County Durham", "Durham",
