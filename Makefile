@@ -1,4 +1,4 @@
-# Quick start: `make run` (build and publish the sample), `make test` (the test suite).
+# Quick start: `make run` (build and publish the sample), `make test` (the fast test tier).
 # Only Python 3.11+ is needed: uv is bootstrapped into .tools/ and installs the locked stack.
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup prepare run update-sources test dev bench sample clean
+.PHONY: setup prepare run update-sources test test-all lint dev bench sample clean
 
 setup: $(VENV)/.installed
 
@@ -33,8 +33,15 @@ run: prepare  ## land sources.yml's files, build, gate and publish warehouse/edu
 update-sources: setup  ## resolve sources.yml's ees_api:/url: sources again and rewrite sources.lock
 	$(PY) -m orchestration.cli update-sources
 
-test: prepare  ## the whole test suite (offline)
+test: prepare  ## fast tier (offline, a few minutes): unit, dbt and one end-to-end run on the sample
+	$(PY) -m pytest -m "not slow"
+
+test-all: prepare  ## every test (offline): adds crash safety, the Dagster UI in Chromium, backtests, concurrent readers
 	$(PY) -m pytest
+
+lint: setup  ## ruff (Python) and sqlfluff (the dbt models, macros and tests)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project
 
 dev: prepare  ## the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

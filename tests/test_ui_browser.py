@@ -34,6 +34,8 @@ from tests.dagster_ui import (
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed (Debian package chromium)"),
 ]
 
