@@ -1,4 +1,4 @@
-# Quick start: `make run` (build and publish the sample), `make test` (the test suite).
+# Quick start: `make run` (build and publish the sample), `make test` (the fast test tier).
 # Only Python 3.11+ is needed: uv is bootstrapped into .tools/ and installs the locked stack.
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup prepare generate run update-sources test dev bench bench-scale sample clean
+.PHONY: setup prepare generate run update-sources test test-all dev bench bench-scale sample clean
 
 setup: $(VENV)/.installed
 
@@ -38,7 +38,10 @@ run: prepare  ## land sources.yml's files, build, gate and publish warehouse/edu
 update-sources: setup  ## resolve sources.yml's ees_api:/url: sources again and rewrite sources.lock
 	$(PY) -m orchestration.cli update-sources
 
-test: prepare  ## the whole test suite (offline)
+test: prepare  ## fast tier (offline, a few minutes): unit, dbt and one end-to-end run on the sample
+	$(PY) -m pytest -m "not slow"
+
+test-all: prepare  ## every test (offline): adds crash safety, the Dagster UI in Chromium, backtests, concurrent readers
 	$(PY) -m pytest
 
 dev: prepare  ## the Dagster UI on http://127.0.0.1:3000

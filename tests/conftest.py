@@ -20,6 +20,19 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+# --- tiers --------------------------------------------------------------------------------------
+# `make test` runs `pytest -m "not slow"`; `make test-all` runs everything. Each file marks its slow
+# tests (pytestmark or per test); a backtest or browser test is full tier wherever it is.
+FULL_TIER_MARKERS = ("backtest", "browser")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(name) for name in FULL_TIER_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 def reference_file(*parts: str) -> Path:
     """A file of ../shared/reference, or skip the test cleanly when it is not beside the repo."""
     path = REFERENCE.joinpath(*parts)

@@ -28,6 +28,16 @@ CHROMIUM_ARGS = [
 ]
 TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
 
+# The test instance never shows first-visit dialogs, so nothing can open over the page mid-test.
+# Dagster's only one is the "Join the Dagster community" newsletter dialog (webapp
+# src/NUX/CommunityNux.tsx): it opens one second after the UI loads, unless the instance has
+# `nux: {enabled: false}` (GraphQL shouldShowNux is then false) or the browser's localStorage has
+# `communityNux` set (what its Skip button stores, JSON-encoded by useStateWithStorage). Open, it
+# traps the focus, so a "/" typed for the page reaches the UI's global "/ or Cmd-K" search shortcut
+# (app/navigation/mainNavigationItems.tsx) and the search dialog's backdrop then covers everything.
+INSTANCE_CONFIG = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+FIRST_VISIT_LOCAL_STORAGE = {"communityNux": '"1"'}
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -89,7 +99,7 @@ class DagsterDev:
 
     def prepare(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        (self.home / "dagster.yaml").write_text(INSTANCE_CONFIG)
         if manifest_is_fresh():
             return
         subprocess.run(
@@ -195,6 +205,12 @@ class DagsterDev:
                 return run
             time.sleep(0.5)
         raise TimeoutError(f"run {run_id} still {run.get('status')} after {timeout}s:\n{self.log_tail()}")
+
+
+def first_visit_storage_state(base_url: str) -> dict:
+    """A browser context's storage state with the first-visit flags already set for the UI's origin."""
+    local_storage = [{"name": k, "value": v} for k, v in FIRST_VISIT_LOCAL_STORAGE.items()]
+    return {"cookies": [], "origins": [{"origin": base_url, "localStorage": local_storage}]}
 
 
 def launch_browser(playwright):

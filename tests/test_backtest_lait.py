@@ -33,7 +33,7 @@ from tests.backtest_fixtures import (
 )
 from tests.conftest import REPO_ROOT, reference_file
 
-pytestmark = pytest.mark.backtest
+pytestmark = [pytest.mark.backtest, pytest.mark.slow]
 
 KEY = ["measure_code", "breakdown", "time_period", "old_la_code"]
 # KS4 and 16-18 2019/20 (centre assessed) and 2020/21 (teacher assessed grades) compare with no

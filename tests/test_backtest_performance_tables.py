@@ -39,7 +39,7 @@ from orchestration.lib.local_datasets import DEFAULT_MISSING_VALUES
 from orchestration.lib.settings import load_settings
 from tests.conftest import REPO_ROOT, SHARED
 
-pytestmark = pytest.mark.backtest
+pytestmark = [pytest.mark.backtest, pytest.mark.slow]
 
 PERFORMANCE_TABLES = SHARED / "data" / "performance_tables"
 # DfE's statistical neighbour model as bundled with the repo (it lists 850 and 936): loading it

@@ -487,6 +487,8 @@ def test_national_change_is_not_checked_where_a_new_series_starts():
 # --- real DfE files pass every new check ---------------------------------------------------------
 
 
+@pytest.mark.backtest
+@pytest.mark.slow
 def test_real_dfe_files_pass_the_raw_checks(tmp_path, monkeypatch):
     ks2, ks4 = reference_file("ees_real", "ks2_la.csv"), reference_file("ees_real", "ks4_la.csv")
     sn = reference_file("ees_real", "sn_model_2025_wide.csv")

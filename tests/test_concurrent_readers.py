@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration.lib.publish import publish
+
+pytestmark = pytest.mark.slow  # readers and swaps for 8 s in spawned processes
 
 ROWS = 2000
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PIPELINE_COMMAND, REPO_ROOT, pipeline_env, run_pipeline, write_sources
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # (stage, a console line that shows the run has reached it)
 KILL_POINTS = [

@@ -165,6 +165,7 @@ def both_corruptions(lines: list[str]) -> str:
     return duplicated_la_row(percentage_of_140(lines).splitlines())
 
 
+@pytest.mark.slow  # a second whole pipeline run (~40 s); the fast tier checks the messages in test_bad_inputs.py
 def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path):
     """One run on a KS2 file with both corruptions: each is named with its check and its line."""
     served = published / "warehouse" / "education.duckdb"
