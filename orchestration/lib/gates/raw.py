@@ -130,7 +130,7 @@ def raw_ees_frame(
     exclude = f" EXCLUDE ({', '.join(f'_dup{i}' for i in range(len(windows)))})" if windows else ""
     columns = ", ".join(_quote(c) for c in indicators)
     # A row's first cell (by indicator name, as UNPIVOT leaves out empty columns) carries its problems.
-    first = "CASE " + " ".join(f"WHEN {_quote(c)} IS NOT NULL THEN '{c}'" for c in sorted(indicators)) + " END"
+    first = "CASE " + " ".join(f"WHEN {_quote(c)} IS NOT NULL THEN {_literal(c)}" for c in sorted(indicators)) + " END"
     sql = f"""
         WITH base AS (
             SELECT _source_file, _row_number, {select_standard}, {filter_key} AS filter_key, {columns},

@@ -215,16 +215,16 @@ _NO_ROWS = ("expect_column_to_exist",)
 class CompiledSuite:
     failing: list  # functions ref -> SQL condition (ref: frame column name -> SQL expression)
     unique: list[list[str]]
-    values: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)  # parameter name -> value, for con.execute
+    names: dict = field(default_factory=dict)  # (repr(value), cast) -> parameter name
 
     def bind(self, value, cast: str | None = None) -> str:
         """A named parameter for ``value`` (the same value, the same parameter)."""
         key = (repr(value), cast)
-        names = self.__dict__.setdefault("_names", {})
-        if key not in names:
-            names[key] = f"p{len(names)}"
-            self.values[names[key]] = value
-        return f"${names[key]}" + (f"::{cast}" if cast else "")
+        if key not in self.names:
+            self.names[key] = f"p{len(self.names)}"
+            self.values[self.names[key]] = value
+        return f"${self.names[key]}" + (f"::{cast}" if cast else "")
 
     def unique_keys(self, row_columns: set[str]) -> list[list[str]]:
         """Uniqueness keys as row-level windows: the cell's indicator dropped (rows that repeat
