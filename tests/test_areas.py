@@ -3,11 +3,6 @@ gates (Python and the SQL they build) and by dbt's macros, and no copy of either
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -15,28 +10,13 @@ import pytest
 from orchestration.lib import areas
 from orchestration.lib.gates import raw as gates
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
+from tests.dbt_inline import compile_inline, sql_values
 
 NAMES = ["St. Helens", "St Helens", "Bristol, City of", "City of Bristol", "County Durham", "Durham",
          "Brighton & Hove", "Brighton and Hove", "Kingston upon Hull, City of", "Herefordshire, County of",
          "  County Durham ", "Isles Of Scilly", "Telford and Wrekin", "City of London", "Yorkshire and The Humber",
          "Inner London", "Bournemouth, Christchurch and Poole", "King's Lynn", "Southend-on-Sea", "Countyshire", ""]
 CODES = ["E12000001", "E12000002", "E12000007", "E12000009", "E13000001", "E13000002", "E92000001", "E08000013", ""]
-
-
-def _dbt_compiled(sql: str, tmp_path: Path) -> str:
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "compile", "--quiet", "--inline", sql, "--project-dir",
-         str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--output", "json"],
-        capture_output=True, text=True, check=False, env={**os.environ, "EDU_BUILD_DB": str(tmp_path / "c.duckdb")},
-    )
-    if out.returncode != 0:
-        pytest.fail(f"dbt compile failed: {out.stdout}\n{out.stderr}")
-    return json.loads(out.stdout[out.stdout.index("{"):])["compiled"]
-
-
-def _values(items: list[str]) -> str:
-    return ", ".join("('" + i.replace("'", "''") + "')" for i in items)
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +26,19 @@ def dbt_side(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("areas")
     sql = (
         "select 'name' as kind, x, {{ la_name_key('x') }} as a, null::boolean as b from (values "
-        + _values(NAMES) + ") as t(x) union all "
+        + sql_values(NAMES) + ") as t(x) union all "
         "select 'code', x, {{ comparator_region('x') }}, {{ is_london_sub_region('x') }} from (values "
-        + _values(CODES) + ") as t(x) union all "
+        + sql_values(CODES) + ") as t(x) union all "
         "select 'london', {{ london_code() }}, {{ london_name() }}, null"
     )
-    rows = duckdb.sql(_dbt_compiled(sql, tmp_path)).fetchall()
+    rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
     return {kind: [(x, a, b) for k, x, a, b in rows if k == kind] for kind in ("name", "code", "london")}
 
 
 def test_name_keys_agree_in_python_gate_sql_and_dbt(dbt_side):
     python = [areas.name_key(n) for n in NAMES]
     gate_sql = [r[0] for r in duckdb.sql(
-        f"select {gates._name_key('x')} from (values {_values(NAMES)}) as t(x)").fetchall()]
+        f"select {gates._name_key('x')} from (values {sql_values(NAMES)}) as t(x)").fetchall()]
     assert [a for _, a, _ in dbt_side["name"]] == python == gate_sql == [gates._plain(n) for n in NAMES]
     keys = dict(zip(NAMES, python))
     assert keys["St. Helens"] == keys["St Helens"] == "sthelens"
@@ -83,7 +63,7 @@ def test_regions_agree_in_python_gate_sql_and_dbt(dbt_side):
     assert gates.LONDON == "E12000007"
     assert dbt_side["london"] == [("E12000007", "London", None)]
     gate_sql = [r[0] for r in duckdb.sql(
-        f"select {gates._region_key('x')} from (values {_values(CODES)}) as t(x)").fetchall()]
+        f"select {gates._region_key('x')} from (values {sql_values(CODES)}) as t(x)").fetchall()]
     python = [areas.region_of(c) for c in CODES]
     assert python == ["E12000001", "E12000002", "E12000007", "E12000009", "E12000007", "E12000007", "E92000001",
                       "E08000013", None]

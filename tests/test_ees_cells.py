@@ -2,37 +2,22 @@
 and in the raw gates' GX regex: a cell is a number to all of them or to none."""
 
 import re
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from orchestration.lib import ees_cells
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from tests.dbt_inline import compile_inline, sql_values
 
 CELLS = ["12", "-3.5", "+4", ".5", "5.", "1e-05", "2E3", "1,234", " 7 ", "nan", "inf", "-inf", "1 05",
          "1.2.3", "e5", "", "c", "C", "x", ":", "z", "low", "k", "~", "u", "n/a", "NA", ".", "--1", "0x1F"]
 
 
-def _compiled_is_number(cells: list[str], database) -> list[bool]:
+def _compiled_is_number(cells: list[str], workdir: Path) -> list[bool]:
     """dbt's own macro, compiled by dbt and run in DuckDB on each cell."""
-    values = ", ".join("(" + "'" + c.replace("'", "''") + "')" for c in cells)
-    sql = f"select {{{{ is_ees_number('cell') }}}} as is_number from (values {values}) as t(cell)"
-    dbt = [str(Path(sys.executable).with_name("dbt"))]
-    out = subprocess.run(
-        [*dbt, "compile", "--quiet", "--inline", sql, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(database.parent / "target"),
-         "--output", "json"],
-        capture_output=True, text=True, check=False, env={**os.environ, "EDU_BUILD_DB": str(database)},
-    )
-    if out.returncode != 0:
-        pytest.fail(f"dbt compile failed: {out.stdout}\n{out.stderr}")
-    compiled = json.loads(out.stdout[out.stdout.index("{"):])["compiled"]
-    return [row[0] for row in duckdb.sql(compiled).fetchall()]
+    sql = f"select {{{{ is_ees_number('cell') }}}} as is_number from (values {sql_values(cells)}) as t(cell)"
+    return [row[0] for row in duckdb.sql(compile_inline(sql, workdir)).fetchall()]
 
 
 def test_python_and_duckdb_read_the_same_numbers():
@@ -47,7 +32,7 @@ def test_python_and_duckdb_read_the_same_numbers():
 
 
 def test_dbt_macro_reads_the_same_rule(tmp_path):
-    assert _compiled_is_number(CELLS, tmp_path / "compile.duckdb") == [ees_cells.is_number(c) for c in CELLS]
+    assert _compiled_is_number(CELLS, tmp_path) == [ees_cells.is_number(c) for c in CELLS]
 
 
 def test_gate_regex_accepts_numbers_and_symbols_as_written():

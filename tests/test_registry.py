@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -18,6 +14,7 @@ from orchestration.lib import registry
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 from orchestration.lib.sources import dataset_specs, dbt_project_vars
+from tests.dbt_inline import compile_inline
 
 
 def test_committed_generated_files_are_what_the_registry_gives():
@@ -149,15 +146,7 @@ def test_dbt_and_python_read_the_same_headline_values(tmp_path):
     sql = ("select {{ ees_headline_value_sql('d', 'f') }} as from_sql, "
            + " ".join(f"{{{{ \"'\" ~ ees_headline_value('{d}', '{f}') ~ \"'\" }}}} as c{i}," for i, (d, f) in enumerate(pairs))
            + f" 1 as one from (values {values}) as t(d, f)")
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "compile", "--quiet", "--inline", sql, "--project-dir",
-         str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--output", "json"],
-        capture_output=True, text=True, check=False, env={**os.environ, "EDU_BUILD_DB": str(tmp_path / "c.duckdb")},
-    )
-    if out.returncode != 0:
-        pytest.fail(f"dbt compile failed: {out.stdout}\n{out.stderr}")
-    rows = duckdb.sql(json.loads(out.stdout[out.stdout.index("{"):])["compiled"]).fetchall()
+    rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
     python = [registry.ees_datasets()[d].headline_value(f) for d, f in pairs]
     assert python == ["16-17", "Total", "Total", "Total", "Total"]
     assert [r[0] for r in rows] == python  # the SQL macro, row by row
