@@ -28,11 +28,11 @@ prepare: setup
 	$(PY) -m orchestration.cli prepare
 
 generate: setup  ## write the dbt sources, stg_ees models and raw gate suites from vars.ees_datasets
-	$(PY) -m orchestration.lib.registry
+	$(PY) -m orchestration.lib.rules.registry
 
 run: prepare  ## land sources.yml's files, build, gate and publish warehouse/education.duckdb
 	@# A registry entry edited without `make generate` would build from stale models and suites.
-	$(PY) -m orchestration.lib.registry --check
+	$(PY) -m orchestration.lib.rules.registry --check
 	$(PY) -m orchestration.cli run
 
 update-sources: setup  ## resolve sources.yml's ees_api:/url: sources again and rewrite sources.lock
@@ -54,7 +54,7 @@ bench-scale: prepare  ## extra time and memory of KS2/KS4 grown to BENCH_SCALE_R
 	$(PY) scripts/bench.py --scale
 
 sample: setup  ## regenerate raw/sample/ (deterministic; the committed copy must not change)
-	$(PY) -m orchestration.lib.sample_data.generator
+	$(PY) -m tools.sample_data.generator
 
 clean:  ## remove build artefacts (never the published warehouse or the landing zone)
 	rm -rf dbt_project/target dbt_project/logs warehouse/build

@@ -49,8 +49,16 @@ def prepare() -> None:
 
     configure_environment()
     subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         *dbt_vars(load_settings())],
+        [
+            dbt_executable(),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            *dbt_vars(load_settings()),
+        ],
         check=True,
     )
 
@@ -115,7 +123,7 @@ def report(records, settings) -> tuple[str, int]:
 
 def update_sources(datasets: list[str] | None = None) -> int:
     from orchestration.lib.errors import PipelineInputError
-    from orchestration.lib.source_lock import lock_path_for, read_lock, resolve_sources
+    from orchestration.lib.sources.lock import lock_path_for, read_lock, resolve_sources
 
     settings = load_settings()
     lock_path = lock_path_for(settings.sources_file)
@@ -124,7 +132,9 @@ def update_sources(datasets: list[str] | None = None) -> int:
     except PipelineInputError:
         before = {}  # an unreadable lock is simply replaced
     try:
-        resolved = resolve_sources(settings.sources_file, settings.landing_dir, update=set(datasets) if datasets else True)
+        resolved = resolve_sources(
+            settings.sources_file, settings.landing_dir, update=set(datasets) if datasets else True
+        )
     except PipelineInputError as exc:
         print(f"\nUPDATE FAILED: {exc}\nsources.lock was left unchanged.", file=sys.stderr)
         return 1
@@ -136,13 +146,17 @@ def update_sources(datasets: list[str] | None = None) -> int:
         old = next((e for e in before.get(result.source.dataset, []) if e.get("sha256") == entry.get("sha256")), None)
         state = "unchanged" if old else "new"
         if "data_set_id" in entry:
-            print(f"  {result.source.dataset}: {entry['data_set_id']} '{result.source.version}' -> v{entry['version']} "
-                  f"({entry['status']}, published {entry.get('published')}) [{state}]")
+            print(
+                f"  {result.source.dataset}: {entry['data_set_id']} '{result.source.version}' -> v{entry['version']} "
+                f"({entry['status']}, published {entry.get('published')}) [{state}]"
+            )
         else:
             print(f"  {result.source.dataset}: {entry['url']} sha256 {entry['sha256'][:12]} [{state}]")
     for warning in resolved.warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
-    print(f"{'wrote' if resolved.lock_written else 'unchanged:'} {resolved.lock_path} ({resolved.downloads} download(s))")
+    print(
+        f"{'wrote' if resolved.lock_written else 'unchanged:'} {resolved.lock_path} ({resolved.downloads} download(s))"
+    )
     return 0
 
 
@@ -150,11 +164,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["run", "prepare", "update-sources", "briefing"])
     parser.add_argument("datasets", nargs="*", help="update-sources: only these datasets (default: all)")
-    parser.add_argument("--la", action="append", default=[],
-                        help="briefing: an LA name or code, repeatable (default: $EDU_BRIEFING_LAS, else every LA)")
+    parser.add_argument(
+        "--la",
+        action="append",
+        default=[],
+        help="briefing: an LA name or code, repeatable (default: $EDU_BRIEFING_LAS, else every LA)",
+    )
     args = parser.parse_args(argv)
     if args.command == "briefing":  # rewrite briefings from the published database, no pipeline run
-        from orchestration.lib.briefing.render import main as briefing
+        from orchestration.lib.outputs.briefing.render import main as briefing
 
         sys.exit(briefing([arg for la in args.la for arg in ("--la", la)]))
     if args.command == "prepare":

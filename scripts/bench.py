@@ -55,7 +55,10 @@ def build(workdir: Path, sources: Path | None = None, outputs: bool = True) -> t
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-c", probe, sys.executable, "-m", "orchestration.cli", "run"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - started
     if completed.returncode != 0:
@@ -112,8 +115,10 @@ def scaled_sources(workdir: Path, rows: int) -> tuple[Path, dict[str, Path]]:
         entry["files"] = files
     for entry in (config.get("local") or {}).values():  # the council's datasets, from where they are
         entry["schema"] = str(REPO_ROOT / entry["schema"])
-        entry["files"] = [str(REPO_ROOT / f) if isinstance(f, str) else {**f, "path": str(REPO_ROOT / f["path"])}
-                          for f in entry["files"]]
+        entry["files"] = [
+            str(REPO_ROOT / f) if isinstance(f, str) else {**f, "path": str(REPO_ROOT / f["path"])}
+            for f in entry["files"]
+        ]
     sources = workdir / "sources.yml"
     sources.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return sources, grown
@@ -139,11 +144,15 @@ def duckdb_reference(files: dict[str, Path]) -> float:
 
 
 def scale(sizes: list[int]) -> None:
-    print(f"scale benchmark: KS2 and KS4 timeseries grown to {', '.join(f'{s:,}' for s in sizes)} rows per file "
-          f"({os.cpu_count()} cores; builds without outputs)")
+    print(
+        f"scale benchmark: KS2 and KS4 timeseries grown to {', '.join(f'{s:,}' for s in sizes)} rows per file "
+        f"({os.cpu_count()} cores; builds without outputs)"
+    )
     with tempfile.TemporaryDirectory(prefix="edu-bench-") as tmp:
         base_wall, base_rss, base_rows = build(Path(tmp) / "base", outputs=False)
-    print(f"unscaled sample: wall {base_wall:6.1f} s | peak RSS {base_rss:7.1f} MiB | fct_la_measure {base_rows:,} rows")
+    print(
+        f"unscaled sample: wall {base_wall:6.1f} s | peak RSS {base_rss:7.1f} MiB | fct_la_measure {base_rows:,} rows"
+    )
     results = []
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="edu-bench-") as tmp:
@@ -156,21 +165,38 @@ def scale(sizes: list[int]) -> None:
             wall, rss, rows = build(workdir / "run", sources, outputs=False)
         extra = wall - base_wall
         ratio = extra / reference if reference else float("inf")
-        results.append({"rows_per_file": size, "extra_rows": added, "wall_s": round(wall, 1), "extra_s": round(extra, 1),
-                        "duckdb_s": round(reference, 2), "ratio": round(ratio, 2), "peak_rss_mib": round(rss),
-                        "fct_rows": rows, "us_per_extra_row": round(extra / added * 1e6, 2) if added else None})
+        results.append(
+            {
+                "rows_per_file": size,
+                "extra_rows": added,
+                "wall_s": round(wall, 1),
+                "extra_s": round(extra, 1),
+                "duckdb_s": round(reference, 2),
+                "ratio": round(ratio, 2),
+                "peak_rss_mib": round(rss),
+                "fct_rows": rows,
+                "us_per_extra_row": round(extra / added * 1e6, 2) if added else None,
+            }
+        )
         verdict = "ok" if ratio <= TARGET_RATIO and (size < 1_000_000 or rss < TARGET_RSS_MIB) else "OVER TARGET"
         print(
             f"{size:>9,} rows/file (+{added:,} rows): wall {wall:6.1f} s, extra {extra:6.1f} s = {ratio:4.1f}x DuckDB's "
             f"{reference:5.1f} s | peak RSS {rss:7.1f} MiB | {extra / added * 1e6 if added else 0:5.1f} us per extra row"
             f" | fct_la_measure {rows:,} rows{' (unchanged)' if rows == base_rows else ' (CHANGED)'} | {verdict}"
         )
-    print("json: " + json.dumps({"base_wall_s": round(base_wall, 1), "base_peak_rss_mib": round(base_rss), "sizes": results}))
+    print(
+        "json: "
+        + json.dumps({"base_wall_s": round(base_wall, 1), "base_peak_rss_mib": round(base_rss), "sizes": results})
+    )
 
 
 def main() -> None:
     if "--scale" in sys.argv[1:]:
-        sizes = [int(s.replace("_", "")) for s in os.environ.get("BENCH_SCALE_ROWS", "250000,1000000").split(",") if s.strip()]
+        sizes = [
+            int(s.replace("_", ""))
+            for s in os.environ.get("BENCH_SCALE_ROWS", "250000,1000000").split(",")
+            if s.strip()
+        ]
         scale(sizes)
         return
     runs = int(os.environ.get("BENCH_RUNS", "1"))

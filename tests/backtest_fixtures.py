@@ -91,12 +91,36 @@ LAIT_MEASURES: dict[str, tuple[str, str, str, str, int]] = {
 # LAIT figures written into the files as rows that must NOT be read as the headline:
 # LAIT code -> (dataset, EES indicator column, the row's filter values).
 LAIT_DECOYS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "FSM_NEW_KS2_RWM": ("ks2", "pt_rwm_met_expected_standard", {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"}),
-    "FSP_Gooddev_FSM": ("eyfs", "gld_percentage", {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"}),
-    "FSP_Gooddev_FSM_Other": ("eyfs", "gld_percentage", {"breakdown_topic": "Free school meals", "breakdown": "Not FSM eligible"}),
-    "KS1P_FSM": ("phonics", "pt_phonics_y1_met_expected_standard", {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"}),
-    "Age19_NoNSEN_L2EM": ("age19", "l2_with_em_by19_rate", {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"}),
-    "Age19_NoNSEN_L3": ("age19", "l3_by19_rate", {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"}),
+    "FSM_NEW_KS2_RWM": (
+        "ks2",
+        "pt_rwm_met_expected_standard",
+        {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
+    ),
+    "FSP_Gooddev_FSM": (
+        "eyfs",
+        "gld_percentage",
+        {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
+    ),
+    "FSP_Gooddev_FSM_Other": (
+        "eyfs",
+        "gld_percentage",
+        {"breakdown_topic": "Free school meals", "breakdown": "Not FSM eligible"},
+    ),
+    "KS1P_FSM": (
+        "phonics",
+        "pt_phonics_y1_met_expected_standard",
+        {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
+    ),
+    "Age19_NoNSEN_L2EM": (
+        "age19",
+        "l2_with_em_by19_rate",
+        {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"},
+    ),
+    "Age19_NoNSEN_L3": (
+        "age19",
+        "l3_by19_rate",
+        {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"},
+    ),
     "PriTotAbs": ("absence", "sess_overall_percent", {"school_type": "State-funded primary"}),
     "SecTotAbs": ("absence", "sess_overall_percent", {"school_type": "State-funded secondary"}),
     "total_absence_special": ("absence", "sess_overall_percent", {"school_type": "Special"}),
@@ -164,12 +188,25 @@ KS4_2025_NAMES = {
 EXCLUSIONS_OLD_NAMES = {"susp_rate": "fixed_excl_rate"}
 EXCLUSIONS_OLD_UNTIL = 201718
 # The NEET files' headers as DfE writes them; the ingest lower-cases headers.
-NEET_HEADERS = {"age": "Age", "neet_percent": "NEET_percent", "neet_not_known_percent": "NEET_not_known_percent",
-                "notknown_percent": "Notknown_percent"}
+NEET_HEADERS = {
+    "age": "Age",
+    "neet_percent": "NEET_percent",
+    "neet_not_known_percent": "NEET_not_known_percent",
+    "notknown_percent": "Notknown_percent",
+}
 
 STANDARD_COLUMNS = [
-    "time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
-    "region_name", "old_la_code", "la_name", "new_la_code", "version",
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "la_name",
+    "new_la_code",
+    "version",
 ]
 
 ENGLAND_NUMBER = 970
@@ -246,7 +283,9 @@ def load_geography(ees_ks2_path: Path) -> Geography:
     # Each LA as DfE last named it (the 2024/25 list for current LAs, older files for abolished ones).
     las = (
         las.sort_values("time_period")
-        .drop_duplicates("old_la_code", keep="last")[["old_la_code", "new_la_code", "la_name", "region_code", "region_name"]]
+        .drop_duplicates("old_la_code", keep="last")[
+            ["old_la_code", "new_la_code", "la_name", "region_code", "region_name"]
+        ]
         .reset_index(drop=True)
     )
     regions = ees[ees["geographic_level"] == "Regional"][["region_code", "region_name"]].drop_duplicates("region_code")
@@ -290,16 +329,47 @@ def _areas(lait: pd.DataFrame, geography: Geography) -> pd.DataFrame:
         elif 970 < number < 1000:  # LAIT's regions are 980-990
             key = LAIT_REGION_ALIASES.get(name.lower(), name.lower())
             region = regions_by_name.loc[key]
-            rows.append(("Regional", "regional", region["region_code"], region["region_code"], region["region_name"], "", "", ""))
+            rows.append(
+                (
+                    "Regional",
+                    "regional",
+                    region["region_code"],
+                    region["region_code"],
+                    region["region_name"],
+                    "",
+                    "",
+                    "",
+                )
+            )
         else:
             code = f"{number:03d}"
             if code not in las.index:
                 raise KeyError(f"LAIT LA {number} ({name}) has no EES code in ees_real")
             la = las.loc[code]
-            rows.append(("Local authority", "local_authority", code, la["region_code"], la["region_name"], code, la["la_name"], la["new_la_code"]))
+            rows.append(
+                (
+                    "Local authority",
+                    "local_authority",
+                    code,
+                    la["region_code"],
+                    la["region_name"],
+                    code,
+                    la["la_name"],
+                    la["new_la_code"],
+                )
+            )
     areas = pd.DataFrame(
         rows,
-        columns=["geographic_level", "area_level", "area_code", "region_code", "region_name", "old_la_code", "la_name", "new_la_code"],
+        columns=[
+            "geographic_level",
+            "area_level",
+            "area_code",
+            "region_code",
+            "region_name",
+            "old_la_code",
+            "la_name",
+            "new_la_code",
+        ],
     )
     areas.insert(0, "la_number", numbers["la_number"].to_numpy())
     return areas
@@ -317,11 +387,24 @@ def lait_cells(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd
     """Every cell the backtest files hold: the compared measures and the decoy rows. One row per
     LAIT code x area x period of its dataset, with the EES cell, filters and version."""
     specs = pd.DataFrame(
-        [(code, d, m, b, i, dp, json.dumps(_filter_values(d, BREAKDOWN_FILTERS[b])), True)
-         for code, (d, m, b, i, dp) in LAIT_MEASURES.items()]
-        + [(code, d, None, None, i, None, json.dumps(_filter_values(d, f)), False)
-           for code, (d, i, f) in LAIT_DECOYS.items()],
-        columns=["lait_code", "dataset", "measure_code", "breakdown", "indicator", "decimal_places", "filters", "is_measure"],
+        [
+            (code, d, m, b, i, dp, json.dumps(_filter_values(d, BREAKDOWN_FILTERS[b])), True)
+            for code, (d, m, b, i, dp) in LAIT_MEASURES.items()
+        ]
+        + [
+            (code, d, None, None, i, None, json.dumps(_filter_values(d, f)), False)
+            for code, (d, i, f) in LAIT_DECOYS.items()
+        ],
+        columns=[
+            "lait_code",
+            "dataset",
+            "measure_code",
+            "breakdown",
+            "indicator",
+            "decimal_places",
+            "filters",
+            "is_measure",
+        ],
     )
     lait = load_lait(lait_path, dict(zip(specs["lait_code"], specs["dataset"])))
     geography = load_geography(ees_ks2_path)
@@ -334,7 +417,9 @@ def lait_cells(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd
     measure_rows = lait[lait["is_measure"]]
     periods = measure_rows[["dataset", "time_period"]].drop_duplicates()
     grid = specs.merge(areas, how="cross").merge(periods, on="dataset")
-    grid = grid.merge(lait[["lait_code", "la_number", "time_period", "raw"]], on=["lait_code", "la_number", "time_period"], how="left")
+    grid = grid.merge(
+        lait[["lait_code", "la_number", "time_period", "raw"]], on=["lait_code", "la_number", "time_period"], how="left"
+    )
     grid["cell"] = grid["raw"].map(ees_cell)
     for dataset, years in NOT_PUBLISHED.items():
         grid.loc[(grid["dataset"] == dataset) & grid["time_period"].isin(years), "cell"] = "x"
@@ -344,7 +429,10 @@ def lait_cells(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd
     # The release of each dataset's period: as LAIT labels it ('2025 (prov)', '2018 (Rev)'), else
     # final, but revised for the dataset's latest period.
     labelled = (
-        measure_rows.dropna(subset=["lait_release"]).groupby(["dataset", "time_period"])["lait_release"].first().rename("version")
+        measure_rows.dropna(subset=["lait_release"])
+        .groupby(["dataset", "time_period"])["lait_release"]
+        .first()
+        .rename("version")
     )
     grid = grid.merge(labelled.reset_index(), on=["dataset", "time_period"], how="left")
     latest = grid.groupby("dataset")["time_period"].transform("max")
@@ -375,13 +463,31 @@ def lait_values(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> p
 
 def measure_values(cells: pd.DataFrame) -> pd.DataFrame:
     columns = [
-        "lait_code", "dataset", "measure_code", "breakdown", "indicator", "decimal_places", "polarity", "time_period",
-        "release", "area_level", "area_code", "geographic_level", "region_code", "region_name", "old_la_code", "la_name",
-        "new_la_code", "cell", "value",
+        "lait_code",
+        "dataset",
+        "measure_code",
+        "breakdown",
+        "indicator",
+        "decimal_places",
+        "polarity",
+        "time_period",
+        "release",
+        "area_level",
+        "area_code",
+        "geographic_level",
+        "region_code",
+        "region_name",
+        "old_la_code",
+        "la_name",
+        "new_la_code",
+        "cell",
+        "value",
     ]
     values = cells[cells["is_measure"]][columns].copy()
     values["decimal_places"] = values["decimal_places"].astype(int)
-    return values.sort_values(["dataset", "measure_code", "breakdown", "time_period", "area_level", "area_code"]).reset_index(drop=True)
+    return values.sort_values(
+        ["dataset", "measure_code", "breakdown", "time_period", "area_level", "area_code"]
+    ).reset_index(drop=True)
 
 
 def ees_frame(cells: pd.DataFrame, dataset: str, rename: dict[str, str] | None = None) -> pd.DataFrame:
@@ -389,7 +495,17 @@ def ees_frame(cells: pd.DataFrame, dataset: str, rename: dict[str, str] | None =
     indicator a row has no LAIT figure for is 'x'. ``rename`` gives file-specific column names."""
     rows = cells[cells["dataset"] == dataset]
     indicators = sorted(rows["indicator"].unique())
-    keys = ["time_period", "version", "geographic_level", "region_code", "region_name", "old_la_code", "la_name", "new_la_code", "filters"]
+    keys = [
+        "time_period",
+        "version",
+        "geographic_level",
+        "region_code",
+        "region_name",
+        "old_la_code",
+        "la_name",
+        "new_la_code",
+        "filters",
+    ]
     wide = rows.pivot_table(index=keys, columns="indicator", values="cell", aggfunc="first").reset_index()
     wide[indicators] = wide[indicators].fillna("x")
     filters = pd.DataFrame([json.loads(f) for f in wide["filters"]], index=wide.index)[DATASET_FILTERS[dataset]]
@@ -411,10 +527,15 @@ def ees_frame(cells: pd.DataFrame, dataset: str, rename: dict[str, str] | None =
     )
     frame = pd.concat([frame, filters, wide[indicators]], axis=1)
     level_order = frame["geographic_level"].map({"National": 0, "Regional": 1, "Local authority": 2})
-    frame = frame.assign(_level=level_order).sort_values(
-        ["time_period", "_level", "region_code", "old_la_code", *DATASET_FILTERS[dataset]],
-        ascending=[False, True, True, True, *[True] * len(DATASET_FILTERS[dataset])],
-    ).drop(columns="_level").reset_index(drop=True)
+    frame = (
+        frame.assign(_level=level_order)
+        .sort_values(
+            ["time_period", "_level", "region_code", "old_la_code", *DATASET_FILTERS[dataset]],
+            ascending=[False, True, True, True, *[True] * len(DATASET_FILTERS[dataset])],
+        )
+        .drop(columns="_level")
+        .reset_index(drop=True)
+    )
     return frame.rename(columns=rename or {})
 
 
@@ -426,12 +547,29 @@ def write_ees(frame: pd.DataFrame, path: Path, dataset: str) -> Path:
     meta = [("version", "Filter", "Version", "", "", "", "")]
     meta += [(lower[f], "Filter", f.replace("_", " ").capitalize(), "", "", "", "") for f in DATASET_FILTERS[dataset]]
     meta += [
-        (c, "Indicator", c.replace("_", " "), "", "%" if re.search(r"(percent|percentage|rate)$|^pt_", c.lower()) else "", "", "")
+        (
+            c,
+            "Indicator",
+            c.replace("_", " "),
+            "",
+            "%" if re.search(r"(percent|percentage|rate)$|^pt_", c.lower()) else "",
+            "",
+            "",
+        )
         for c in frame.columns
         if c not in STANDARD_COLUMNS and c.lower() not in DATASET_FILTERS[dataset]
     ]
     pd.DataFrame(
-        meta, columns=["col_name", "col_type", "label", "indicator_grouping", "indicator_unit", "filter_hint", "filter_grouping_column"]
+        meta,
+        columns=[
+            "col_name",
+            "col_type",
+            "label",
+            "indicator_grouping",
+            "indicator_unit",
+            "filter_hint",
+            "filter_grouping_column",
+        ],
     ).to_csv(path.with_name(path.name[: -len(".csv")] + ".meta.csv"), index=False)
     return path
 
@@ -442,8 +580,9 @@ class BacktestSources:
     values: pd.DataFrame  # lait_values(): what the files hold for the compared measures
 
 
-def write_backtest_sources(out_dir: Path, lait_path: Path, ees_ks2_path: Path, sn_path: Path,
-                           dictionary_path: Path) -> BacktestSources:
+def write_backtest_sources(
+    out_dir: Path, lait_path: Path, ees_ks2_path: Path, sn_path: Path, dictionary_path: Path
+) -> BacktestSources:
     """Write one release per dataset (each file with its .meta.csv) and a sources.yml listing them
     and DfE's statistical neighbour file. Real naming differences are reproduced: KS4 2024/25 in
     its own file with the 2024/25 indicator names, exclusions before 2018/19 with
@@ -456,7 +595,9 @@ def write_backtest_sources(out_dir: Path, lait_path: Path, ees_ks2_path: Path, s
 
     def write(frame: pd.DataFrame, name: str, dataset: str, release: str | None = None) -> None:
         write_ees(frame, out_dir / dataset / name, dataset)
-        files[dataset].append(f"{dataset}/{name}" if release is None else json.dumps({"path": f"{dataset}/{name}", "release": release}))
+        files[dataset].append(
+            f"{dataset}/{name}" if release is None else json.dumps({"path": f"{dataset}/{name}", "release": release})
+        )
 
     for dataset in DATASETS:
         frame = ees_frame(cells, dataset, NEET_HEADERS if dataset == "neet" else None)
@@ -484,7 +625,9 @@ def write_backtest_sources(out_dir: Path, lait_path: Path, ees_ks2_path: Path, s
     write(ees_frame(provisional.assign(version="Provisional"), "ks2"), "ks2_2022_provisional.csv", "ks2", "provisional")
     # 16-18's provisional 2024/25 release, which the revised figures supersede unchanged.
     latest_ks5 = cells[cells["dataset"] == "ks5"]["time_period"].max()
-    provisional_ks5 = cells[(cells["dataset"] == "ks5") & (cells["time_period"] == latest_ks5)].assign(version="Provisional")
+    provisional_ks5 = cells[(cells["dataset"] == "ks5") & (cells["time_period"] == latest_ks5)].assign(
+        version="Provisional"
+    )
     write(ees_frame(provisional_ks5, "ks5"), "ks5_2025_provisional.csv", "ks5", "provisional")
 
     lines = ["# Backtest release built from LAIT at test time (tests/backtest_fixtures.py).", "datasets:"]

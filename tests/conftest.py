@@ -140,7 +140,7 @@ class RecordingSleep:
 @pytest.fixture
 def fast_http():
     """An Http client whose retries do not wait (the waits are recorded on ``.sleep.waits``)."""
-    from orchestration.lib.downloads import Http, RetryPolicy
+    from orchestration.lib.sources.downloads import Http, RetryPolicy
 
     class _Quiet:
         def __init__(self):
@@ -152,7 +152,12 @@ def fast_http():
         def warning(self, msg):
             self.messages.append("WARNING: " + msg)
 
-    return Http(RetryPolicy(max_retries=3, backoff_seconds=0.5, read_timeout=5), sleep=RecordingSleep(), log=_Quiet(), progress=False)
+    return Http(
+        RetryPolicy(max_retries=3, backoff_seconds=0.5, read_timeout=5),
+        sleep=RecordingSleep(),
+        log=_Quiet(),
+        progress=False,
+    )
 
 
 PIPELINE_COMMAND = [sys.executable, "-m", "orchestration.cli", "run"]

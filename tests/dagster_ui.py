@@ -4,6 +4,7 @@ Chromium launched headless through Playwright (no browser download: `executable_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -47,7 +48,7 @@ def free_port() -> int:
 
 def _reset_signals() -> None:
     # A process started from a background shell inherits SIGINT as ignored; `dagster dev` maps
-    # SIGTERM onto SIGINT's handler, so it would ignore SIGTERM too (DESIGN.md section 10).
+    # SIGTERM onto SIGINT's handler, so it would ignore SIGTERM too.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
 
@@ -104,7 +105,11 @@ class DagsterDev:
             return
         subprocess.run(
             [sys.executable, "-m", "orchestration.cli", "prepare"],
-            cwd=REPO_ROOT, env=self.env, check=True, capture_output=True, timeout=300,
+            cwd=REPO_ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
 
     def start(self) -> None:
@@ -143,7 +148,9 @@ class DagsterDev:
             except (OSError, RuntimeError, KeyError, TypeError, ValueError):
                 entries = None  # not listening yet, or the workspace is still loading
             if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-                errors = [e for e in entries if (e["locationOrLoadError"] or {}).get("__typename") != "RepositoryLocation"]
+                errors = [
+                    e for e in entries if (e["locationOrLoadError"] or {}).get("__typename") != "RepositoryLocation"
+                ]
                 if errors:
                     raise RuntimeError(f"code location failed to load: {errors}\n{self.log_tail()}")
                 return
@@ -159,19 +166,13 @@ class DagsterDev:
         pgid = process.pid  # start_new_session: the group is led by our process
         try:
             if process.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    pass
             # Whatever is left of the group (a child that outlived dagster dev) goes too.
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             process.wait(timeout=10)
         finally:
             self._log.close()

@@ -151,7 +151,12 @@ class MockEes:
         chunk = versions[(page - 1) * page_size : page * page_size]
         total = len(versions)
         return {
-            "paging": {"page": page, "pageSize": page_size, "totalResults": total, "totalPages": max(1, (total - 1) // page_size + 1)},
+            "paging": {
+                "page": page,
+                "pageSize": page_size,
+                "totalResults": total,
+                "totalPages": max(1, (total - 1) // page_size + 1),
+            },
             "results": [v.summary() for v in chunk],
         }
 
@@ -179,7 +184,11 @@ def _handler(api: MockEes):
             self.wfile.write(body)
 
         def _json(self, status: int, body: object, extra: dict[str, str] | None = None) -> None:
-            self._send(status, json.dumps(body).encode("utf-8"), {"Content-Type": "application/json; charset=utf-8", **(extra or {})})
+            self._send(
+                status,
+                json.dumps(body).encode("utf-8"),
+                {"Content-Type": "application/json; charset=utf-8", **(extra or {})},
+            )
 
         def _bytes(self, body: bytes, headers: dict[str, str]) -> None:
             """200, or 206 for a Range request, honouring the fault queue."""
@@ -232,7 +241,7 @@ def _handler(api: MockEes):
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             path = url.path
             if path.startswith("/files/"):
-                name = path[len("/files/"):]
+                name = path[len("/files/") :]
                 if name not in api.files:
                     self._json(404, problem(404, "Not Found"))
                     return
@@ -247,10 +256,15 @@ def _handler(api: MockEes):
             if rest == "/versions":
                 page, size = int(query.get("page", "1")), int(query.get("pageSize", "10"))
                 if size > 20 or size < 1 or page < 1:
-                    self._json(400, {
-                        **problem(400, "There are validation errors with the request."),
-                        "errors": [{"message": "Must be between 1 and 20.", "path": "pageSize", "code": "InclusiveBetween"}],
-                    })
+                    self._json(
+                        400,
+                        {
+                            **problem(400, "There are validation errors with the request."),
+                            "errors": [
+                                {"message": "Must be between 1 and 20.", "path": "pageSize", "code": "InclusiveBetween"}
+                            ],
+                        },
+                    )
                     return
                 self._json(200, api.versions_page(data_set_id, page, size))
                 return
@@ -307,25 +321,53 @@ def ks2_csv(period: str, version: str, value: str, extra_rows: int = 0) -> str:
 
 KS2_META = {
     "filters": [
-        {"id": "oW1dk", "column": "breakdown", "label": "Breakdown", "hint": "",
-         "options": [{"id": "x8Fgh", "label": "Total"}]},
-        {"id": "Pr4ml", "column": "breakdown_topic", "label": "Breakdown topic", "hint": "",
-         "options": [{"id": "q2WeR", "label": "Total"}]},
+        {
+            "id": "oW1dk",
+            "column": "breakdown",
+            "label": "Breakdown",
+            "hint": "",
+            "options": [{"id": "x8Fgh", "label": "Total"}],
+        },
+        {
+            "id": "Pr4ml",
+            "column": "breakdown_topic",
+            "label": "Breakdown topic",
+            "hint": "",
+            "options": [{"id": "q2WeR", "label": "Total"}],
+        },
     ],
     "indicators": [
-        {"id": "nQ4s1", "column": "pt_rwm_met_expected_standard", "label": "Percentage meeting the expected standard in reading, writing and maths",
-         "unit": "%", "decimalPlaces": 0},
-        {"id": "bT7vc", "column": "t_rwm_eligible_pupils", "label": "Number of eligible pupils", "unit": "", "decimalPlaces": 0},
+        {
+            "id": "nQ4s1",
+            "column": "pt_rwm_met_expected_standard",
+            "label": "Percentage meeting the expected standard in reading, writing and maths",
+            "unit": "%",
+            "decimalPlaces": 0,
+        },
+        {
+            "id": "bT7vc",
+            "column": "t_rwm_eligible_pupils",
+            "label": "Number of eligible pupils",
+            "unit": "",
+            "decimalPlaces": 0,
+        },
     ],
     "geographicLevels": [{"code": "NAT", "label": "National"}, {"code": "LA", "label": "Local authority"}],
     "locations": [
         {"level": "NAT", "label": "National", "options": [{"id": "dP0Zw", "label": "England", "code": "E92000001"}]},
-        {"level": "LA", "label": "Local authority", "options": [
-            {"id": "7zXxF", "label": "St. Helens", "code": "E08000013", "oldCode": "342"},
-            {"id": "8aYyG", "label": "Knowsley", "code": "E08000011", "oldCode": "340"},
-        ]},
+        {
+            "level": "LA",
+            "label": "Local authority",
+            "options": [
+                {"id": "7zXxF", "label": "St. Helens", "code": "E08000013", "oldCode": "342"},
+                {"id": "8aYyG", "label": "Knowsley", "code": "E08000011", "oldCode": "340"},
+            ],
+        },
     ],
-    "timePeriods": [{"code": "AY", "period": "2023/2024", "label": "2023/24"}, {"code": "AY", "period": "2024/2025", "label": "2024/25"}],
+    "timePeriods": [
+        {"code": "AY", "period": "2023/2024", "label": "2023/24"},
+        {"code": "AY", "period": "2024/2025", "label": "2024/25"},
+    ],
 }
 
 KS2_CHANGES = {

@@ -3,19 +3,37 @@ gates (Python and the SQL they build) and by dbt's macros, and no copy of either
 
 from __future__ import annotations
 
-
 import duckdb
 import pytest
 
-from orchestration.lib import areas
 from orchestration.lib.gates import raw as gates
+from orchestration.lib.rules import areas
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
 from tests.dbt_inline import compile_inline, sql_values
 
-NAMES = ["St. Helens", "St Helens", "Bristol, City of", "City of Bristol", "County Durham", "Durham",
-         "Brighton & Hove", "Brighton and Hove", "Kingston upon Hull, City of", "Herefordshire, County of",
-         "  County Durham ", "Isles Of Scilly", "Telford and Wrekin", "City of London", "Yorkshire and The Humber",
-         "Inner London", "Bournemouth, Christchurch and Poole", "King's Lynn", "Southend-on-Sea", "Countyshire", ""]
+NAMES = [
+    "St. Helens",
+    "St Helens",
+    "Bristol, City of",
+    "City of Bristol",
+    "County Durham",
+    "Durham",
+    "Brighton & Hove",
+    "Brighton and Hove",
+    "Kingston upon Hull, City of",
+    "Herefordshire, County of",
+    "  County Durham ",
+    "Isles Of Scilly",
+    "Telford and Wrekin",
+    "City of London",
+    "Yorkshire and The Humber",
+    "Inner London",
+    "Bournemouth, Christchurch and Poole",
+    "King's Lynn",
+    "Southend-on-Sea",
+    "Countyshire",
+    "",
+]
 CODES = ["E12000001", "E12000002", "E12000007", "E12000009", "E13000001", "E13000002", "E92000001", "E08000013", ""]
 
 
@@ -26,9 +44,11 @@ def dbt_side(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("areas")
     sql = (
         "select 'name' as kind, x, {{ la_name_key('x') }} as a, null::boolean as b from (values "
-        + sql_values(NAMES) + ") as t(x) union all "
+        + sql_values(NAMES)
+        + ") as t(x) union all "
         "select 'code', x, {{ comparator_region('x') }}, {{ is_london_sub_region('x') }} from (values "
-        + sql_values(CODES) + ") as t(x) union all "
+        + sql_values(CODES)
+        + ") as t(x) union all "
         "select 'london', {{ london_code() }}, {{ london_name() }}, null"
     )
     rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
@@ -37,8 +57,9 @@ def dbt_side(tmp_path_factory):
 
 def test_name_keys_agree_in_python_gate_sql_and_dbt(dbt_side):
     python = [areas.name_key(n) for n in NAMES]
-    gate_sql = [r[0] for r in duckdb.sql(
-        f"select {gates._name_key('x')} from (values {sql_values(NAMES)}) as t(x)").fetchall()]
+    gate_sql = [
+        r[0] for r in duckdb.sql(f"select {gates._name_key('x')} from (values {sql_values(NAMES)}) as t(x)").fetchall()
+    ]
     assert [a for _, a, _ in dbt_side["name"]] == python == gate_sql == [gates._plain(n) for n in NAMES]
     keys = dict(zip(NAMES, python))
     assert keys["St. Helens"] == keys["St Helens"] == "sthelens"
@@ -55,28 +76,48 @@ def test_name_keys_agree_in_python_gate_sql_and_dbt(dbt_side):
 
 def test_regions_agree_in_python_gate_sql_and_dbt(dbt_side):
     assert gates.ENGLISH_REGIONS == {
-        "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
-        "E12000004": "East Midlands", "E12000005": "West Midlands", "E12000006": "East of England",
-        "E12000007": "London", "E12000008": "South East", "E12000009": "South West",
-        "E13000001": "Inner London", "E13000002": "Outer London",
+        "E12000001": "North East",
+        "E12000002": "North West",
+        "E12000003": "Yorkshire and The Humber",
+        "E12000004": "East Midlands",
+        "E12000005": "West Midlands",
+        "E12000006": "East of England",
+        "E12000007": "London",
+        "E12000008": "South East",
+        "E12000009": "South West",
+        "E13000001": "Inner London",
+        "E13000002": "Outer London",
     }
     assert gates.LONDON == "E12000007"
     assert dbt_side["london"] == [("E12000007", "London", None)]
-    gate_sql = [r[0] for r in duckdb.sql(
-        f"select {gates._region_key('x')} from (values {sql_values(CODES)}) as t(x)").fetchall()]
+    gate_sql = [
+        r[0]
+        for r in duckdb.sql(f"select {gates._region_key('x')} from (values {sql_values(CODES)}) as t(x)").fetchall()
+    ]
     python = [areas.region_of(c) for c in CODES]
-    assert python == ["E12000001", "E12000002", "E12000007", "E12000009", "E12000007", "E12000007", "E92000001",
-                      "E08000013", None]
+    assert python == [
+        "E12000001",
+        "E12000002",
+        "E12000007",
+        "E12000009",
+        "E12000007",
+        "E12000007",
+        "E92000001",
+        "E08000013",
+        None,
+    ]
     assert gate_sql == python
     # dbt's comparator_region keeps a blank code blank (staging has already made blanks NULL).
     assert [a or None for _, a, _ in dbt_side["code"]] == python
-    assert [c for c, _, sub in dbt_side["code"] if sub] == list(areas.london_sub_regions()) == ["E13000001", "E13000002"]
+    assert (
+        [c for c, _, sub in dbt_side["code"] if sub] == list(areas.london_sub_regions()) == ["E13000001", "E13000002"]
+    )
 
 
 def test_no_copy_of_the_area_rules_is_left():
     """Region codes and the name-key patterns are written once (dbt_project.yml): SQL reads them
-    through macros/areas.sql, Python through orchestration/lib/areas.py. The sample generator
-    (orchestration/lib/sample_data) is left out: its geography is the synthetic data itself."""
+    through macros/areas.sql, Python through orchestration/lib/rules/areas.py. The sample generator
+    (tools/sample_data) is left out: its geography is the synthetic data itself."""
     copies = []
     sql = [p for folder in ("macros", "models", "tests") for p in (DBT_PROJECT_DIR / folder).rglob("*.sql")]
     python = [p for p in (REPO_ROOT / "orchestration").rglob("*.py") if "sample_data" not in p.parts]

@@ -1,6 +1,6 @@
 """Backtest: the published `marts.fct_la_measure` against DfE's own figures (LAIT).
 
-LAIT's indicators for every DESIGN section 8 measure (EYFS, phonics, KS1, KS2, KS4, 16-18, age
+LAIT's indicators for every catalogue measure (EYFS, phonics, KS1, KS2, KS4, 16-18, age
 19, absence, exclusions, NEET; 2015/16..2024/25) are rewritten as EES files in a temporary folder
 (tests/backtest_fixtures.py), the pipeline is run once on them with DfE's real statistical
 neighbour model, and every LA row of the mart is compared with an independent pandas
@@ -13,9 +13,8 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-from decimal import ROUND_HALF_UP, Decimal
 import sys
-from pathlib import Path
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import numpy as np
@@ -87,7 +86,7 @@ def backtest(tmp_path_factory):
 # --- independent recomputation of LAIT's comparisons -------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)  # pure; the same figures recur across LA rows
+@functools.cache  # pure; the same figures recur across LA rows
 def round_half_up(number: float, places: int) -> float:
     """Rounding as LAIT (Excel ROUND) and SQL round() do: halves away from zero, unlike round()."""
     if pd.isna(number):
@@ -95,7 +94,7 @@ def round_half_up(number: float, places: int) -> float:
     return float(Decimal(repr(float(number))).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def decimal_difference(a: float, b: float, places: int) -> float:
     if pd.isna(a) or pd.isna(b):
         return np.nan
@@ -104,14 +103,12 @@ def decimal_difference(a: float, b: float, places: int) -> float:
 
 
 def comparable(dataset: str, period: int, earlier: int) -> bool:
-    """DESIGN section 8: KS4's and 16-18's COVID years stand alone, the EYFS reform starts a new
+    """Comparability (docs/architecture.md): KS4's and 16-18's COVID years stand alone, the EYFS reform starts a new
     series; every other gap (years not published) is just skipped."""
     standalone = STANDALONE_PERIODS.get(dataset, set())
     if period in standalone or earlier in standalone:
         return False
-    if dataset in SERIES_STARTS and (period >= SERIES_STARTS[dataset]) != (earlier >= SERIES_STARTS[dataset]):
-        return False
-    return True
+    return not (dataset in SERIES_STARTS and (period >= SERIES_STARTS[dataset]) != (earlier >= SERIES_STARTS[dataset]))
 
 
 def with_previous(rows: pd.DataFrame, area_key: str) -> pd.DataFrame:
@@ -124,9 +121,13 @@ def with_previous(rows: pd.DataFrame, area_key: str) -> pd.DataFrame:
     ordered = published.sort_values("time_period")[["measure_code", "breakdown", area_key, "time_period", "value"]]
     for measure, breakdown, area, period, value in ordered.itertuples(index=False):
         history.setdefault((measure, breakdown, area), []).append((period, value))
-    for dataset, measure, breakdown, area, period in rows[["dataset", "measure_code", "breakdown", area_key, "time_period"]].itertuples(index=False):
+    for dataset, measure, breakdown, area, period in rows[
+        ["dataset", "measure_code", "breakdown", area_key, "time_period"]
+    ].itertuples(index=False):
         candidates = [
-            (p, v) for p, v in history.get((measure, breakdown, area), []) if p < period and comparable(dataset, period, p)
+            (p, v)
+            for p, v in history.get((measure, breakdown, area), [])
+            if p < period and comparable(dataset, period, p)
         ]
         previous_period.append(candidates[-1][0] if candidates else np.nan)
         previous_value.append(candidates[-1][1] if candidates else np.nan)
@@ -148,7 +149,9 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.D
     # polarity: lait_data_dictionary.csv; release: as the files were written (LAIT's labels such as
     # '2025 (prov)', else final, revised for a dataset's latest period)
     las = values[values["area_level"] == "local_authority"].copy()
-    las["value_status"] = np.where(las["value"].notna(), "published", np.where(las["cell"] == "c", "suppressed", "not_available"))
+    las["value_status"] = np.where(
+        las["value"].notna(), "published", np.where(las["cell"] == "c", "suppressed", "not_available")
+    )
     las["comparator_region"] = las["region_code"].where(~las["region_code"].isin(LONDON_SUBREGIONS), LONDON_CODE)
 
     national = values[values["area_level"] == "national"]
@@ -162,10 +165,14 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.D
 
     # Statistical neighbours: mean of the neighbours' published values, and how many there are.
     pairs = neighbours.merge(
-        las[group + ["old_la_code", "value"]].rename(columns={"old_la_code": "neighbour_old_la_code", "value": "neighbour_value"}),
+        las[group + ["old_la_code", "value"]].rename(
+            columns={"old_la_code": "neighbour_old_la_code", "value": "neighbour_value"}
+        ),
         on="neighbour_old_la_code",
     )
-    sn = pairs.groupby(group + ["old_la_code"])["neighbour_value"].agg(sn_average="mean", sn_count="count").reset_index()
+    sn = (
+        pairs.groupby(group + ["old_la_code"])["neighbour_value"].agg(sn_average="mean", sn_count="count").reset_index()
+    )
     las = las.merge(sn, on=group + ["old_la_code"], how="left")
     las["sn_count"] = las["sn_count"].fillna(0).astype(int)
 
@@ -188,13 +195,16 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.D
     )
     las = las.merge(quartiles, on=group, how="left")
     las["quartile_band"] = [
-        quartile_band(v, q1, q2, q3, p) for v, q1, q2, q3, p in las[["value", "q1", "q2", "q3", "polarity"]].itertuples(index=False)
+        quartile_band(v, q1, q2, q3, p)
+        for v, q1, q2, q3, p in las[["value", "q1", "q2", "q3", "polarity"]].itertuples(index=False)
     ]
 
     def rounded_difference(a: pd.Series, b: pd.Series) -> pd.Series:
         """a - b of the published decimals, rounded half up (as LAIT's spreadsheet arithmetic does:
         59.18 - 46.03 is 13.15 -> 13.2, although the binary difference is 13.1499999...)."""
-        return pd.Series([decimal_difference(x, y, dp) for x, y, dp in zip(a, b, las["decimal_places"])], index=las.index)
+        return pd.Series(
+            [decimal_difference(x, y, dp) for x, y, dp in zip(a, b, las["decimal_places"])], index=las.index
+        )
 
     las["change_vs_previous"] = rounded_difference(las["value"], las["previous_value"])
     las["diff_vs_national"] = rounded_difference(las["value"], las["national_value"])
@@ -266,7 +276,7 @@ def test_every_lait_row_is_in_the_mart(compared):
         f"{missing[KEY].head(10).to_string()}\n{extra[KEY].head(10).to_string()}"
     )
     assert len(compared) > 50_000
-    # every DESIGN section 8 measure and breakdown is backtested
+    # every catalogue measure and breakdown is backtested
     assert len(compared[["measure_code", "breakdown"]].drop_duplicates()) == len(LAIT_MEASURES) >= 32
 
 
@@ -277,8 +287,10 @@ def test_mart_matches_lait_recomputation(compared):
     row_ok = pd.Series(True, index=both.index)
     for column in [*NUMERIC_CHECKS, *TEXT_CHECKS]:
         scope = (
-            both[published] if column in PUBLISHED_ONLY
-            else both[both["national_value_exp"].notna()] if column in NATIONAL_PUBLISHED_ONLY
+            both[published]
+            if column in PUBLISHED_ONLY
+            else both[both["national_value_exp"].notna()]
+            if column in NATIONAL_PUBLISHED_ONLY
             else both
         )
         ok = _matches(scope, column)
@@ -290,7 +302,9 @@ def test_mart_matches_lait_recomputation(compared):
                 f"\n{column}: {len(bad)} mismatches, by measure:\n"
                 + bad.groupby(["measure_code", "breakdown"]).size().to_string()
                 + "\nfirst rows:\n"
-                + bad[[*KEY, "value_exp", "value_got", f"{column}_exp", f"{column}_got"]].head(12).to_string(index=False)
+                + bad[[*KEY, "value_exp", "value_got", f"{column}_exp", f"{column}_got"]]
+                .head(12)
+                .to_string(index=False)
             )
     table = "\n".join(f"{c:<28} {n:>6} compared {m:>6} match {rate:6.2f}%" for c, n, m, rate in report)
     # Per measure: the share of LA rows on which every column above matches.
@@ -315,8 +329,10 @@ def test_mart_matches_lait_recomputation(compared):
 def test_st_helens_ks2_2021_22_is_the_revised_figure(backtest):
     mart = backtest["mart"]
     row = mart[
-        (mart["measure_code"] == "ks2_rwm_expected") & (mart["breakdown"] == "all")
-        & (mart["old_la_code"] == ST_HELENS) & (mart["time_period"] == 202122)
+        (mart["measure_code"] == "ks2_rwm_expected")
+        & (mart["breakdown"] == "all")
+        & (mart["old_la_code"] == ST_HELENS)
+        & (mart["time_period"] == 202122)
     ]
     assert len(row) == 1
     assert row["value"].iloc[0] == 57
@@ -325,8 +341,10 @@ def test_st_helens_ks2_2021_22_is_the_revised_figure(backtest):
 
     revisions = backtest["revisions"]
     revision = revisions[
-        (revisions["measure_code"] == "ks2_rwm_expected") & (revisions["breakdown"] == "all")
-        & (revisions["area_code"] == ST_HELENS) & (revisions["time_period"] == 202122)
+        (revisions["measure_code"] == "ks2_rwm_expected")
+        & (revisions["breakdown"] == "all")
+        & (revisions["area_code"] == ST_HELENS)
+        & (revisions["time_period"] == 202122)
     ]
     assert len(revision) == 1, revision.to_string()
     assert revision["earlier_release"].iloc[0] == "provisional"
@@ -334,18 +352,24 @@ def test_st_helens_ks2_2021_22_is_the_revised_figure(backtest):
     assert revision["later_value"].iloc[0] == 57
     # The provisional file repeats every other 2021/22 figure unchanged.
     changed = revisions[revisions["is_changed"].astype(bool) & (revisions["time_period"] == 202122)]
-    assert changed[["measure_code", "breakdown", "area_code"]].values.tolist() == [["ks2_rwm_expected", "all", ST_HELENS]]
+    assert changed[["measure_code", "breakdown", "area_code"]].values.tolist() == [
+        ["ks2_rwm_expected", "all", ST_HELENS]
+    ]
 
 
 def _previous(mart: pd.DataFrame, measure: str, period: int) -> pd.Series:
-    rows = mart[(mart["measure_code"] == measure) & (mart["breakdown"] == "all") & (mart["time_period"] == period)
-                & (mart["value_status"] == "published")]
+    rows = mart[
+        (mart["measure_code"] == measure)
+        & (mart["breakdown"] == "all")
+        & (mart["time_period"] == period)
+        & (mart["value_status"] == "published")
+    ]
     assert len(rows) > 100, (measure, period, len(rows))
     return rows["previous_time_period"]
 
 
 def test_comparability_boundaries(backtest):
-    """DESIGN section 8 / issue acceptance: EYFS 2021/22 has no previous period and 2022/23 compares
+    """Comparability (docs/architecture.md): EYFS 2021/22 has no previous period and 2022/23 compares
     with 2021/22; KS4 2020/21 has none and 2021/22 compares with 2018/19; absence 2020/21 skips
     the unpublished 2019/20; KS1 2021/22 compares with 2018/19."""
     mart = backtest["mart"]

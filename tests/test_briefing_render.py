@@ -15,13 +15,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.briefing import render
+from orchestration.lib.outputs.briefing import render
 from tests.conftest import REPO_ROOT
 
-KS2_NOTE = ("KS2 assessments were cancelled in 2019/20 and 2020/21 (COVID-19) and no results were published, "
-            "so 2021/22 is compared with 2018/19.")
-KS2_GAP_NOTE = ("KS2 tests and teacher assessments were cancelled in 2019/20 and 2020/21 because of COVID-19, so no "
-                "results were published for those years.")
+KS2_NOTE = (
+    "KS2 assessments were cancelled in 2019/20 and 2020/21 (COVID-19) and no results were published, "
+    "so 2021/22 is compared with 2018/19."
+)
+KS2_GAP_NOTE = (
+    "KS2 tests and teacher assessments were cancelled in 2019/20 and 2020/21 because of COVID-19, so no "
+    "results were published for those years."
+)
 
 LAS = [  # old code, new code, name, region code, region name
     ("342", "E08000013", "St. Helens", "E12000002", "North West"),
@@ -31,12 +35,42 @@ LAS = [  # old code, new code, name, region code, region name
     ("201", "E09000001", "City of London", "E12000007", "London"),
 ]
 MEASURES = {  # code, breakdown -> name, phase, unit, polarity, dp
-    ("ks2_rwm_expected", "all"): ("Key stage 2: pupils meeting the expected standard in reading, writing and maths", "ks2", "%", "high", 0),
-    ("ks2_rwm_expected", "disadvantaged"): ("Key stage 2: pupils meeting the expected standard in reading, writing and maths", "ks2", "%", "high", 0),
-    ("ks2_rwm_expected", "not_disadvantaged"): ("Key stage 2: pupils meeting the expected standard in reading, writing and maths", "ks2", "%", "high", 0),
-    ("ks2_reading_expected", "all"): ("Key stage 2: pupils meeting the expected standard in reading", "ks2", "%", "high", 0),
+    ("ks2_rwm_expected", "all"): (
+        "Key stage 2: pupils meeting the expected standard in reading, writing and maths",
+        "ks2",
+        "%",
+        "high",
+        0,
+    ),
+    ("ks2_rwm_expected", "disadvantaged"): (
+        "Key stage 2: pupils meeting the expected standard in reading, writing and maths",
+        "ks2",
+        "%",
+        "high",
+        0,
+    ),
+    ("ks2_rwm_expected", "not_disadvantaged"): (
+        "Key stage 2: pupils meeting the expected standard in reading, writing and maths",
+        "ks2",
+        "%",
+        "high",
+        0,
+    ),
+    ("ks2_reading_expected", "all"): (
+        "Key stage 2: pupils meeting the expected standard in reading",
+        "ks2",
+        "%",
+        "high",
+        0,
+    ),
     ("ks4_attainment8", "all"): ("Key stage 4: average Attainment 8 score", "ks4", "score", "high", 1),
-    ("absence_overall", "all"): ("Absence: overall absence rate (% of possible sessions missed)", "attendance", "%", "low", 1),
+    ("absence_overall", "all"): (
+        "Absence: overall absence rate (% of possible sessions missed)",
+        "attendance",
+        "%",
+        "low",
+        1,
+    ),
 }
 # (measure, breakdown) -> period -> (release, England, {LA: value or status})
 NOT_PUBLISHED = "not_available"
@@ -70,12 +104,18 @@ DATA = {
         202122: ("final", 7.6, {"342": 7.4, "340": 8.6, "359": 7.4, "801": 7.9, "201": 5.2}),
     },
 }
-NOTES = {("ks2_rwm_expected", 201920): KS2_GAP_NOTE, ("ks2_rwm_expected", 202122): KS2_NOTE,
-         ("ks2_reading_expected", 202122): KS2_NOTE, ("ks4_attainment8", 202021):
-         "2020/21 results were based on teacher assessed grades after exams were cancelled (COVID-19); they are not "
-         "comparable with any other year.",
-         ("ks4_attainment8", 202122): "2019/20 and 2020/21 used centre and teacher assessed grades and are not "
-         "comparable, so 2021/22 is compared with 2018/19, the last exam year."}
+NOTES = {
+    ("ks2_rwm_expected", 201920): KS2_GAP_NOTE,
+    ("ks2_rwm_expected", 202122): KS2_NOTE,
+    ("ks2_reading_expected", 202122): KS2_NOTE,
+    (
+        "ks4_attainment8",
+        202021,
+    ): "2020/21 results were based on teacher assessed grades after exams were cancelled (COVID-19); they are not "
+    "comparable with any other year.",
+    ("ks4_attainment8", 202122): "2019/20 and 2020/21 used centre and teacher assessed grades and are not "
+    "comparable, so 2021/22 is compared with 2018/19, the last exam year.",
+}
 # period -> the previous comparable period (the comparability breaks of the sample)
 PREVIOUS = {("ks2", 201819): 201718, ("ks2", 202122): 201819, ("ks4", 202122): 201819, ("attendance", 202122): 202021}
 
@@ -115,29 +155,49 @@ def fct_rows() -> list[dict]:
                 previous = previous_data[2].get(la) if previous_data else None
                 previous = None if isinstance(previous, str) else previous
                 has_previous = previous is not None and value is not None
-                rows.append({
-                    "measure_code": code, "breakdown": breakdown, "time_period": period,
-                    "academic_year": f"{period // 100}/{period % 100:02d}", "la_code": new, "old_la_code": la,
-                    "la_name": name, "region_code": region_code, "region_name": region_name,
-                    "value": value, "value_status": status, "release": release,
-                    "national_value": england, "regional_value": round(sum(region) / len(region), dp) if region else None,
-                    "sn_average": round(sum(neighbours) / len(neighbours), dp) if neighbours else None,
-                    "sn_count": len(neighbours),
-                    "diff_vs_national": round(value - england, dp) if value is not None and england is not None else None,
-                    "diff_vs_regional": None, "diff_vs_sn": None,
-                    "previous_time_period": previous_period if has_previous else None,
-                    "previous_value": float(previous) if has_previous else None,
-                    "change_vs_previous": round(value - previous, dp) if has_previous else None,
-                    "national_previous_value": previous_data[1] if previous_data else None,
-                    "national_change_vs_previous": round(england - previous_data[1], dp)
-                    if previous_data and england is not None else None,
-                    "rank": ordered.index(value) + 1 if value is not None else None,
-                    "ranked_count": len(published),
-                    "quartile_band": _band(value, list(published.values()), polarity) if value is not None else None,
-                    "polarity": polarity, "unit": unit, "decimal_places": dp,
-                    "comparability_note": NOTES.get((code, period)),
-                    "data_source_file": f"raw/sample/{phase}/{code}.csv", "file_sha256": "ab" * 32,
-                })
+                rows.append(
+                    {
+                        "measure_code": code,
+                        "breakdown": breakdown,
+                        "time_period": period,
+                        "academic_year": f"{period // 100}/{period % 100:02d}",
+                        "la_code": new,
+                        "old_la_code": la,
+                        "la_name": name,
+                        "region_code": region_code,
+                        "region_name": region_name,
+                        "value": value,
+                        "value_status": status,
+                        "release": release,
+                        "national_value": england,
+                        "regional_value": round(sum(region) / len(region), dp) if region else None,
+                        "sn_average": round(sum(neighbours) / len(neighbours), dp) if neighbours else None,
+                        "sn_count": len(neighbours),
+                        "diff_vs_national": round(value - england, dp)
+                        if value is not None and england is not None
+                        else None,
+                        "diff_vs_regional": None,
+                        "diff_vs_sn": None,
+                        "previous_time_period": previous_period if has_previous else None,
+                        "previous_value": float(previous) if has_previous else None,
+                        "change_vs_previous": round(value - previous, dp) if has_previous else None,
+                        "national_previous_value": previous_data[1] if previous_data else None,
+                        "national_change_vs_previous": round(england - previous_data[1], dp)
+                        if previous_data and england is not None
+                        else None,
+                        "rank": ordered.index(value) + 1 if value is not None else None,
+                        "ranked_count": len(published),
+                        "quartile_band": _band(value, list(published.values()), polarity)
+                        if value is not None
+                        else None,
+                        "polarity": polarity,
+                        "unit": unit,
+                        "decimal_places": dp,
+                        "comparability_note": NOTES.get((code, period)),
+                        "data_source_file": f"raw/sample/{phase}/{code}.csv",
+                        "file_sha256": "ab" * 32,
+                    }
+                )
     return rows
 
 
@@ -167,28 +227,57 @@ def build_published_db(path: Path) -> Path:
               (SELECT max(previous_time_period) FROM marts.fct_la_measure AS f2 WHERE f2.measure_code = f.measure_code
                AND f2.breakdown = f.breakdown AND f2.time_period = f.time_period) END AS previous_time_period
             FROM marts.fct_la_measure AS f""")
-        measures = pd.DataFrame([
-            {"measure_code": code, "breakdown": breakdown, "measure_name": name, "phase": phase, "unit": unit,
-             "polarity": polarity, "decimal_places": dp, "comparability_notes": None}
-            for (code, breakdown), (name, phase, unit, polarity, dp) in MEASURES.items()
-        ])
+        measures = pd.DataFrame(
+            [
+                {
+                    "measure_code": code,
+                    "breakdown": breakdown,
+                    "measure_name": name,
+                    "phase": phase,
+                    "unit": unit,
+                    "polarity": polarity,
+                    "decimal_places": dp,
+                    "comparability_notes": None,
+                }
+                for (code, breakdown), (name, phase, unit, polarity, dp) in MEASURES.items()
+            ]
+        )
         con.register("measures", measures)
         con.execute("CREATE TABLE marts.dim_measure AS SELECT * FROM measures")
-        con.execute("CREATE TABLE marts.dim_local_authority (la_code VARCHAR, old_la_code VARCHAR, la_name VARCHAR, "
-                    "region_code VARCHAR, region_name VARCHAR)")
-        con.executemany("INSERT INTO marts.dim_local_authority VALUES (?, ?, ?, ?, ?)",
-                        [[new, old, name, rc, rn] for old, new, name, rc, rn in LAS])
+        con.execute(
+            "CREATE TABLE marts.dim_local_authority (la_code VARCHAR, old_la_code VARCHAR, la_name VARCHAR, "
+            "region_code VARCHAR, region_name VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO marts.dim_local_authority VALUES (?, ?, ?, ?, ?)",
+            [[new, old, name, rc, rn] for old, new, name, rc, rn in LAS],
+        )
         con.execute("""CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMP WITH TIME ZONE,
             code_version VARCHAR, sources_file VARCHAR, raw_files VARCHAR, check_results VARCHAR,
             table_checksums VARCHAR, previous_publication_id VARCHAR)""")
-        checks = [{"asset": "marts/fct_la_measure", "check": "gx_mart_fct_la_measure", "passed": True,
-                   "description": "mart_fct_la_measure: all 12 expectations passed"},
-                  {"asset": "marts/fct_la_measure", "check": "not_null_fct_la_measure_measure_code", "passed": True,
-                   "description": None}]
-        con.execute("INSERT INTO audit.publications VALUES ('fixture-publication', TIMESTAMPTZ '2026-09-01 06:00:00+00', "
-                    "'abc123', 'sources.yml', ?, ?, ?, NULL)",
-                    [json.dumps([{"dataset": "ks2", "source_file": "raw/sample/ks2/ks2.csv", "sha256": "ab" * 32}]),
-                     json.dumps(checks), json.dumps({"marts.fct_la_measure": {"rows": len(facts), "checksum": "f" * 32}})])
+        checks = [
+            {
+                "asset": "marts/fct_la_measure",
+                "check": "gx_mart_fct_la_measure",
+                "passed": True,
+                "description": "mart_fct_la_measure: all 12 expectations passed",
+            },
+            {
+                "asset": "marts/fct_la_measure",
+                "check": "not_null_fct_la_measure_measure_code",
+                "passed": True,
+                "description": None,
+            },
+        ]
+        con.execute(
+            "INSERT INTO audit.publications VALUES ('fixture-publication', TIMESTAMPTZ '2026-09-01 06:00:00+00', "
+            "'abc123', 'sources.yml', ?, ?, ?, NULL)",
+            [
+                json.dumps([{"dataset": "ks2", "source_file": "raw/sample/ks2/ks2.csv", "sha256": "ab" * 32}]),
+                json.dumps(checks),
+                json.dumps({"marts.fct_la_measure": {"rows": len(facts), "checksum": "f" * 32}}),
+            ],
+        )
     return path
 
 
@@ -285,16 +374,25 @@ def expected_text(con: duckdb.DuckDBPyConnection, la: str, number: dict) -> str:
     names = [d[0] for d in cursor.description]
     row = dict(zip(names, cursor.fetchall()[0]))
     field, dp, unit, phase = number["field"], row["decimal_places"], row["unit"], row["phase"]
-    if field in ("value", "previous_value", "national_value", "national_previous_value", "regional_value", "sn_average"):
+    if field in (
+        "value",
+        "previous_value",
+        "national_value",
+        "national_previous_value",
+        "regional_value",
+        "sn_average",
+    ):
         return _fmt(row[field], dp, unit)
     if field == "change_vs_previous":
         return _fmt(row[field], dp, unit, signed=True)
     if field in ("time_period", "previous_time_period"):
         return _label(row[field], phase)
     if field == "national_previous_time_period":
-        previous = con.execute("SELECT previous_time_period FROM marts.fct_area_measure WHERE area_level = 'national' "
-                               "AND measure_code = ? AND breakdown = ? AND time_period = ?",
-                               [row["measure_code"], row["breakdown"], row["time_period"]]).fetchall()[0][0]
+        previous = con.execute(
+            "SELECT previous_time_period FROM marts.fct_area_measure WHERE area_level = 'national' "
+            "AND measure_code = ? AND breakdown = ? AND time_period = ?",
+            [row["measure_code"], row["breakdown"], row["time_period"]],
+        ).fetchall()[0][0]
         return _label(previous, phase)
     if field == "rank":
         return _ordinal(row["rank"])
@@ -305,9 +403,11 @@ def expected_text(con: duckdb.DuckDBPyConnection, la: str, number: dict) -> str:
     if field in ("gap", "national_gap", "previous_gap"):
         source = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}[field]
         rest = {"disadvantaged": "not_disadvantaged", "fsm_eligible": "not_fsm_eligible"}[row["breakdown"]]
-        other = con.execute(f"SELECT {source} FROM marts.fct_la_measure WHERE old_la_code = ? AND measure_code = ? "
-                            "AND breakdown = ? AND time_period = ?",
-                            [la, row["measure_code"], rest, row["time_period"]]).fetchall()[0][0]
+        other = con.execute(
+            f"SELECT {source} FROM marts.fct_la_measure WHERE old_la_code = ? AND measure_code = ? "
+            "AND breakdown = ? AND time_period = ?",
+            [la, row["measure_code"], rest, row["time_period"]],
+        ).fetchall()[0][0]
         return _fmt(abs(round(other - row[source], dp)), dp, None)
     raise AssertionError(f"untested field {field}")
 
@@ -321,11 +421,14 @@ def test_st_helens_ks2_briefing_carries_the_committee_quote(published_db, tmp_pa
     assert run.las == 1 and html.exists() and md.exists()
     text = md.read_text(encoding="utf-8")
     assert "## Key stage 2: 2022 (provisional)" in text
-    la_sentence = ("In St Helens, 56% of pupils met the expected standard in reading, writing and maths (provisional), "
-                   "down from 66% in 2019.")
+    la_sentence = (
+        "In St Helens, 56% of pupils met the expected standard in reading, writing and maths (provisional), "
+        "down from 66% in 2019."
+    )
     assert la_sentence in text
     assert la_sentence.replace(" (provisional)", "") == (
-        "In St Helens, 56% of pupils met the expected standard in reading, writing and maths, down from 66% in 2019.")
+        "In St Helens, 56% of pupils met the expected standard in reading, writing and maths, down from 66% in 2019."
+    )
     assert "Nationally, 59% met the expected standard, down from 65% in 2019." in text
     assert "These are the first statistics since 2019, because KS2 assessments were cancelled" in text
     # The same sentence in the HTML, each number tagged with the mart field it came from.
@@ -334,8 +437,10 @@ def test_st_helens_ks2_briefing_carries_the_committee_quote(published_db, tmp_pa
     assert paragraph.startswith(la_sentence + " Nationally, 59% met the expected standard, down from 65% in 2019.")
     tagged = {(n["measure"], n["breakdown"], n["period"], n["field"]): n["text"] for n in page.numbers}
     key = ("ks2_rwm_expected", "all", "202122")
-    assert [tagged[(*key, f)] for f in ("value", "previous_value", "previous_time_period", "national_value",
-                                        "national_previous_value")] == ["56%", "66%", "2019", "59%", "65%"]
+    assert [
+        tagged[(*key, f)]
+        for f in ("value", "previous_value", "previous_time_period", "national_value", "national_previous_value")
+    ] == ["56%", "66%", "2019", "59%", "65%"]
 
 
 def test_every_number_in_the_html_equals_the_mart(published_db, tmp_path):
@@ -363,7 +468,12 @@ def test_every_number_in_the_html_equals_the_mart(published_db, tmp_path):
 def test_sections_follow_the_phases_and_skip_absent_ones(published_db, tmp_path):
     render.write_briefings(published_db, tmp_path / "briefings", "Knowsley", charts=False)
     page = read_html(tmp_path / "briefings/knowsley/2021-22.html")
-    assert page.headings[:4] == ["At a glance", "Key stage 2: 2022 (provisional)", "Key stage 4: 2022", "Attendance: 2021/22"]
+    assert page.headings[:4] == [
+        "At a glance",
+        "Key stage 2: 2022 (provisional)",
+        "Key stage 4: 2022",
+        "Attendance: 2021/22",
+    ]
     text = (tmp_path / "briefings/knowsley/2021-22.md").read_text(encoding="utf-8")
     assert "Early years" not in text and "Phonics" not in text
     # Lower is better: Knowsley's absence rose, a deterioration; a TAG year is not compared with.
@@ -380,7 +490,10 @@ def test_selection_by_code_and_name_keeps_other_briefings(published_db, tmp_path
     assert sorted(run.examples) == ["Bristol", "St Helens"]
     assert (out / "wigan/2021-22.html").stat().st_ino == before  # untouched, carried over
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert all(f'href="{slug}/2021-22.html"' in index for slug in ("st-helens", "knowsley", "wigan", "bristol", "city-of-london"))
+    assert all(
+        f'href="{slug}/2021-22.html"' in index
+        for slug in ("st-helens", "knowsley", "wigan", "bristol", "city-of-london")
+    )
     with pytest.raises(ValueError, match="no local authority matches 'St Helen'; did you mean"):
         render.write_briefings(published_db, out, "St Helen", charts=False)
 
@@ -418,14 +531,31 @@ def test_rendered_briefing_opens_in_headless_chromium_with_its_charts(published_
     run = render.write_briefings(published_db, tmp_path / "briefings", "St. Helens")
     html = tmp_path / "briefings/st-helens/2021-22.html"
     page = read_html(html)
-    assert run.charts == 3 and len(page.images) == 3 and all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert (
+        run.charts == 3
+        and len(page.images) == 3
+        and all(src.startswith("data:image/png;base64,") for src in page.images)
+    )
     screenshot = tmp_path / "st-helens-2021-22.png"
     result = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--screenshot={screenshot}", "--window-size=1200,3000",
-         html.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            f"--screenshot={screenshot}",
+            "--window-size=1200,3000",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert screenshot.exists(), result.stderr[-2000:]
     assert screenshot.stat().st_size > 50_000
@@ -451,14 +581,18 @@ def test_outputs_assets_materialize_from_the_published_database(published_db, tm
     warehouse.mkdir()
     shutil.copy(published_db, warehouse / "education.duckdb")
     monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
-    result = dg.materialize([briefings, parquet_exports, gx_docs, *output_checks],
-                            resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
-                            instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        [briefings, parquet_exports, gx_docs, *output_checks],
+        resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evaluations) == {"briefing_numbers_match_marts", "exports_match_publication"}
     assert all(e.passed for e in evaluations.values()), [e.description for e in evaluations.values()]
-    metadata = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("outputs__briefings")}
+    metadata = {
+        m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("outputs__briefings")
+    }
     assert metadata["outputs/briefings"]["briefings"].value == 1
     assert (warehouse / "briefings/wigan/2021-22.html").exists() and (warehouse / "briefings/index.html").exists()
     assert (warehouse / "exports/marts.fct_la_measure.parquet").exists()
@@ -473,8 +607,13 @@ def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
     assert files == 2 and numbers > 100 and problems == []
     page = out / "wigan/2021-22.html"
     html = page.read_text(encoding="utf-8")
-    tampered = re.sub(r'(data-field="value" data-measure="ks2_rwm_expected" data-breakdown="all" '
-                      r'data-period="202122">)58%', r"\g<1>85%", html, count=1)
+    tampered = re.sub(
+        r'(data-field="value" data-measure="ks2_rwm_expected" data-breakdown="all" '
+        r'data-period="202122">)58%',
+        r"\g<1>85%",
+        html,
+        count=1,
+    )
     assert tampered != html
     page.write_text(tampered, encoding="utf-8")
     _, _, problems = render.verify_briefings(published_db, out)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.publish import publish
+from orchestration.lib.publish.warehouse import publish
 
 pytestmark = pytest.mark.slow  # readers and swaps for 8 s in spawned processes
 
@@ -20,7 +20,9 @@ ROWS = 2000
 def _make_build(path: Path, generation: int) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA marts")
-        con.execute(f"CREATE TABLE marts.fct AS SELECT range AS id, {generation}::INTEGER AS generation FROM range({ROWS})")
+        con.execute(
+            f"CREATE TABLE marts.fct AS SELECT range AS id, {generation}::INTEGER AS generation FROM range({ROWS})"
+        )
         con.execute(f"CREATE TABLE marts.dim AS SELECT {generation}::INTEGER AS generation")
 
 
@@ -29,7 +31,9 @@ def _reader(served: str, stop_at: float, queue) -> None:
     while time.time() < stop_at:
         try:
             with duckdb.connect(served, read_only=True) as con:
-                low, high, count = con.execute("SELECT min(generation), max(generation), count(*) FROM marts.fct").fetchone()
+                low, high, count = con.execute(
+                    "SELECT min(generation), max(generation), count(*) FROM marts.fct"
+                ).fetchone()
                 (dim,) = con.execute("SELECT generation FROM marts.dim").fetchone()
                 (latest,) = con.execute(
                     "SELECT publication_id FROM audit.publications ORDER BY published_at DESC LIMIT 1"

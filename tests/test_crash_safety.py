@@ -54,8 +54,12 @@ def _run_and_kill(workdir: Path, marker: str | None) -> bool:
     publication being written). Returns whether the kill happened before the run ended."""
     warehouse = workdir / "warehouse"
     process = subprocess.Popen(
-        PIPELINE_COMMAND, cwd=REPO_ROOT, env=_env(workdir),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        PIPELINE_COMMAND,
+        cwd=REPO_ROOT,
+        env=_env(workdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
@@ -84,7 +88,9 @@ def _run_and_kill(workdir: Path, marker: str | None) -> bool:
 def _checksums(served: Path) -> tuple[int, dict]:
     with duckdb.connect(str(served), read_only=True) as con:
         count = con.execute("SELECT count(*) FROM audit.publications").fetchone()[0]
-        latest = con.execute("SELECT table_checksums FROM audit.publications ORDER BY published_at DESC LIMIT 1").fetchone()[0]
+        latest = con.execute(
+            "SELECT table_checksums FROM audit.publications ORDER BY published_at DESC LIMIT 1"
+        ).fetchone()[0]
         con.execute("SELECT count(*) FROM marts.fct_la_measure").fetchone()
     return count, json.loads(latest)
 

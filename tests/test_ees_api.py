@@ -4,15 +4,21 @@ guard that keeps the whole suite off the internet."""
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
-from orchestration.lib.downloads import ChangedContentError, Http, RemoteSourceError, RetryPolicy, retry_after_seconds
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.ees_api import (
+from orchestration.lib.sources.downloads import (
+    ChangedContentError,
+    Http,
+    RemoteSourceError,
+    RetryPolicy,
+    retry_after_seconds,
+)
+from orchestration.lib.sources.ees_api import (
     DataSetVersion,
     EesApiClient,
     EesApiError,
@@ -32,7 +38,9 @@ def client_for(api, fast_http) -> EesApiClient:
 
 
 def publish_ks2(api, version: str = "1.0", **kwargs):
-    return api.publish(KS2_DATA_SET_ID, version, ks2_csv("202425", "Final", "62"), meta=KS2_META, changes=KS2_CHANGES, **kwargs)
+    return api.publish(
+        KS2_DATA_SET_ID, version, ks2_csv("202425", "Final", "62"), meta=KS2_META, changes=KS2_CHANGES, **kwargs
+    )
 
 
 # --- offline guard ------------------------------------------------------------------------------
@@ -68,7 +76,14 @@ def versions(*pairs: tuple[str, str]) -> list[DataSetVersion]:
     return [DataSetVersion(version=v, status=s) for v, s in pairs]
 
 
-LISTED = versions(("3.0", "Withdrawn"), ("2.2", "Deprecated"), ("2.1", "Published"), ("2.0", "Published"), ("1.10", "Published"), ("1.9", "Published"))
+LISTED = versions(
+    ("3.0", "Withdrawn"),
+    ("2.2", "Deprecated"),
+    ("2.1", "Published"),
+    ("2.0", "Published"),
+    ("1.10", "Published"),
+    ("1.9", "Published"),
+)
 
 
 @pytest.mark.parametrize(
@@ -154,13 +169,17 @@ def test_dropped_connections_are_retried(ees_api, fast_http):
 def test_timeouts_are_retried(ees_api, fast_http):
     publish_ks2(ees_api)
     ees_api.fail("/versions", "stall", retry_after="1.5")
-    http = Http(RetryPolicy(read_timeout=0.3, backoff_seconds=0.1), sleep=RecordingSleep(), log=fast_http.log, progress=False)
+    http = Http(
+        RetryPolicy(read_timeout=0.3, backoff_seconds=0.1), sleep=RecordingSleep(), log=fast_http.log, progress=False
+    )
     assert EesApiClient(ees_api.base_url, http=http).list_versions(KS2_DATA_SET_ID)[0].version == "1.0"
     assert http.sleep.waits == [0.1] and any("ReadTimeout" in m for m in fast_http.log.messages)
 
 
 def test_404_says_which_data_set(ees_api, fast_http):
-    with pytest.raises(EesApiError, match=f"data set {UNKNOWN_ID} versions: the EES API has no such data set or version"):
+    with pytest.raises(
+        EesApiError, match=f"data set {UNKNOWN_ID} versions: the EES API has no such data set or version"
+    ):
         client_for(ees_api, fast_http).list_versions(UNKNOWN_ID)
     with pytest.raises(EesApiError, match="not an EES data set id"):
         client_for(ees_api, fast_http).list_versions("../../etc")
@@ -178,7 +197,10 @@ def test_changes_are_read_and_a_first_version_has_none(ees_api, fast_http):
 def test_meta_becomes_a_meta_csv():
     text = meta_csv_text(KS2_META)
     lines = text.splitlines()
-    assert lines[0] == "col_name,col_type,label,indicator_grouping,indicator_unit,indicator_dp,filter_hint,filter_grouping_column"
+    assert (
+        lines[0]
+        == "col_name,col_type,label,indicator_grouping,indicator_unit,indicator_dp,filter_hint,filter_grouping_column"
+    )
     assert lines[1].startswith("breakdown,Filter,Breakdown")
     assert 'pt_rwm_met_expected_standard,Indicator,"Percentage meeting' in text and ",%,0," in text
 
@@ -227,7 +249,9 @@ def test_changed_bytes_for_the_same_version_are_refused(ees_api, fast_http, tmp_
     ees_api.publish(KS2_DATA_SET_ID, "1.0", ks2_csv("202425", "Final", "99"), meta=KS2_META)  # replaced in place
     target = tmp_path / "b.csv"
     with pytest.raises(ChangedContentError, match="not the ones recorded in the lock.*make update-sources"):
-        client.download_csv(KS2_DATA_SET_ID, "1.0", target, expected_sha256=first.sha256, expected_size=first.size_bytes)
+        client.download_csv(
+            KS2_DATA_SET_ID, "1.0", target, expected_sha256=first.sha256, expected_size=first.size_bytes
+        )
     assert list(tmp_path.glob("b.csv*")) == []
 
 
@@ -237,7 +261,7 @@ def test_a_url_that_is_not_found_says_so(ees_api, fast_http, tmp_path):
 
 
 def test_retry_after_as_http_date():
-    now = datetime(2025, 6, 12, 9, 30, tzinfo=timezone.utc)
+    now = datetime(2025, 6, 12, 9, 30, tzinfo=UTC)
     assert retry_after_seconds("Thu, 12 Jun 2025 09:30:45 GMT", now) == 45
     assert retry_after_seconds("120") == 120 and retry_after_seconds("soon") is None
 
@@ -246,7 +270,12 @@ def test_long_retry_after_is_capped(ees_api, tmp_path):
     publish_ks2(ees_api)
     ees_api.fail("/versions", "429", retry_after="86400")
     sleep = RecordingSleep()
-    http = Http(RetryPolicy(max_retry_after_seconds=30), sleep=sleep, progress=False, log=type("L", (), {"info": lambda s, m: None, "warning": lambda s, m: None})())
+    http = Http(
+        RetryPolicy(max_retry_after_seconds=30),
+        sleep=sleep,
+        progress=False,
+        log=type("L", (), {"info": lambda s, m: None, "warning": lambda s, m: None})(),
+    )
     EesApiClient(ees_api.base_url, http=http).list_versions(KS2_DATA_SET_ID)
     assert sleep.waits == [30]
 

@@ -6,12 +6,42 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib import ees_cells
+from orchestration.lib.rules import ees_cells
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 from tests.dbt_inline import compile_inline, sql_values
 
-CELLS = ["12", "-3.5", "+4", ".5", "5.", "1e-05", "2E3", "1,234", " 7 ", "nan", "inf", "-inf", "1 05",
-         "1.2.3", "e5", "", "c", "C", "x", ":", "z", "low", "k", "~", "u", "n/a", "NA", ".", "--1", "0x1F"]
+CELLS = [
+    "12",
+    "-3.5",
+    "+4",
+    ".5",
+    "5.",
+    "1e-05",
+    "2E3",
+    "1,234",
+    " 7 ",
+    "nan",
+    "inf",
+    "-inf",
+    "1 05",
+    "1.2.3",
+    "e5",
+    "",
+    "c",
+    "C",
+    "x",
+    ":",
+    "z",
+    "low",
+    "k",
+    "~",
+    "u",
+    "n/a",
+    "NA",
+    ".",
+    "--1",
+    "0x1F",
+]
 
 
 def _compiled_is_number(cells: list[str], workdir: Path) -> list[bool]:

@@ -11,20 +11,28 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lib import docs, exports
+from orchestration.lib.outputs import docs, exports
 from tests.test_briefing_render import build_published_db
 
 MANIFEST = {
     "nodes": {
         "model.edu_outcomes.fct_la_measure": {
-            "resource_type": "model", "name": "fct_la_measure", "schema": "marts", "config": {"schema": "marts"},
+            "resource_type": "model",
+            "name": "fct_la_measure",
+            "schema": "marts",
+            "config": {"schema": "marts"},
             "description": "Published contract. One row per measure_code x breakdown x time_period x local authority, "
-                           "from the latest release of each period.",
-            "columns": {"value": {"description": "Value as published, never recomputed."},
-                        "quartile_band": {"description": "A (best) to D."}},
+            "from the latest release of each period.",
+            "columns": {
+                "value": {"description": "Value as published, never recomputed."},
+                "quartile_band": {"description": "A (best) to D."},
+            },
         },
         "model.edu_outcomes.dim_measure": {
-            "resource_type": "model", "name": "dim_measure", "schema": "marts", "config": {"schema": "marts"},
+            "resource_type": "model",
+            "name": "dim_measure",
+            "schema": "marts",
+            "config": {"schema": "marts"},
             "description": "One row per measure_code x breakdown: the measure catalogue.",
             "columns": {"polarity": {"description": "high or low."}},
         },
@@ -48,8 +56,12 @@ def manifest(tmp_path) -> Path:
 def test_every_published_table_is_exported_as_parquet(published, manifest, tmp_path):
     run = exports.export_published(published, tmp_path / "exports", manifest)
     with duckdb.connect(str(published), read_only=True) as con:
-        tables = [f"{s}.{t}" for s, t in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('marts', 'audit')").fetchall()]
+        tables = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('marts', 'audit')"
+            ).fetchall()
+        ]
         assert sorted(run.files) == sorted(tables)
         for table, path in run.files.items():
             assert path == tmp_path / "exports" / f"{table}.parquet"
@@ -76,8 +88,13 @@ def test_data_dictionary_describes_grain_columns_and_types(published, manifest, 
     assert fct["rows"] == pq.read_metadata(run.files["marts.fct_la_measure"]).num_rows
     assert fct["checksum"] == "f" * 32
     columns = {c["name"]: c for c in fct["columns"]}
-    assert columns["value"] == {"name": "value", "type": "DOUBLE", "nullable": True,
-                                "description": "Value as published, never recomputed.", "parquet_type": "double"}
+    assert columns["value"] == {
+        "name": "value",
+        "type": "DOUBLE",
+        "nullable": True,
+        "description": "Value as published, never recomputed.",
+        "parquet_type": "double",
+    }
     assert columns["time_period"]["type"] == "INTEGER"
     assert tables["marts.dim_measure"]["grain"] == "One row per measure_code x breakdown"
     audit = tables["audit.publications"]
@@ -174,7 +191,11 @@ def test_dbt_docs_are_copied_from_the_generate_target(tmp_path):
         (target / name).write_text(name)
     copied = docs.publish_dbt_docs(target, tmp_path / "docs" / "dbt")
     assert sorted(p.name for p in (tmp_path / "docs/dbt").iterdir()) == [
-        "catalog.json", "index.html", "manifest.json", "static_index.html"]
+        "catalog.json",
+        "index.html",
+        "manifest.json",
+        "static_index.html",
+    ]
     assert copied["static_index.html"].read_text() == "static_index.html"
     (target / "catalog.json").unlink()
     with pytest.raises(FileNotFoundError, match="catalog.json"):

@@ -9,10 +9,23 @@ from orchestration.lib import gates
 
 def area_frame(**overrides) -> pd.DataFrame:
     row = dict(
-        measure_code="ks2_rwm_expected", breakdown="all", time_period=202324, academic_year="2023/24",
-        area_level="national", area_code="E92000001", area_name="England", value=61.0, value_status="published",
-        release="final", previous_time_period=202223, previous_value=60.0, change_vs_previous=1.0,
-        polarity="high", unit="%", decimal_places=0, comparability_note=None,
+        measure_code="ks2_rwm_expected",
+        breakdown="all",
+        time_period=202324,
+        academic_year="2023/24",
+        area_level="national",
+        area_code="E92000001",
+        area_name="England",
+        value=61.0,
+        value_status="published",
+        release="final",
+        previous_time_period=202223,
+        previous_value=60.0,
+        change_vs_previous=1.0,
+        polarity="high",
+        unit="%",
+        decimal_places=0,
+        comparability_note=None,
     )
     row.update(overrides)
     return pd.DataFrame([row])
@@ -24,7 +37,9 @@ def test_area_gate_passes_plausible_values():
 
 
 def test_implausible_national_value_fails_the_gate():
-    result = gates.validate("mart_fct_area_measure", area_frame(value=95.0), {"catalogue_measure_codes": ["ks2_rwm_expected"]})
+    result = gates.validate(
+        "mart_fct_area_measure", area_frame(value=95.0), {"catalogue_measure_codes": ["ks2_rwm_expected"]}
+    )
     assert not result.passed
     assert any("plausible national value: ks2_rwm_expected (all)" in f and "1 unexpected" in f for f in result.failures)
 
@@ -37,8 +52,14 @@ def test_missing_catalogue_measure_fails_the_gate():
 
 
 def test_disadvantage_gap_next_to_a_suppressed_value_fails_the_disclosure_gate():
-    columns = ["ks2_rwm_expected", "ks2_rwm_higher", "ks2_reading_expected", "ks2_writing_expected",
-               "ks2_maths_expected", "ks2_gps_expected"]
+    columns = [
+        "ks2_rwm_expected",
+        "ks2_rwm_higher",
+        "ks2_reading_expected",
+        "ks2_writing_expected",
+        "ks2_maths_expected",
+        "ks2_gps_expected",
+    ]
     row = {"old_la_code": "201", "la_code": "E09000001", "time_period": 202324}
     for m in columns:
         row.update({f"{m}_value": 50.0, f"{m}_status": "published", f"{m}_quartile_band": "B"})
@@ -55,10 +76,22 @@ def test_disadvantage_gap_next_to_a_suppressed_value_fails_the_disclosure_gate()
 def raw_frame(**overrides) -> pd.DataFrame:
     """One cell of the long frame gates.raw_ees_frame builds."""
     row = dict(
-        _source_file="neet/neet_la.csv", _row_number=2, time_period="2023", time_identifier="Calendar year",
-        geographic_level="Local authority", country_code="E92000001", region_code="E12000002", old_la_code="342",
-        new_la_code="E08000013", la_name="St. Helens", version="Final", filter_key="age=16-17",
-        indicator="neet_percent", raw_value="3.1", value=3.1, is_percentage=True,
+        _source_file="neet/neet_la.csv",
+        _row_number=2,
+        time_period="2023",
+        time_identifier="Calendar year",
+        geographic_level="Local authority",
+        country_code="E92000001",
+        region_code="E12000002",
+        old_la_code="342",
+        new_la_code="E08000013",
+        la_name="St. Helens",
+        version="Final",
+        filter_key="age=16-17",
+        indicator="neet_percent",
+        raw_value="3.1",
+        value=3.1,
+        is_percentage=True,
     )
     row.update(overrides)
     return pd.DataFrame([row])
@@ -70,22 +103,39 @@ def test_neet_raw_gate_takes_calendar_years_and_rejects_academic_ones():
     failed = " ".join(result.failures)
     assert "calendar-year time period" in failed and "time identifier" in failed
     # ...and the academic-year datasets the other way round
-    assert not gates.validate("raw_absence", raw_frame(indicator="sess_overall_percent", filter_key="school_type=Total")).passed
+    assert not gates.validate(
+        "raw_absence", raw_frame(indicator="sess_overall_percent", filter_key="school_type=Total")
+    ).passed
 
 
 def test_raw_gate_catches_an_impossible_rate_and_a_points_scale_slip():
-    exclusions = dict(time_period="202223", time_identifier="Academic year", is_percentage=False,
-                      filter_key="school_type=Total")
-    result = gates.validate("raw_exclusions", raw_frame(indicator="perm_excl_rate", raw_value="140", value=140.0, **exclusions))
+    exclusions = dict(
+        time_period="202223", time_identifier="Academic year", is_percentage=False, filter_key="school_type=Total"
+    )
+    result = gates.validate(
+        "raw_exclusions", raw_frame(indicator="perm_excl_rate", raw_value="140", value=140.0, **exclusions)
+    )
     assert [f for f in result.failures if "perm_excl_rate within 0-100" in f]
     # suspensions per 100 pupils do exceed 100 in small special-school cohorts (Newham 2017/18: 289.6)
-    assert gates.validate("raw_exclusions", raw_frame(indicator="susp_rate", raw_value="289.55224", value=289.55224,
-                                                      **exclusions)).passed
-    result = gates.validate("raw_exclusions", raw_frame(indicator="susp_rate", raw_value="2895.5", value=2895.5, **exclusions))
+    assert gates.validate(
+        "raw_exclusions", raw_frame(indicator="susp_rate", raw_value="289.55224", value=289.55224, **exclusions)
+    ).passed
+    result = gates.validate(
+        "raw_exclusions", raw_frame(indicator="susp_rate", raw_value="2895.5", value=2895.5, **exclusions)
+    )
     assert [f for f in result.failures if "susp_rate within 0-1000" in f]
-    result = gates.validate("raw_ks5", raw_frame(
-        time_period="202324", time_identifier="Academic year", indicator="aps_per_entry", raw_value="64.2", value=64.2,
-        is_percentage=False, filter_key="breakdown_topic=Total|breakdown=Total|sex=Total"))
+    result = gates.validate(
+        "raw_ks5",
+        raw_frame(
+            time_period="202324",
+            time_identifier="Academic year",
+            indicator="aps_per_entry",
+            raw_value="64.2",
+            value=64.2,
+            is_percentage=False,
+            filter_key="breakdown_topic=Total|breakdown=Total|sex=Total",
+        ),
+    )
     assert [f for f in result.failures if "aps_per_entry within 0-60" in f]
 
 
@@ -98,17 +148,35 @@ def test_implausible_england_absence_rate_fails_the_gate():
 
 
 def test_fsm_gap_beside_a_suppressed_group_fails_the_post16_disclosure_gate():
-    measures = ["ks5_aps_per_entry", "ks5_aab", "ks5_three_a", "age19_l2_em", "age19_l3", "neet_16_17",
-                "neet_or_not_known_16_17"]
+    measures = [
+        "ks5_aps_per_entry",
+        "ks5_aab",
+        "ks5_three_a",
+        "age19_l2_em",
+        "age19_l3",
+        "neet_16_17",
+        "neet_or_not_known_16_17",
+    ]
     row = {"old_la_code": "342", "la_code": "E08000013", "time_period": 202324}
     for m in measures:
-        row.update({f"{m}_value": 30.0, f"{m}_status": "published", f"{m}_quartile_band": "B",
-                    f"{m}_change_vs_previous": None, f"{m}_previous_time_period": None})
+        row.update(
+            {
+                f"{m}_value": 30.0,
+                f"{m}_status": "published",
+                f"{m}_quartile_band": "B",
+                f"{m}_change_vs_previous": None,
+                f"{m}_previous_time_period": None,
+            }
+        )
     row.update(
-        ks5_aps_per_entry_disadvantaged_value=28.0, ks5_aps_per_entry_not_disadvantaged_value=33.0,
+        ks5_aps_per_entry_disadvantaged_value=28.0,
+        ks5_aps_per_entry_not_disadvantaged_value=33.0,
         ks5_aps_per_entry_disadvantage_gap=-5.0,
-        age19_l2_em_fsm_eligible_value=50.0, age19_l2_em_not_fsm_eligible_value=75.0, age19_l2_em_fsm_gap=-25.0,
-        age19_l3_fsm_eligible_value=None, age19_l3_not_fsm_eligible_value=62.0,
+        age19_l2_em_fsm_eligible_value=50.0,
+        age19_l2_em_not_fsm_eligible_value=75.0,
+        age19_l2_em_fsm_gap=-25.0,
+        age19_l3_fsm_eligible_value=None,
+        age19_l3_not_fsm_eligible_value=62.0,
         age19_l3_fsm_gap=-24.0,  # would reveal the suppressed FSM-eligible value
     )
     result = gates.validate("mart_post16", pd.DataFrame([row]))

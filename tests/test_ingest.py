@@ -10,10 +10,10 @@ import duckdb
 import pytest
 
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.ingest import ingest
-from orchestration.lib.landing import read_manifest
+from orchestration.lib.ingest.landing import read_manifest
+from orchestration.lib.ingest.load import ingest
 from orchestration.lib.settings import load_settings
-from orchestration.lib.sources import read_sources
+from orchestration.lib.sources.config import read_sources
 
 HEADER = "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,old_la_code,la_name,new_la_code,version,breakdown,pt_rwm_met_expected_standard"
 ROWS = [
@@ -79,7 +79,9 @@ def test_landing_is_content_addressed_immutable_and_idempotent(tmp_path, isolate
 def test_missing_required_column_names_the_file(tmp_path, isolated_env, monkeypatch):
     write(tmp_path / "src" / "bad.csv", "time_period,geographic_level,x\n202122,National,1\n")
     sources(tmp_path, "datasets:\n  ks2: {files: [bad.csv]}\n", monkeypatch)
-    with pytest.raises(PipelineInputError, match=r"bad\.csv: required column\(s\) missing: time_identifier, country_code"):
+    with pytest.raises(
+        PipelineInputError, match=r"bad\.csv: required column\(s\) missing: time_identifier, country_code"
+    ):
         ingest(load_settings(), tmp_path / "b.duckdb")
     assert not (tmp_path / "b.duckdb").exists()  # nothing loaded when a file is rejected
 
@@ -106,15 +108,30 @@ def test_windows_1252_file_is_read_and_recorded(tmp_path, isolated_env, monkeypa
     [
         ("datasets:\n  ks9: {files: [a.csv]}\n", PipelineInputError, "unknown dataset 'ks9'"),
         ("datasets:\n  ks2: {files: [nothing*.csv]}\n", PipelineInputError, "no file matches 'nothing\\*.csv'"),
-        ("datasets:\n  ks2: {ees_api: {data_set_id: abc, version: '2.*'}}\n", PipelineInputError, "data_set_id must be the data set's UUID"),
-        ("datasets:\n  ks2: {ees_api: {data_set_id: 0a0b0c0d-0000-4000-8000-000000000001, version: 2.1}}\n", PipelineInputError, "quote the version"),
-        ("datasets:\n  ks2: {ees_api: {data_set_id: 0a0b0c0d-0000-4000-8000-000000000001, version: '2'}}\n", PipelineInputError, "version '2' is not valid"),
+        (
+            "datasets:\n  ks2: {ees_api: {data_set_id: abc, version: '2.*'}}\n",
+            PipelineInputError,
+            "data_set_id must be the data set's UUID",
+        ),
+        (
+            "datasets:\n  ks2: {ees_api: {data_set_id: 0a0b0c0d-0000-4000-8000-000000000001, version: 2.1}}\n",
+            PipelineInputError,
+            "quote the version",
+        ),
+        (
+            "datasets:\n  ks2: {ees_api: {data_set_id: 0a0b0c0d-0000-4000-8000-000000000001, version: '2'}}\n",
+            PipelineInputError,
+            "version '2' is not valid",
+        ),
         ("datasets:\n  ks2: {url: 'ftp://example.org/a.zip'}\n", PipelineInputError, "expected an http\\(s\\) address"),
         ("datasets:\n  ks2: {file: [a.csv]}\n", PipelineInputError, "unknown key\\(s\\) file"),
         # YAML reads an unquoted 2024 as a number; mixed with text keys it still gets the message.
         ("datasets:\n  ks2: {files: [a.csv], 2024: x, fils: y}\n", PipelineInputError, "unknown key\\(s\\) 2024, fils"),
-        ("datasets:\n  ks2: {url: {url: 'https://example.org/a.csv', 7: x, mebers: y}}\n", PipelineInputError,
-         "unknown key\\(s\\) 7, mebers \\(allowed: url, members, release\\)"),
+        (
+            "datasets:\n  ks2: {url: {url: 'https://example.org/a.csv', 7: x, mebers: y}}\n",
+            PipelineInputError,
+            "unknown key\\(s\\) 7, mebers \\(allowed: url, members, release\\)",
+        ),
         ("datasets:\n  ks2: {files: [{path: a.csv, release: draft}]}\n", PipelineInputError, "release must be one of"),
     ],
 )
@@ -129,7 +146,14 @@ def test_release_override_and_globs(tmp_path):
     write(tmp_path / "ks2" / "b.csv", "x\n")
     write(tmp_path / "ks2" / "b.meta.csv", "col_name,col_type\n")
     found = read_sources(
-        write(tmp_path / "sources.yml", "datasets:\n  ks2: {files: ['ks2/*.csv', {path: ks2/b.csv, release: Provisional}]}\n")
+        write(
+            tmp_path / "sources.yml",
+            "datasets:\n  ks2: {files: ['ks2/*.csv', {path: ks2/b.csv, release: Provisional}]}\n",
+        )
     )
-    assert [(f.listed_as, f.release) for f in found] == [("ks2/a.csv", None), ("ks2/b.csv", None), ("ks2/b.csv", "provisional")]
+    assert [(f.listed_as, f.release) for f in found] == [
+        ("ks2/a.csv", None),
+        ("ks2/b.csv", None),
+        ("ks2/b.csv", "provisional"),
+    ]
     assert found[1].meta_path == tmp_path / "ks2" / "b.meta.csv" and found[0].meta_path is None

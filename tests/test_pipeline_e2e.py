@@ -14,11 +14,37 @@ from tests.conftest import CONSOLE_FILE, REPO_ROOT, STDERR_FILE, copy_publicatio
 pytestmark = pytest.mark.e2e
 
 CONTRACT_COLUMNS = [
-    "measure_code", "breakdown", "time_period", "academic_year", "la_code", "old_la_code", "la_name",
-    "region_code", "region_name", "value", "value_status", "release", "national_value", "regional_value",
-    "sn_average", "sn_count", "diff_vs_national", "diff_vs_regional", "diff_vs_sn", "previous_time_period",
-    "previous_value", "change_vs_previous", "national_previous_value", "national_change_vs_previous",
-    "rank", "ranked_count", "quartile_band", "polarity", "unit", "decimal_places", "comparability_note",
+    "measure_code",
+    "breakdown",
+    "time_period",
+    "academic_year",
+    "la_code",
+    "old_la_code",
+    "la_name",
+    "region_code",
+    "region_name",
+    "value",
+    "value_status",
+    "release",
+    "national_value",
+    "regional_value",
+    "sn_average",
+    "sn_count",
+    "diff_vs_national",
+    "diff_vs_regional",
+    "diff_vs_sn",
+    "previous_time_period",
+    "previous_value",
+    "change_vs_previous",
+    "national_previous_value",
+    "national_change_vs_previous",
+    "rank",
+    "ranked_count",
+    "quartile_band",
+    "polarity",
+    "unit",
+    "decimal_places",
+    "comparability_note",
 ]
 
 
@@ -36,34 +62,66 @@ def query(db: Path, sql: str, params=None):
 
 def test_publishes_the_contract(published):
     db = published / "warehouse" / "education.duckdb"
-    columns = [r[0] for r in query(db, "SELECT column_name FROM information_schema.columns WHERE table_schema='marts' AND table_name='fct_la_measure' ORDER BY ordinal_position")]
+    columns = [
+        r[0]
+        for r in query(
+            db,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema='marts' AND table_name='fct_la_measure' ORDER BY ordinal_position",
+        )
+    ]
     assert columns[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
     tables = {r[0] for r in query(db, "SELECT table_name FROM information_schema.tables WHERE table_schema='marts'")}
-    assert {"fct_la_measure", "fct_area_measure", "fct_release_revisions", "dim_measure", "dim_local_authority",
-            "mart_key_stage_2", "mart_key_stage_4"} <= tables
+    assert {
+        "fct_la_measure",
+        "fct_area_measure",
+        "fct_release_revisions",
+        "dim_measure",
+        "dim_local_authority",
+        "mart_key_stage_2",
+        "mart_key_stage_4",
+    } <= tables
     # 153 LAs x (8 KS2 + 9 KS4 measure-breakdowns) x periods, every LA row present published or not
     las = query(db, "SELECT count(DISTINCT old_la_code) FROM marts.fct_la_measure")[0][0]
     assert las == 153
     measures = {r[0] for r in query(db, "SELECT DISTINCT measure_code || '/' || breakdown FROM marts.fct_la_measure")}
-    assert {"ks2_rwm_expected/all", "ks2_rwm_expected/disadvantaged", "ks4_attainment8/not_disadvantaged", "ks4_progress8/all"} <= measures
+    assert {
+        "ks2_rwm_expected/all",
+        "ks2_rwm_expected/disadvantaged",
+        "ks4_attainment8/not_disadvantaged",
+        "ks4_progress8/all",
+    } <= measures
 
 
 def test_sample_values_flow_through_with_comparisons(published):
     db = published / "warehouse" / "education.duckdb"
-    row = query(db, """SELECT value, release, previous_time_period, national_value, rank, quartile_band, comparability_note
+    row = query(
+        db,
+        """SELECT value, release, previous_time_period, national_value, rank, quartile_band, comparability_note
                        FROM marts.fct_la_measure WHERE measure_code='ks2_rwm_expected' AND breakdown='all'
-                       AND old_la_code='342' AND time_period=202122""")[0]
+                       AND old_la_code='342' AND time_period=202122""",
+    )[0]
     assert row[0] == 63 and row[1] == "final" and row[2] == 201819 and row[3] == 59
     assert row[4] >= 1 and row[5] in "ABCD" and row[6]
-    revision = query(db, """SELECT earlier_value, later_value FROM marts.fct_release_revisions
-                            WHERE measure_code='ks2_rwm_expected' AND breakdown='all' AND area_code='342' AND time_period=202122""")
+    revision = query(
+        db,
+        """SELECT earlier_value, later_value FROM marts.fct_release_revisions
+                            WHERE measure_code='ks2_rwm_expected' AND breakdown='all' AND area_code='342' AND time_period=202122""",
+    )
     assert revision == [(62.0, 63.0)]
     # KS4 2020/21 (teacher assessed grades) compares with nothing; 2021/22 with 2018/19
-    previous = dict(query(db, """SELECT time_period, previous_time_period FROM marts.fct_la_measure
-                                 WHERE measure_code='ks4_attainment8' AND breakdown='all' AND old_la_code='342'"""))
+    previous = dict(
+        query(
+            db,
+            """SELECT time_period, previous_time_period FROM marts.fct_la_measure
+                                 WHERE measure_code='ks4_attainment8' AND breakdown='all' AND old_la_code='342'""",
+        )
+    )
     assert previous[202021] is None and previous[201920] is None and previous[202122] == 201819
-    suppressed = query(db, """SELECT value, value_status, rank FROM marts.fct_la_measure
-                              WHERE old_la_code='201' AND breakdown='disadvantaged' AND measure_code='ks2_rwm_expected' AND time_period=202324""")
+    suppressed = query(
+        db,
+        """SELECT value, value_status, rank FROM marts.fct_la_measure
+                              WHERE old_la_code='201' AND breakdown='disadvantaged' AND measure_code='ks2_rwm_expected' AND time_period=202324""",
+    )
     assert suppressed == [(None, "suppressed", None)]
 
 
@@ -111,7 +169,9 @@ def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
         count = dict(files)[dataset]
         assert f"{dataset} {count} file{'' if count == 1 else 's'} {rows:,} rows" in text
     served = sample_publication / "warehouse/education.duckdb"
-    publication_id, checks, tables = query(served, "SELECT publication_id, check_results, table_checksums FROM audit.publications")[0]
+    publication_id, checks, tables = query(
+        served, "SELECT publication_id, check_results, table_checksums FROM audit.publications"
+    )[0]
     # every gate before the publication (recorded with it) and the two output checks after it
     assert f"Gates      {len(json.loads(checks)) + 2} passed, 0 failed (raw 14/14, dbt " in text
     assert f"Published  {served}: publication {publication_id}, {len(json.loads(tables))} tables" in text
@@ -124,14 +184,16 @@ def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
     assert len(re.findall(r"^\d+ of \d+ PASS ", dbt_log, re.M)) >= 276  # every dbt test passed
     assert "=== dbt docs generate, run " in dbt_log and "Catalog written to" in dbt_log
     report = (sample_publication / "warehouse/build/logs/run_report.txt").read_text(encoding="utf-8")
-    assert report.startswith(text) and "passed  raw    raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in report
+    assert (
+        report.startswith(text) and "passed  raw    raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in report
+    )
 
 
 def _bad_sources(tmp_path: Path, corrupt) -> Path:
     """A copy of the sample's sources.yml whose KS2 timeseries file is corrupted by ``corrupt``."""
     original = REPO_ROOT / "raw/sample/ks2/ks2_la_timeseries.csv"
     bad = tmp_path / "ks2_la_timeseries.csv"
-    bad.write_text(corrupt(original.read_text().splitlines()) , encoding="utf-8")
+    bad.write_text(corrupt(original.read_text().splitlines()), encoding="utf-8")
     (tmp_path / "ks2_la_timeseries.meta.csv").write_bytes(original.with_name("ks2_la_timeseries.meta.csv").read_bytes())
 
     def swap_ks2(spec):
@@ -142,7 +204,7 @@ def _bad_sources(tmp_path: Path, corrupt) -> Path:
 
 
 def _line_of(lines: list[str], la_code: str) -> int:
-    return next(i for i, l in enumerate(lines) if f",{la_code}," in l and ",Total,Total,Total," in l)
+    return next(i for i, line in enumerate(lines) if f",{la_code}," in line and ",Total,Total,Total," in line)
 
 
 def percentage_of_140(lines: list[str]) -> str:
@@ -173,7 +235,7 @@ def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path):
     result = run_pipeline(published, _bad_sources(tmp_path, both_corruptions))
     assert result.returncode == 1
     console = result.stdout
-    summary = console[console.rindex("\n", 0, console.index(" run summary ")) + 1:]
+    summary = console[console.rindex("\n", 0, console.index(" run summary ")) + 1 :]
     assert "NOT PUBLISHED (1 gate failed; exit 1)" in summary.splitlines()[1]
     assert "  GATE FAILED: raw/ks2 / gx_raw_ks2" in summary.splitlines()
     assert "gate       FAILED raw/ks2 / gx_raw_ks2: raw_ks2: 2 of " in console  # as it was evaluated

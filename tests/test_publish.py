@@ -7,8 +7,8 @@ import json
 import duckdb
 import pytest
 
-from orchestration.lib import publish as publish_module
-from orchestration.lib.publish import publish
+from orchestration.lib.publish import warehouse as publish_module
+from orchestration.lib.publish.warehouse import publish
 
 
 def make_build(path, value: float) -> None:

@@ -10,10 +10,10 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.lib import registry
 from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.rules import registry
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
-from orchestration.lib.sources import dataset_specs, dbt_project_vars
+from orchestration.lib.sources.config import dataset_specs, dbt_project_vars
 from tests.dbt_inline import compile_inline
 
 
@@ -62,16 +62,27 @@ def test_suites_carry_each_datasets_own_checks():
     assert _check(_suite("ks2"), "academic-year time period")["kwargs"]["regex"] == r"^(19|20)\d{2}(\d{2})$"
     assert _check(neet, "geographic level")["kwargs"]["value_set"] == ["National", "Regional", "Local authority"]
     susp = _check(_suite("exclusions"), "susp_rate within 0-1000")
-    assert susp["kwargs"] == {"column": "value", "min_value": 0, "max_value": 1000,
-                              "row_condition": 'indicator == "susp_rate"', "condition_parser": "pandas"}
+    assert susp["kwargs"] == {
+        "column": "value",
+        "min_value": 0,
+        "max_value": 1000,
+        "row_condition": 'indicator == "susp_rate"',
+        "condition_parser": "pandas",
+    }
     assert "Newham 289.6 in 2017/18" in susp["meta"]["check"]
     aps = _check(_suite("ks5"), "aps_per_entry")
     assert (aps["kwargs"]["max_value"], aps["meta"]["check"]) == (
-        60, "aps_per_entry within 0-60 (A level points per entry run from 0 (U) to 60 (A*))")
+        60,
+        "aps_per_entry within 0-60 (A level points per entry run from 0 (U) to 60 (A*))",
+    )
     # The extra ranges sit after the all-percentages check and before the duplicate check.
     labels = [e["meta"]["check"] for e in _suite("eyfs")["expectations"]]
-    assert labels[12:16] == ["percentage within 0-100", "gld_percentage within 0-100", "elg_percentage within 0-100",
-                             "no duplicate rows (time x geography x filters x version in a file)"]
+    assert labels[12:16] == [
+        "percentage within 0-100",
+        "gld_percentage within 0-100",
+        "elg_percentage within 0-100",
+        "no duplicate rows (time x geography x filters x version in a file)",
+    ]
 
 
 def _with_entry(edit) -> dict:
@@ -80,16 +91,23 @@ def _with_entry(edit) -> dict:
     return variables
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["ks2"].update(titel="x"), "vars.ees_datasets.ks2: unknown key(s) titel"),
-    (lambda d: d["ks2"].pop("title"), "vars.ees_datasets.ks2: title required"),
-    (lambda d: d["ks2"].update(periods="financial_year"),
-     "vars.ees_datasets.ks2.periods: 'financial_year' is not one of ees_period_types (academic_year, calendar_year)"),
-    (lambda d: d["ks5"]["gate"]["ranges"]["aps_per_entry"].update(max="60"),
-     "vars.ees_datasets.ks5.gate.ranges.aps_per_entry.max: expected a number, got '60'"),
-    (lambda d: d["neet"].update(headline={"Age": "16-17"}), "vars.ees_datasets.neet.headline: expected lower-case"),
-    (lambda d: d.update({"Free-school-meals": d["ks2"]}), "a dataset name must be lower snake case"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["ks2"].update(titel="x"), "vars.ees_datasets.ks2: unknown key(s) titel"),
+        (lambda d: d["ks2"].pop("title"), "vars.ees_datasets.ks2: title required"),
+        (
+            lambda d: d["ks2"].update(periods="financial_year"),
+            "vars.ees_datasets.ks2.periods: 'financial_year' is not one of ees_period_types (academic_year, calendar_year)",
+        ),
+        (
+            lambda d: d["ks5"]["gate"]["ranges"]["aps_per_entry"].update(max="60"),
+            "vars.ees_datasets.ks5.gate.ranges.aps_per_entry.max: expected a number, got '60'",
+        ),
+        (lambda d: d["neet"].update(headline={"Age": "16-17"}), "vars.ees_datasets.neet.headline: expected lower-case"),
+        (lambda d: d.update({"Free-school-meals": d["ks2"]}), "a dataset name must be lower snake case"),
+    ],
+)
 def test_a_bad_entry_is_named(edit, message):
     with pytest.raises(PipelineInputError, match="dbt_project/dbt_project.yml: vars") as error:
         registry.read_registry(_with_entry(edit))
@@ -130,7 +148,9 @@ def test_write_adds_a_new_datasets_files_and_removes_a_removed_ones(tmp_path, mo
     assert sources[-1]["config"]["meta"]["url"].endswith("/find-statistics/key-stage-4-destination-measures")
 
     without_ks1 = registry.read_registry(_with_entry(lambda d: d.pop("ks1")))
-    assert "staging/stg_ees__ks1.sql is left from a dataset no longer in the registry" in registry.differences(without_ks1)
+    assert "staging/stg_ees__ks1.sql is left from a dataset no longer in the registry" in registry.differences(
+        without_ks1
+    )
     registry.write(without_ks1)
     assert not (staging / "stg_ees__ks1.sql").exists() and not (expectations / "raw_ks1.json").exists()
     assert not (staging / "stg_ees__ks4_destinations.sql").exists()
@@ -143,9 +163,13 @@ def test_dbt_and_python_read_the_same_headline_values(tmp_path):
     the registry's Python view: NEET's age is 16-17, every other filter Total."""
     pairs = [("neet", "age"), ("neet", "sex"), ("ks2", "age"), ("ks2", "breakdown"), ("absence", "school_type")]
     values = ", ".join(f"('{d}', '{f}')" for d, f in pairs)
-    sql = ("select {{ ees_headline_value_sql('d', 'f') }} as from_sql, "
-           + " ".join(f"{{{{ \"'\" ~ ees_headline_value('{d}', '{f}') ~ \"'\" }}}} as c{i}," for i, (d, f) in enumerate(pairs))
-           + f" 1 as one from (values {values}) as t(d, f)")
+    sql = (
+        "select {{ ees_headline_value_sql('d', 'f') }} as from_sql, "
+        + " ".join(
+            f"{{{{ \"'\" ~ ees_headline_value('{d}', '{f}') ~ \"'\" }}}} as c{i}," for i, (d, f) in enumerate(pairs)
+        )
+        + f" 1 as one from (values {values}) as t(d, f)"
+    )
     rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
     python = [registry.ees_datasets()[d].headline_value(f) for d, f in pairs]
     assert python == ["16-17", "Total", "Total", "Total", "Total"]

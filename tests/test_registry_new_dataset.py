@@ -43,9 +43,24 @@ CATALOGUE_ROWS = (
     f'{MEASURE},"Key stage 4 destinations: pupils in sustained education, apprenticeship or employment",'
     f"ks4,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0\n"
 )
-COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
-           "region_name", "old_la_code", "la_name", "new_la_code", "version", "data_type", "characteristic",
-           "cohort", "overall", "education"]
+COLUMNS = [
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "la_name",
+    "new_la_code",
+    "version",
+    "data_type",
+    "characteristic",
+    "cohort",
+    "overall",
+    "education",
+]
 META = """col_name,col_type,label,indicator_grouping,indicator_unit,filter_hint,filter_grouping_column
 version,Filter,Version,,,,
 data_type,Filter,Data type,,,Number or percentage of the cohort,
@@ -78,7 +93,13 @@ def expected_percent(area: str, period: str, characteristic: str) -> float:
 
 def _area(row: dict) -> str:
     level = row["geographic_level"]
-    return row["country_code"] if level == "National" else row["region_code"] if level == "Regional" else row["old_la_code"]
+    return (
+        row["country_code"]
+        if level == "National"
+        else row["region_code"]
+        if level == "Regional"
+        else row["old_la_code"]
+    )
 
 
 def write_dataset(folder: Path) -> Path:
@@ -86,8 +107,14 @@ def write_dataset(folder: Path) -> Path:
     and a Percentage row per area, characteristic and period; City of London's disadvantaged
     figures suppressed (c)."""
     with (REPO_ROOT / "raw/sample/ks4/ks4_la_timeseries.csv").open(encoding="utf-8", newline="") as handle:
-        areas = [r for r in csv.DictReader(handle) if r["time_period"] == "202324" and r["breakdown_topic"] == "Total"
-                 and r["breakdown"] == "Total" and r["sex"] == "Total"]
+        areas = [
+            r
+            for r in csv.DictReader(handle)
+            if r["time_period"] == "202324"
+            and r["breakdown_topic"] == "Total"
+            and r["breakdown"] == "Total"
+            and r["sex"] == "Total"
+        ]
     folder.mkdir(parents=True)
     path = folder / "ks4_destinations_la.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -100,12 +127,16 @@ def write_dataset(folder: Path) -> Path:
                     cohort = 1000 + (int(area["old_la_code"]) if area["old_la_code"] else 5000)
                     cohort //= 4 if characteristic == "Disadvantaged" else 1
                     percent = expected_percent(_area(area), period, characteristic)
-                    cells = [[str(cohort), str(round(cohort * percent / 100)), str(round(cohort * (percent - 5) / 100))],
-                             [str(cohort), f"{percent:g}", f"{percent - 5:g}"]]
+                    cells = [
+                        [str(cohort), str(round(cohort * percent / 100)), str(round(cohort * (percent - 5) / 100))],
+                        [str(cohort), f"{percent:g}", f"{percent - 5:g}"],
+                    ]
                     if area["old_la_code"] == "201" and characteristic == "Disadvantaged":
                         cells = [["c", "c", "c"], ["c", "c", "c"]]
                     for data_type, values in zip(("Number", "Percentage"), cells):
-                        writer.writerow([period, "Academic year", *geography, "Final", data_type, characteristic, *values])
+                        writer.writerow(
+                            [period, "Academic year", *geography, "Final", data_type, characteristic, *values]
+                        )
     path.with_name("ks4_destinations_la.meta.csv").write_text(META, encoding="utf-8")
     return path
 
@@ -128,8 +159,9 @@ def test_a_new_dataset_is_one_entry_plus_catalogue_rows(tmp_path):
     (project / "sources.yml").write_text(yaml.safe_dump(sources, sort_keys=False), encoding="utf-8")
 
     env = {**pipeline_env(tmp_path, project / "sources.yml", EDU_RUN_OUTPUTS="0"), "PYTHONPATH": str(project)}
-    generate = subprocess.run([sys.executable, "-m", "orchestration.lib.registry"], cwd=project, env=env,
-                              capture_output=True, text=True)
+    generate = subprocess.run(
+        [sys.executable, "-m", "orchestration.lib.rules.registry"], cwd=project, env=env, capture_output=True, text=True
+    )
     assert generate.returncode == 0, generate.stderr
     assert generate.stdout.splitlines() == [
         "dbt_project/models/staging/ees/_ees__sources.yml differs from the registry",
@@ -138,18 +170,22 @@ def test_a_new_dataset_is_one_entry_plus_catalogue_rows(tmp_path):
         f"expectations/raw_{DATASET}.json is missing",
     ]
 
-    run = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=project, env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"], cwd=project, env=env, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
 
     with duckdb.connect(str(tmp_path / "warehouse/education.duckdb"), read_only=True) as con:
         rows = con.execute(
             "SELECT breakdown, time_period, old_la_code, value, value_status, national_value, regional_value, "
             "previous_time_period, change_vs_previous, region_code FROM marts.fct_la_measure WHERE measure_code = ? "
-            "ORDER BY ALL", [MEASURE]).fetchall()
+            "ORDER BY ALL",
+            [MEASURE],
+        ).fetchall()
         checks = con.execute("SELECT check_results FROM audit.publications").fetchall()[0][0]
-        dim = con.execute("SELECT dataset, indicator_column FROM marts.dim_measure WHERE measure_code = ?",
-                          [MEASURE]).fetchall()
+        dim = con.execute(
+            "SELECT dataset, indicator_column FROM marts.dim_measure WHERE measure_code = ?", [MEASURE]
+        ).fetchall()
     by_key = {(r[0], r[1], r[2]): r[3:] for r in rows}
     assert len(rows) == 2 * len(PERIODS) * 153
     # St. Helens (342, North West): the Percentage row's value, England's and the region's beside

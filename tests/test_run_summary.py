@@ -20,25 +20,41 @@ KS2_FILES = (
 )
 KS4_FILES = "\n".join(
     f"- `raw/sample/ks4/{name}` sha256 `5e44f3a43e44…` 1,759,021 bytes, {rows:,} rows, release from version column"
-    for name, rows in (("ks4_la_timeseries.csv", 10_395), ("ks4_la_2022_provisional.csv", 1_155), ("ks4_la_2025.csv", 1_155))
+    for name, rows in (
+        ("ks4_la_timeseries.csv", 10_395),
+        ("ks4_la_2022_provisional.csv", 1_155),
+        ("ks4_la_2025.csv", 1_155),
+    )
 )
 # A raw gate failing on many rows: its description runs past 4,000 characters.
-FAILURE_LINES = [f"  - percentage within 0-100: pt_rwm_met_expected_standard = 140 at ks2_la_timeseries.csv line {n}, "
-                 f"column pt_rwm_met_expected_standard" for n in range(2, 122)]
+FAILURE_LINES = [
+    f"  - percentage within 0-100: pt_rwm_met_expected_standard = 140 at ks2_la_timeseries.csv line {n}, "
+    f"column pt_rwm_met_expected_standard"
+    for n in range(2, 122)
+]
 LONG_DESCRIPTION = "raw_ks2: 1 of 19 expectations failed:\n" + "\n".join(FAILURE_LINES)
 
 
 def build_graph(raw_gate_passes=True, output_gate_passes=True, ingest_error: str | None = None):
-    @dg.multi_asset(specs=[dg.AssetSpec(["raw", "ks2"]), dg.AssetSpec(["raw", "ks4"]), dg.AssetSpec(["raw", "landed_files"])],
-                    name="ingest_raw_files")
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(["raw", "ks2"]), dg.AssetSpec(["raw", "ks4"]), dg.AssetSpec(["raw", "landed_files"])],
+        name="ingest_raw_files",
+    )
     def ingest_raw_files(context):
         if ingest_error:
             raise PipelineInputError(ingest_error)
         context.log.info("ks2: landed ks2_la_timeseries.csv (11,550 rows)")
-        yield dg.MaterializeResult(asset_key=["raw", "ks2"], metadata={"row_count": 12_705, "files": dg.MetadataValue.md(KS2_FILES)})
-        yield dg.MaterializeResult(asset_key=["raw", "ks4"], metadata={
-            "row_count": 12_705, "files": dg.MetadataValue.md(KS4_FILES),
-            "warnings": dg.MetadataValue.md("- data set 3f1c v2.0 is deprecated: DfE published v2.1")})
+        yield dg.MaterializeResult(
+            asset_key=["raw", "ks2"], metadata={"row_count": 12_705, "files": dg.MetadataValue.md(KS2_FILES)}
+        )
+        yield dg.MaterializeResult(
+            asset_key=["raw", "ks4"],
+            metadata={
+                "row_count": 12_705,
+                "files": dg.MetadataValue.md(KS4_FILES),
+                "warnings": dg.MetadataValue.md("- data set 3f1c v2.0 is deprecated: DfE published v2.1"),
+            },
+        )
         yield dg.MaterializeResult(asset_key=["raw", "landed_files"], metadata={"file_count": 5})
 
     @dg.asset_check(asset=dg.AssetKey(["raw", "ks2"]), name="gx_raw_ks2", blocking=True)
@@ -49,20 +65,29 @@ def build_graph(raw_gate_passes=True, output_gate_passes=True, ingest_error: str
 
     @dg.asset(key=["warehouse", "education"], deps=[dg.AssetKey(["raw", "ks2"]), dg.AssetKey(["raw", "ks4"])])
     def publication():
-        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path("/srv/warehouse/education.duckdb"),
-                                              "publication_id": "run-0042", "gates_passed": 1, "table_count": 15})
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path("/srv/warehouse/education.duckdb"),
+                "publication_id": "run-0042",
+                "gates_passed": 1,
+                "table_count": 15,
+            }
+        )
 
     @dg.asset(key=["outputs", "briefings"], deps=[publication])
     def briefings():
-        return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path("/srv/warehouse/briefings/index.html"),
-                                              "briefings": 153})
+        return dg.MaterializeResult(
+            metadata={"index": dg.MetadataValue.path("/srv/warehouse/briefings/index.html"), "briefings": 153}
+        )
 
     @dg.asset_check(asset=briefings, name="briefing_numbers_match_marts")
     def briefing_numbers_match_marts():
         return dg.AssetCheckResult(
             passed=output_gate_passes,
-            description="140,118 numbers in 153 briefings match the marts" if output_gate_passes
-            else "1 numbers differ from the marts:\nst-helens/2021-22.html: ks2_rwm_expected 63 reads 64")
+            description="140,118 numbers in 153 briefings match the marts"
+            if output_gate_passes
+            else "1 numbers differ from the marts:\nst-helens/2021-22.html: ks2_rwm_expected 63 reads 64",
+        )
 
     return [ingest_raw_files, publication, briefings], [gx_raw_ks2, briefing_numbers_match_marts]
 
@@ -80,12 +105,18 @@ def test_a_clean_run():
     assert [(d.name, d.files, d.rows) for d in facts.datasets] == [("ks2", 2, 12_705), ("ks4", 3, 12_705)]
     assert facts.landed_files == 5
     assert [(g.name, g.kind, g.passed) for g in facts.gates] == [
-        ("raw/ks2 / gx_raw_ks2", "raw", True), ("outputs/briefings / briefing_numbers_match_marts", "output", True)]
+        ("raw/ks2 / gx_raw_ks2", "raw", True),
+        ("outputs/briefings / briefing_numbers_match_marts", "output", True),
+    ]
     assert facts.publication == {"id": "run-0042", "path": "/srv/warehouse/education.duckdb", "tables": 15}
     assert facts.warnings == ["raw/ks4: data set 3f1c v2.0 is deprecated: DfE published v2.1"]
     assert run_summary.exit_code(facts) == 0
-    text = run_summary.render(facts, sources_file="/srv/sources.yml", dbt_log=Path("/srv/warehouse/build/logs/dbt.log"),
-                              report=Path("/srv/warehouse/build/logs/run_report.txt"))
+    text = run_summary.render(
+        facts,
+        sources_file="/srv/sources.yml",
+        dbt_log=Path("/srv/warehouse/build/logs/dbt.log"),
+        report=Path("/srv/warehouse/build/logs/run_report.txt"),
+    )
     lines = text.splitlines()
     assert lines[1].endswith("published; every step and gate passed (exit 0)")
     assert "Ingest     2 datasets, 5 files, 25,410 rows" in lines
@@ -114,9 +145,15 @@ def test_a_failed_raw_gate_blocks_the_publication_and_is_reported_in_full(tmp_pa
     assert lines[start + 9] == f"    (in full in {report}: 113 more lines)"
     assert "Published  nothing new: /srv/warehouse/education.duckdb left as it was" in lines
     assert facts.failed_steps == []  # the check's step failing is the failed gate, not a second failure
-    assert facts.skipped_steps == ["outputs__briefings", "outputs__briefings_briefing_numbers_match_marts", "warehouse__education"]
-    assert ("Not run    3 steps after the failure: outputs__briefings, "
-            "outputs__briefings_briefing_numbers_match_marts, warehouse__education") in lines
+    assert facts.skipped_steps == [
+        "outputs__briefings",
+        "outputs__briefings_briefing_numbers_match_marts",
+        "warehouse__education",
+    ]
+    assert (
+        "Not run    3 steps after the failure: outputs__briefings, "
+        "outputs__briefings_briefing_numbers_match_marts, warehouse__education"
+    ) in lines
     full = run_summary.full_report(facts, text)
     assert LONG_DESCRIPTION in full and full.startswith(text)
     assert "FAILED  raw    raw/ks2 / gx_raw_ks2: raw_ks2: 1 of 19 expectations failed:" in full
@@ -133,7 +170,9 @@ def test_a_failed_output_gate_after_publication_exits_2():
 
 
 def test_a_failed_step_is_named_with_its_error():
-    facts, _ = run(ingest_error="ks2_la.csv: unusually large file: it has 30 data rows, more than EDU_MAX_ROWS_PER_FILE=20.")
+    facts, _ = run(
+        ingest_error="ks2_la.csv: unusually large file: it has 30 data rows, more than EDU_MAX_ROWS_PER_FILE=20."
+    )
     assert run_summary.exit_code(facts) == 1
     [step] = facts.failed_steps
     assert step.step == "ingest_raw_files"
@@ -152,10 +191,15 @@ def _console_run(level: str) -> str:
         dg.get_dagster_logger().info("a library's chatter")  # logged from outside orchestration/
         dg.get_dagster_logger().warning("a library's warning\nwith a second line")
 
-    defs = dg.Definitions(assets=[*assets, chatty], asset_checks=checks, loggers={"console": progress_console},
-                          jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())])
+    defs = dg.Definitions(
+        assets=[*assets, chatty],
+        asset_checks=checks,
+        loggers={"console": progress_console},
+        jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())],
+    )
     result = defs.resolve_job_def("all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), run_config={"loggers": {"console": {"config": {"log_level": level}}}})
+        instance=dg.DagsterInstance.ephemeral(), run_config={"loggers": {"console": {"config": {"log_level": level}}}}
+    )
     assert result.success
     return result
 
@@ -191,15 +235,23 @@ def test_console_at_warning_keeps_warnings_and_failures_only(capsys):
 
 def test_a_long_failure_line_is_wrapped_so_the_file_and_line_show():
     """A GX failure line as the sample's bad-input run wrote it: the file and line come last."""
-    line = ('  - percentage within 0-100 {"column": "value", "condition_parser": "pandas", "min_value": 0.0, '
-            '"max_value": 100.0} where is_percentage == True: 1 unexpected; rows: /srv/incoming/ks2_la_timeseries.csv '
-            'line 283 (indicator=pt_rwm_met_expected_standard, value=140.0)')
-    facts = run_summary.RunFacts(run_id="13bcdb9c-0000", job_name="refresh_and_publish", gates_planned=307, gates=[
-        run_summary.Gate("raw/ks2", "gx_raw_ks2", "raw", False, "raw_ks2: 1 of 19 expectations failed:\n" + line)])
+    line = (
+        '  - percentage within 0-100 {"column": "value", "condition_parser": "pandas", "min_value": 0.0, '
+        '"max_value": 100.0} where is_percentage == True: 1 unexpected; rows: /srv/incoming/ks2_la_timeseries.csv '
+        "line 283 (indicator=pt_rwm_met_expected_standard, value=140.0)"
+    )
+    facts = run_summary.RunFacts(
+        run_id="13bcdb9c-0000",
+        job_name="refresh_and_publish",
+        gates_planned=307,
+        gates=[
+            run_summary.Gate("raw/ks2", "gx_raw_ks2", "raw", False, "raw_ks2: 1 of 19 expectations failed:\n" + line)
+        ],
+    )
     lines = run_summary.render(facts, report=Path("/srv/warehouse/build/logs/run_report.txt")).splitlines()
     start = lines.index("  GATE FAILED: raw/ks2 / gx_raw_ks2")
     assert "Gates      0 passed, 1 failed, 306 not run (raw 0/1 passed)" in lines
     assert lines[start + 1] == "    raw_ks2: 1 of 19 expectations failed:"
-    assert all(len(text) <= run_summary.SCREEN_WIDTH for text in lines[start + 1:start + 4])
-    assert "".join(text[4:] for text in lines[start + 2:start + 4]) == line
+    assert all(len(text) <= run_summary.SCREEN_WIDTH for text in lines[start + 1 : start + 4])
+    assert "".join(text[4:] for text in lines[start + 2 : start + 4]) == line
     assert lines[start + 4].startswith("Warnings")  # nothing left out: no pointer needed

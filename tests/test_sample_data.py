@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.lib.sample_data.generator import DEFAULT_OUT, KS2_TARGETS, generate
-from orchestration.lib.sample_data.geography import (
+from tools.sample_data.generator import DEFAULT_OUT, KS2_TARGETS, generate
+from tools.sample_data.geography import (
     LOCAL_AUTHORITIES,
     REGIONS,
     la_by_old_code,
@@ -20,8 +20,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "raw" / "sample"
 REAL_KS2 = REPO_ROOT.parent / "shared" / "reference" / "ees_real" / "ks2_la.csv"
 # Directories the generator owns; other sample datasets may sit beside them.
-GENERATED_DIRS = ("ks2", "ks4", "statistical_neighbours", "eyfs", "phonics", "ks1", "ks5", "age19",
-                  "absence", "exclusions", "neet", "local")
+GENERATED_DIRS = (
+    "ks2",
+    "ks4",
+    "statistical_neighbours",
+    "eyfs",
+    "phonics",
+    "ks1",
+    "ks5",
+    "age19",
+    "absence",
+    "exclusions",
+    "neet",
+    "local",
+)
 EES_DIRS = tuple(d for d in GENERATED_DIRS if d not in ("statistical_neighbours", "local"))
 HEADLINE = ("Total", "Total", "Total")
 PUPIL_FILTERS = ["breakdown_topic", "breakdown", "sex"]
@@ -38,11 +50,30 @@ DATASET_FILTERS = {
     "exclusions": (["school_type"], ["Total"]),
     "neet": (["Age"], ["16-17"]),
 }
-STANDARD = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
-            "region_code", "region_name", "old_la_code", "la_name", "new_la_code", "version"]
+STANDARD = [
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "la_name",
+    "new_la_code",
+    "version",
+]
 PERCENT_RATES = {"l2_with_em_by19_rate", "l3_by19_rate"}  # per 100 pupils, not %: exclusion rates
-PUBLISHED_KS2_RWM = {"201516": 53, "201617": 61, "201718": 64, "201819": 65,
-                     "202122": 59, "202223": 60, "202324": 61, "202425": 62}
+PUBLISHED_KS2_RWM = {
+    "201516": 53,
+    "201617": 61,
+    "201718": 64,
+    "201819": 65,
+    "202122": 59,
+    "202223": 60,
+    "202324": 61,
+    "202425": 62,
+}
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -66,9 +97,10 @@ def test_default_output_is_the_committed_sample():
 def test_generator_reproduces_committed_files(tmp_path):
     written = generate(tmp_path)
     generated = {p.relative_to(tmp_path).as_posix() for p in written}
-    committed = {p.relative_to(SAMPLE_DIR).as_posix()
-                 for d in GENERATED_DIRS for p in (SAMPLE_DIR / d).rglob("*") if p.is_file()}
-    assert committed, "raw/sample is empty: run python -m orchestration.lib.sample_data.generator"
+    committed = {
+        p.relative_to(SAMPLE_DIR).as_posix() for d in GENERATED_DIRS for p in (SAMPLE_DIR / d).rglob("*") if p.is_file()
+    }
+    assert committed, "raw/sample is empty: run python -m tools.sample_data.generator"
     assert committed - generated == set(), "committed sample files the generator no longer writes"
     assert generated - committed == set(), "generated files missing from raw/sample"
     for name in sorted(generated):
@@ -95,8 +127,7 @@ def test_geography_list_is_complete():
 
 
 def _data_files() -> list[Path]:
-    return sorted(p for d in EES_DIRS for p in (SAMPLE_DIR / d).glob("*.csv")
-                  if not p.name.endswith(".meta.csv"))
+    return sorted(p for d in EES_DIRS for p in (SAMPLE_DIR / d).glob("*.csv") if not p.name.endswith(".meta.csv"))
 
 
 def _headline(rows: list[dict[str, str]], dataset: str) -> list[dict[str, str]]:
@@ -130,7 +161,7 @@ def test_standard_columns_and_meta():
     for file in _data_files():
         header = list(_read(file)[0].keys())
         filters, _ = DATASET_FILTERS[file.parent.name]
-        assert header[:11 + len(filters)] == STANDARD + filters, file.name
+        assert header[: 11 + len(filters)] == STANDARD + filters, file.name
         meta = _read(file.with_name(file.name.removesuffix(".csv") + ".meta.csv"))
         assert [m["col_name"] for m in meta] == header[10:], file.name
         types = {m["col_name"]: m["col_type"] for m in meta}
@@ -186,8 +217,11 @@ def test_ks2_versions(ks2):
 
 
 def test_national_rwm_matches_published_levels(ks2):
-    national = {r["time_period"]: r["pt_rwm_met_expected_standard"] for r in ks2
-                if r["geographic_level"] == "National" and _filters(r) == HEADLINE}
+    national = {
+        r["time_period"]: r["pt_rwm_met_expected_standard"]
+        for r in ks2
+        if r["geographic_level"] == "National" and _filters(r) == HEADLINE
+    }
     for year, published in PUBLISHED_KS2_RWM.items():
         assert abs(int(national[year]) - published) <= 1, year
 
@@ -201,17 +235,21 @@ def test_national_is_the_sum_of_its_las(ks2):
 
 
 def test_disadvantaged_gap_is_realistic(ks2):
-    national = {(r["time_period"], r["breakdown"]): int(r["pt_rwm_met_expected_standard"])
-                for r in ks2 if r["geographic_level"] == "National" and r["sex"] == "Total"
-                and r["time_period"] == "201819"}
+    national = {
+        (r["time_period"], r["breakdown"]): int(r["pt_rwm_met_expected_standard"])
+        for r in ks2
+        if r["geographic_level"] == "National" and r["sex"] == "Total" and r["time_period"] == "201819"
+    }
     gap = national[("201819", "Not disadvantaged")] - national[("201819", "Disadvantaged")]
     assert 16 <= gap <= 24
 
 
 def test_provisional_st_helens_is_final_minus_one(ks2):
     def st_helens(rows):
-        return next(r for r in rows if r["old_la_code"] == "342" and r["time_period"] == "202122"
-                    and _filters(r) == HEADLINE)
+        return next(
+            r for r in rows if r["old_la_code"] == "342" and r["time_period"] == "202122" and _filters(r) == HEADLINE
+        )
+
     provisional_rows = _read(SAMPLE_DIR / "ks2" / "ks2_la_2022_provisional.csv")
     assert {r["version"] for r in provisional_rows} == {"Provisional"}
     assert {r["time_period"] for r in provisional_rows} == {"202122"}
@@ -221,8 +259,13 @@ def test_provisional_st_helens_is_final_minus_one(ks2):
 
 
 def test_suppression_symbols(ks2):
-    city_disadvantaged = [r for r in ks2 if r["old_la_code"] == "201" and r["breakdown"] == "Disadvantaged"
-                          and r["time_period"] not in ("201920", "202021")]
+    city_disadvantaged = [
+        r
+        for r in ks2
+        if r["old_la_code"] == "201"
+        and r["breakdown"] == "Disadvantaged"
+        and r["time_period"] not in ("201920", "202021")
+    ]
     assert city_disadvantaged and {r["pt_rwm_met_expected_standard"] for r in city_disadvantaged} == {"c"}
     scilly_higher = {r["pt_rwm_met_higher_standard"] for r in ks2 if r["old_la_code"] == "420"}
     assert "low" in scilly_higher
@@ -258,9 +301,12 @@ def test_geography_matches_real_dfe_file():
     for row in _read(REAL_KS2):
         if row["time_period"] == "202425" and row["geographic_level"] == "Local authority":
             real.setdefault(row["old_la_code"], set()).add(
-                (row["new_la_code"], row["la_name"], row["region_code"], row["region_name"]))
-    ours = {la.old_code: (la.new_code, la.name, la.reporting_region_code, la.reporting_region_name)
-            for la in LOCAL_AUTHORITIES}
+                (row["new_la_code"], row["la_name"], row["region_code"], row["region_name"])
+            )
+    ours = {
+        la.old_code: (la.new_code, la.name, la.reporting_region_code, la.reporting_region_name)
+        for la in LOCAL_AUTHORITIES
+    }
     assert set(real) == set(ours)
     mismatches = {code: (ours[code], sorted(real[code])) for code in ours if real[code] != {ours[code]}}
     assert mismatches == {}
@@ -273,48 +319,159 @@ def test_geography_matches_real_dfe_file():
 # sample lands within 1.5 points (0.02 for two-decimal rates) of each.
 PUBLISHED_ENGLAND = {
     ("eyfs", "eyfs/eyfs_la_timeseries.csv", "gld_percentage"): {
-        "201516": 69.3, "201617": 70.7, "201718": 71.5, "201819": 71.8,
-        "202122": 65.2, "202223": 67.2, "202324": 67.7, "202425": 68.3},
+        "201516": 69.3,
+        "201617": 70.7,
+        "201718": 71.5,
+        "201819": 71.8,
+        "202122": 65.2,
+        "202223": 67.2,
+        "202324": 67.7,
+        "202425": 68.3,
+    },
     ("eyfs", "eyfs/eyfs_la_timeseries.csv", "elg_percentage"): {
-        "201516": 67.3, "201819": 70.7, "202122": 63.4, "202425": 66.9},
+        "201516": 67.3,
+        "201819": 70.7,
+        "202122": 63.4,
+        "202425": 66.9,
+    },
     ("phonics", "phonics/phonics_la_timeseries.csv", "pt_phonics_y1_met_expected_standard"): {
-        "201516": 81, "201617": 81, "201718": 82, "201819": 82,
-        "202122": 75, "202223": 79, "202324": 79, "202425": 80},
+        "201516": 81,
+        "201617": 81,
+        "201718": 82,
+        "201819": 82,
+        "202122": 75,
+        "202223": 79,
+        "202324": 79,
+        "202425": 80,
+    },
     ("ks1", "ks1/ks1_la_timeseries.csv", "pt_read_met_expected_standard"): {
-        "201516": 74, "201617": 76, "201718": 75, "201819": 75, "202122": 67, "202223": 68},
+        "201516": 74,
+        "201617": 76,
+        "201718": 75,
+        "201819": 75,
+        "202122": 67,
+        "202223": 68,
+    },
     ("ks1", "ks1/ks1_la_timeseries.csv", "pt_writ_met_expected_standard"): {
-        "201516": 65, "201617": 68, "201718": 70, "201819": 69, "202122": 58, "202223": 60},
+        "201516": 65,
+        "201617": 68,
+        "201718": 70,
+        "201819": 69,
+        "202122": 58,
+        "202223": 60,
+    },
     ("ks1", "ks1/ks1_la_timeseries.csv", "pt_mat_met_expected_standard"): {
-        "201516": 73, "201617": 75, "201718": 76, "201819": 76, "202122": 68, "202223": 70},
+        "201516": 73,
+        "201617": 75,
+        "201718": 76,
+        "201819": 76,
+        "202122": 68,
+        "202223": 70,
+    },
     ("ks5", "ks5/ks5_la_timeseries.csv", "aps_per_entry"): {
-        "201516": 30.44, "201617": 31.13, "201718": 32.12, "201819": 32.87, "201920": 38.55,
-        "202021": 40.46, "202122": 37.86, "202223": 34.16, "202324": 34.38, "202425": 34.99},
+        "201516": 30.44,
+        "201617": 31.13,
+        "201718": 32.12,
+        "201819": 32.87,
+        "201920": 38.55,
+        "202021": 40.46,
+        "202122": 37.86,
+        "202223": 34.16,
+        "202324": 34.38,
+        "202425": 34.99,
+    },
     ("ks5", "ks5/ks5_la_timeseries.csv", "aab_percent"): {
-        "201819": 18.4, "201920": 30.4, "202021": 37.6, "202122": 31.4, "202425": 24.3},
+        "201819": 18.4,
+        "201920": 30.4,
+        "202021": 37.6,
+        "202122": 31.4,
+        "202425": 24.3,
+    },
     ("ks5", "ks5/ks5_la_timeseries.csv", "three_a_percent"): {
-        "201819": 10.8, "201920": 19.9, "202021": 25.3, "202122": 20.3, "202425": 14.9},
+        "201819": 10.8,
+        "201920": 19.9,
+        "202021": 25.3,
+        "202122": 20.3,
+        "202425": 14.9,
+    },
     ("age19", "age19/level_2_3_at_19_la.csv", "l2_with_em_by19_rate"): {
-        "201516": 68.9, "201819": 68.9, "202122": 72.1, "202223": 75.8, "202324": 73.8},
+        "201516": 68.9,
+        "201819": 68.9,
+        "202122": 72.1,
+        "202223": 75.8,
+        "202324": 73.8,
+    },
     ("age19", "age19/level_2_3_at_19_la.csv", "l3_by19_rate"): {
-        "201516": 57.1, "201819": 57.2, "202122": 60.1, "202223": 59.2, "202324": 57.6},
+        "201516": 57.1,
+        "201819": 57.2,
+        "202122": 60.1,
+        "202223": 59.2,
+        "202324": 57.6,
+    },
     ("absence", "absence/absence_la_timeseries.csv", "sess_overall_percent"): {
-        "201516": 4.6, "201617": 4.7, "201718": 4.8, "201819": 4.7, "202021": 4.6,
-        "202122": 7.6, "202223": 7.4, "202324": 7.1, "202425": 6.9},
+        "201516": 4.6,
+        "201617": 4.7,
+        "201718": 4.8,
+        "201819": 4.7,
+        "202021": 4.6,
+        "202122": 7.6,
+        "202223": 7.4,
+        "202324": 7.1,
+        "202425": 6.9,
+    },
     ("absence", "absence/absence_la_timeseries.csv", "enrolments_pa_10_exact_percent"): {
-        "201516": 10.5, "201819": 10.9, "202021": 12.1, "202122": 22.5, "202223": 22.3,
-        "202324": 20.0, "202425": 18.5},
+        "201516": 10.5,
+        "201819": 10.9,
+        "202021": 12.1,
+        "202122": 22.5,
+        "202223": 22.3,
+        "202324": 20.0,
+        "202425": 18.5,
+    },
     ("exclusions", "exclusions/exclusions_la_2016_to_2018.csv", "perm_excl_rate"): {
-        "201516": 0.08, "201617": 0.10, "201718": 0.10},
+        "201516": 0.08,
+        "201617": 0.10,
+        "201718": 0.10,
+    },
     ("exclusions", "exclusions/exclusions_la_2016_to_2018.csv", "fixed_excl_rate"): {
-        "201516": 4.29, "201617": 4.76, "201718": 5.08},
+        "201516": 4.29,
+        "201617": 4.76,
+        "201718": 5.08,
+    },
     ("exclusions", "exclusions/exclusions_la_timeseries.csv", "perm_excl_rate"): {
-        "201819": 0.10, "201920": 0.06, "202021": 0.05, "202122": 0.08, "202223": 0.11, "202324": 0.13},
+        "201819": 0.10,
+        "201920": 0.06,
+        "202021": 0.05,
+        "202122": 0.08,
+        "202223": 0.11,
+        "202324": 0.13,
+    },
     ("exclusions", "exclusions/exclusions_la_timeseries.csv", "susp_rate"): {
-        "201819": 5.36, "201920": 3.76, "202021": 4.25, "202122": 6.91, "202223": 9.33, "202324": 10.90},
+        "201819": 5.36,
+        "201920": 3.76,
+        "202021": 4.25,
+        "202122": 6.91,
+        "202223": 9.33,
+        "202324": 10.90,
+    },
     ("neet", "neet/neet_la_timeseries.csv", "NEET_percent"): {
-        "2019": 2.6, "2020": 2.7, "2021": 2.8, "2022": 2.6, "2023": 2.8, "2024": 3.2, "2025": 3.4},
+        "2019": 2.6,
+        "2020": 2.7,
+        "2021": 2.8,
+        "2022": 2.6,
+        "2023": 2.8,
+        "2024": 3.2,
+        "2025": 3.4,
+    },
     ("neet", "neet/neet_la_timeseries.csv", "NEET_not_known_percent"): {
-        "2019": 5.5, "2020": 5.5, "2021": 5.5, "2022": 4.7, "2023": 5.2, "2024": 5.4, "2025": 5.6},
+        "2019": 5.5,
+        "2020": 5.5,
+        "2021": 5.5,
+        "2022": 4.7,
+        "2023": 5.2,
+        "2024": 5.4,
+        "2025": 5.6,
+    },
 }
 # Count columns: national rows are the sum of their LAs.
 COUNT_COLUMNS = {
@@ -327,13 +484,15 @@ COUNT_COLUMNS = {
     "exclusions/exclusions_la_timeseries.csv": "headcount",
     "neet/neet_la_timeseries.csv": "Cohort_DJFavg",
 }
-ACADEMIC_YEARS = ["201516", "201617", "201718", "201819", "201920",
-                  "202021", "202122", "202223", "202324", "202425"]
+ACADEMIC_YEARS = ["201516", "201617", "201718", "201819", "201920", "202021", "202122", "202223", "202324", "202425"]
 ROWS_PER_PERIOD = 1 + 11 + 153  # England, 9 regions + Inner/Outer London, LAs
 
 
-@pytest.mark.parametrize(("key", "published"), PUBLISHED_ENGLAND.items(),
-                         ids=[f"{relative}:{column}" for _, relative, column in PUBLISHED_ENGLAND])
+@pytest.mark.parametrize(
+    ("key", "published"),
+    PUBLISHED_ENGLAND.items(),
+    ids=[f"{relative}:{column}" for _, relative, column in PUBLISHED_ENGLAND],
+)
 def test_national_levels_match_published(key, published):
     dataset, relative, column = key
     national = _national(dataset, relative, column)
@@ -365,7 +524,7 @@ def test_periods_and_gaps():
 
     def withheld(relative, years):
         rows = _read(SAMPLE_DIR / relative)
-        indicators = list(rows[0])[11 + len(DATASET_FILTERS[relative.split("/")[0]][0]):]
+        indicators = list(rows[0])[11 + len(DATASET_FILTERS[relative.split("/")[0]][0]) :]
         gap = {r[c] for r in rows if r["time_period"] in years for c in indicators}
         rest = {r[c] for r in rows if r["time_period"] not in years for c in indicators}
         return gap, rest
@@ -377,9 +536,11 @@ def test_periods_and_gaps():
     assert periods("age19/level_2_3_at_19_la.csv") == ACADEMIC_YEARS[:9]
     assert periods("absence/absence_la_timeseries.csv") == ACADEMIC_YEARS
     assert periods("neet/neet_la_timeseries.csv") == [str(y) for y in range(2016, 2026)]
-    for relative, years in (("phonics/phonics_la_timeseries.csv", {"201920", "202021"}),
-                            ("ks1/ks1_la_timeseries.csv", {"201920", "202021"}),
-                            ("absence/absence_la_timeseries.csv", {"201920"})):
+    for relative, years in (
+        ("phonics/phonics_la_timeseries.csv", {"201920", "202021"}),
+        ("ks1/ks1_la_timeseries.csv", {"201920", "202021"}),
+        ("absence/absence_la_timeseries.csv", {"201920"}),
+    ):
         gap, rest = withheld(relative, years)
         assert gap == {"x"}, relative
         assert "x" not in rest, relative
@@ -389,11 +550,21 @@ def test_periods_and_gaps():
 
 
 def test_row_counts():
-    counts = {relative: len(_read(SAMPLE_DIR / relative)) for relative in (
-        "eyfs/eyfs_la_timeseries.csv", "phonics/phonics_la_timeseries.csv", "ks1/ks1_la_timeseries.csv",
-        "ks5/ks5_la_timeseries.csv", "ks5/ks5_la_2025_provisional.csv", "age19/level_2_3_at_19_la.csv",
-        "absence/absence_la_timeseries.csv", "exclusions/exclusions_la_2016_to_2018.csv",
-        "exclusions/exclusions_la_timeseries.csv", "neet/neet_la_timeseries.csv")}
+    counts = {
+        relative: len(_read(SAMPLE_DIR / relative))
+        for relative in (
+            "eyfs/eyfs_la_timeseries.csv",
+            "phonics/phonics_la_timeseries.csv",
+            "ks1/ks1_la_timeseries.csv",
+            "ks5/ks5_la_timeseries.csv",
+            "ks5/ks5_la_2025_provisional.csv",
+            "age19/level_2_3_at_19_la.csv",
+            "absence/absence_la_timeseries.csv",
+            "exclusions/exclusions_la_2016_to_2018.csv",
+            "exclusions/exclusions_la_timeseries.csv",
+            "neet/neet_la_timeseries.csv",
+        )
+    }
     assert counts == {
         "eyfs/eyfs_la_timeseries.csv": 8 * ROWS_PER_PERIOD * 7,
         "phonics/phonics_la_timeseries.csv": 10 * ROWS_PER_PERIOD * 7,
@@ -409,40 +580,83 @@ def test_row_counts():
 
 
 def test_breakdowns_and_decoys():
-    pupil_combos = {("Total", "Total", "Total"), ("Total", "Total", "Boys"), ("Total", "Total", "Girls"),
-                    ("Disadvantage", "Disadvantaged", "Total"), ("Disadvantage", "Not disadvantaged", "Total"),
-                    ("Disadvantage", "Disadvantaged", "Boys"), ("Disadvantage", "Disadvantaged", "Girls")}
-    for relative in ("eyfs/eyfs_la_timeseries.csv", "phonics/phonics_la_timeseries.csv",
-                     "ks1/ks1_la_timeseries.csv", "ks5/ks5_la_timeseries.csv"):
+    pupil_combos = {
+        ("Total", "Total", "Total"),
+        ("Total", "Total", "Boys"),
+        ("Total", "Total", "Girls"),
+        ("Disadvantage", "Disadvantaged", "Total"),
+        ("Disadvantage", "Not disadvantaged", "Total"),
+        ("Disadvantage", "Disadvantaged", "Boys"),
+        ("Disadvantage", "Disadvantaged", "Girls"),
+    }
+    for relative in (
+        "eyfs/eyfs_la_timeseries.csv",
+        "phonics/phonics_la_timeseries.csv",
+        "ks1/ks1_la_timeseries.csv",
+        "ks5/ks5_la_timeseries.csv",
+    ):
         assert {_filters(r) for r in _read(SAMPLE_DIR / relative)} == pupil_combos, relative
     age19 = _read(SAMPLE_DIR / "age19" / "level_2_3_at_19_la.csv")
     assert "sex" not in age19[0]
     assert {(r["breakdown_topic"], r["breakdown"]) for r in age19} == {
-        ("Total", "Total"), ("Free school meals", "FSM eligible"), ("Free school meals", "Not FSM eligible"),
-        ("Gender", "Male"), ("Gender", "Female")}
-    for relative in ("absence/absence_la_timeseries.csv", "exclusions/exclusions_la_timeseries.csv",
-                     "exclusions/exclusions_la_2016_to_2018.csv"):
+        ("Total", "Total"),
+        ("Free school meals", "FSM eligible"),
+        ("Free school meals", "Not FSM eligible"),
+        ("Gender", "Male"),
+        ("Gender", "Female"),
+    }
+    for relative in (
+        "absence/absence_la_timeseries.csv",
+        "exclusions/exclusions_la_timeseries.csv",
+        "exclusions/exclusions_la_2016_to_2018.csv",
+    ):
         rows = _read(SAMPLE_DIR / relative)
         assert not {"breakdown_topic", "breakdown", "sex"} & set(rows[0]), relative
         assert {r["school_type"] for r in rows} == {
-            "Total", "State-funded primary", "State-funded secondary", "Special"}, relative
+            "Total",
+            "State-funded primary",
+            "State-funded secondary",
+            "Special",
+        }, relative
 
 
 def test_disadvantage_gaps_are_realistic():
     def gap(dataset, relative, column, year, low_group, high_group, breakdown="breakdown"):
-        rows = [r for r in _read(SAMPLE_DIR / relative) if r["geographic_level"] == "National"
-                and r["time_period"] == year and r.get("sex", "Total") == "Total"]
+        rows = [
+            r
+            for r in _read(SAMPLE_DIR / relative)
+            if r["geographic_level"] == "National" and r["time_period"] == year and r.get("sex", "Total") == "Total"
+        ]
         values = {r[breakdown]: float(r[column]) for r in rows}
         return values[high_group] - values[low_group]
 
     disadvantage = ("Disadvantaged", "Not disadvantaged")
     assert 12 <= gap("eyfs", "eyfs/eyfs_la_timeseries.csv", "gld_percentage", "202324", *disadvantage) <= 24
-    assert 8 <= gap("phonics", "phonics/phonics_la_timeseries.csv",
-                    "pt_phonics_y1_met_expected_standard", "202324", *disadvantage) <= 20
+    assert (
+        8
+        <= gap(
+            "phonics",
+            "phonics/phonics_la_timeseries.csv",
+            "pt_phonics_y1_met_expected_standard",
+            "202324",
+            *disadvantage,
+        )
+        <= 20
+    )
     assert 12 <= gap("ks1", "ks1/ks1_la_timeseries.csv", "pt_read_met_expected_standard", "201819", *disadvantage) <= 24
     assert 3 <= gap("ks5", "ks5/ks5_la_timeseries.csv", "aps_per_entry", "201819", *disadvantage) <= 8
-    assert 20 <= gap("age19", "age19/level_2_3_at_19_la.csv", "l2_with_em_by19_rate", "202324",
-                     "FSM eligible", "Not FSM eligible") <= 34
+    assert (
+        20
+        <= gap(
+            "age19",
+            "age19/level_2_3_at_19_la.csv",
+            "l2_with_em_by19_rate",
+            "202324",
+            "FSM eligible",
+            "Not FSM eligible",
+        )
+        <= 34
+    )
 
 
 def test_neet_age_filter_and_calendar_years():
@@ -461,9 +675,12 @@ def test_neet_age_filter_and_calendar_years():
         assert float(sixteen["NEET_percent"]) < float(whole["NEET_percent"]) < float(seventeen["NEET_percent"])
         total = float(whole["NEET_not_known_percent"])
         assert abs(total - float(whole["NEET_percent"]) - float(whole["Notknown_percent"])) <= 0.1
-    la = [float(r["NEET_percent"]) for r in _headline(rows, "neet")
-          if r["geographic_level"] == "Local authority" and r["NEET_percent"] not in ("c", "low")]
-    assert 0.5 <= min(la) and max(la) <= 9.0
+    la = [
+        float(r["NEET_percent"])
+        for r in _headline(rows, "neet")
+        if r["geographic_level"] == "Local authority" and r["NEET_percent"] not in ("c", "low")
+    ]
+    assert min(la) >= 0.5 and max(la) <= 9.0
 
 
 def test_exclusions_old_name_file():
@@ -481,12 +698,16 @@ def test_ks5_provisional_and_revised():
     revised = _read(SAMPLE_DIR / "ks5" / "ks5_la_timeseries.csv")
     provisional = _read(SAMPLE_DIR / "ks5" / "ks5_la_2025_provisional.csv")
     assert {(r["time_period"], r["version"]) for r in revised} == {
-        (y, "Revised" if y == "202425" else "Final") for y in ACADEMIC_YEARS}
+        (y, "Revised" if y == "202425" else "Final") for y in ACADEMIC_YEARS
+    }
     assert {(r["time_period"], r["version"]) for r in provisional} == {("202425", "Provisional")}
 
     def headline_by_la(rows):
-        return {r["old_la_code"]: r for r in rows if r["time_period"] == "202425"
-                and r["geographic_level"] == "Local authority" and _filters(r) == HEADLINE}
+        return {
+            r["old_la_code"]: r
+            for r in rows
+            if r["time_period"] == "202425" and r["geographic_level"] == "Local authority" and _filters(r) == HEADLINE
+        }
 
     final, early = headline_by_la(revised), headline_by_la(provisional)
     changed = [code for code in final if final[code]["aps_per_entry"] != early[code]["aps_per_entry"]]
@@ -509,10 +730,12 @@ def test_small_areas_and_symbols():
     for code in ("201", "420"):
         assert values(la_rows("neet/neet_la_timeseries.csv", code), neet_columns) == {"c"}
     city_exclusions = la_rows("exclusions/exclusions_la_timeseries.csv", "201")
-    assert values([r for r in city_exclusions if r["school_type"] == "Total"],
-                  ["headcount", "perm_excl_rate", "susp_rate"]) == {"c"}
-    assert values([r for r in city_exclusions if r["school_type"] == "Special"],
-                  ["headcount", "perm_excl_rate", "susp_rate"]) == {"z"}
+    assert values(
+        [r for r in city_exclusions if r["school_type"] == "Total"], ["headcount", "perm_excl_rate", "susp_rate"]
+    ) == {"c"}
+    assert values(
+        [r for r in city_exclusions if r["school_type"] == "Special"], ["headcount", "perm_excl_rate", "susp_rate"]
+    ) == {"z"}
     city_eyfs = [r for r in la_rows("eyfs/eyfs_la_timeseries.csv", "201") if r["breakdown"] == "Disadvantaged"]
     assert values(city_eyfs, ["gld_percentage"]) == {"c"}
     assert values(la_rows("age19/level_2_3_at_19_la.csv", "201"), ["l3_by19_rate"]) == {"c"}
@@ -523,9 +746,13 @@ def test_small_areas_and_symbols():
 
 def test_la_outcomes_follow_the_shared_latent_characteristics():
     def la_values(relative, dataset, column, period):
-        return {r["old_la_code"]: float(r[column]) for r in _headline(_read(SAMPLE_DIR / relative), dataset)
-                if r["geographic_level"] == "Local authority" and r["time_period"] == period
-                and r[column].replace(".", "").isdigit()}
+        return {
+            r["old_la_code"]: float(r[column])
+            for r in _headline(_read(SAMPLE_DIR / relative), dataset)
+            if r["geographic_level"] == "Local authority"
+            and r["time_period"] == period
+            and r[column].replace(".", "").isdigit()
+        }
 
     def correlation(a, b):
         common = sorted(set(a) & set(b))
@@ -560,8 +787,11 @@ def _pct_value(cell: str) -> float:
 def _la_headline(relative: str, dataset: str) -> dict[tuple[str, str], dict[str, str]]:
     """(old LA code or "" for England, time_period) -> headline row."""
     rows = _headline(_read(SAMPLE_DIR / relative), dataset)
-    return {(r["old_la_code"], r["time_period"]): r for r in rows
-            if r["geographic_level"] in ("National", "Local authority")}
+    return {
+        (r["old_la_code"], r["time_period"]): r
+        for r in rows
+        if r["geographic_level"] in ("National", "Local authority")
+    }
 
 
 def _school_years(rows: list[dict[str, str]]) -> dict[tuple[str, str], list[dict[str, str]]]:
@@ -587,8 +817,14 @@ def school_ks2() -> list[dict[str, str]]:
 
 
 def test_school_register(register):
-    assert list(register[0]) == ["URN", "LA (code)", "LA (name)", "EstablishmentName",
-                                 "PhaseOfEducation (name)", "EstablishmentStatus (name)"]
+    assert list(register[0]) == [
+        "URN",
+        "LA (code)",
+        "LA (name)",
+        "EstablishmentName",
+        "PhaseOfEducation (name)",
+        "EstablishmentStatus (name)",
+    ]
     urns = [r["URN"] for r in register]
     assert len(set(urns)) == len(urns) and all(len(u) == 6 and u.isdigit() for u in urns)
     names = {"342": "St. Helens", "340": "Knowsley", "876": "Halton"}
@@ -606,8 +842,12 @@ def test_school_ks2_sums_to_the_la_figures(register, school_ks2):
     grouped = _school_years(school_ks2)
     published = sorted({year for (code, year), r in la.items() if code == "342" and r["t_rwm_eligible_pupils"] != "x"})
     assert sorted({year for _, year in grouped}) == published  # every published year, none of 2019/20-2020/21
-    columns = {"PTRWM_EXP": "pt_rwm_met_expected_standard", "PTRWM_HIGH": "pt_rwm_met_higher_standard",
-               "PTREAD_EXP": "pt_read_met_expected_standard", "PTMAT_EXP": "pt_mat_met_expected_standard"}
+    columns = {
+        "PTRWM_EXP": "pt_rwm_met_expected_standard",
+        "PTRWM_HIGH": "pt_rwm_met_higher_standard",
+        "PTREAD_EXP": "pt_read_met_expected_standard",
+        "PTMAT_EXP": "pt_mat_met_expected_standard",
+    }
     for code in SAMPLE_LA_CODES:
         for year in published:
             rows, row = grouped[(code, year)], la[(code, year)]
@@ -625,21 +865,36 @@ def test_school_ks2_sums_to_the_la_figures(register, school_ks2):
 
 def test_school_ks4_sums_to_the_la_figures(register):
     la = _la_headline("ks4/ks4_la_timeseries.csv", "ks4")
-    renamed = dict(zip(["pupil_count", "attainment8_average", "progress8_average", "engmath_95_percent",
-                        "engmath_94_percent"], ["t_pupils", "avg_att8", "avg_p8score", "pt_l2basics_95",
-                                                "pt_l2basics_94"]))
+    renamed = dict(
+        zip(
+            ["pupil_count", "attainment8_average", "progress8_average", "engmath_95_percent", "engmath_94_percent"],
+            ["t_pupils", "avg_att8", "avg_p8score", "pt_l2basics_95", "pt_l2basics_94"],
+        )
+    )
     for key, r in _la_headline("ks4/ks4_la_2025.csv", "ks4").items():
         la[key] = {renamed.get(k, k): v for k, v in r.items()}
     rows_all = _read(LOCAL_DIR / "school_ks4.csv")
-    assert list(rows_all[0]) == ["URN", "LEA", "SCHNAME", "TIME_PERIOD", "TPUP", "ATT8SCR", "P8MEA",
-                                 "PTL2BASICS_95", "PTL2BASICS_94"]
+    assert list(rows_all[0]) == [
+        "URN",
+        "LEA",
+        "SCHNAME",
+        "TIME_PERIOD",
+        "TPUP",
+        "ATT8SCR",
+        "P8MEA",
+        "PTL2BASICS_95",
+        "PTL2BASICS_94",
+    ]
     secondaries = {r["URN"] for r in register if r["PhaseOfEducation (name)"] == "Secondary"}
     grouped = _school_years(rows_all)
     assert sorted({year for _, year in grouped}) == sorted({year for code, year in la if code == "342"})
     # (school column, LA column, parse, school dp tolerance, LA dp tolerance)
-    measures = [("ATT8SCR", "avg_att8", float, 0.05, 0.05), ("P8MEA", "avg_p8score", float, 0.005, 0.005),
-                ("PTL2BASICS_95", "pt_l2basics_95", _pct_value, 0.5, 0.05),
-                ("PTL2BASICS_94", "pt_l2basics_94", _pct_value, 0.5, 0.05)]
+    measures = [
+        ("ATT8SCR", "avg_att8", float, 0.05, 0.05),
+        ("P8MEA", "avg_p8score", float, 0.005, 0.005),
+        ("PTL2BASICS_95", "pt_l2basics_95", _pct_value, 0.5, 0.05),
+        ("PTL2BASICS_94", "pt_l2basics_94", _pct_value, 0.5, 0.05),
+    ]
     for code, year in sorted(grouped):
         rows, row = grouped[(code, year)], la[(code, year)]
         assert {r["URN"] for r in rows} <= secondaries and len(rows) >= 8
@@ -656,13 +911,17 @@ def test_school_ks4_sums_to_the_la_figures(register):
 def test_school_splits_are_exact():
     """The split itself: every count and point total sums exactly to the LA's, within each school's
     bounds, for awkward LA totals (nobody / everybody meeting a standard)."""
-    from orchestration.lib.sample_data.schools import build_schools, split_ks2, split_ks4
+    from tools.sample_data.schools import build_schools, split_ks2, split_ks4
 
     schools = build_schools()
     primaries = [s for s in schools if s.la_code == "876" and s.phase == "Primary"]
     secondaries = [s for s in schools if s.la_code == "876" and s.phase == "Secondary"]
-    for vector in [(2000, 1240, 160, 1500, 1450, 1480, 1460), (2000, 0, 0, 0, 0, 0, 0),
-                   (2000, 2000, 2000, 2000, 2000, 2000, 2000), (1500, 700, 3, 1100, 900, 1000, 1000)]:
+    for vector in [
+        (2000, 1240, 160, 1500, 1450, 1480, 1460),
+        (2000, 0, 0, 0, 0, 0, 0),
+        (2000, 2000, 2000, 2000, 2000, 2000, 2000),
+        (1500, 700, 3, 1100, 900, 1000, 1000),
+    ]:
         split = split_ks2(primaries, vector, "202425")
         n_total, rwm, high, read, _writ, mat, _gps = vector
         assert [sum(column) for column in zip(*split)] == [n_total, rwm, high, read, mat]
@@ -686,37 +945,54 @@ def test_small_cohort_cases_for_disclosure_control(school_ks2):
 
 
 def test_schools_causing_concern_and_strong_schools(school_ks2):
-    england = {year: float(r["pt_rwm_met_expected_standard"])
-               for (code, year), r in _la_headline("ks2/ks2_la_timeseries.csv", "ks2").items()
-               if code == "" and r["pt_rwm_met_expected_standard"] != "x"}
+    england = {
+        year: float(r["pt_rwm_met_expected_standard"])
+        for (code, year), r in _la_headline("ks2/ks2_la_timeseries.csv", "ks2").items()
+        if code == "" and r["pt_rwm_met_expected_standard"] != "x"
+    }
     by_school: dict[tuple[str, str], dict[str, float]] = {}
     for r in school_ks2:
         year = r["TIME_PERIOD"][:4] + r["TIME_PERIOD"][5:]
         by_school.setdefault((r["LEA"], r["URN"]), {})[year] = _pct_value(r["PTRWM_EXP"])
     for code in SAMPLE_LA_CODES:
         series = {urn: v for (c, urn), v in by_school.items() if c == code}
-        declining = [urn for urn, v in series.items()
-                     if v["202223"] > v["202324"] > v["202425"] and v["202425"] < england["202425"]]
+        declining = [
+            urn
+            for urn, v in series.items()
+            if v["202223"] > v["202324"] > v["202425"] and v["202425"] < england["202425"]
+        ]
         strong = [urn for urn, v in series.items() if all(v[y] > england[y] for y in v)]
         assert len(declining) >= 2 and len(strong) >= 2, (code, declining, strong)
 
 
 def test_ofsted_snapshots(register):
-    from orchestration.lib.sample_data.schools import OFSTED_SNAPSHOTS, ofsted_file_name
+    from tools.sample_data.schools import OFSTED_SNAPSHOTS, ofsted_file_name
 
     la_of = {r["URN"]: r["LA (name)"] for r in register}
     previous: dict[str, str] = {}
     grades = Counter()
     for as_at in OFSTED_SNAPSHOTS:
         rows = _read(LOCAL_DIR / ofsted_file_name(as_at))
-        assert list(rows[0]) == ["URN", "LAESTAB", "School name", "Ofsted phase", "Type of education",
-                                 "Local authority", "Region", "Total number of pupils",
-                                 "Inspection start date", "Publication date", "Overall effectiveness"]
+        assert list(rows[0]) == [
+            "URN",
+            "LAESTAB",
+            "School name",
+            "Ofsted phase",
+            "Type of education",
+            "Local authority",
+            "Region",
+            "Total number of pupils",
+            "Inspection start date",
+            "Publication date",
+            "Overall effectiveness",
+        ]
         assert sorted(r["URN"] for r in rows) == sorted(la_of)  # every school once per snapshot
         for r in rows:
             assert r["Local authority"] == la_of[r["URN"]] and r["Region"] == "North West"
             assert r["Inspection start date"] < r["Publication date"] <= as_at
-            assert r["LAESTAB"].startswith({"St. Helens": "342", "Knowsley": "340", "Halton": "876"}[r["Local authority"]])
+            assert r["LAESTAB"].startswith(
+                {"St. Helens": "342", "Knowsley": "340", "Halton": "876"}[r["Local authority"]]
+            )
             judged = r["Inspection start date"] < "2024-09-01"
             assert r["Overall effectiveness"] in (("1", "2", "3", "4") if judged else ("Not judged",))
             assert r["Inspection start date"] >= previous.get(r["URN"], "")
@@ -732,17 +1008,29 @@ def test_termly_attendance_workbook(register):
     sheet = load_workbook(LOCAL_DIR / "termly_attendance.xlsx", read_only=True)["Attendance"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "St Helens, Knowsley and Halton termly attendance (sample)"
-    header = ["URN", "School name", "Academic year", "Term", "Enrolments", "Sessions possible",
-              "Overall absence sessions", "Persistent absentees"]
+    header = [
+        "URN",
+        "School name",
+        "Academic year",
+        "Term",
+        "Enrolments",
+        "Sessions possible",
+        "Overall absence sessions",
+        "Persistent absentees",
+    ]
     assert list(rows[2]) == header  # header on row 3 (the schema's header_row)
     data = [dict(zip(header, r)) for r in rows[3:]]
     terms = Counter((r["Academic year"], r["Term"]) for r in data)
-    assert sorted(terms) == sorted([(y, t) for y in ("2023/24", "2024/25") for t in ("Autumn", "Spring", "Summer")]
-                                   + [("2025/26", "Autumn")])
+    assert sorted(terms) == sorted(
+        [(y, t) for y in ("2023/24", "2024/25") for t in ("Autumn", "Spring", "Summer")] + [("2025/26", "Autumn")]
+    )
     assert set(terms.values()) == {len(register)}
     assert {str(r["URN"]) for r in data} == {r["URN"] for r in register}
     for r in data:
-        assert 0 < r["Overall absence sessions"] < r["Sessions possible"] and 0 <= r["Persistent absentees"] <= r["Enrolments"]
+        assert (
+            0 < r["Overall absence sessions"] < r["Sessions possible"]
+            and 0 <= r["Persistent absentees"] <= r["Enrolments"]
+        )
     overall = sum(r["Overall absence sessions"] for r in data) / sum(r["Sessions possible"] for r in data)
     assert 0.05 < overall < 0.10
 
@@ -760,6 +1048,8 @@ def test_sources_yml_lists_the_local_sample():
             if name == "ofsted_inspections":  # no period column: the as-at date is in the entry
                 assert item["period"].replace("-", "_") in path
         kind = yaml.safe_load((REPO_ROOT / entry["schema"]).read_text(encoding="utf-8"))["kind"]
-        assert kind == {"schools": "school_register", "ofsted_inspections": "inspection_outcomes"}.get(name, "school_measures")
+        assert kind == {"schools": "school_register", "ofsted_inspections": "inspection_outcomes"}.get(
+            name, "school_measures"
+        )
     on_disk = {p.relative_to(REPO_ROOT).as_posix() for p in LOCAL_DIR.iterdir()}
     assert listed | schemas == on_disk

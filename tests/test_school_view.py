@@ -48,7 +48,9 @@ def rows(con, sql: str, params=()) -> list[dict]:
 
 
 def test_school_values_weighted_by_cohort_reproduce_the_la_figures(build, published):
-    schools = rows(build, """
+    schools = rows(
+        build,
+        """
         with written as (
             -- How many decimals the school file really wrote (e.g. 66% has none).
             select dataset, measure_code,
@@ -62,12 +64,16 @@ def test_school_values_weighted_by_cohort_reproduce_the_la_figures(build, publis
         join written using (dataset, measure_code)
         where v.time_identifier = 'Academic year' and v.unsuppressed_value is not null
           and v.measure_code in (select measure_code from marts.dim_measure)
-        group by all""")
+        group by all""",
+    )
     assert len(schools) > 50
     la = {
         (r["old_la_code"], r["measure_code"], r["time_period"]): r
-        for r in rows(published, """select old_la_code, measure_code, time_period, value, decimal_places
-                                     from marts.fct_la_measure where breakdown = 'all'""")
+        for r in rows(
+            published,
+            """select old_la_code, measure_code, time_period, value, decimal_places
+                                     from marts.fct_la_measure where breakdown = 'all'""",
+        )
     }
     worst: dict[str, float] = {}
     for s in schools:
@@ -84,7 +90,9 @@ def test_school_values_weighted_by_cohort_reproduce_the_la_figures(build, publis
 
 
 def test_school_cohorts_add_up_to_the_la_cohort(build):
-    mismatches = rows(build, """
+    mismatches = rows(
+        build,
+        """
         with schools as (
             select old_la_code, time_period, sum(cohort) as cohort
             from intermediate.int_school_values_suppressed
@@ -98,7 +106,8 @@ def test_school_cohorts_add_up_to_the_la_cohort(build):
               and version = 'Final'
         )
         select * from schools join la using (old_la_code, time_period)
-        where schools.cohort <> la.cohort""")
+        where schools.cohort <> la.cohort""",
+    )
     assert mismatches == []
 
 
@@ -111,16 +120,22 @@ def _bounds(unit: str, value_min, value_max) -> tuple[float | None, float | None
 def test_no_withheld_school_value_can_be_worked_out_from_the_la_total(build, published):
     truth = {
         (r["urn"], r["measure_code"], r["time_period"], r["time_identifier"]): r
-        for r in rows(build, """select urn, measure_code, time_period, time_identifier, unsuppressed_value as value, cohort
-                                 from intermediate.int_school_values_suppressed""")
+        for r in rows(
+            build,
+            """select urn, measure_code, time_period, time_identifier, unsuppressed_value as value, cohort
+                                 from intermediate.int_school_values_suppressed""",
+        )
     }
     bounds = {
         r["measure_code"]: _bounds(r["unit"], r["value_min"], r["value_max"])
         for r in rows(build, "select measure_code, unit, value_min, value_max from staging.stg_local__measures")
     }
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in rows(published, """select urn, old_la_code, measure_code, time_period, time_identifier,
-                                        cohort, value, value_status from marts.mart_school_outcomes"""):
+    for r in rows(
+        published,
+        """select urn, old_la_code, measure_code, time_period, time_identifier,
+                                        cohort, value, value_status from marts.mart_school_outcomes""",
+    ):
         groups[(r["old_la_code"], r["measure_code"], r["time_period"], r["time_identifier"])].append(r)
 
     withheld_checked = secondary = 0
@@ -149,21 +164,27 @@ def test_no_withheld_school_value_can_be_worked_out_from_the_la_total(build, pub
 
 
 def test_every_small_cohort_is_withheld_and_nothing_is_shown_beside_it(published):
-    leaks = rows(published, f"""
+    leaks = rows(
+        published,
+        f"""
         select * from marts.mart_school_outcomes
         where (cohort < {MIN_COHORT} and value_status = 'published')
            or (value_status <> 'published' and (value is not null or change is not null
-               or diff_from_england is not null or below_national is not null or declining_two_years is not null))""")
+               or diff_from_england is not null or below_national is not null or declining_two_years is not null))""",
+    )
     assert leaks == []
     # A published change never sits next to a withheld previous value either: the previous value
     # and the change are both NULL when last year's value was withheld.
-    hidden_previous = rows(published, """
+    hidden_previous = rows(
+        published,
+        """
         select cur.urn, cur.measure_code, cur.time_period
         from marts.mart_school_outcomes cur
         join marts.mart_school_outcomes prev
           on prev.urn = cur.urn and prev.measure_code = cur.measure_code
          and prev.time_period = cur.previous_time_period and prev.time_identifier = cur.time_identifier
-        where prev.value_status <> 'published' and (cur.change is not null or cur.previous_value is not null)""")
+        where prev.value_status <> 'published' and (cur.change is not null or cur.previous_value is not null)""",
+    )
     assert hidden_previous == []
 
 
@@ -171,33 +192,49 @@ def test_the_sample_cases_that_need_secondary_suppression_get_it(published):
     # St. Helens 2023/24: exactly one school under 11 on KS2 RWM; Knowsley 2023/24: two small
     # schools both at 100% (the generator plants both).
     for la, period in (("342", 202324), ("340", 202324)):
-        statuses = [r["value_status"] for r in rows(published, """
+        statuses = [
+            r["value_status"]
+            for r in rows(
+                published,
+                """
             select value_status from marts.mart_school_outcomes
-            where old_la_code = ? and time_period = ? and measure_code = 'ks2_rwm_expected'""", (la, period))]
+            where old_la_code = ? and time_period = ? and measure_code = 'ks2_rwm_expected'""",
+                (la, period),
+            )
+        ]
         assert statuses.count("suppressed_secondary") >= 1, (la, period, statuses)
 
 
 def test_causing_concern_list_matches_the_rules_worked_out_from_school_outcomes(published):
-    outcomes = rows(published, """select urn, measure_code, time_period, value, england_value, polarity,
+    outcomes = rows(
+        published,
+        """select urn, measure_code, time_period, value, england_value, polarity,
                                          previous_value, change, declining_two_years, below_national, is_headline
                                   from marts.mart_school_outcomes
-                                  where is_headline and time_identifier = 'Academic year'""")
+                                  where is_headline and time_identifier = 'Academic year'""",
+    )
     latest: dict[tuple, dict] = {}
     for r in outcomes:
         key = (r["urn"], r["measure_code"])
         if r["value"] is not None and (key not in latest or r["time_period"] > latest[key]["time_period"]):
             latest[key] = r
-    expected = {
-        urn for (urn, _), r in latest.items()
-        if r["below_national"] and r["declining_two_years"]
+    expected = {urn for (urn, _), r in latest.items() if r["below_national"] and r["declining_two_years"]}
+    listed = {
+        r["urn"]
+        for r in rows(
+            published,
+            """select urn from marts.mart_schools_causing_concern
+                                                   where rule_id = 'results_below_and_declining'""",
+        )
     }
-    listed = {r["urn"] for r in rows(published, """select urn from marts.mart_schools_causing_concern
-                                                   where rule_id = 'results_below_and_declining'""")}
     assert expected and listed == expected
-    reasons = rows(published, """select c.reason, c.value, c.england_value, c.academic_year, m.polarity
+    reasons = rows(
+        published,
+        """select c.reason, c.value, c.england_value, c.academic_year, m.polarity
                                  from marts.mart_schools_causing_concern c
                                  join marts.dim_measure m on m.measure_code = c.measure_code and m.breakdown = 'all'
-                                 where c.rule_id = 'results_below_and_declining'""")
+                                 where c.rule_id = 'results_below_and_declining'""",
+    )
     for r in reasons:
         worse = r["value"] < r["england_value"] if r["polarity"] == "high" else r["value"] > r["england_value"]
         assert worse and "England" in r["reason"] and r["academic_year"] in r["reason"], r
@@ -213,8 +250,11 @@ def test_inspection_shares_match_the_ofsted_file(published):
     st_helens_primary = [r for r in snapshot if r["Local authority"] == "St. Helens" and r["Ofsted phase"] == "Primary"]
     graded = [r for r in st_helens_primary if r["Overall effectiveness"] in ("1", "2", "3", "4")]
     good = [r for r in graded if r["Overall effectiveness"] in ("1", "2")]
-    mart = rows(published, """select * from marts.mart_inspection_outcomes
-                              where old_la_code = '342' and phase = 'Primary' and as_at = DATE '2023-08-31'""")
+    mart = rows(
+        published,
+        """select * from marts.mart_inspection_outcomes
+                              where old_la_code = '342' and phase = 'Primary' and as_at = DATE '2023-08-31'""",
+    )
     assert len(mart) == 1
     row = mart[0]
     assert row["schools"] == len(st_helens_primary)
@@ -227,21 +267,29 @@ def test_inspection_shares_match_the_ofsted_file(published):
 
     # 2025: inspections since September 2024 have no single-word judgement, and say so.
     latest = _ofsted_snapshot(SAMPLE_LOCAL / "ofsted_inspections_2025_08_31.csv")
-    not_judged = [r for r in latest if r["Local authority"] == "St. Helens" and r["Overall effectiveness"] == "Not judged"]
-    all_schools = rows(published, """select * from marts.mart_inspection_outcomes
-                                     where old_la_code = '342' and phase = 'All schools' and as_at = DATE '2025-08-31'""")
+    not_judged = [
+        r for r in latest if r["Local authority"] == "St. Helens" and r["Overall effectiveness"] == "Not judged"
+    ]
+    all_schools = rows(
+        published,
+        """select * from marts.mart_inspection_outcomes
+                                     where old_la_code = '342' and phase = 'All schools' and as_at = DATE '2025-08-31'""",
+    )
     assert all_schools[0]["schools_without_single_word_judgement"] == len(not_judged) > 0
     assert "September 2024" in all_schools[0]["note"]
 
 
 def test_transition_view_pairs_ks2_with_ks4_five_years_later(published):
-    pairs = rows(published, """select t.*, k2.value as k2, k4.value as k4
+    pairs = rows(
+        published,
+        """select t.*, k2.value as k2, k4.value as k4
         from marts.mart_cohort_transition t
         left join marts.fct_la_measure k2 on k2.old_la_code = t.old_la_code and k2.measure_code = 'ks2_rwm_expected'
              and k2.breakdown = 'all' and k2.time_period = t.ks2_time_period
         left join marts.fct_la_measure k4 on k4.old_la_code = t.old_la_code and k4.measure_code = 'ks4_attainment8'
              and k4.breakdown = 'all' and k4.time_period = t.ks4_time_period
-        where t.old_la_code = '342'""")
+        where t.old_la_code = '342'""",
+    )
     by_ks2 = {r["ks2_time_period"]: r for r in pairs}
     assert by_ks2[201819]["ks4_time_period"] == 202324
     for r in pairs:

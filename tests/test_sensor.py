@@ -12,7 +12,7 @@ from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.ingest.sensors import SENSOR_NAME, build_ees_sensor, sensor_interval_seconds
 from orchestration.defs.publish.schedules import REFRESH_JOB_NAME
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.ingest import UPDATE_SOURCES_TAG, parse_update_tag
+from orchestration.lib.ingest.load import UPDATE_SOURCES_TAG, parse_update_tag
 from tests.ees_mock_server import KS2_DATA_SET_ID, KS2_META, KS4_DATA_SET_ID, ks2_csv
 
 MISSING_ID = "ffffffff-0000-4000-8000-000000000000"
@@ -102,9 +102,7 @@ def test_deprecated_or_withdrawn_versions_start_nothing(watched, ees_api):
 
 def test_an_unreachable_data_set_keeps_its_cursor_and_the_rest_still_work(watched, ees_api, tmp_path):
     sources = tmp_path / "more.yml"
-    sources.write_text(
-        watched.read_text() + f"  phonics: {{ees_api: {{data_set_id: {MISSING_ID}, version: '*'}}}}\n"
-    )
+    sources.write_text(watched.read_text() + f"  phonics: {{ees_api: {{data_set_id: {MISSING_ID}, version: '*'}}}}\n")
     cursor = tick(sources, None).cursor
     assert MISSING_ID not in json.loads(cursor)
     ees_api.publish(KS2_DATA_SET_ID, "1.1", ks2_csv("202425", "Final", "62"), meta=KS2_META)

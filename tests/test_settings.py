@@ -16,8 +16,16 @@ EDU_NAME = re.compile(r"\bEDU_[A-Z0-9_]+\b")
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("EDU_ALLOW_LARGE_FILES", "EDU_MAX_ROWS_PER_FILE", "EDU_LOG_LEVEL", "EDU_RUN_OUTPUTS",
-                 "EDU_BRIEFING_LAS", "EDU_EES_API_URL", "EDU_SENSOR_INTERVAL_SECONDS", "EDU_ZIP_MAX_BYTES"):
+    for name in (
+        "EDU_ALLOW_LARGE_FILES",
+        "EDU_MAX_ROWS_PER_FILE",
+        "EDU_LOG_LEVEL",
+        "EDU_RUN_OUTPUTS",
+        "EDU_BRIEFING_LAS",
+        "EDU_EES_API_URL",
+        "EDU_SENSOR_INTERVAL_SECONDS",
+        "EDU_ZIP_MAX_BYTES",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -31,7 +39,9 @@ def test_defaults(clean_env):
     assert settings.log_dir == settings.warehouse_dir / "build" / "logs"
 
 
-@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), (" YES ", True), ("0", False), ("no", False), ("", False)])
+@pytest.mark.parametrize(
+    "value, expected", [("1", True), ("true", True), (" YES ", True), ("0", False), ("no", False), ("", False)]
+)
 def test_allow_large_files(clean_env, value, expected):
     clean_env.setenv("EDU_ALLOW_LARGE_FILES", value)
     assert load_settings().allow_large_files is expected
@@ -39,7 +49,9 @@ def test_allow_large_files(clean_env, value, expected):
 
 def test_allow_large_files_refuses_other_words(clean_env):
     clean_env.setenv("EDU_ALLOW_LARGE_FILES", "please")
-    with pytest.raises(PipelineInputError, match=r"^EDU_ALLOW_LARGE_FILES must be 1 or 0 \(true/false, yes/no\), got 'please'$"):
+    with pytest.raises(
+        PipelineInputError, match=r"^EDU_ALLOW_LARGE_FILES must be 1 or 0 \(true/false, yes/no\), got 'please'$"
+    ):
         load_settings()
 
 
@@ -52,7 +64,10 @@ def test_max_rows_per_file(clean_env, value, expected):
 @pytest.mark.parametrize("value", ["abc", "0", "-3", "10.5", "1e6", "ten"])
 def test_max_rows_per_file_must_be_a_positive_whole_number(clean_env, value):
     clean_env.setenv("EDU_MAX_ROWS_PER_FILE", value)
-    with pytest.raises(PipelineInputError, match=rf"^EDU_MAX_ROWS_PER_FILE must be a whole number of rows, at least 1; got '{re.escape(value)}'$"):
+    with pytest.raises(
+        PipelineInputError,
+        match=rf"^EDU_MAX_ROWS_PER_FILE must be a whole number of rows, at least 1; got '{re.escape(value)}'$",
+    ):
         load_settings()
 
 
@@ -63,7 +78,9 @@ def test_log_level_run_outputs_and_briefings(clean_env):
     settings = load_settings()
     assert (settings.log_level, settings.run_outputs, settings.briefing_las) == ("DEBUG", False, "St. Helens, 342")
     clean_env.setenv("EDU_LOG_LEVEL", "loud")
-    with pytest.raises(PipelineInputError, match="^EDU_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'loud'$"):
+    with pytest.raises(
+        PipelineInputError, match="^EDU_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'loud'$"
+    ):
         load_settings()
 
 
@@ -72,7 +89,10 @@ def test_zip_limit_and_sensor_interval(clean_env):
     clean_env.setenv("EDU_SENSOR_INTERVAL_SECONDS", "30")
     assert (load_settings().zip_max_bytes, load_settings().sensor_interval_seconds) == (1_048_576, 30)
     clean_env.setenv("EDU_SENSOR_INTERVAL_SECONDS", "29")
-    with pytest.raises(PipelineInputError, match="^EDU_SENSOR_INTERVAL_SECONDS must be a whole number of seconds, at least 30; got '29'$"):
+    with pytest.raises(
+        PipelineInputError,
+        match="^EDU_SENSOR_INTERVAL_SECONDS must be a whole number of seconds, at least 30; got '29'$",
+    ):
         load_settings()
     clean_env.delenv("EDU_SENSOR_INTERVAL_SECONDS")
     clean_env.setenv("EDU_ZIP_MAX_BYTES", "8 GiB")
@@ -92,9 +112,7 @@ def test_only_settings_reads_edu_variables():
                 continue
             if re.search(r"os\.environ\[[^\]]+\]\s*=|environ\.setdefault\(\s*[\"']EDU_|environ\.update", line):
                 writers.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
-            elif path != SETTINGS_FILE and (
-                EDU_NAME.search(line) or re.search(r"environ\.get\(\s*[A-Z_]+_ENV", line)
-            ):
+            elif path != SETTINGS_FILE and (EDU_NAME.search(line) or re.search(r"environ\.get\(\s*[A-Z_]+_ENV", line)):
                 readers.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
     assert readers == [], "read EDU_* through orchestration.lib.settings.load_settings():\n" + "\n".join(readers)
     assert writers == [], "\n".join(writers)
@@ -103,5 +121,11 @@ def test_only_settings_reads_edu_variables():
 def test_every_setting_is_documented_in_env_example():
     read = set(EDU_NAME.findall(SETTINGS_FILE.read_text(encoding="utf-8")))
     documented = set(re.findall(r"^(EDU_[A-Z0-9_]+)=", (REPO_ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
-    assert read >= {"EDU_ALLOW_LARGE_FILES", "EDU_MAX_ROWS_PER_FILE", "EDU_LOG_LEVEL", "EDU_EES_API_URL", "EDU_ZIP_MAX_BYTES"}
+    assert read >= {
+        "EDU_ALLOW_LARGE_FILES",
+        "EDU_MAX_ROWS_PER_FILE",
+        "EDU_LOG_LEVEL",
+        "EDU_EES_API_URL",
+        "EDU_ZIP_MAX_BYTES",
+    }
     assert read - documented == set()

@@ -13,13 +13,13 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.lib.downloads import ChangedContentError, RemoteSourceError
-from orchestration.lib.ees_api import WithdrawnVersionError
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.ingest import ingest, parse_update_tag
-from orchestration.lib.landing import read_manifest
+from orchestration.lib.ingest.landing import read_manifest
+from orchestration.lib.ingest.load import ingest, parse_update_tag
 from orchestration.lib.settings import load_settings
-from orchestration.lib.source_lock import lock_path_for, read_lock, resolve_sources
+from orchestration.lib.sources.downloads import ChangedContentError, RemoteSourceError
+from orchestration.lib.sources.ees_api import WithdrawnVersionError
+from orchestration.lib.sources.lock import lock_path_for, read_lock, resolve_sources
 from tests.ees_mock_server import KS2_CHANGES, KS2_DATA_SET_ID, KS2_HEADER, KS2_META, ks2_csv
 
 KS4_CSV = (
@@ -28,8 +28,10 @@ KS4_CSV = (
     "202425,Academic year,National,E92000001,England,,,,,,Final,Total,Total,45.9\n"
     "202425,Academic year,Local authority,E92000001,England,E12000002,North West,342,E08000013,St. Helens,Final,Total,Total,44.1\n"
 )
-KS4_META = "col_name,col_type,label,indicator_grouping,indicator_unit,indicator_dp,filter_hint,filter_grouping_column\n" \
+KS4_META = (
+    "col_name,col_type,label,indicator_grouping,indicator_unit,indicator_dp,filter_hint,filter_grouping_column\n"
     "breakdown_topic,Filter,Breakdown topic,,,,,\nbreakdown,Filter,Breakdown,,,,,\navg_att8,Indicator,Average Attainment 8,,,1,,\n"
+)
 
 
 def release_zip(extra: dict[str, bytes] | None = None, links: dict[str, str] | None = None) -> bytes:
@@ -58,7 +60,9 @@ def project(tmp_path, isolated_env, monkeypatch, ees_api, fast_http):
     (src / "ks2_2022_provisional.csv").write_text(
         KS2_HEADER + "\n202122,Academic year,National,E92000001,England,,,,,,Provisional,Total,Total,59,600000\n"
     )
-    ees_api.publish(KS2_DATA_SET_ID, "1.0", ks2_csv("202324", "Final", "61"), meta=KS2_META, published="2024-09-10T09:30:00+00:00")
+    ees_api.publish(
+        KS2_DATA_SET_ID, "1.0", ks2_csv("202324", "Final", "61"), meta=KS2_META, published="2024-09-10T09:30:00+00:00"
+    )
     ees_api.publish(KS2_DATA_SET_ID, "1.1", ks2_csv("202425", "Revised", "62"), meta=KS2_META, changes=KS2_CHANGES)
     ees_api.publish(KS2_DATA_SET_ID, "2.0", ks2_csv("202425", "Final", "63"), meta=KS2_META, changes=KS2_CHANGES)
     zip_url = ees_api.serve_file("ks4-release.zip", release_zip(), "application/zip")
@@ -117,13 +121,21 @@ def test_resolves_downloads_lands_and_locks_with_lineage(project):
     ks4_rows = project.query("SELECT _source_file, _data_set_id FROM raw.ks4")
     assert ks4_rows == [(f"{ks4['url']}#data/ks4_la_2025.csv", None)] * 2
     # the generated .meta.csv tells filters from indicators, and is recorded as generated
-    roles = dict(project.query("SELECT column_name, role FROM raw.file_columns WHERE dataset='ks2' AND file_sha256 = '" + ks2["sha256"] + "'"))
+    roles = dict(
+        project.query(
+            "SELECT column_name, role FROM raw.file_columns WHERE dataset='ks2' AND file_sha256 = '"
+            + ks2["sha256"]
+            + "'"
+        )
+    )
     assert roles["breakdown"] == "filter" and roles["t_rwm_eligible_pupils"] == "indicator"
     assert roles["_data_set_id"] == "lineage"
     manifest = read_manifest(load_settings().landing_dir)
     assert [m.meta_generated for m in manifest if m.data_set_id] == [True]
     # the release and the API's record of changes, for the revisions mart
-    (version_row,) = project.query("SELECT data_set_id, data_set_version, requested_version, status, release_slug, changes_json FROM raw.data_set_versions")
+    (version_row,) = project.query(
+        "SELECT data_set_id, data_set_version, requested_version, status, release_slug, changes_json FROM raw.data_set_versions"
+    )
     assert version_row[:5] == (KS2_DATA_SET_ID, "1.1", "1.*", "Published", "2024-25")
     assert "timePeriods" in json.loads(version_row[5])["minorChanges"]
 
@@ -151,7 +163,9 @@ def test_lock_is_honoured_until_update_sources(project):
     assert read_lock(project.lock)["ks2"][0]["version"] == "1.2"
     assert read_lock(project.lock)["ks4"] == ks4_before
     assert not any("/files/" in r for r in project.api.requests)  # ks4 was not resolved again
-    assert {r[0] for r in project.query("SELECT DISTINCT _data_set_version FROM raw.ks2 WHERE _data_set_id IS NOT NULL")} == {"1.2"}
+    assert {
+        r[0] for r in project.query("SELECT DISTINCT _data_set_version FROM raw.ks2 WHERE _data_set_id IS NOT NULL")
+    } == {"1.2"}
 
 
 def test_changed_sources_entry_stops_the_run_until_update_sources(project):
@@ -159,7 +173,10 @@ def test_changed_sources_entry_stops_the_run_until_update_sources(project):
     lock_text = project.lock.read_text()
     sources = Path(load_settings().sources_file)
     sources.write_text(sources.read_text().replace("version: '1.*'", "version: '2.*'"))
-    with pytest.raises(PipelineInputError, match=r"(?s)changed since sources.lock was written:\n  ks2: .*'2\.\*'.*'1\.\*'.*make update-sources"):
+    with pytest.raises(
+        PipelineInputError,
+        match=r"(?s)changed since sources.lock was written:\n  ks2: .*'2\.\*'.*'1\.\*'.*make update-sources",
+    ):
         project.run()
     assert project.lock.read_text() == lock_text
     resolved = resolve_sources(sources, load_settings().landing_dir, update=True, http=project.http)
@@ -170,8 +187,11 @@ def test_a_dataset_new_to_the_lock_is_resolved_and_added(project):
     project.run()
     # a phonics data set (a KS2 one would be refused: none of its columns is a phonics indicator)
     phonics_id = "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
-    project.api.publish(phonics_id, "1.0", ks2_csv("202324", "Final", "80").replace(
-        "pt_rwm_met_expected_standard", "pt_phonics_y1_met_expected_standard"))
+    project.api.publish(
+        phonics_id,
+        "1.0",
+        ks2_csv("202324", "Final", "80").replace("pt_rwm_met_expected_standard", "pt_phonics_y1_met_expected_standard"),
+    )
     sources = Path(load_settings().sources_file)
     sources.write_text(sources.read_text() + f"  phonics:\n    ees_api: {{data_set_id: {phonics_id}, version: '*'}}\n")
     project.run()
@@ -200,7 +220,10 @@ def test_withdrawn_locked_version_fails_clearly_unless_already_downloaded(projec
     landed = len(read_manifest(landing))
     for path in sorted((landing / "downloads" / "ees").rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
-    with pytest.raises(WithdrawnVersionError, match="version 1.0, locked in sources.lock, was withdrawn on 2025-07-01.*make update-sources"):
+    with pytest.raises(
+        WithdrawnVersionError,
+        match="version 1.0, locked in sources.lock, was withdrawn on 2025-07-01.*make update-sources",
+    ):
         project.run()
     assert len(read_manifest(landing)) == landed
 
@@ -301,8 +324,13 @@ def test_zip_size_limits(tmp_path, ees_api, fast_http, monkeypatch):
 
 def test_zip_without_matching_csv_lists_what_it_has(tmp_path, ees_api, fast_http, monkeypatch):
     url = ees_api.serve_file("r.zip", release_zip(), "application/zip")
-    with pytest.raises(RemoteSourceError, match="no CSV in the ZIP matches data/ks2_\\*.csv; it has: data/ks4_la_2025.csv, data/ks4_school_2025.csv, supporting-files/methodology.csv"):
-        resolve_sources(zip_sources(tmp_path, monkeypatch, url, ["data/ks2_*.csv"]), tmp_path / "landing", http=fast_http)
+    with pytest.raises(
+        RemoteSourceError,
+        match="no CSV in the ZIP matches data/ks2_\\*.csv; it has: data/ks4_la_2025.csv, data/ks4_school_2025.csv, supporting-files/methodology.csv",
+    ):
+        resolve_sources(
+            zip_sources(tmp_path, monkeypatch, url, ["data/ks2_*.csv"]), tmp_path / "landing", http=fast_http
+        )
 
 
 def test_zip_default_takes_every_data_csv_with_its_meta(tmp_path, ees_api, fast_http, monkeypatch):
@@ -330,7 +358,7 @@ def test_update_tag_values():
 
 
 def test_zip_unpacked_size_limit(tmp_path):
-    import orchestration.lib.source_lock as source_lock
+    import orchestration.lib.sources.lock as source_lock
 
     archive = tmp_path / "r.zip"
     archive.write_bytes(release_zip())

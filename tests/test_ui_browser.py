@@ -111,7 +111,8 @@ def page(browser, dagster_ui):
     # A browser that has seen the UI before: no first-visit dialog can open over the page (and take
     # the keyboard focus) at a moment that depends on how loaded the machine is.
     context = browser.new_context(
-        viewport={"width": 1600, "height": 1000}, base_url=dagster_ui.base_url,
+        viewport={"width": 1600, "height": 1000},
+        base_url=dagster_ui.base_url,
         storage_state=first_visit_storage_state(dagster_ui.base_url),
     )
     loopback_only(context, dagster_ui.base_url, blocked)
@@ -193,7 +194,9 @@ def type_selection(page, text: str) -> None:
 
 
 def open_checks_tab(page) -> None:
-    page.get_by_role("link", name="Checks", exact=True).or_(page.get_by_role("tab", name="Checks", exact=True)).first.click()
+    page.get_by_role("link", name="Checks", exact=True).or_(
+        page.get_by_role("tab", name="Checks", exact=True)
+    ).first.click()
 
 
 def test_asset_graph_and_materialize_from_the_ui(page, dagster_ui, shots):

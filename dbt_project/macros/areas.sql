@@ -1,5 +1,5 @@
 {#- England's regions and how area names are compared: vars.areas in dbt_project.yml, which the
-    raw gates read too (orchestration/lib/areas.py); tests/test_areas.py checks both agree. -#}
+    raw gates read too (orchestration/lib/rules/areas.py); tests/test_areas.py checks both agree. -#}
 
 {#- London's region code and name, as SQL literals. -#}
 {% macro london_code() -%}

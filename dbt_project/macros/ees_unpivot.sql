@@ -22,8 +22,8 @@
 
 
 {#- column name -> role for one dataset, from raw.file_columns; the latest-landed file wins when
-    files disagree (its layout is the one DfE uses now). Falls back to the DESIGN section 4
-    heuristic on the data itself when the ingest did not record roles. -#}
+    files disagree (its layout is the one DfE uses now). Falls back to the
+    heuristic of docs/architecture.md ("Measure selection") on the data itself when the ingest did not record roles. -#}
 {% macro ees_column_roles(dataset, relation, column_names) -%}
     {%- set roles = {} -%}
     {%- set file_columns = source('ingest', 'file_columns') -%}

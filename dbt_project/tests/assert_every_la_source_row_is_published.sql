@@ -1,4 +1,4 @@
--- DESIGN section 5: every LA row present in the source appears in fct_la_measure, published
+-- The published contract (docs/architecture.md): every LA row present in the source appears in fct_la_measure, published
 -- or not (a suppressed cell keeps its row with a NULL value).
 -- A check on marts/fct_la_measure: a singular test with two parents names its model (dagster ref) to be
 -- a Dagster asset check (a blocking gate like every other dbt test) rather than an observation.

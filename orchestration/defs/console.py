@@ -90,7 +90,9 @@ def _materialization_line(event) -> str | None:
     if key[0] == "raw" and key[-1] not in LINEAGE_TABLES:
         rows = value("row_count")
         files = 0 if key[-1] in SCHEMA_ONLY_TABLES else file_count(metadata)
-        files_text = "schema files only" if key[-1] in SCHEMA_ONLY_TABLES else f"{files} file{'' if files == 1 else 's'}"
+        files_text = (
+            "schema files only" if key[-1] in SCHEMA_ONLY_TABLES else f"{files} file{'' if files == 1 else 's'}"
+        )
         return f"loaded {name}: {files_text}, {int(rows or 0):,} rows"
     if name == PUBLICATION_ASSET:
         return f"published {value('path')} (publication {value('publication_id')})"
@@ -128,8 +130,10 @@ class ProgressFilter(logging.Filter):
             if evaluation.passed and (self.level > logging.INFO or step == "dbt_models"):
                 return None  # dbt's passing tests are counted by the dbt step's own lines
             state = "passed" if evaluation.passed else "FAILED"
-            return "gate", (f"{state} {evaluation.asset_key.to_user_string()} / {evaluation.check_name}"
-                            + (f": {_first_line(evaluation.description)}" if evaluation.description else ""))
+            return "gate", (
+                f"{state} {evaluation.asset_key.to_user_string()} / {evaluation.check_name}"
+                + (f": {_first_line(evaluation.description)}" if evaluation.description else "")
+            )
         if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             line = _materialization_line(event) if self.level <= logging.INFO else None
             return (label, line) if line else None
@@ -138,8 +142,11 @@ class ProgressFilter(logging.Filter):
             if data.error is not None and data.error.cls_name == CHECK_FAILED_ERROR:
                 return None  # the failed gate was shown as it was evaluated
             user = getattr(data, "user_failure_data", None)
-            text = user.description if user is not None and user.description else (
-                (data.error.cause or data.error).message if data.error else "")
+            text = (
+                user.description
+                if user is not None and user.description
+                else ((data.error.cause or data.error).message if data.error else "")
+            )
             return label, f"step {step} FAILED: {_first_line(text)}"
         return None
 

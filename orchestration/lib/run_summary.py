@@ -155,7 +155,9 @@ def _failure_message(data) -> str:
     if error is None:
         return "unknown error"
     # A user-code error is wrapped ("Error occurred while executing op ..."); its cause says what.
-    while error.cause is not None and error.message.startswith("dagster._core.errors.DagsterExecutionStepExecutionError"):
+    while error.cause is not None and error.message.startswith(
+        "dagster._core.errors.DagsterExecutionStepExecutionError"
+    ):
         error = error.cause
     return error.message.strip()
 
@@ -177,10 +179,16 @@ def collect(records: Iterable) -> RunFacts:
                 facts.warnings.append(f"{record.step_key or 'run'}: {text}")
             continue
         kind = event.event_type
-        if event.step_key and kind in (dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
-                                       dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED):
-            if event.step_key not in facts.steps_planned:
-                facts.steps_planned.append(event.step_key)
+        if (
+            event.step_key
+            and kind
+            in (
+                dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+                dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
+            )
+            and event.step_key not in facts.steps_planned
+        ):
+            facts.steps_planned.append(event.step_key)
         if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             key = event.asset_key.path
             metadata = event.event_specific_data.materialization.metadata
@@ -209,8 +217,15 @@ def collect(records: Iterable) -> RunFacts:
             facts.gates_planned += 1
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            facts.gates.append(Gate(evaluation.asset_key.to_user_string(), evaluation.check_name, _gate_kind(evaluation),
-                                    bool(evaluation.passed), _gate_description(evaluation)))
+            facts.gates.append(
+                Gate(
+                    evaluation.asset_key.to_user_string(),
+                    evaluation.check_name,
+                    _gate_kind(evaluation),
+                    bool(evaluation.passed),
+                    _gate_description(evaluation),
+                )
+            )
         elif kind == dg.DagsterEventType.STEP_START:
             facts.steps_started.append(event.step_key or "?")
         elif kind == dg.DagsterEventType.STEP_FAILURE:
@@ -264,7 +279,7 @@ def _clip(line: str) -> str:
 def _screen_lines(line: str) -> tuple[list[str], bool]:
     """One line of a description as screen lines (indented), and whether any of it was left out."""
     width = SCREEN_WIDTH - 4
-    pieces = [line[i:i + width] for i in range(0, len(line), width)] or [""]
+    pieces = [line[i : i + width] for i in range(0, len(line), width)] or [""]
     cut = len(pieces) > WRAPS_PER_LINE
     pieces = pieces[:WRAPS_PER_LINE]
     if cut:
@@ -297,12 +312,20 @@ def _outcome(facts: RunFacts) -> str:
     code = exit_code(facts)
     failed = len(facts.failed_gates)
     if code == EXIT_NOT_PUBLISHED:
-        why = f"{_plural(failed, 'gate')} failed" if failed else (
-            f"{_plural(len(facts.failed_steps), 'step')} failed" if facts.failed_steps else "the publication did not run")
+        why = (
+            f"{_plural(failed, 'gate')} failed"
+            if failed
+            else (
+                f"{_plural(len(facts.failed_steps), 'step')} failed"
+                if facts.failed_steps
+                else "the publication did not run"
+            )
+        )
         return f"NOT PUBLISHED ({why}; exit {code})"
     if code == EXIT_PUBLISHED_WITH_FAILURES:
         parts = ([f"{_plural(failed, 'output gate')} failed"] if failed else []) + (
-            [f"{_plural(len(facts.failed_steps), 'step')} failed"] if facts.failed_steps else [])
+            [f"{_plural(len(facts.failed_steps), 'step')} failed"] if facts.failed_steps else []
+        )
         return f"published, but {' and '.join(parts)} (exit {code})"
     return "published; every step and gate passed (exit 0)"
 
@@ -325,11 +348,15 @@ def render(
     files = facts.landed_files if facts.landed_files is not None else sum(d.files or 0 for d in facts.datasets)
     rows = sum(d.rows or 0 for d in facts.datasets)
     if facts.datasets:
-        out.append(f"{'Ingest':<11}{_plural(len(facts.datasets), 'dataset')}, {_plural(files, 'file')}, "
-                   f"{_plural(rows, 'row')}")
-        items = [f"{d.name} {d.rows or 0:,} rows from schema files" if d.name in SCHEMA_ONLY_TABLES else
-                 f"{d.name} {'?' if d.files is None else d.files} file{'' if d.files == 1 else 's'} {d.rows or 0:,} rows"
-                 for d in facts.datasets]
+        out.append(
+            f"{'Ingest':<11}{_plural(len(facts.datasets), 'dataset')}, {_plural(files, 'file')}, {_plural(rows, 'row')}"
+        )
+        items = [
+            f"{d.name} {d.rows or 0:,} rows from schema files"
+            if d.name in SCHEMA_ONLY_TABLES
+            else f"{d.name} {'?' if d.files is None else d.files} file{'' if d.files == 1 else 's'} {d.rows or 0:,} rows"
+            for d in facts.datasets
+        ]
         out += _wrapped("", items)
     else:
         out.append(f"{'Ingest':<11}nothing loaded")
@@ -339,9 +366,7 @@ def render(
     passed = sum(g.passed for g in facts.gates)
     failed = facts.failed_gates
     not_run = max(facts.gates_planned - len(facts.gates), 0)
-    kinds = ", ".join(
-        f"{k} {sum(g.passed for g in gates)}/{len(gates)}" for k, gates in by_kind.items() if gates
-    )
+    kinds = ", ".join(f"{k} {sum(g.passed for g in gates)}/{len(gates)}" for k, gates in by_kind.items() if gates)
     line = f"{'Gates':<11}{passed:,} passed, {len(failed):,} failed" + (f", {not_run:,} not run" if not_run else "")
     out.append(line + (f" ({kinds} passed)" if kinds else ""))
     shown = len(failed[:FAILURES_SHOWN]) + len(facts.failed_steps[:FAILURES_SHOWN])
@@ -361,8 +386,10 @@ def render(
         out += _excerpt(step.message, report, budget)
     skipped = facts.skipped_steps
     if skipped:
-        out.append(f"{'Not run':<11}{_plural(len(skipped), 'step')} after the failure: "
-                   f"{', '.join(skipped[:3])}{f' and {len(skipped) - 3} more' if len(skipped) > 3 else ''}")
+        out.append(
+            f"{'Not run':<11}{_plural(len(skipped), 'step')} after the failure: "
+            f"{', '.join(skipped[:3])}{f' and {len(skipped) - 3} more' if len(skipped) > 3 else ''}"
+        )
 
     # Warnings
     if facts.warnings:

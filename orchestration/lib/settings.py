@@ -100,12 +100,14 @@ class Settings:
         if not value:
             return DEFAULT_SCHOOL_MIN_COHORT
         if not value.isdigit() or int(value) < 1:
-            raise PipelineInputError(f"EDU_SCHOOL_MIN_COHORT must be a whole number of pupils, 1 or more, got '{value}'")
+            raise PipelineInputError(
+                f"EDU_SCHOOL_MIN_COHORT must be a whole number of pupils, 1 or more, got '{value}'"
+            )
         return int(value)
 
     def validate(self) -> None:
         """Refuse settings that would only fail (or, worse, quietly change published values) later."""
-        self.school_min_cohort
+        _ = self.school_min_cohort  # the property raises on a bad value
 
     def publication_parameters(self) -> dict:
         """Settings that change published values, recorded with each publication."""

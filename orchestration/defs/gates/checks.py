@@ -1,6 +1,5 @@
 """Blocking Great Expectations gates on the published marts (one suite per mart in expectations/)."""
 
-
 import dagster as dg
 import duckdb
 
@@ -21,7 +20,10 @@ def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
     ]
     las = []
     if "statistical_neighbours" in loaded:
-        las = [r[0] for r in con.execute("SELECT DISTINCT old_la_code FROM raw.statistical_neighbours ORDER BY 1").fetchall()]
+        las = [
+            r[0]
+            for r in con.execute("SELECT DISTINCT old_la_code FROM raw.statistical_neighbours ORDER BY 1").fetchall()
+        ]
     return {"catalogue_measure_codes": measures, "expected_old_la_codes": las}
 
 
@@ -44,8 +46,4 @@ def _mart_check(table: str) -> dg.AssetChecksDefinition:
 
 
 def mart_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:
-    return [
-        _mart_check(t)
-        for t in mart_tables
-        if gates.suite_exists(f"mart_{t}" if not t.startswith("mart_") else t)
-    ]
+    return [_mart_check(t) for t in mart_tables if gates.suite_exists(f"mart_{t}" if not t.startswith("mart_") else t)]

@@ -7,13 +7,12 @@ datasets a run loads. Remote sources (ees_api:, url:) are resolved through sourc
 tagged ``edu/update_sources`` (the new-release sensor's runs) resolves them again.
 """
 
-
 import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.lib.ingest import UPDATE_SOURCES_TAG, DatasetIngest, ingest, parse_update_tag
-from orchestration.lib.local_datasets import LOCAL_TABLES
-from orchestration.lib.sources import dataset_specs
+from orchestration.lib.ingest.load import UPDATE_SOURCES_TAG, DatasetIngest, ingest, parse_update_tag
+from orchestration.lib.ingest.local_datasets import LOCAL_TABLES
+from orchestration.lib.sources.config import dataset_specs
 
 LINEAGE_TABLES = ("landed_files", "file_columns", "data_set_versions")
 LOCAL_DESCRIPTIONS = {
@@ -39,11 +38,15 @@ def _specs() -> list[dg.AssetSpec]:
         for name in dataset_specs()
     ]
     specs += [
-        dg.AssetSpec(raw_asset_key(t), description=f"raw.{t}: lineage of the landed files", group_name="ingest", kinds={"duckdb"})
+        dg.AssetSpec(
+            raw_asset_key(t), description=f"raw.{t}: lineage of the landed files", group_name="ingest", kinds={"duckdb"}
+        )
         for t in LINEAGE_TABLES
     ]
     specs += [
-        dg.AssetSpec(raw_asset_key(t), description=LOCAL_DESCRIPTIONS[t], group_name="ingest", kinds={"duckdb", "csv", "xlsx"})
+        dg.AssetSpec(
+            raw_asset_key(t), description=LOCAL_DESCRIPTIONS[t], group_name="ingest", kinds={"duckdb", "csv", "xlsx"}
+        )
         for t in LOCAL_TABLES
     ]
     return specs
@@ -109,7 +112,11 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 "\n".join(
                     f"- `{f.source_file}` sha256 `{f.landed.sha256[:12]}…` {f.landed.size_bytes:,} bytes, "
                     f"{f.row_count:,} rows, release {f.release or 'from version column'}"
-                    + (f", EES data set `{f.landed.data_set_id}` v{f.landed.data_set_version}" if f.landed.data_set_id else "")
+                    + (
+                        f", EES data set `{f.landed.data_set_id}` v{f.landed.data_set_version}"
+                        if f.landed.data_set_id
+                        else ""
+                    )
                     for f in result.files
                 )
                 or "(not listed in sources.yml: empty table)"
@@ -130,7 +137,9 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings))
             for r in result.remote:
                 if "data_set_id" in r.lock_entry:
-                    versions_used[f"edu/ees/{result.dataset}"] = f"{r.lock_entry['data_set_id']}@{r.lock_entry['version']}"
+                    versions_used[f"edu/ees/{result.dataset}"] = (
+                        f"{r.lock_entry['data_set_id']}@{r.lock_entry['version']}"
+                    )
         yield dg.MaterializeResult(asset_key=raw_asset_key(result.dataset), metadata=metadata)
     if versions_used:
         # Run tags, so the runs list shows which data set versions each run used.

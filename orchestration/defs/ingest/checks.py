@@ -1,7 +1,6 @@
 """Blocking gates on the raw datasets: one Great Expectations suite per dataset, and one per
 raw.local_* table holding school-level rows (the council's local datasets)."""
 
-
 import time
 
 import dagster as dg
@@ -10,7 +9,7 @@ import duckdb
 from orchestration.defs.ingest.assets import raw_asset_key
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.lib import gates
-from orchestration.lib.sources import dataset_specs
+from orchestration.lib.sources.config import dataset_specs
 
 
 def gate_result(result: gates.GateResult, **metadata) -> dg.AssetCheckResult:
@@ -63,8 +62,10 @@ def _raw_check(dataset: str, kind: str) -> dg.AssetChecksDefinition:
     def metadata_of(con, frame) -> dict:
         if kind != "ees":
             return {}
-        return {"cells": gates.raw_cell_count(con, dataset),
-                "rows_with_problems": _problem_counts(frame, gates.ROW_PROBLEM_COLUMNS)}
+        return {
+            "cells": gates.raw_cell_count(con, dataset),
+            "rows_with_problems": _problem_counts(frame, gates.ROW_PROBLEM_COLUMNS),
+        }
 
     return _gx_check(dataset, "", read_frame, f"{dataset}: not in sources.yml, nothing to check", metadata_of)
 
@@ -80,5 +81,7 @@ def _local_check(table: str) -> dg.AssetChecksDefinition:
 
 
 def raw_checks() -> list[dg.AssetChecksDefinition]:
-    checks = [_raw_check(name, spec.kind) for name, spec in dataset_specs().items() if gates.suite_exists(f"raw_{name}")]
+    checks = [
+        _raw_check(name, spec.kind) for name, spec in dataset_specs().items() if gates.suite_exists(f"raw_{name}")
+    ]
     return checks + [_local_check(table) for table in gates.LOCAL_PROBLEM_COLUMNS]

@@ -1,7 +1,6 @@
 """Where the pipeline reads and writes. Every field defaults to the environment (EDU_* variables,
 see .env.example) when left empty, so the UI's launchpad can override one run at a time."""
 
-
 from dataclasses import replace
 from pathlib import Path
 

@@ -24,11 +24,11 @@ import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.schedules import refresh_and_publish
-from orchestration.lib.downloads import RemoteSourceError, RetryPolicy
-from orchestration.lib.ees_api import PUBLISHED, EesApiClient, VersionSpec
-from orchestration.lib.ingest import UPDATE_SOURCES_TAG
+from orchestration.lib.ingest.load import UPDATE_SOURCES_TAG
 from orchestration.lib.settings import load_settings
-from orchestration.lib.sources import EesApiSource, read_sources_config
+from orchestration.lib.sources.config import EesApiSource, read_sources_config
+from orchestration.lib.sources.downloads import RemoteSourceError, RetryPolicy
+from orchestration.lib.sources.ees_api import PUBLISHED, EesApiClient, VersionSpec
 
 SENSOR_NAME = "ees_new_version_sensor"
 # A tick should finish well inside Dagster's sensor timeout: fewer, shorter retries than a run.

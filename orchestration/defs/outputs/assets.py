@@ -3,7 +3,6 @@ materialized (so only after every gate passed): committee briefings, Parquet exp
 dictionary, dbt docs and the gates' data docs. Each output is built aside and swapped in whole;
 a failure leaves the previous output as it was and never touches the publication."""
 
-
 import contextlib
 import shutil
 from pathlib import Path
@@ -15,8 +14,8 @@ from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.assets import PUBLICATION_KEY
 from orchestration.defs.transform.dbt_log import dbt_log
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
-from orchestration.lib import docs, exports
-from orchestration.lib.briefing import render
+from orchestration.lib.outputs import docs, exports
+from orchestration.lib.outputs.briefing import render
 
 GROUP = "outputs"
 BRIEFINGS_KEY = dg.AssetKey(["outputs", "briefings"])
@@ -42,7 +41,7 @@ def _published(warehouse: WarehouseResource) -> Path:
     group_name=GROUP,
     kinds={"python", "html"},
     description="warehouse/briefings/<la>/<year>.html and .md: committee briefings per LA (EDU_BRIEFING_LAS "
-                "picks the LAs; default all), with an index.html",
+    "picks the LAs; default all), with an index.html",
 )
 def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
@@ -60,9 +59,10 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
         "charts": run.charts,
         "seconds": round(run.seconds, 1),
         "selection": spec or "all local authorities",
-        "examples": dg.MetadataValue.md("\n".join(f"- [{name}]({path.resolve().as_uri()}): `{path}`"
-                                                  for name, path in examples[:10])
-                                        + (f"\n- ... and {len(examples) - 10} more" if len(examples) > 10 else "")),
+        "examples": dg.MetadataValue.md(
+            "\n".join(f"- [{name}]({path.resolve().as_uri()}): `{path}`" for name, path in examples[:10])
+            + (f"\n- ... and {len(examples) - 10} more" if len(examples) > 10 else "")
+        ),
     }
     if examples:
         metadata["example"] = dg.MetadataValue.path(str(examples[0][1]))
@@ -75,7 +75,7 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     group_name=GROUP,
     kinds={"parquet"},
     description="warehouse/exports/<schema>.<table>.parquet for every published table, and data_dictionary.json "
-                "(grain, columns, types, descriptions)",
+    "(grain, columns, types, descriptions)",
 )
 def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
@@ -85,9 +85,9 @@ def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             "path": dg.MetadataValue.path(str(run.out_dir)),
             "data_dictionary": dg.MetadataValue.path(str(run.dictionary)),
             "open_data_dictionary": _link(run.dictionary),
-            "tables": dg.MetadataValue.md("\n".join(
-                f"- `{table}`: {run.rows[table]:,} rows, `{path}`" for table, path in run.files.items()
-            )),
+            "tables": dg.MetadataValue.md(
+                "\n".join(f"- `{table}`: {run.rows[table]:,} rows, `{path}`" for table, path in run.files.items())
+            ),
         }
     )
 
@@ -95,8 +95,10 @@ def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 def _build_manifest(run_id: str) -> Path:
     """The manifest `dbt build` wrote in this run (dagster-dbt gives each invocation its own
     target folder, named after the op and run), else the parsed one the definitions load."""
-    runs = sorted(Path(dbt_project.project_dir, "target").glob(f"dbt_models-{run_id[:7]}-*/manifest.json"),
-                  key=lambda p: p.stat().st_mtime)
+    runs = sorted(
+        Path(dbt_project.project_dir, "target").glob(f"dbt_models-{run_id[:7]}-*/manifest.json"),
+        key=lambda p: p.stat().st_mtime,
+    )
     return runs[-1] if runs else Path(dbt_project.manifest_path)
 
 
@@ -106,9 +108,11 @@ def _build_manifest(run_id: str) -> Path:
     group_name=GROUP,
     kinds={"dbt"},
     description="warehouse/docs/dbt/: dbt docs (static_index.html opens without a server; index.html, "
-                "manifest.json and catalog.json for `dbt docs serve`-style hosting)",
+    "manifest.json and catalog.json for `dbt docs serve`-style hosting)",
 )
-def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def dbt_docs(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     settings = warehouse.settings()
     if not settings.build_db.exists():
         raise dg.Failure(f"no build database at {settings.build_db}: run the whole pipeline first (make run)")
@@ -120,8 +124,11 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     shutil.copy2(_build_manifest(context.run_id), target / "manifest.json")
     with dbt_log(settings, f"dbt docs generate, run {context.run_id}", append=True) as sink:
         with contextlib.redirect_stdout(sink):
-            invocation = dbt.cli(["docs", "generate", "--static", "--no-compile", *dbt_vars(settings)],
-                                 target_path=target, raise_on_error=True)
+            invocation = dbt.cli(
+                ["docs", "generate", "--static", "--no-compile", *dbt_vars(settings)],
+                target_path=target,
+                raise_on_error=True,
+            )
             invocation.wait()
     copied = docs.publish_dbt_docs(invocation.target_path, settings.warehouse_dir / "docs" / "dbt")
     page = copied.get("static_index.html") or copied["index.html"]
@@ -140,7 +147,7 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     group_name=GROUP,
     kinds={"great_expectations", "html"},
     description="warehouse/docs/gx/index.html: data docs of the gates that passed for the current publication "
-                "(every GX suite and dbt test), the suites' expectations and the raw files",
+    "(every GX suite and dbt test), the suites' expectations and the raw files",
 )
 def gx_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()

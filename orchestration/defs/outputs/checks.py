@@ -2,34 +2,42 @@
 what was published. They run after the publication, so they warn (they cannot and need not block
 it); a failure is reported by `make run` like any other check."""
 
-
 import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.outputs.assets import BRIEFINGS_KEY, EXPORTS_KEY
-from orchestration.lib.briefing import render
-from orchestration.lib.exports import DICTIONARY_NAME
+from orchestration.lib.outputs.briefing import render
+from orchestration.lib.outputs.exports import DICTIONARY_NAME
 
 
-@dg.asset_check(asset=BRIEFINGS_KEY, name="briefing_numbers_match_marts",
-                description="Every number in the briefings written from this publication reads back as the "
-                            "mart value it is tagged with: LA figures from fct_la_measure, school figures from "
-                            "mart_school_outcomes, mart_inspection_outcomes and mart_schools_causing_concern")
+@dg.asset_check(
+    asset=BRIEFINGS_KEY,
+    name="briefing_numbers_match_marts",
+    description="Every number in the briefings written from this publication reads back as the "
+    "mart value it is tagged with: LA figures from fct_la_measure, school figures from "
+    "mart_school_outcomes, mart_inspection_outcomes and mart_schools_causing_concern",
+)
 def briefing_numbers_match_marts(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     settings = warehouse.settings()
     files, numbers, problems = render.verify_briefings(settings.published_db, settings.warehouse_dir / "briefings")
     return dg.AssetCheckResult(
         passed=not problems and files > 0,
-        description=(f"{numbers:,} numbers in {files} briefings match the marts" if not problems
-                     else f"{len(problems)} numbers differ from the marts:\n" + "\n".join(problems[:20])),
+        description=(
+            f"{numbers:,} numbers in {files} briefings match the marts"
+            if not problems
+            else f"{len(problems)} numbers differ from the marts:\n" + "\n".join(problems[:20])
+        ),
         metadata={"briefings": files, "numbers": numbers, "mismatches": len(problems)},
     )
 
 
-@dg.asset_check(asset=EXPORTS_KEY, name="exports_match_publication",
-                description="One Parquet per published table, with the table's rows and columns")
+@dg.asset_check(
+    asset=EXPORTS_KEY,
+    name="exports_match_publication",
+    description="One Parquet per published table, with the table's rows and columns",
+)
 def exports_match_publication(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     settings = warehouse.settings()
     out = settings.warehouse_dir / "exports"
@@ -46,8 +54,10 @@ def exports_match_publication(warehouse: WarehouseResource) -> dg.AssetCheckResu
             rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
             metadata = pq.read_metadata(path)
             if (metadata.num_rows, metadata.num_columns) != (rows, column_count):
-                problems.append(f"{path.name}: {metadata.num_rows} rows x {metadata.num_columns} columns, "
-                                f"published {rows} x {column_count}")
+                problems.append(
+                    f"{path.name}: {metadata.num_rows} rows x {metadata.num_columns} columns, "
+                    f"published {rows} x {column_count}"
+                )
     if not (out / DICTIONARY_NAME).exists():
         problems.append(f"{DICTIONARY_NAME} missing")
     return dg.AssetCheckResult(

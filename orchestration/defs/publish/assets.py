@@ -1,11 +1,10 @@
 """Publication: copy the gated build into the served warehouse atomically, with an audit row."""
 
-
 import dagster as dg
 import duckdb
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.lib.publish import publish
+from orchestration.lib.publish.warehouse import publish
 
 PUBLICATION_KEY = dg.AssetKey(["warehouse", "education"])
 
@@ -32,8 +31,19 @@ def _raw_files(build_db) -> list[dict]:
             "SELECT dataset, source_file, file_sha256, size_bytes, release, landed_seq, row_count, encoding, "
             "data_set_id, data_set_version, origin_url FROM raw.landed_files ORDER BY landed_seq"
         ).fetchall()
-    keys = ("dataset", "source_file", "sha256", "size_bytes", "release", "landed_seq", "row_count", "encoding",
-            "data_set_id", "data_set_version", "origin_url")
+    keys = (
+        "dataset",
+        "source_file",
+        "sha256",
+        "size_bytes",
+        "release",
+        "landed_seq",
+        "row_count",
+        "encoding",
+        "data_set_id",
+        "data_set_version",
+        "origin_url",
+    )
     return [dict(zip(keys, row)) for row in rows]
 
 
@@ -50,9 +60,7 @@ def build_publication_asset(upstream: list[dg.AssetKey], gate_count: int) -> dg.
         evaluations = _check_evaluations(context)
         failed = [e for e in evaluations if not e["passed"]]
         if failed:
-            raise dg.Failure(
-                "not published: gates failed: " + "; ".join(f"{e['asset']} {e['check']}" for e in failed)
-            )
+            raise dg.Failure("not published: gates failed: " + "; ".join(f"{e['asset']} {e['check']}" for e in failed))
         # Blocking checks only stop this step when they ran in this run; a publication is only
         # made from a run that evaluated every gate, never from a partial selection.
         if len(evaluations) < gate_count:
@@ -76,7 +84,10 @@ def build_publication_asset(upstream: list[dg.AssetKey], gate_count: int) -> dg.
                 "gates_passed": len(evaluations),
                 "table_count": len(result.tables),
                 "tables": dg.MetadataValue.md(
-                    "\n".join(f"- `{t}`: {v['rows']:,} rows, checksum `{v['checksum'][:12]}`" for t, v in result.tables.items())
+                    "\n".join(
+                        f"- `{t}`: {v['rows']:,} rows, checksum `{v['checksum'][:12]}`"
+                        for t, v in result.tables.items()
+                    )
                 ),
             }
         )

@@ -1,6 +1,5 @@
 """Termly refresh: by default at 06:00 on the first day of each school term (Sept, Jan, April)."""
 
-
 import dagster as dg
 
 from orchestration.lib.settings import load_settings

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
-
 import contextlib
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +26,11 @@ class EducationDbtTranslator(DagsterDbtTranslator):
             key = dg.AssetKey([schema, node["name"]])
         else:
             return spec
-        group = "reference" if node.get("resource_type") == "seed" else (schema if node.get("resource_type") != "source" else "ingest")
+        group = (
+            "reference"
+            if node.get("resource_type") == "seed"
+            else (schema if node.get("resource_type") != "source" else "ingest")
+        )
         return spec.replace_attributes(key=key, group_name=group)
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
@@ -39,7 +42,9 @@ class EducationDbtTranslator(DagsterDbtTranslator):
 translator = EducationDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
+@dbt_assets(
+    manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models"
+)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     settings = warehouse.settings()
     progress = DbtProgress(context, dbt_log_path(settings))

@@ -16,7 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -55,7 +55,7 @@ def dbt_log(settings: Settings, title: str, *, append: bool = False) -> Iterator
     path = dbt_log_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a" if append else "w", encoding="utf-8") as handle:
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
         handle.write(f"=== {title} ({stamp})\n")
         handle.flush()
         yield _Tee(handle, sys.stdout) if settings.log_level == "DEBUG" else handle
@@ -97,8 +97,10 @@ class DbtProgress:
 
     def start(self, command: str) -> None:
         models = sum(self.expected.values())
-        self.log.info(f"dbt {command}: {models} models and seeds, {self.tests_expected} tests; "
-                      f"dbt's per-node lines: {self.log_path}")
+        self.log.info(
+            f"dbt {command}: {models} models and seeds, {self.tests_expected} tests; "
+            f"dbt's per-node lines: {self.log_path}"
+        )
 
     def see(self, event) -> None:
         if isinstance(event, dg.Output):
@@ -117,8 +119,10 @@ class DbtProgress:
         self.built[layer] += 1
         if self.built[layer] == self.expected[layer]:
             name = LAYER_NAMES.get(layer, layer)
-            self.log.info(f"dbt: {name} built ({self.built[layer]} {'seeds' if layer == 'reference' else 'models'}, "
-                          f"{self._elapsed()})")
+            self.log.info(
+                f"dbt: {name} built ({self.built[layer]} {'seeds' if layer == 'reference' else 'models'}, "
+                f"{self._elapsed()})"
+            )
 
     def finish(self) -> None:
         models = sum(self.built.values())
@@ -126,8 +130,10 @@ class DbtProgress:
         if self.failed_tests:
             tests += f", {len(self.failed_tests)} FAILED ({', '.join(self.failed_tests[:5])}"
             tests += f" and {len(self.failed_tests) - 5} more)" if len(self.failed_tests) > 5 else ")"
-        self.log.info(f"dbt build finished in {self._elapsed()}: {models} of {sum(self.expected.values())} "
-                      f"models and seeds built, {tests}")
+        self.log.info(
+            f"dbt build finished in {self._elapsed()}: {models} of {sum(self.expected.values())} "
+            f"models and seeds built, {tests}"
+        )
 
     def failed(self, error: Exception) -> None:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

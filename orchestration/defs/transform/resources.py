@@ -1,6 +1,5 @@
 """dbt wiring: one DbtProject for the whole pipeline."""
 
-
 import json
 import shutil
 import sys
@@ -29,4 +28,6 @@ def dbt_vars(settings: Settings) -> list[str]:
 
 def dbt_resource() -> DbtCliResource:
     # No colour codes: dbt's per-node lines go to a log file (orchestration/defs/transform/dbt_log.py).
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), global_config_flags=["--no-use-colors"])
+    return DbtCliResource(
+        project_dir=dbt_project, dbt_executable=dbt_executable(), global_config_flags=["--no-use-colors"]
+    )

@@ -5,7 +5,13 @@
 """
 
 from orchestration.lib.gates.local import LOCAL_PROBLEM_COLUMNS, raw_local_frame
-from orchestration.lib.gates.raw import ROW_PROBLEM_COLUMNS, count_pairs, raw_cell_count, raw_ees_frame, raw_row_problems
+from orchestration.lib.gates.raw import (
+    ROW_PROBLEM_COLUMNS,
+    count_pairs,
+    raw_cell_count,
+    raw_ees_frame,
+    raw_row_problems,
+)
 from orchestration.lib.gates.suites import (
     GateResult,
     compile_suite,
@@ -19,7 +25,20 @@ from orchestration.lib.gates.suites import (
 )
 
 __all__ = [
-    "LOCAL_PROBLEM_COLUMNS", "ROW_PROBLEM_COLUMNS", "GateResult", "compile_suite", "count_pairs", "expectations_dir",
-    "load_suite_definition", "quote_identifier", "raw_cell_count", "raw_ees_frame", "raw_local_frame",
-    "raw_row_problems", "row_candidates", "suite_exists", "table_frame", "validate",
+    "LOCAL_PROBLEM_COLUMNS",
+    "ROW_PROBLEM_COLUMNS",
+    "GateResult",
+    "compile_suite",
+    "count_pairs",
+    "expectations_dir",
+    "load_suite_definition",
+    "quote_identifier",
+    "raw_cell_count",
+    "raw_ees_frame",
+    "raw_local_frame",
+    "raw_row_problems",
+    "row_candidates",
+    "suite_exists",
+    "table_frame",
+    "validate",
 ]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from orchestration.lib import ees_cells
 from orchestration.lib.gates.raw import _la_reference
 from orchestration.lib.gates.suites import row_candidates
+from orchestration.lib.rules import ees_cells
 
 # Row-level checks of the council's local datasets (raw.local_*) ----------------------------------
 # As for the EES tables: each problem kind is a column the raw_local_* suites expect to be null, so
@@ -73,16 +73,16 @@ def _local_schools_sql(with_reference: bool) -> str:
             SELECT trim(urn) AS urn_key, count(*) AS n,
                 string_agg(_source_file || ' line ' || _row_number, ' and ' ORDER BY _source_file, _row_number) AS lines,
                 string_agg(DISTINCT dataset, ', ' ORDER BY dataset) AS datasets
-            FROM raw.local_schools WHERE NOT {_blank('urn')} GROUP BY 1
+            FROM raw.local_schools WHERE NOT {_blank("urn")} GROUP BY 1
         )
         SELECT s.*,
-            CASE WHEN {_blank('s.urn')} THEN 'URN is blank'
+            CASE WHEN {_blank("s.urn")} THEN 'URN is blank'
                  WHEN o.n > 1 THEN format('URN {{}} is in the school register {{}} times (dataset {{}}): {{}}',
                                           trim(s.urn), o.n, o.datasets, o.lines)
                  WHEN NOT regexp_full_match(trim(s.urn), '[0-9]{{6}}') THEN
                       format('URN ''{{}}'' is not a 6-digit number', s.urn)
             END AS urn_problem,
-            CASE WHEN {_blank('s.la_code')} THEN format('la_code is blank for URN {{}}', coalesce(trim(s.urn), '(blank)'))
+            CASE WHEN {_blank("s.la_code")} THEN format('la_code is blank for URN {{}}', coalesce(trim(s.urn), '(blank)'))
                  ELSE {known_la}
             END AS la_problem
         FROM raw.local_schools s
@@ -107,34 +107,34 @@ def _local_values_sql(_: bool) -> str:
         WITH register AS (
             SELECT trim(urn) AS urn_key, arg_min(trim(la_code), _source_file || lpad(_row_number::VARCHAR, 10, '0')) AS la_code,
                 arg_min(_source_file || ' line ' || _row_number, _source_file || lpad(_row_number::VARCHAR, 10, '0')) AS at
-            FROM raw.local_schools WHERE NOT {_blank('urn')} GROUP BY 1
+            FROM raw.local_schools WHERE NOT {_blank("urn")} GROUP BY 1
         ), registers AS (
             SELECT coalesce(string_agg(DISTINCT dataset, ', ' ORDER BY dataset), 'none listed') AS names FROM raw.local_schools
         ), occurrences AS (
             SELECT trim(urn) AS urn_key, measure_code, time_period, time_identifier, count(*) AS n,
                 string_agg(_source_file || ' line ' || _row_number, ' and ' ORDER BY _source_file, _row_number) AS lines
-            FROM raw.local_school_values WHERE NOT {_blank('urn')} GROUP BY ALL HAVING count(*) > 1
+            FROM raw.local_school_values WHERE NOT {_blank("urn")} GROUP BY ALL HAVING count(*) > 1
         ), cells AS (
             SELECT *, row_number() OVER (PARTITION BY _source_file, _row_number ORDER BY measure_code) AS _cell
             FROM raw.local_school_values
         )
         SELECT v.* EXCLUDE (_cell),
             CASE WHEN v._cell > 1 THEN NULL
-                 WHEN {_blank('v.urn')} THEN 'URN is blank'
+                 WHEN {_blank("v.urn")} THEN 'URN is blank'
                  WHEN r.urn_key IS NULL THEN format('URN {{}} is not in the school register (dataset {{}})',
                                                     trim(v.urn), (SELECT names FROM registers))
             END AS urn_problem,
             CASE WHEN o.n > 1 THEN format('URN {{}} has {{}} rows for {{}} in {{}} {{}}: {{}}', trim(v.urn), o.n,
                                           v.measure_code, v.time_period, v.time_identifier, o.lines)
             END AS duplicate_problem,
-            CASE WHEN v._cell = 1 AND NOT {_blank('v.la_code')} AND r.la_code IS NOT NULL AND trim(v.la_code) <> r.la_code THEN
+            CASE WHEN v._cell = 1 AND NOT {_blank("v.la_code")} AND r.la_code IS NOT NULL AND trim(v.la_code) <> r.la_code THEN
                 format('URN {{}} is in LA {{}} here but in LA {{}} in the school register ({{}})',
                        trim(v.urn), trim(v.la_code), r.la_code, r.at)
             END AS la_problem,
             coalesce(
-                {junk('v.value', 'value')},
-                {junk('v.numerator', 'numerator')},
-                {junk('v.denominator', 'denominator')},
+                {junk("v.value", "value")},
+                {junk("v.numerator", "numerator")},
+                {junk("v.denominator", "denominator")},
                 CASE WHEN {numerator} IS NOT NULL AND {denominator} = 0 THEN
                     format('denominator of {{}} is 0 (numerator {{}})', v.measure_code, v.numerator) END,
                 CASE WHEN {computed} < TRY_CAST(m.value_min AS DOUBLE) OR {computed} > TRY_CAST(m.value_max AS DOUBLE) THEN
@@ -145,7 +145,7 @@ def _local_values_sql(_: bool) -> str:
                            v.measure_code, m.value_min, m.value_max,
                            CASE WHEN m.unit = 'percent' THEN ' (a percentage)' ELSE '' END) END
             ) AS value_problem,
-            CASE WHEN NOT {_blank('v.cohort')} AND NOT {missing.format('v.cohort')} AND NOT {_WHOLE.format('v.cohort')} THEN
+            CASE WHEN NOT {_blank("v.cohort")} AND NOT {missing.format("v.cohort")} AND NOT {_WHOLE.format("v.cohort")} THEN
                 format('cohort ''{{}}'' of {{}} ({{}}) is not a whole number of pupils (0 or more)',
                        v.cohort, v.measure_code, m.cohort_column)
             END AS cohort_problem
@@ -160,23 +160,38 @@ def _local_values_sql(_: bool) -> str:
 
 def _local_inspections_sql(_: bool) -> str:
     # The words staging maps to a grade (stg_local__inspections), older Ofsted wordings included.
-    grades = ", ".join(f"'{g}'" for g in ("1", "2", "3", "4", "outstanding", "good", "requires improvement",
-                                          "satisfactory", "inadequate", "serious weaknesses", "special measures",
-                                          "not judged", ""))
+    grades = ", ".join(
+        f"'{g}'"
+        for g in (
+            "1",
+            "2",
+            "3",
+            "4",
+            "outstanding",
+            "good",
+            "requires improvement",
+            "satisfactory",
+            "inadequate",
+            "serious weaknesses",
+            "special measures",
+            "not judged",
+            "",
+        )
+    )
     return f"""
         WITH occurrences AS (
             SELECT dataset, as_at, trim(urn) AS urn_key, count(*) AS n,
                 string_agg(_source_file || ' line ' || _row_number, ' and ' ORDER BY _source_file, _row_number) AS lines
-            FROM raw.local_inspections WHERE NOT {_blank('urn')} GROUP BY ALL HAVING count(*) > 1
+            FROM raw.local_inspections WHERE NOT {_blank("urn")} GROUP BY ALL HAVING count(*) > 1
         )
         SELECT i.*,
-            CASE WHEN {_blank('i.urn')} THEN 'URN is blank' END AS urn_problem,
+            CASE WHEN {_blank("i.urn")} THEN 'URN is blank' END AS urn_problem,
             CASE WHEN regexp_replace(lower(trim(coalesce(i.overall_effectiveness, ''))), '\\s+', ' ', 'g') NOT IN ({grades}) THEN
                 format('overall_effectiveness ''{{}}'' is not a grade (1-4, Outstanding, Good, Requires improvement, '
                        || 'Satisfactory, Inadequate, Serious weaknesses, Special measures) nor a not-judged value '
                        || '(add it to grades: or not_judged_values: in the schema)',
                        i.overall_effectiveness) END AS judgement_problem,
-            CASE WHEN NOT {_blank('i.pupils')} AND upper(trim(i.pupils)) <> 'NULL' AND NOT {_WHOLE.format('i.pupils')} THEN
+            CASE WHEN NOT {_blank("i.pupils")} AND upper(trim(i.pupils)) <> 'NULL' AND NOT {_WHOLE.format("i.pupils")} THEN
                 format('pupils ''{{}}'' is not a whole number', i.pupils) END AS pupils_problem,
             CASE WHEN o.n > 1 THEN format('URN {{}} is listed {{}} times in the snapshot as at {{}}: {{}}',
                                           trim(i.urn), o.n, i.as_at, o.lines) END AS duplicate_problem

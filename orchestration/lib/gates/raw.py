@@ -6,7 +6,6 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from orchestration.lib import areas, ees_cells, registry
 from orchestration.lib.gates.suites import (
     LOCATION_COLUMNS,
     _missing,
@@ -17,6 +16,8 @@ from orchestration.lib.gates.suites import (
 )
 from orchestration.lib.gates.suites import quote_identifier as _quote
 from orchestration.lib.gates.suites import sql_literal as _literal
+from orchestration.lib.rules import areas, ees_cells, registry
+
 
 def _headline_value(dataset: str, filter_column: str) -> str:
     """The filter's value on the dataset's headline row (registry), Total for other datasets."""
@@ -29,9 +30,12 @@ def raw_cell_count(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
     indicators = [c for c, r in _roles(con, dataset) if r == "indicator" and c in _table_columns(con, dataset)]
     if not indicators:
         return 0
-    return con.execute(
-        "SELECT " + " + ".join(f"count({_quote(c)})" for c in indicators) + f" FROM raw.{_quote(dataset)}"
-    ).fetchall()[0][0] or 0
+    return (
+        con.execute(
+            "SELECT " + " + ".join(f"count({_quote(c)})" for c in indicators) + f" FROM raw.{_quote(dataset)}"
+        ).fetchall()[0][0]
+        or 0
+    )
 
 
 def _roles(con: duckdb.DuckDBPyConnection, dataset: str) -> list[tuple[str, str]]:
@@ -40,16 +44,27 @@ def _roles(con: duckdb.DuckDBPyConnection, dataset: str) -> list[tuple[str, str]
     ).fetchall()
 
 
-RAW_STANDARD_COLUMNS = ("time_period", "time_identifier", "geographic_level", "country_code", "region_code",
-                        "old_la_code", "new_la_code", "la_name", "version")
+RAW_STANDARD_COLUMNS = (
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "region_code",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+    "version",
+)
 # Cell attributes of the long frame, and the row-level problems attached to a row's first cell.
 _CELL_ATTRIBUTES = ("indicator", "raw_value", "value", "is_percentage")
 
 
 def _is_percentage(indicator: str) -> str:
     """SQL: whether the indicator column (a SQL text expression) holds a percentage."""
-    return (f"({indicator} LIKE 'pt\\_%' ESCAPE '\\' OR {indicator} LIKE '%\\_percent' ESCAPE '\\' "
-            f"OR {indicator} LIKE '%\\_percentage' ESCAPE '\\')")
+    return (
+        f"({indicator} LIKE 'pt\\_%' ESCAPE '\\' OR {indicator} LIKE '%\\_percent' ESCAPE '\\' "
+        f"OR {indicator} LIKE '%\\_percentage' ESCAPE '\\')"
+    )
 
 
 def raw_ees_frame(
@@ -71,14 +86,18 @@ def raw_ees_frame(
     )
     # A filter a file lacks reads as its headline value, as staging reads it.
     filter_key = (
-        "concat_ws('|', " + ", ".join(
+        "concat_ws('|', "
+        + ", ".join(
             f"{_literal(f + '=')} || coalesce({_quote(f)}, {_literal(_headline_value(dataset, f))})" for f in filters
-        ) + ")"
-        if filters else "''"
+        )
+        + ")"
+        if filters
+        else "''"
     )
     if not indicators:
-        return pd.DataFrame(columns=[*LOCATION_COLUMNS, *RAW_STANDARD_COLUMNS, "filter_key", *_CELL_ATTRIBUTES,
-                                     *ROW_PROBLEM_COLUMNS])
+        return pd.DataFrame(
+            columns=[*LOCATION_COLUMNS, *RAW_STANDARD_COLUMNS, "filter_key", *_CELL_ATTRIBUTES, *ROW_PROBLEM_COLUMNS]
+        )
     row_columns = {*LOCATION_COLUMNS, *RAW_STANDARD_COLUMNS, "filter_key"}
     compiled = compile_suite(suite, {**suite_parameters(), **(parameters or {})})
     problems = raw_row_problems(con, dataset)
@@ -102,10 +121,15 @@ def raw_ees_frame(
             if name in ROW_PROBLEM_COLUMNS:
                 return f"_p_{name}"
             return row_ref(name)
+
         return ref
 
     def cell_ref(name: str) -> str:
-        return _quote(name) if name in row_columns or name in _CELL_ATTRIBUTES or name in ROW_PROBLEM_COLUMNS else _missing(name)
+        return (
+            _quote(name)
+            if name in row_columns or name in _CELL_ATTRIBUTES or name in ROW_PROBLEM_COLUMNS
+            else _missing(name)
+        )
 
     row_level, cell_level = [], []
     for failing in compiled.failing:
@@ -113,11 +137,15 @@ def raw_ees_frame(
             row_level.append(failing(row_ref))
         except _NotRowLevel:
             cell_level.append(failing)
-    windows = [f"count(*) OVER (PARTITION BY {', '.join('b.' + _quote(c) for c in key)}) > 1 AS _dup{i}"
-               for i, key in enumerate(compiled.unique_keys(row_columns))]
+    windows = [
+        f"count(*) OVER (PARTITION BY {', '.join('b.' + _quote(c) for c in key)}) > 1 AS _dup{i}"
+        for i, key in enumerate(compiled.unique_keys(row_columns))
+    ]
     row_level += [f"w._dup{i}" for i in range(len(windows))]
     row_fails = " OR ".join(f"({p})" for p in row_level) or "FALSE"
-    per_indicator = list(dict.fromkeys(failing(cell_of(indicator)) for failing in cell_level for indicator in indicators))
+    per_indicator = list(
+        dict.fromkeys(failing(cell_of(indicator)) for failing in cell_level for indicator in indicators)
+    )
     candidate = " OR ".join(f"({p})" for p in [row_fails, *per_indicator])
     cell_fails = " OR ".join(f"({failing(cell_ref)})" for failing in cell_level) or "FALSE"
     if problems.empty:
@@ -137,7 +165,7 @@ def raw_ees_frame(
                 {first} AS _first_indicator
             FROM raw.{_quote(dataset)}
         ), windowed AS (
-            SELECT b.*{''.join(', ' + w for w in windows)} FROM base b
+            SELECT b.*{"".join(", " + w for w in windows)} FROM base b
         ), flagged AS (
             SELECT w.*, {problem_columns}
             FROM windowed w {problem_join}
@@ -147,9 +175,9 @@ def raw_ees_frame(
         ), unpivoted AS (
             UNPIVOT candidates ON {columns} INTO NAME indicator VALUE raw_value
         ), cells AS (
-            SELECT _source_file, _row_number, {', '.join(_quote(c) for c in RAW_STANDARD_COLUMNS)}, filter_key,
-                indicator, raw_value, TRY_CAST(raw_value AS DOUBLE) AS value, {_is_percentage('indicator')} AS is_percentage,
-                {', '.join(f'CASE WHEN indicator = _first_indicator THEN _p_{c} END AS {c}' for c in ROW_PROBLEM_COLUMNS)},
+            SELECT _source_file, _row_number, {", ".join(_quote(c) for c in RAW_STANDARD_COLUMNS)}, filter_key,
+                indicator, raw_value, TRY_CAST(raw_value AS DOUBLE) AS value, {_is_percentage("indicator")} AS is_percentage,
+                {", ".join(f"CASE WHEN indicator = _first_indicator THEN _p_{c} END AS {c}" for c in ROW_PROBLEM_COLUMNS)},
                 _row_fails
             FROM unpivoted
         )
@@ -179,16 +207,29 @@ LONDON = areas.london()
 # carry both. Dorset (835), Poole (836) and Bournemouth (837) until 2018/19; Northamptonshire
 # (928) until 2020/21; Cumbria (909) until 2022/23.
 REORGANISED_LAS = {
-    "835": ("Dorset", "E12000009"), "836": ("Poole", "E12000009"), "837": ("Bournemouth", "E12000009"),
-    "838": ("Dorset", "E12000009"), "839": ("Bournemouth, Christchurch and Poole", "E12000009"),
-    "928": ("Northamptonshire", "E12000004"), "940": ("North Northamptonshire", "E12000004"),
+    "835": ("Dorset", "E12000009"),
+    "836": ("Poole", "E12000009"),
+    "837": ("Bournemouth", "E12000009"),
+    "838": ("Dorset", "E12000009"),
+    "839": ("Bournemouth, Christchurch and Poole", "E12000009"),
+    "928": ("Northamptonshire", "E12000004"),
+    "940": ("North Northamptonshire", "E12000004"),
     "941": ("West Northamptonshire", "E12000004"),
-    "909": ("Cumbria", "E12000002"), "942": ("Cumberland", "E12000002"), "943": ("Westmorland and Furness", "E12000002"),
+    "909": ("Cumbria", "E12000002"),
+    "942": ("Cumberland", "E12000002"),
+    "943": ("Westmorland and Furness", "E12000002"),
 }
 
 # Cohort columns a count behind a percentage is out of, when no `t_<stem>_eligible_pupils` exists.
-COHORT_COLUMNS = ("t_pupils", "t_students", "t_children", "t_enrolments", "t_headcount", "headcount",
-                  "number_in_ss_cohort")
+COHORT_COLUMNS = (
+    "t_pupils",
+    "t_students",
+    "t_children",
+    "t_enrolments",
+    "t_headcount",
+    "headcount",
+    "number_in_ss_cohort",
+)
 
 # How each time_identifier writes its time_period (EES standard: 201920 for an academic, financial
 # or tax year or a term; 2019 for a calendar or reporting year).
@@ -197,9 +238,12 @@ FOUR_DIGIT_PERIODS = ("calendar year", "reporting year")
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [table]
-    ).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [table]
+        ).fetchall()
+    }
 
 
 def _name_key(expression: str) -> str:
@@ -268,19 +312,21 @@ def _region_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
     regions = pd.DataFrame({"code": list(ENGLISH_REGIONS), "name": list(ENGLISH_REGIONS.values())})
     con.register("_english_regions", regions)
     try:
-        return [con.execute(f"""
+        return [
+            con.execute(f"""
             SELECT r._source_file, r._row_number, 'region_problem' AS kind,
                 CASE WHEN e.code IS NULL THEN format('region_code {{}} is not an English region '
                         || '(E12000001-E12000009, or E13000001/E13000002 for Inner/Outer London)', r.region_code)
                      ELSE format('region_code {{}} is {{}}, not ''{{}}''', r.region_code, e.name, r.region_name)
                 END AS problem
-            FROM (SELECT _source_file, _row_number, region_code, {_col(present, 'region_name')} AS region_name
+            FROM (SELECT _source_file, _row_number, region_code, {_col(present, "region_name")} AS region_name
                   FROM {table}) r
             LEFT JOIN _english_regions e ON e.code = r.region_code
             WHERE coalesce(r.region_code, '') <> ''
               AND (e.code IS NULL OR (coalesce(r.region_name, '') <> ''
-                                      AND {_name_key('r.region_name')} <> {_name_key('e.name')}))
-        """).df()]
+                                      AND {_name_key("r.region_name")} <> {_name_key("e.name")}))
+        """).df()
+        ]
     finally:
         con.unregister("_english_regions")
 
@@ -303,7 +349,8 @@ def _la_reference(con) -> pd.DataFrame | None:
     known = set(model["old_la_code"])
     extra = [
         {"old_la_code": code, "la_name": name, "region_code": region, "source": "the list of LA reorganisations"}
-        for code, (name, region) in REORGANISED_LAS.items() if code not in known
+        for code, (name, region) in REORGANISED_LAS.items()
+        if code not in known
     ]
     columns = ["old_la_code", "la_name", "region_code", "source"]
     frame = pd.concat([model[columns], pd.DataFrame(extra, columns=columns)], ignore_index=True)
@@ -315,16 +362,17 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
     if not {"geographic_level", "old_la_code"} <= present:
         return []
     la = f"""
-        SELECT _source_file, _row_number, {_col(present, 'time_period')} AS time_period, old_la_code,
-            coalesce({_col(present, 'new_la_code')}, '') AS new_la_code, coalesce({_col(present, 'la_name')}, '') AS la_name,
-            coalesce({_col(present, 'region_code')}, '') AS region_code,
-            {_name_key(_col(present, 'la_name'))} AS name_key,
-            coalesce({_region_key(_col(present, 'region_code'))}, '') AS region_key
+        SELECT _source_file, _row_number, {_col(present, "time_period")} AS time_period, old_la_code,
+            coalesce({_col(present, "new_la_code")}, '') AS new_la_code, coalesce({_col(present, "la_name")}, '') AS la_name,
+            coalesce({_col(present, "region_code")}, '') AS region_code,
+            {_name_key(_col(present, "la_name"))} AS name_key,
+            coalesce({_region_key(_col(present, "region_code"))}, '') AS region_key
         FROM {table}
         WHERE geographic_level = 'Local authority' AND coalesce(old_la_code, '') <> ''
     """
     # Within the dataset, a period's LA rows must agree on who an old code (and a new code) is.
-    frames = [con.execute(f"""
+    frames = [
+        con.execute(f"""
         WITH la AS ({la}), identity AS (
             SELECT time_period, old_la_code, new_la_code, name_key, region_key, count(*) AS n,
                 min(la_name) AS la_name, min(region_code) AS region_code,
@@ -342,7 +390,8 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
         FROM la JOIN ranked u ON u.time_period IS NOT DISTINCT FROM la.time_period AND u.old_la_code = la.old_la_code
             AND u.rank = 1 AND u.variants > 1
         WHERE NOT (la.new_la_code = u.new_la_code AND la.name_key = u.name_key AND la.region_key = u.region_key)
-    """).df(), con.execute(f"""
+    """).df(),
+        con.execute(f"""
         WITH la AS ({la}), identity AS (
             SELECT time_period, new_la_code, old_la_code, count(*) AS n,
                 arg_min(_source_file || ' line ' || _row_number, _row_number) AS example
@@ -358,20 +407,25 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
         FROM la JOIN ranked u ON u.time_period IS NOT DISTINCT FROM la.time_period AND u.new_la_code = la.new_la_code
             AND u.rank = 1 AND u.variants > 1
         WHERE la.old_la_code <> u.old_la_code
-    """).df()]
+    """).df(),
+    ]
     # Against the statistical neighbour model, when loaded: the code exists, with this name and region.
     reference = _la_reference(con)
     if reference is not None:
-        model = next((s for s in reference["source"] if s.startswith("the statistical")), "the statistical neighbour model")
+        model = next(
+            (s for s in reference["source"] if s.startswith("the statistical")), "the statistical neighbour model"
+        )
         con.register("_la_reference", reference)
         try:
-            frames.append(con.execute(f"""
+            frames.append(
+                con.execute(
+                    f"""
                 WITH la AS ({la}), checked AS (
                     SELECT la._source_file, la._row_number,
                         CASE WHEN ref.old_la_code IS NULL THEN
                             format('old_la_code {{}} (''{{}}'') is not an LA in {{}}', la.old_la_code, la.la_name, ?)
                         ELSE concat_ws('; ',
-                            CASE WHEN la.la_name <> '' AND la.name_key <> {_name_key('ref.la_name')} THEN
+                            CASE WHEN la.la_name <> '' AND la.name_key <> {_name_key("ref.la_name")} THEN
                                 format('old_la_code {{}} is ''{{}}'' in {{}}, not ''{{}}''',
                                        la.old_la_code, ref.la_name, ref.source, la.la_name) END,
                             CASE WHEN la.region_key <> '' AND ref.region_code IS NOT NULL AND la.region_key <> ref.region_code THEN
@@ -381,7 +435,10 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
                     FROM la LEFT JOIN _la_reference ref ON ref.old_la_code = la.old_la_code
                 )
                 SELECT _source_file, _row_number, 'la_problem' AS kind, problem FROM checked WHERE coalesce(problem, '') <> ''
-            """, [model]).df())
+            """,
+                    [model],
+                ).df()
+            )
         finally:
             con.unregister("_la_reference")
     return frames
@@ -393,31 +450,53 @@ def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list
     registry entry names): without it the headline silently vanishes."""
     frames = []
     for (sha,) in con.execute(f"SELECT DISTINCT _file_sha256 FROM {table} ORDER BY 1").fetchall():
-        filters = [r[0] for r in con.execute(
-            "SELECT column_name FROM raw.file_columns WHERE dataset = ? AND file_sha256 = ? AND role = 'filter' "
-            "ORDER BY column_name", [dataset, sha],
-        ).fetchall() if r[0] in present]
-        totalled = [f for f in filters if con.execute(
-            f"SELECT count(*) FROM {table} WHERE _file_sha256 = ? AND {_quote(f)} = ?", [sha, _headline_value(dataset, f)]
-        ).fetchall()[0][0]]
+        filters = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM raw.file_columns WHERE dataset = ? AND file_sha256 = ? AND role = 'filter' "
+                "ORDER BY column_name",
+                [dataset, sha],
+            ).fetchall()
+            if r[0] in present
+        ]
+        totalled = [
+            f
+            for f in filters
+            if con.execute(
+                f"SELECT count(*) FROM {table} WHERE _file_sha256 = ? AND {_quote(f)} = ?",
+                [sha, _headline_value(dataset, f)],
+            ).fetchall()[0][0]
+        ]
         if not totalled:
             continue
         others = [f for f in filters if f not in totalled]
-        area = [c for c in ("time_period", "geographic_level", "region_code", "old_la_code", "new_la_code", "version")
-                if c in present]
+        area = [
+            c
+            for c in ("time_period", "geographic_level", "region_code", "old_la_code", "new_la_code", "version")
+            if c in present
+        ]
         group = ", ".join(_quote(c) for c in [*area, *others])
         headline = " AND ".join(f"{_quote(f)} = {_literal(_headline_value(dataset, f))}" for f in totalled)
         wanted = ", ".join(f"{f}={_headline_value(dataset, f)}" for f in totalled).replace("'", "''")
         other_values = (
-            "concat(' with ', concat_ws(', ', " + ", ".join(f"'{f}=' || coalesce({_quote(f)}, '')" for f in others) + "))"
-            if others else "''"
+            "concat(' with ', concat_ws(', ', "
+            + ", ".join(f"'{f}=' || coalesce({_quote(f)}, '')" for f in others)
+            + "))"
+            if others
+            else "''"
         )
         area_name = (
-            "CASE geographic_level WHEN 'National' THEN 'England' "
-            f"WHEN 'Regional' THEN concat_ws(' ', region_code, {_col(present, 'region_name')}) "
-            f"ELSE concat_ws(' ', old_la_code, {_col(present, 'la_name')}) END"
-        ) if {"geographic_level", "region_code", "old_la_code"} <= present else "'the area'"
-        frames.append(con.execute(f"""
+            (
+                "CASE geographic_level WHEN 'National' THEN 'England' "
+                f"WHEN 'Regional' THEN concat_ws(' ', region_code, {_col(present, 'region_name')}) "
+                f"ELSE concat_ws(' ', old_la_code, {_col(present, 'la_name')}) END"
+            )
+            if {"geographic_level", "region_code", "old_la_code"} <= present
+            else "'the area'"
+        )
+        frames.append(
+            con.execute(
+                f"""
             WITH grouped AS (
                 SELECT *, bool_or({headline}) OVER w AS _has_headline, count(*) OVER w AS _n,
                     min(_row_number) OVER w AS _first, max(_row_number) OVER w AS _last,
@@ -427,9 +506,12 @@ def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list
             )
             SELECT _source_file, _row_number, 'headline_problem' AS kind,
                 format('no headline row ({{}}) for {{}} {{}}{{}}: its {{}} row(s), lines {{}}-{{}}, are all breakdowns',
-                       '{wanted}', {_col(present, 'time_period')}, {area_name}, {other_values}, _n, _first, _last) AS problem
+                       '{wanted}', {_col(present, "time_period")}, {area_name}, {other_values}, _n, _first, _last) AS problem
             FROM grouped WHERE NOT _has_headline AND _position = 1
-        """, [sha]).df())
+        """,
+                [sha],
+            ).df()
+        )
     return frames
 
 
@@ -457,9 +539,13 @@ def count_pairs(indicators: list[str]) -> list[tuple[str, str]]:
 
 
 def _count_problems(con, table: str, dataset: str, present: set[str]) -> list[pd.DataFrame]:
-    indicators = [r[0] for r in con.execute(
-        "SELECT DISTINCT column_name FROM raw.file_columns WHERE dataset = ? AND role = 'indicator'", [dataset]
-    ).fetchall() if r[0] in present]
+    indicators = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT column_name FROM raw.file_columns WHERE dataset = ? AND role = 'indicator'", [dataset]
+        ).fetchall()
+        if r[0] in present
+    ]
     pairs = count_pairs(indicators)
     if not pairs:
         return []
@@ -467,14 +553,20 @@ def _count_problems(con, table: str, dataset: str, present: set[str]) -> list[pd
     def number(column: str) -> str:
         return f"TRY_CAST(replace({_quote(column)}, ',', '') AS DOUBLE)"
 
-    checks = "concat_ws('; ', " + ", ".join(
-        f"CASE WHEN {number(n)} > {number(d)} THEN format('{n} {{}} is more than {d} {{}}', {_quote(n)}, {_quote(d)}) END"
-        for n, d in pairs
-    ) + ")"
-    return [con.execute(f"""
+    checks = (
+        "concat_ws('; ', "
+        + ", ".join(
+            f"CASE WHEN {number(n)} > {number(d)} THEN format('{n} {{}} is more than {d} {{}}', {_quote(n)}, {_quote(d)}) END"
+            for n, d in pairs
+        )
+        + ")"
+    )
+    return [
+        con.execute(f"""
         SELECT * FROM (SELECT _source_file, _row_number, 'count_problem' AS kind, {checks} AS problem FROM {table})
         WHERE problem <> ''
-    """).df()]
+    """).df()
+    ]
 
 
 def raw_row_problems(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib import ees_cells
+from orchestration.lib.rules import ees_cells
 from orchestration.lib.settings import EXPECTATIONS_DIR
 
 MAX_ROWS_IN_MESSAGE = 10
@@ -103,7 +103,9 @@ def _describe(config, result: dict, row_id_columns: list[str]) -> str:
     label = config.meta.get("check") if config.meta else None
     text = f"{label or config.type} {json.dumps(kwargs, default=str)}"
     if condition:
-        text += f" where {condition.get('pass_through_filter', condition) if isinstance(condition, dict) else condition}"
+        text += (
+            f" where {condition.get('pass_through_filter', condition) if isinstance(condition, dict) else condition}"
+        )
     if "unexpected_count" in result:
         text += f": {result['unexpected_count']} unexpected"
     elif result.get("observed_value") is not None:
@@ -137,16 +139,24 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     source = context.data_sources.add_pandas(f"{suite_name}_source")
-    batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": frame}
+    batch = (
+        source.add_dataframe_asset(suite_name)
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
     )
     definition = load_suite_definition(suite_name)
     suite = gx.ExpectationSuite(**definition)
     # Failing rows are named by file and line (raw frames) or by the columns the suite's
     # meta.row_id_columns lists (marts: measure, breakdown, period, area).
     row_id_columns = [c for c in (definition.get("meta") or {}).get("row_id_columns", []) if c in frame.columns]
-    index_columns = [c for c in [*LOCATION_COLUMNS, "indicator"] if c in frame.columns] if "_source_file" in frame.columns else row_id_columns
-    result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": index_columns} if index_columns else "SUMMARY"
+    index_columns = (
+        [c for c in [*LOCATION_COLUMNS, "indicator"] if c in frame.columns]
+        if "_source_file" in frame.columns
+        else row_id_columns
+    )
+    result_format = (
+        {"result_format": "COMPLETE", "unexpected_index_column_names": index_columns} if index_columns else "SUMMARY"
+    )
     parameters = {**suite_parameters(), **(parameters or {})}
     outcome = batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
     failures = []
@@ -161,6 +171,7 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
 
 
 # Frames the suites validate ---------------------------------------------------------------------
+
 
 def quote_identifier(name: str) -> str:
     """A SQL identifier, quoted (names come from files: never pasted as they are)."""
@@ -185,6 +196,7 @@ def suite_parameters() -> dict:
 # superset is fine: Great Expectations then judges those rows, and rows it never sees pass every
 # row-wise expectation). Table-wide expectations (row counts, distinct values) cannot be judged on
 # a subset, so suites with them are validated on the whole table (only the small DfE model has one).
+
 
 class _NotRowLevel(Exception):
     pass
@@ -261,12 +273,17 @@ def _failing_condition(compiled: CompiledSuite, kind: str, kwargs: dict):
         raise UnsupportedSuite(f"{kind} with mostly={kwargs['mostly']}")
     condition = kwargs.get("row_condition")
     if kind == "expect_column_values_to_be_between":
+
         def test(c: str) -> str:
             parts = []
             if kwargs.get("min_value") is not None:
-                parts.append(f"{c} {'<=' if kwargs.get('strict_min') else '<'} {compiled.bind(float(kwargs['min_value']), 'DOUBLE')}")
+                parts.append(
+                    f"{c} {'<=' if kwargs.get('strict_min') else '<'} {compiled.bind(float(kwargs['min_value']), 'DOUBLE')}"
+                )
             if kwargs.get("max_value") is not None:
-                parts.append(f"{c} {'>=' if kwargs.get('strict_max') else '>'} {compiled.bind(float(kwargs['max_value']), 'DOUBLE')}")
+                parts.append(
+                    f"{c} {'>=' if kwargs.get('strict_max') else '>'} {compiled.bind(float(kwargs['max_value']), 'DOUBLE')}"
+                )
             return " OR ".join(parts) or "FALSE"
     elif kind in _ROW_WISE:
         values = kwargs.get("value_set")
@@ -301,7 +318,9 @@ def _condition_sql(condition: str, ref, compiled: CompiledSuite) -> str:
         column, operator, text, flag = match.groups()
         literal = compiled.bind(text, "VARCHAR") if text is not None else ("TRUE" if flag == "True" else "FALSE")
         # pandas: a missing value is never equal to anything and always unequal.
-        parts.append(f"({ref(column)} = {literal})" if operator == "==" else f"({ref(column)} IS DISTINCT FROM {literal})")
+        parts.append(
+            f"({ref(column)} = {literal})" if operator == "==" else f"({ref(column)} IS DISTINCT FROM {literal})"
+        )
     return "(" + " AND ".join(parts) + ")"
 
 
@@ -337,12 +356,14 @@ def row_candidates(con: duckdb.DuckDBPyConnection, relation: str, suite_name: st
             conditions.append(failing(ref))
         except _NotRowLevel:
             continue
-    windows = [f"count(*) OVER (PARTITION BY {', '.join(_quote(c) for c in key)}) > 1 AS _dup{i}" for i, key in enumerate(keys)]
+    windows = [
+        f"count(*) OVER (PARTITION BY {', '.join(_quote(c) for c in key)}) > 1 AS _dup{i}" for i, key in enumerate(keys)
+    ]
     conditions += [f"_dup{i}" for i in range(len(windows))]
     where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
     exclude = f" EXCLUDE ({', '.join(f'_dup{i}' for i in range(len(windows)))})" if windows else ""
     return con.execute(
-        f"""WITH relation AS ({relation}), windowed AS (SELECT *{''.join(', ' + w for w in windows)} FROM relation)
+        f"""WITH relation AS ({relation}), windowed AS (SELECT *{"".join(", " + w for w in windows)} FROM relation)
             SELECT *{exclude} FROM windowed WHERE {where} ORDER BY {order}""",
         compiled.values,
     ).df()

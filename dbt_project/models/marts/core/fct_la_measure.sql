@@ -1,4 +1,4 @@
--- The published LA contract (DESIGN section 5): one row per measure x breakdown x period x LA
+-- The published LA contract (docs/architecture.md): one row per measure x breakdown x period x LA
 -- from the period's latest release, with England, region and statistical-neighbour comparators,
 -- the previous comparable year, rank and quartile band.
 with

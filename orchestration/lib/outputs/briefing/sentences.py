@@ -143,7 +143,7 @@ def display_name(la_name: str) -> str:
 
 
 def region_phrase(region_name: str) -> str:
-    """"North West" -> "the North West"; "London" and "Yorkshire and the Humber" take no article."""
+    """ "North West" -> "the North West"; "London" and "Yorkshire and the Humber" take no article."""
     name = region_name.strip().replace(" and The ", " and the ")
     if name.split(" ")[0] in ("North", "South", "East", "West"):
         return "the " + name
@@ -201,7 +201,9 @@ PHRASES: dict[str, Phrase] = {
     "ks2_rwm_expected": _share(
         "pupils", "met the expected standard in reading, writing and maths", "met the expected standard"
     ),
-    "ks2_rwm_higher": _share("pupils", "met the higher standard in reading, writing and maths", "met the higher standard"),
+    "ks2_rwm_higher": _share(
+        "pupils", "met the higher standard in reading, writing and maths", "met the higher standard"
+    ),
     "ks2_reading_expected": _share("pupils", "met the expected standard in reading", "met the expected standard"),
     "ks2_writing_expected": _share("pupils", "met the expected standard in writing", "met the expected standard"),
     "ks2_maths_expected": _share("pupils", "met the expected standard in maths", "met the expected standard"),
@@ -218,19 +220,21 @@ PHRASES: dict[str, Phrase] = {
     "ks5_aab": _share("A level students", "achieved grades AAB or better", "achieved AAB or better"),
     "ks5_three_a": _share("A level students", "achieved three A grades or better", "achieved AAA or better"),
     "age19_l2_em": _share(
-        "young people", "were qualified to level 2 including English and maths by age 19", "were qualified to level 2 with English and maths"
+        "young people",
+        "were qualified to level 2 including English and maths by age 19",
+        "were qualified to level 2 with English and maths",
     ),
     "age19_l3": _share("young people", "were qualified to level 3 by age 19", "were qualified to level 3"),
     "absence_overall": _level("the overall absence rate", short="the rate"),
     "absence_persistent": _share(
         "pupils", "were persistently absent (missing 10% or more of sessions)", "were persistently absent"
     ),
-    "exclusions_permanent_rate": _level(
-        "the permanent exclusion rate (exclusions per 100 pupils)", short="the rate"
-    ),
+    "exclusions_permanent_rate": _level("the permanent exclusion rate (exclusions per 100 pupils)", short="the rate"),
     "exclusions_suspension_rate": _level("the suspension rate (suspensions per 100 pupils)", short="the rate"),
     "neet_16_17": _share(
-        "16 and 17 year olds", "were not in education, employment or training (NEET)", "were NEET", 
+        "16 and 17 year olds",
+        "were not in education, employment or training (NEET)",
+        "were NEET",
     ),
     "neet_or_not_known_16_17": _share(
         "16 and 17 year olds", "were NEET or their activity was not known", "were NEET or not known"
@@ -239,7 +243,7 @@ PHRASES: dict[str, Phrase] = {
 
 
 def lower_first(text: str) -> str:
-    """"Children achieving ..." -> "children achieving ..."; "A level ...", "KS2 ...", "EBacc ..." stay."""
+    """ "Children achieving ..." -> "children achieving ..."; "A level ...", "KS2 ...", "EBacc ..." stay."""
     first = text.split(" ", 1)[0]
     if len(first) > 1 and first[1:].islower():
         return text[:1].lower() + text[1:]
@@ -247,7 +251,7 @@ def lower_first(text: str) -> str:
 
 
 def short_name(measure_name: str | None, measure_code: str) -> str:
-    """"Key stage 2: pupils meeting ..." -> "Pupils meeting ..." (for headings and tables)."""
+    """ "Key stage 2: pupils meeting ..." -> "Pupils meeting ..." (for headings and tables)."""
     name = (measure_name or measure_code).split(":", 1)[-1].strip()
     return name[:1].upper() + name[1:]
 
@@ -266,7 +270,7 @@ def _fill(template: str, number: Num) -> list:
     return [p for p in (before, number, after) if p != ""]
 
 
-# Disadvantage splits published beside the headline (DESIGN section 6): (group, rest, how to name them).
+# Disadvantage splits published beside the headline (the catalogue's disadvantage breakdowns): (group, rest, how to name them).
 GAP_PAIRS = {
     "disadvantaged": ("not_disadvantaged", "disadvantaged {people}", "other {people}"),
     "fsm_eligible": ("not_fsm_eligible", "{people} eligible for free school meals", "other {people}"),
@@ -285,10 +289,18 @@ def breakdown_label(breakdown: str) -> str:
     return BREAKDOWN_LABELS.get(breakdown, breakdown.replace("_", " ").capitalize())
 
 
-BAND_QUARTERS_HIGH = {"A": "the highest quarter", "B": "the second-highest quarter",
-                      "C": "the second-lowest quarter", "D": "the lowest quarter"}
-BAND_QUARTERS_LOW = {"A": "the lowest quarter", "B": "the second-lowest quarter",
-                     "C": "the second-highest quarter", "D": "the highest quarter"}
+BAND_QUARTERS_HIGH = {
+    "A": "the highest quarter",
+    "B": "the second-highest quarter",
+    "C": "the second-lowest quarter",
+    "D": "the lowest quarter",
+}
+BAND_QUARTERS_LOW = {
+    "A": "the lowest quarter",
+    "B": "the second-lowest quarter",
+    "C": "the second-highest quarter",
+    "D": "the highest quarter",
+}
 
 
 def band_description(band: str, polarity: str | None) -> str:
@@ -351,8 +363,13 @@ class MeasureRow:
 
     def num(self, field_name: str, value: Any = None, *, signed: bool = False, breakdown: str | None = None) -> Num:
         value = self[field_name] if value is None else value
-        return Num(format_number(value, self.dp, self.unit, signed=signed), field_name, self.code,
-                   breakdown or self.breakdown, self.period)
+        return Num(
+            format_number(value, self.dp, self.unit, signed=signed),
+            field_name,
+            self.code,
+            breakdown or self.breakdown,
+            self.period,
+        )
 
     def year(self, field_name: str, time_period: int | None = None) -> Num:
         tp = int(self[field_name] if time_period is None else time_period)
@@ -363,9 +380,17 @@ def release_flag(release: str | None) -> str:
     return f" ({release})" if release in ("provisional", "revised") else ""
 
 
-def change_clause(m: MeasureRow, *, value_field: str, previous_field: str, change_field: str | None,
-                  previous_period: int | None, period_field: str, judge: bool) -> list:
-    """", down from 66% in 2019" (", an improvement" where lower is better and ``judge``)."""
+def change_clause(
+    m: MeasureRow,
+    *,
+    value_field: str,
+    previous_field: str,
+    change_field: str | None,
+    previous_period: int | None,
+    period_field: str,
+    judge: bool,
+) -> list:
+    """ ", down from 66% in 2019" (", an improvement" where lower is better and ``judge``)."""
     value, previous = m[value_field], m[previous_field]
     if value is None or previous is None or previous_period is None:
         return []
@@ -400,7 +425,7 @@ def status_sentence(m: MeasureRow, who: str | None = None) -> Sentence:
 
 
 def la_sentence(m: MeasureRow) -> Sentence:
-    """"In St Helens, 56% of pupils met the expected standard in reading, writing and maths
+    """ "In St Helens, 56% of pupils met the expected standard in reading, writing and maths
     (provisional), down from 66% in 2019." """
     if not m.published:
         return status_sentence(m)
@@ -408,22 +433,35 @@ def la_sentence(m: MeasureRow) -> Sentence:
     flag = release_flag(m["release"])
     if flag:
         parts.append(flag)
-    parts += change_clause(m, value_field="value", previous_field="previous_value", change_field="change_vs_previous",
-                           previous_period=m["previous_time_period"], period_field="previous_time_period", judge=True)
+    parts += change_clause(
+        m,
+        value_field="value",
+        previous_field="previous_value",
+        change_field="change_vs_previous",
+        previous_period=m["previous_time_period"],
+        period_field="previous_time_period",
+        judge=True,
+    )
     parts.append(".")
     return Sentence(parts)
 
 
 def national_sentence(m: MeasureRow) -> Sentence | None:
-    """"Nationally, 59% met the expected standard, down from 65% in 2019." """
+    """ "Nationally, 59% met the expected standard, down from 65% in 2019." """
     if m["national_value"] is None:
         return None
     previous_period = m.national_previous_period or m["previous_time_period"]
     period_field = "national_previous_time_period" if m.national_previous_period else "previous_time_period"
     parts: list = ["Nationally, ", *_fill(m.phrase.area, m.num("national_value"))]
-    parts += change_clause(m, value_field="national_value", previous_field="national_previous_value",
-                           change_field="national_change_vs_previous", previous_period=previous_period,
-                           period_field=period_field, judge=False)
+    parts += change_clause(
+        m,
+        value_field="national_value",
+        previous_field="national_previous_value",
+        change_field="national_change_vs_previous",
+        previous_period=previous_period,
+        period_field=period_field,
+        judge=False,
+    )
     parts.append(".")
     return Sentence(parts)
 
@@ -436,16 +474,33 @@ def comparability_sentence(m: MeasureRow) -> Sentence | None:
     note, previous = m["comparability_note"], m["previous_time_period"]
     if previous is not None and int(previous) != immediately_previous(m.period):
         if note and m.published_in_between:
-            return Sentence(["The last comparable year is ", m.year("previous_time_period"), ", because ",
-                             Note(continue_sentence(note)), "."], "comparability")
+            return Sentence(
+                [
+                    "The last comparable year is ",
+                    m.year("previous_time_period"),
+                    ", because ",
+                    Note(continue_sentence(note)),
+                    ".",
+                ],
+                "comparability",
+            )
         if note:
-            return Sentence(["These are the first statistics since ", m.year("previous_time_period"), ", because ",
-                             Note(continue_sentence(note)), "."], "comparability")
+            return Sentence(
+                [
+                    "These are the first statistics since ",
+                    m.year("previous_time_period"),
+                    ", because ",
+                    Note(continue_sentence(note)),
+                    ".",
+                ],
+                "comparability",
+            )
         return Sentence([f"{m.la_name} had no published figure in the years in between."], "comparability")
     if previous is None:
         if note:
-            return Sentence(["No time series is available, because ", Note(continue_sentence(note)), "."],
-                            "comparability")
+            return Sentence(
+                ["No time series is available, because ", Note(continue_sentence(note)), "."], "comparability"
+            )
         return Sentence([f"There is no earlier comparable figure for {m.la_name}."], "comparability")
     if note:
         return Sentence([Note(note.strip())], "comparability")
@@ -456,18 +511,25 @@ def comparator_sentences(m: MeasureRow) -> list[Sentence]:
     """Region, statistical neighbours, then the quartile band and rank."""
     sentences = []
     if m["regional_value"] is not None and m.region_name:
-        sentences.append(Sentence([f"In {region_phrase(m.region_name)}, ",
-                                   *_fill(m.phrase.area, m.num("regional_value")), "."]))
+        sentences.append(
+            Sentence([f"In {region_phrase(m.region_name)}, ", *_fill(m.phrase.area, m.num("regional_value")), "."])
+        )
     if m["sn_average"] is not None and (m["sn_count"] or 0) > 0:
         sentences.append(Sentence(["The average for its statistical neighbours was ", m.num("sn_average"), "."]))
     band, rank, ranked = m["quartile_band"], m["rank"], m["ranked_count"]
     if m.published and band in BAND_QUARTERS_HIGH:
-        parts: list = [f"This places {m.la_name} in band ",
-                       Num(band, "quartile_band", m.code, m.breakdown, m.period),
-                       f" ({band_description(band, m.polarity)})"]
+        parts: list = [
+            f"This places {m.la_name} in band ",
+            Num(band, "quartile_band", m.code, m.breakdown, m.period),
+            f" ({band_description(band, m.polarity)})",
+        ]
         if rank is not None and ranked:
-            parts += [", ranked ", Num(ordinal(rank), "rank", m.code, m.breakdown, m.period), " of ",
-                      Num(str(int(ranked)), "ranked_count", m.code, m.breakdown, m.period)]
+            parts += [
+                ", ranked ",
+                Num(ordinal(rank), "rank", m.code, m.breakdown, m.period),
+                " of ",
+                Num(str(int(ranked)), "ranked_count", m.code, m.breakdown, m.period),
+            ]
         parts.append(".")
         sentences.append(Sentence(parts))
     return sentences
@@ -495,7 +557,7 @@ def gap_value(group: MeasureRow, rest: MeasureRow, field_name: str = "value") ->
 
 
 def gap_sentences(group: MeasureRow, rest: MeasureRow) -> list[Sentence]:
-    """"Among disadvantaged pupils, 45% met the expected standard, compared with 70% for other
+    """ "Among disadvantaged pupils, 45% met the expected standard, compared with 70% for other
     pupils: a gap of 25 percentage points. Nationally, the gap was 22 percentage points." Both
     halves must be published: a gap beside a suppressed half would disclose it."""
     _, group_template, rest_template = GAP_PAIRS[group.breakdown]
@@ -504,8 +566,15 @@ def gap_sentences(group: MeasureRow, rest: MeasureRow) -> list[Sentence]:
     if not group.published or not rest.published:
         hidden = group_name if not group.published else rest_name
         if (group if not group.published else rest)["value_status"] in ("suppressed", "low"):
-            return [Sentence([f"The figure for {hidden} in {group.la_name} is suppressed to protect "
-                              "confidentiality, so no gap is shown."], "gap")]
+            return [
+                Sentence(
+                    [
+                        f"The figure for {hidden} in {group.la_name} is suppressed to protect "
+                        "confidentiality, so no gap is shown."
+                    ],
+                    "gap",
+                )
+            ]
         return []
     unit_name = "percentage points" if group.unit == "%" else "points"
     gap = gap_value(group, rest)
@@ -513,8 +582,13 @@ def gap_sentences(group: MeasureRow, rest: MeasureRow) -> list[Sentence]:
     def amount(value: float, field_name: str, breakdown: str = group.breakdown) -> Num:
         return Num(format_number(abs(value), group.dp), field_name, group.code, breakdown, group.period)
 
-    parts: list = [f"Among {group_name}, ", *_fill(group.phrase.area, group.num("value")), ", compared with ",
-                   rest.num("value"), f" for {rest_name}"]
+    parts: list = [
+        f"Among {group_name}, ",
+        *_fill(group.phrase.area, group.num("value")),
+        ", compared with ",
+        rest.num("value"),
+        f" for {rest_name}",
+    ]
     if gap > 0:
         parts += [": a gap of ", amount(gap, "gap"), f" {unit_name}."]
     elif gap == 0:
@@ -525,11 +599,20 @@ def gap_sentences(group: MeasureRow, rest: MeasureRow) -> list[Sentence]:
     national_gap = gap_value(group, rest, "national_value")
     if national_gap is not None:
         if national_gap >= 0:
-            sentences.append(Sentence(["Nationally, the gap was ", amount(national_gap, "national_gap"),
-                                       f" {unit_name}."], "gap"))
+            sentences.append(
+                Sentence(["Nationally, the gap was ", amount(national_gap, "national_gap"), f" {unit_name}."], "gap")
+            )
         else:
-            sentences.append(Sentence([f"Nationally, {group_name} did better, by ",
-                                       amount(national_gap, "national_gap"), f" {unit_name}."], "gap"))
+            sentences.append(
+                Sentence(
+                    [
+                        f"Nationally, {group_name} did better, by ",
+                        amount(national_gap, "national_gap"),
+                        f" {unit_name}.",
+                    ],
+                    "gap",
+                )
+            )
     previous_period = group["previous_time_period"]
     if previous_period is not None and rest["previous_time_period"] == previous_period and gap >= 0:
         previous_gap = gap_value(group, rest, "previous_value")
@@ -539,6 +622,16 @@ def gap_sentences(group: MeasureRow, rest: MeasureRow) -> list[Sentence]:
                 sentences.append(Sentence(["The gap is the same as in ", year, "."], "gap"))
             else:
                 verb = "narrowed" if gap < previous_gap else "widened"
-                sentences.append(Sentence([f"The gap has {verb} from ", amount(previous_gap, "previous_gap"),
-                                           f" {unit_name} in ", year, "."], "gap"))
+                sentences.append(
+                    Sentence(
+                        [
+                            f"The gap has {verb} from ",
+                            amount(previous_gap, "previous_gap"),
+                            f" {unit_name} in ",
+                            year,
+                            ".",
+                        ],
+                        "gap",
+                    )
+                )
     return sentences

@@ -34,10 +34,10 @@ import pyarrow as pa
 import yaml
 
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.landing import LandedFile
-from orchestration.lib.raw_loader import ParsedFile, _decode, normalise_header
+from orchestration.lib.ingest.landing import LandedFile
+from orchestration.lib.ingest.reader import ParsedFile, _decode, normalise_header
 from orchestration.lib.settings import DBT_PROJECT_DIR
-from orchestration.lib.sources import LocalDataset, LocalFile, _as_list
+from orchestration.lib.sources.config import LocalDataset, LocalFile, _as_list
 
 SCHOOL_REGISTER = "school_register"
 SCHOOL_MEASURES = "school_measures"
@@ -61,8 +61,18 @@ KIND_KEYS = {
     INSPECTION_OUTCOMES: (*COMMON_KEYS, "grades", "not_judged_values"),
 }
 MEASURE_KEYS = (
-    "code", "label", "value_column", "numerator_column", "denominator_column", "cohort_column",
-    "unit", "polarity", "decimal_places", "headline", "min", "max",
+    "code",
+    "label",
+    "value_column",
+    "numerator_column",
+    "denominator_column",
+    "cohort_column",
+    "unit",
+    "polarity",
+    "decimal_places",
+    "headline",
+    "min",
+    "max",
 )
 UNITS = ("percent", "average")
 POLARITIES = ("high", "low")
@@ -91,21 +101,57 @@ LOCAL_LINEAGE = {
 LOCAL_TABLES: dict[str, tuple[str, ...]] = {
     "local_schools": ("dataset", "urn", "school_name", "la_code", "phase", "laestab", "status"),
     "local_school_values": (
-        "dataset", "urn", "la_code", "school_name", "period_as_written", "time_period", "time_identifier",
-        "measure_code", "source_column", "value", "cohort", "numerator", "denominator",
+        "dataset",
+        "urn",
+        "la_code",
+        "school_name",
+        "period_as_written",
+        "time_period",
+        "time_identifier",
+        "measure_code",
+        "source_column",
+        "value",
+        "cohort",
+        "numerator",
+        "denominator",
     ),
     "local_measures": (
-        "dataset", "measure_code", "label", "unit", "polarity", "decimal_places", "headline", "value_min",
-        "value_max", "phase", "value_column", "numerator_column", "denominator_column", "cohort_column",
-        "missing_values", "schema_file", "schema_sha256",
+        "dataset",
+        "measure_code",
+        "label",
+        "unit",
+        "polarity",
+        "decimal_places",
+        "headline",
+        "value_min",
+        "value_max",
+        "phase",
+        "value_column",
+        "numerator_column",
+        "denominator_column",
+        "cohort_column",
+        "missing_values",
+        "schema_file",
+        "schema_sha256",
     ),
     "local_inspections": (
-        "dataset", "urn", "school_name", "la_code", "la_name", "phase", "pupils", "inspection_date",
-        "overall_effectiveness", "as_at",
+        "dataset",
+        "urn",
+        "school_name",
+        "la_code",
+        "la_name",
+        "phase",
+        "pupils",
+        "inspection_date",
+        "overall_effectiveness",
+        "as_at",
     ),
 }
-KIND_TABLE = {SCHOOL_REGISTER: "local_schools", SCHOOL_MEASURES: "local_school_values",
-              INSPECTION_OUTCOMES: "local_inspections"}
+KIND_TABLE = {
+    SCHOOL_REGISTER: "local_schools",
+    SCHOOL_MEASURES: "local_school_values",
+    INSPECTION_OUTCOMES: "local_inspections",
+}
 
 
 # --- the measure catalogue ------------------------------------------------------------------------
@@ -131,8 +177,11 @@ def catalogue_measures() -> dict[str, CatalogueMeasure]:
             if code and code not in measures:
                 unit = "percent" if (record.get("unit") or "").strip() == "%" else "average"
                 measures[code] = CatalogueMeasure(
-                    code, (record.get("measure_name") or "").strip(), unit,
-                    (record.get("polarity") or "").strip(), (record.get("decimal_places") or "").strip(),
+                    code,
+                    (record.get("measure_name") or "").strip(),
+                    unit,
+                    (record.get("polarity") or "").strip(),
+                    (record.get("decimal_places") or "").strip(),
                 )
     return measures
 
@@ -225,7 +274,9 @@ def _strip_lines(value: object) -> object:
 def _unknown_keys(where: str, mapping: dict, allowed: tuple[str, ...], what: str) -> None:
     unknown = sorted(str(k) for k in mapping if k != "__line__" and k not in allowed)
     if unknown:
-        raise PipelineInputError(f"{where}: unknown key(s) {', '.join(unknown)} in {what} (allowed: {', '.join(allowed)})")
+        raise PipelineInputError(
+            f"{where}: unknown key(s) {', '.join(unknown)} in {what} (allowed: {', '.join(allowed)})"
+        )
 
 
 def _string_list(where: str, key: str, value: object) -> tuple[str, ...]:
@@ -242,7 +293,9 @@ def _header_name(where: str, key: str, value: object) -> str:
 
 def _read_measure(where: str, item: object, seen: set[str]) -> Measure:
     if not isinstance(item, dict):
-        raise PipelineInputError(f"{where}: each entry of measures must be a mapping (code:, value_column: ...), got {item!r}")
+        raise PipelineInputError(
+            f"{where}: each entry of measures must be a mapping (code:, value_column: ...), got {item!r}"
+        )
     line = _line_of(item)
     code = item.get("code")
     at = f"{where} line {line}, measure '{code}'"
@@ -252,9 +305,13 @@ def _read_measure(where: str, item: object, seen: set[str]) -> Measure:
     if code in seen:
         raise PipelineInputError(f"{at}: the code is declared twice in this schema")
     seen.add(code)
-    value_column, numerator, denominator = (item.get(k) for k in ("value_column", "numerator_column", "denominator_column"))
+    value_column, numerator, denominator = (
+        item.get(k) for k in ("value_column", "numerator_column", "denominator_column")
+    )
     if value_column is not None and (numerator is not None or denominator is not None):
-        raise PipelineInputError(f"{at}: give either value_column, or numerator_column and denominator_column, not both")
+        raise PipelineInputError(
+            f"{at}: give either value_column, or numerator_column and denominator_column, not both"
+        )
     if value_column is None and (numerator is None or denominator is None):
         raise PipelineInputError(
             f"{at}: value_column (or numerator_column and denominator_column) is required: which column holds the figure"
@@ -301,7 +358,9 @@ def _read_measure(where: str, item: object, seen: set[str]) -> Measure:
         value_column=_header_name(at, "value_column", value_column) if value_column is not None else None,
         numerator_column=_header_name(at, "numerator_column", numerator) if numerator is not None else None,
         denominator_column=_header_name(at, "denominator_column", denominator) if denominator is not None else None,
-        cohort_column=_header_name(at, "cohort_column", item["cohort_column"]) if item.get("cohort_column") is not None else None,
+        cohort_column=_header_name(at, "cohort_column", item["cohort_column"])
+        if item.get("cohort_column") is not None
+        else None,
         line=line,
     )
 
@@ -344,7 +403,8 @@ def read_schema(path: Path, listed_as: str, dataset: str) -> LocalSchema:
         raise PipelineInputError(f"{where}: include_rows must map a column to the values to keep, got {include!r}")
     include_rows = {
         _header_name(where, "include_rows", column): _string_list(where, f"include_rows: {column}", _as_list(values))
-        for column, values in include.items() if column != "__line__"
+        for column, values in include.items()
+        if column != "__line__"
     }
     missing = document.get("missing_values")
     missing_values = DEFAULT_MISSING_VALUES if missing is None else _string_list(where, "missing_values", missing)
@@ -354,7 +414,11 @@ def read_schema(path: Path, listed_as: str, dataset: str) -> LocalSchema:
         raise PipelineInputError(f"{where}: columns: is required (canonical name: the file's header)")
     required, optional = KIND_COLUMNS[kind]
     _unknown_keys(where, columns_entry, (*required, *optional), f"columns of a {kind} schema")
-    columns = {str(k): _header_name(where, f"columns: {k}", v) for k, v in columns_entry.items() if k != "__line__" and v is not None}
+    columns = {
+        str(k): _header_name(where, f"columns: {k}", v)
+        for k, v in columns_entry.items()
+        if k != "__line__" and v is not None
+    }
     absent = [c for c in required if c not in columns]
     if kind == INSPECTION_OUTCOMES and not ({"la_code", "la_name"} & set(columns)):
         absent.append("la_code or la_name")
@@ -374,7 +438,9 @@ def read_schema(path: Path, listed_as: str, dataset: str) -> LocalSchema:
     if kind == INSPECTION_OUTCOMES:
         grade_entry = document.get("grades") or {}
         if not isinstance(grade_entry, dict):
-            raise PipelineInputError(f"{where}: grades must map a coding to a grade (e.g. {{O: 1, G: 2}}), got {grade_entry!r}")
+            raise PipelineInputError(
+                f"{where}: grades must map a coding to a grade (e.g. {{O: 1, G: 2}}), got {grade_entry!r}"
+            )
         grades = {_text(k).lower(): _grade(where, k, v) for k, v in grade_entry.items() if k != "__line__"}
         if document.get("not_judged_values") is not None:
             not_judged = _string_list(where, "not_judged_values", document["not_judged_values"])
@@ -412,7 +478,11 @@ def check_local_datasets(datasets: list[LocalDataset], schemas: dict[str, LocalS
         if schema.needs_period() and "period" not in schema.columns:
             for file in dataset.files:
                 if file.period is None:
-                    what = "academic year (e.g. 2023/24)" if schema.kind == SCHOOL_MEASURES else "as-at date (e.g. 2024-08-31)"
+                    what = (
+                        "academic year (e.g. 2023/24)"
+                        if schema.kind == SCHOOL_MEASURES
+                        else "as-at date (e.g. 2024-08-31)"
+                    )
                     raise PipelineInputError(
                         f"{sources_file}: local dataset '{dataset.name}', file {file.listed_as}: no period: the schema "
                         f"{schema.listed_as} maps no period column, so give the file's {what} as "
@@ -593,7 +663,11 @@ class _Locator:
         self.source_file, self.sheet = source_file, sheet
 
     def at(self, number: int) -> str:
-        return f"{self.source_file}: sheet '{self.sheet}' row {number}" if self.sheet else f"{self.source_file}: line {number}"
+        return (
+            f"{self.source_file}: sheet '{self.sheet}' row {number}"
+            if self.sheet
+            else f"{self.source_file}: line {number}"
+        )
 
 
 def _column_index(table: Table, header: str, what: str, schema: LocalSchema, source_file: str) -> int:
@@ -648,35 +722,45 @@ def parse_local_file(landed: LandedFile, file: LocalFile, schema: LocalSchema) -
 
     # Rows the schema's include_rows leaves out are not loaded (e.g. DfE's national and LA total rows).
     kept = [
-        (number, row) for number, row in zip(table.row_numbers, table.rows)
+        (number, row)
+        for number, row in zip(table.row_numbers, table.rows)
         if all(_cell(row, i) in values for i, values in include.items())
     ]
     if not kept:
         reason = f" once include_rows ({schema.listed_as}) is applied" if include else ""
         raise PipelineInputError(f"{source_file}: no data rows below the header{reason}")
     for number, row in kept:
-        if len(row) > len(table.header) and any(row[len(table.header):]):
-            raise PipelineInputError(
-                f"{locate.at(number)}: {len(row)} cells where the header has {len(table.header)}"
-            )
+        if len(row) > len(table.header) and any(row[len(table.header) :]):
+            raise PipelineInputError(f"{locate.at(number)}: {len(row)} cells where the header has {len(table.header)}")
 
-    lineage = {"_file_sha256": landed.sha256, "_source_file": source_file, "_landed_seq": landed.landed_seq,
-               "_sheet": table.sheet}
+    lineage = {
+        "_file_sha256": landed.sha256,
+        "_source_file": source_file,
+        "_landed_seq": landed.landed_seq,
+        "_sheet": table.sheet,
+    }
     records: list[dict[str, object]] = []
     for number, row in kept:
         base = {"dataset": file.dataset, **lineage, "_row_number": number}
         cell = {name: _cell(row, i) for name, i in columns.items()}
         if schema.kind == SCHOOL_REGISTER:
-            records.append({**base, **{c: cell.get(c) for c in ("urn", "school_name", "la_code", "phase", "laestab", "status")}})
+            records.append(
+                {**base, **{c: cell.get(c) for c in ("urn", "school_name", "la_code", "phase", "laestab", "status")}}
+            )
             continue
         period_as_written, period = _period(schema, file, cell.get("period"), locate.at(number), columns, table)
         if schema.kind == INSPECTION_OUTCOMES:
-            records.append({
-                **base,
-                **{c: cell.get(c) for c in ("urn", "school_name", "la_code", "la_name", "phase", "pupils", "inspection_date")},
-                "overall_effectiveness": _judgement(schema, cell["overall_effectiveness"]),
-                "as_at": period,
-            })
+            records.append(
+                {
+                    **base,
+                    **{
+                        c: cell.get(c)
+                        for c in ("urn", "school_name", "la_code", "la_name", "phase", "pupils", "inspection_date")
+                    },
+                    "overall_effectiveness": _judgement(schema, cell["overall_effectiveness"]),
+                    "as_at": period,
+                }
+            )
             continue
         identifier = ACADEMIC_YEAR
         if "term" in columns:
@@ -687,20 +771,27 @@ def parse_local_file(landed: LandedFile, file: LocalFile, schema: LocalSchema) -
                     "Autumn, Spring or Summer (optionally followed by 'term')"
                 )
         for measure, found in measure_columns:
-            records.append({
-                **base,
-                "urn": cell["urn"], "la_code": cell.get("la_code"), "school_name": cell.get("school_name"),
-                "period_as_written": period_as_written, "time_period": period, "time_identifier": identifier,
-                "measure_code": measure.code,
-                "source_column": (
-                    table.header[found["value_column"]] if found["value_column"] is not None
-                    else f"{table.header[found['numerator_column']]} / {table.header[found['denominator_column']]}"
-                ),
-                "value": _cell(row, found["value_column"]),
-                "cohort": _cell(row, found["cohort_column"]),
-                "numerator": _cell(row, found["numerator_column"]),
-                "denominator": _cell(row, found["denominator_column"]),
-            })
+            records.append(
+                {
+                    **base,
+                    "urn": cell["urn"],
+                    "la_code": cell.get("la_code"),
+                    "school_name": cell.get("school_name"),
+                    "period_as_written": period_as_written,
+                    "time_period": period,
+                    "time_identifier": identifier,
+                    "measure_code": measure.code,
+                    "source_column": (
+                        table.header[found["value_column"]]
+                        if found["value_column"] is not None
+                        else f"{table.header[found['numerator_column']]} / {table.header[found['denominator_column']]}"
+                    ),
+                    "value": _cell(row, found["value_column"]),
+                    "cohort": _cell(row, found["cohort_column"]),
+                    "numerator": _cell(row, found["numerator_column"]),
+                    "denominator": _cell(row, found["denominator_column"]),
+                }
+            )
     names: list[str] = []
     for position, header in enumerate(table.header, start=1):
         name = normalise_header(header) or f"column_{position}"
@@ -730,9 +821,7 @@ def _period(
     if "period" in columns:
         value = parse(cell or "")
         if value is None:
-            raise PipelineInputError(
-                f"{where}: column '{table.header[columns['period']]}': '{cell}' is not {expected}"
-            )
+            raise PipelineInputError(f"{where}: column '{table.header[columns['period']]}': '{cell}' is not {expected}")
         if file.period is not None and parse(file.period) != value:
             raise PipelineInputError(
                 f"{where}: column '{table.header[columns['period']]}': '{cell}' differs from the period: "
@@ -766,15 +855,28 @@ def measure_records(dataset: str, schema: LocalSchema) -> list[dict[str, object]
     """raw.local_measures rows; lineage points at the schema file and the measure's line in it."""
     return [
         {
-            "dataset": dataset, "measure_code": m.code, "label": m.label, "unit": m.unit, "polarity": m.polarity,
-            "decimal_places": m.decimal_places, "headline": "true" if m.headline else "false",
-            "value_min": m.value_min, "value_max": m.value_max, "phase": schema.phase,
-            "value_column": m.value_column, "numerator_column": m.numerator_column,
-            "denominator_column": m.denominator_column, "cohort_column": m.cohort_column,
-            "missing_values": json.dumps(list(schema.missing_values)), "schema_file": schema.listed_as,
+            "dataset": dataset,
+            "measure_code": m.code,
+            "label": m.label,
+            "unit": m.unit,
+            "polarity": m.polarity,
+            "decimal_places": m.decimal_places,
+            "headline": "true" if m.headline else "false",
+            "value_min": m.value_min,
+            "value_max": m.value_max,
+            "phase": schema.phase,
+            "value_column": m.value_column,
+            "numerator_column": m.numerator_column,
+            "denominator_column": m.denominator_column,
+            "cohort_column": m.cohort_column,
+            "missing_values": json.dumps(list(schema.missing_values)),
+            "schema_file": schema.listed_as,
             "schema_sha256": schema.sha256,
-            "_file_sha256": schema.sha256, "_source_file": schema.listed_as, "_row_number": m.line,
-            "_landed_seq": None, "_sheet": None,
+            "_file_sha256": schema.sha256,
+            "_source_file": schema.listed_as,
+            "_row_number": m.line,
+            "_landed_seq": None,
+            "_sheet": None,
         }
         for m in schema.measures
     ]

@@ -66,47 +66,96 @@ NEET_YEARS = tuple(str(2016 + i) for i in range(len(YEARS)))  # calendar years, 
 # nothing is published still get a value so the cells stay continuous; those rows print x.
 
 EYFS_TARGETS = {  # good level of development %, all early learning goals %
-    "201516": (69.3, 67.3), "201617": (70.7, 69.0), "201718": (71.5, 70.2),
-    "201819": (71.8, 70.7), "201920": (71.8, 70.7), "202021": (71.8, 70.7),
-    "202122": (65.2, 63.4), "202223": (67.2, 65.6), "202324": (67.7, 66.2),
+    "201516": (69.3, 67.3),
+    "201617": (70.7, 69.0),
+    "201718": (71.5, 70.2),
+    "201819": (71.8, 70.7),
+    "201920": (71.8, 70.7),
+    "202021": (71.8, 70.7),
+    "202122": (65.2, 63.4),
+    "202223": (67.2, 65.6),
+    "202324": (67.7, 66.2),
     "202425": (68.3, 66.9),
 }
 PHONICS_TARGETS = {  # year 1 pupils meeting the expected standard %
-    "201516": (81,), "201617": (81,), "201718": (82,), "201819": (82,), "201920": (80,),
-    "202021": (77,), "202122": (75,), "202223": (79,), "202324": (79,), "202425": (80,),
+    "201516": (81,),
+    "201617": (81,),
+    "201718": (82,),
+    "201819": (82,),
+    "201920": (80,),
+    "202021": (77,),
+    "202122": (75,),
+    "202223": (79,),
+    "202324": (79,),
+    "202425": (80,),
 }
 KS1_TARGETS = {  # reading, writing, maths: expected standard %
-    "201516": (74, 65, 73), "201617": (76, 68, 75), "201718": (75, 70, 76),
-    "201819": (75, 69, 76), "201920": (73, 66, 74), "202021": (70, 62, 71),
-    "202122": (67, 58, 68), "202223": (68, 60, 70),
+    "201516": (74, 65, 73),
+    "201617": (76, 68, 75),
+    "201718": (75, 70, 76),
+    "201819": (75, 69, 76),
+    "201920": (73, 66, 74),
+    "202021": (70, 62, 71),
+    "202122": (67, 58, 68),
+    "202223": (68, 60, 70),
 }
 KS5_TARGETS = {  # A level APS per entry, AAB or better %, three A*-A %
-    "201516": (30.44, 18.5, 10.5), "201617": (31.13, 19.3, 11.1),
-    "201718": (32.12, 18.2, 10.7), "201819": (32.87, 18.4, 10.8),
+    "201516": (30.44, 18.5, 10.5),
+    "201617": (31.13, 19.3, 11.1),
+    "201718": (32.12, 18.2, 10.7),
+    "201819": (32.87, 18.4, 10.8),
     "201920": (38.55, 30.4, 19.9),  # centre assessment grades
     "202021": (40.46, 37.6, 25.3),  # teacher assessed grades
-    "202122": (37.86, 31.4, 20.3), "202223": (34.16, 22.5, 13.7),
-    "202324": (34.38, 23.4, 14.5), "202425": (34.99, 24.3, 14.9),
+    "202122": (37.86, 31.4, 20.3),
+    "202223": (34.16, 22.5, 13.7),
+    "202324": (34.38, 23.4, 14.5),
+    "202425": (34.99, 24.3, 14.9),
 }
 AGE19_TARGETS = {  # level 2 with English and maths by 19 %, level 3 by 19 %
-    "201516": (68.9, 57.1), "201617": (69.0, 57.6), "201718": (68.6, 57.5),
-    "201819": (68.9, 57.2), "201920": (68.5, 57.4), "202021": (70.6, 59.5),
-    "202122": (72.1, 60.1), "202223": (75.8, 59.2), "202324": (73.8, 57.6),
+    "201516": (68.9, 57.1),
+    "201617": (69.0, 57.6),
+    "201718": (68.6, 57.5),
+    "201819": (68.9, 57.2),
+    "201920": (68.5, 57.4),
+    "202021": (70.6, 59.5),
+    "202122": (72.1, 60.1),
+    "202223": (75.8, 59.2),
+    "202324": (73.8, 57.6),
 }
 ABSENCE_TARGETS = {  # overall absence %, persistently absent (10%+) enrolments %
-    "201516": (4.6, 10.5), "201617": (4.7, 10.8), "201718": (4.8, 11.2), "201819": (4.7, 10.9),
-    "201920": (4.7, 10.9), "202021": (4.6, 12.1), "202122": (7.6, 22.5), "202223": (7.4, 22.3),
-    "202324": (7.1, 20.0), "202425": (6.9, 18.5),
+    "201516": (4.6, 10.5),
+    "201617": (4.7, 10.8),
+    "201718": (4.8, 11.2),
+    "201819": (4.7, 10.9),
+    "201920": (4.7, 10.9),
+    "202021": (4.6, 12.1),
+    "202122": (7.6, 22.5),
+    "202223": (7.4, 22.3),
+    "202324": (7.1, 20.0),
+    "202425": (6.9, 18.5),
 }
 EXCLUSIONS_TARGETS = {  # permanent exclusions per 100 pupils, suspensions per 100 pupils
-    "201516": (0.08, 4.29), "201617": (0.10, 4.76), "201718": (0.10, 5.08),
-    "201819": (0.10, 5.36), "201920": (0.06, 3.76), "202021": (0.05, 4.25),
-    "202122": (0.08, 6.91), "202223": (0.11, 9.33), "202324": (0.13, 10.90),
+    "201516": (0.08, 4.29),
+    "201617": (0.10, 4.76),
+    "201718": (0.10, 5.08),
+    "201819": (0.10, 5.36),
+    "201920": (0.06, 3.76),
+    "202021": (0.05, 4.25),
+    "202122": (0.08, 6.91),
+    "202223": (0.11, 9.33),
+    "202324": (0.13, 10.90),
 }
 NEET_TARGETS = {  # NEET %, not known % of the 16-17 cohort (Dec-Feb average)
-    "2016": (2.8, 3.2), "2017": (2.7, 3.3), "2018": (2.7, 2.8), "2019": (2.6, 2.9),
-    "2020": (2.7, 2.8), "2021": (2.8, 2.7), "2022": (2.6, 2.1), "2023": (2.8, 2.4),
-    "2024": (3.2, 2.2), "2025": (3.4, 2.2),
+    "2016": (2.8, 3.2),
+    "2017": (2.7, 3.3),
+    "2018": (2.7, 2.8),
+    "2019": (2.6, 2.9),
+    "2020": (2.7, 2.8),
+    "2021": (2.8, 2.7),
+    "2022": (2.6, 2.1),
+    "2023": (2.8, 2.4),
+    "2024": (3.2, 2.2),
+    "2025": (3.4, 2.2),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -125,7 +174,8 @@ AGE19_FILTER_ROWS: FilterRows = [
 ]
 SCHOOL_TYPE_CELL_KEYS: tuple[Cell, ...] = tuple((school_type, "") for school_type in SCHOOL_TYPES)
 SCHOOL_TYPE_FILTER_ROWS: FilterRows = [(("Total",), SCHOOL_TYPE_CELL_KEYS)] + [
-    ((school_type,), ((school_type, ""),)) for school_type in SCHOOL_TYPES]
+    ((school_type,), ((school_type, ""),)) for school_type in SCHOOL_TYPES
+]
 NEET_CELL_KEYS: tuple[Cell, ...] = tuple((age, "") for age in AGES)
 # The single ages are decoys: the headline is "16-17", not "Total".
 NEET_FILTER_ROWS: FilterRows = [(("16-17",), NEET_CELL_KEYS)] + [((age,), ((age, ""),)) for age in AGES]
@@ -147,11 +197,21 @@ NEET_FILTER_META = [
 EYFS_META = [  # (column, label, grouping, unit)
     ("t_children", "Number of children eligible for the profile", "Children", ""),
     ("gld_percentage", "Percentage of children with a good level of development", "Good level of development", "%"),
-    ("elg_percentage", "Percentage of children at the expected level in all early learning goals", "Early learning goals", "%"),
+    (
+        "elg_percentage",
+        "Percentage of children at the expected level in all early learning goals",
+        "Early learning goals",
+        "%",
+    ),
 ]
 PHONICS_META = [
     ("t_pupils", "Number of eligible year 1 pupils", "Pupils", ""),
-    ("pt_phonics_y1_met_expected_standard", "Percentage of year 1 pupils meeting the expected standard in the phonics screening check", "Phonics", "%"),
+    (
+        "pt_phonics_y1_met_expected_standard",
+        "Percentage of year 1 pupils meeting the expected standard in the phonics screening check",
+        "Phonics",
+        "%",
+    ),
 ]
 KS1_META = [
     ("t_pupils", "Number of eligible pupils at the end of key stage 1", "Pupils", ""),
@@ -173,7 +233,12 @@ AGE19_META = [
 ABSENCE_META = [
     ("t_enrolments", "Number of enrolments", "Enrolments", ""),
     ("sess_overall_percent", "Overall absence rate (percentage of sessions missed)", "Overall absence", "%"),
-    ("enrolments_pa_10_exact_percent", "Percentage of enrolments persistently absent (10% or more of sessions missed)", "Persistent absence", "%"),
+    (
+        "enrolments_pa_10_exact_percent",
+        "Percentage of enrolments persistently absent (10% or more of sessions missed)",
+        "Persistent absence",
+        "%",
+    ),
 ]
 EXCLUSIONS_META = [
     ("headcount", "Headcount of pupils", "Pupils", ""),
@@ -186,7 +251,12 @@ EXCLUSIONS_OLD_META = [
     ("fixed_excl_rate", "Fixed period exclusion rate (per 100 pupils)", "Fixed period exclusions", ""),
 ]
 NEET_META = [
-    ("Cohort_DJFavg", "Number of 16-17 year olds known to the local authority (December to February average)", "Cohort", ""),
+    (
+        "Cohort_DJFavg",
+        "Number of 16-17 year olds known to the local authority (December to February average)",
+        "Cohort",
+        "",
+    ),
     ("NEET_percent", "Percentage not in education, employment or training (NEET)", "NEET", "%"),
     ("NEET_not_known_percent", "Percentage NEET or whose activity is not known", "NEET and not known", "%"),
     ("Notknown_percent", "Percentage whose activity is not known", "Not known", "%"),
@@ -224,9 +294,16 @@ def _attainment_effects(latent: list[LatentLA], dataset: str, own_sd: float) -> 
 # Pupil cohorts: (disadvantaged?, sex) cells
 
 
-def _pupil_cells(lat: LatentLA, dataset: str, year_index: int, base: int, trend: float,
-                 disadvantaged_factor: float, tiny: dict[str, tuple[int, int]],
-                 sexes: tuple[str, str] = ("Boys", "Girls")) -> dict[Cell, int]:
+def _pupil_cells(
+    lat: LatentLA,
+    dataset: str,
+    year_index: int,
+    base: int,
+    trend: float,
+    disadvantaged_factor: float,
+    tiny: dict[str, tuple[int, int]],
+    sexes: tuple[str, str] = ("Boys", "Girls"),
+) -> dict[Cell, int]:
     rng = _rng("cells", dataset, lat.la.old_code, YEARS[year_index])
     if lat.la.old_code in tiny:
         total = rng.randint(*tiny[lat.la.old_code])
@@ -248,6 +325,7 @@ def _pupil_cells(lat: LatentLA, dataset: str, year_index: int, base: int, trend:
 @dataclass(frozen=True)
 class PupilOutcomes:
     """A dataset whose indicators are shares of one cohort meeting a standard."""
+
     dataset: str
     cohort_scale: float  # relative to the LA's KS2 cohort
     cohort_trend: float  # per year
@@ -260,23 +338,47 @@ class PupilOutcomes:
 
 
 EYFS = PupilOutcomes(
-    "eyfs", 1.06, -0.011, 0.85, {"201": (22, 34), "420": (14, 24)}, 0.18,
-    ((0.19, 0.80, 0.62), (0.20, 0.82, 0.62)), EYFS_TARGETS)
+    "eyfs",
+    1.06,
+    -0.011,
+    0.85,
+    {"201": (22, 34), "420": (14, 24)},
+    0.18,
+    ((0.19, 0.80, 0.62), (0.20, 0.82, 0.62)),
+    EYFS_TARGETS,
+)
 PHONICS = PupilOutcomes(
-    "phonics", 1.05, -0.008, 0.9, {"201": (20, 32), "420": (14, 24)}, 0.15,
-    ((0.18, 0.80, 0.38),), PHONICS_TARGETS)
+    "phonics", 1.05, -0.008, 0.9, {"201": (20, 32), "420": (14, 24)}, 0.15, ((0.18, 0.80, 0.38),), PHONICS_TARGETS
+)
 KS1 = PupilOutcomes(
-    "ks1", 1.04, -0.004, 0.95, {"201": (20, 32), "420": (14, 24)}, 0.2,
-    ((0.20, 0.85, 0.45), (0.21, 0.90, 0.70), (0.20, 0.85, 0.0)), KS1_TARGETS)
+    "ks1",
+    1.04,
+    -0.004,
+    0.95,
+    {"201": (20, 32), "420": (14, 24)},
+    0.2,
+    ((0.20, 0.85, 0.45), (0.21, 0.90, 0.70), (0.20, 0.85, 0.0)),
+    KS1_TARGETS,
+)
 
 
-def simulate_pupil_outcomes(latent: list[LatentLA], spec: PupilOutcomes, year_index: int,
-                            effects: dict[str, tuple[float, ...]]) -> Cells:
+def simulate_pupil_outcomes(
+    latent: list[LatentLA], spec: PupilOutcomes, year_index: int, effects: dict[str, tuple[float, ...]]
+) -> Cells:
     """Cells (n, count meeting indicator 1, indicator 2, ...) for one year."""
     year = YEARS[year_index]
-    sizes = {lat.la.old_code: _pupil_cells(
-        lat, spec.dataset, year_index, round(lat.ks2_cohort * spec.cohort_scale),
-        spec.cohort_trend, spec.disadvantaged_factor, spec.tiny) for lat in latent}
+    sizes = {
+        lat.la.old_code: _pupil_cells(
+            lat,
+            spec.dataset,
+            year_index,
+            round(lat.ks2_cohort * spec.cohort_scale),
+            spec.cohort_trend,
+            spec.disadvantaged_factor,
+            spec.tiny,
+        )
+        for lat in latent
+    }
     predictors: dict[tuple[str, Cell], list[float]] = {}
     for lat in latent:
         code = lat.la.old_code
@@ -285,9 +387,12 @@ def simulate_pupil_outcomes(latent: list[LatentLA], spec: PupilOutcomes, year_in
         for cell in CELL_KEYS:
             is_dis, sex = cell
             predictors[(code, cell)] = [
-                loading * effect - (gap if is_dis else 0.0) + (girls / 2 if sex == "Girls" else -girls / 2)
+                loading * effect
+                - (gap if is_dis else 0.0)
+                + (girls / 2 if sex == "Girls" else -girls / 2)
                 + rng.gauss(0.0, 0.04)
-                for loading, gap, girls in spec.effects]
+                for loading, gap, girls in spec.effects
+            ]
     offsets = []
     for i, target in enumerate(spec.targets[year]):
         pairs = [(sizes[code][cell], predictors[(code, cell)][i]) for code in sorted(sizes) for cell in CELL_KEYS]
@@ -330,8 +435,10 @@ def _pupil_values(v: tuple[int, ...], dp: int, withheld: bool) -> list[str]:
 
 def _nest_eyfs(cells: Cells) -> Cells:
     # A child at the expected level in every goal has a good level of development too.
-    return {code: {cell: (n, gld, min(elg, gld)) for cell, (n, gld, elg) in by_cell.items()}
-            for code, by_cell in cells.items()}
+    return {
+        code: {cell: (n, gld, min(elg, gld)) for cell, (n, gld, elg) in by_cell.items()}
+        for code, by_cell in cells.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,8 +476,10 @@ def simulate_ks5(latent: list[LatentLA], year_index: int, effects: dict[str, tup
             is_dis, sex = cell
             sign = 1.0 if sex == "Girls" else -1.0
             aps = 2.6 * effect - (4.6 if is_dis else 0.0) + 0.25 * sign + rng.gauss(0.0, 0.3)
-            pcts = [loading * effect - (gap if is_dis else 0.0) + girls / 2 * sign + rng.gauss(0.0, 0.04)
-                    for loading, gap, girls in _KS5_PCT_EFFECTS]
+            pcts = [
+                loading * effect - (gap if is_dis else 0.0) + girls / 2 * sign + rng.gauss(0.0, 0.04)
+                for loading, gap, girls in _KS5_PCT_EFFECTS
+            ]
             means[(code, cell)] = [aps, *pcts]
             entries[(code, cell)] = round(sizes[code][cell] * (2.72 + rng.gauss(0.0, 0.05)))
     keys = [(code, cell) for code in sorted(sizes) for cell in CELL_KEYS]
@@ -422,9 +531,12 @@ def _ks5_values(v: tuple[int, ...], area: Area) -> list[str]:
     n, e, points, aab, three_a = v
     if n < 6:
         return ["c"] * 4
-    return [str(n), _fmt_ratio(points, e, 2),
-            "c" if _suppressed_count(aab) else _fmt_ratio(100 * aab, n, 1),
-            "c" if _suppressed_count(three_a) else _fmt_ratio(100 * three_a, n, 1)]
+    return [
+        str(n),
+        _fmt_ratio(points, e, 2),
+        "c" if _suppressed_count(aab) else _fmt_ratio(100 * aab, n, 1),
+        "c" if _suppressed_count(three_a) else _fmt_ratio(100 * three_a, n, 1),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,8 +549,12 @@ _AGE19_EFFECTS = ((0.34, 1.15, 0.18), (0.38, 1.05, 0.32))  # L2 with E&M, L3
 
 def simulate_age19(latent: list[LatentLA], year_index: int, effects: dict[str, tuple[float, ...]]) -> Cells:
     year = YEARS[year_index]
-    sizes = {lat.la.old_code: _pupil_cells(lat, "age19", year_index, round(lat.ks4_cohort * 1.02), 0.004,
-                                           0.55, AGE19_TINY, sexes=("Male", "Female")) for lat in latent}
+    sizes = {
+        lat.la.old_code: _pupil_cells(
+            lat, "age19", year_index, round(lat.ks4_cohort * 1.02), 0.004, 0.55, AGE19_TINY, sexes=("Male", "Female")
+        )
+        for lat in latent
+    }
     predictors: dict[tuple[str, Cell], list[float]] = {}
     for lat in latent:
         code = lat.la.old_code
@@ -449,7 +565,8 @@ def simulate_age19(latent: list[LatentLA], year_index: int, effects: dict[str, t
             sign = 1.0 if sex == "Female" else -1.0
             predictors[(code, cell)] = [
                 loading * effect - (gap if fsm else 0.0) + girls / 2 * sign + rng.gauss(0.0, 0.04)
-                for loading, gap, girls in _AGE19_EFFECTS]
+                for loading, gap, girls in _AGE19_EFFECTS
+            ]
     offsets = []
     for i, target in enumerate(AGE19_TARGETS[year]):
         pairs = [(sizes[c][cell], predictors[(c, cell)][i]) for c in sorted(sizes) for cell in AGE19_CELL_KEYS]
@@ -459,9 +576,15 @@ def simulate_age19(latent: list[LatentLA], year_index: int, effects: dict[str, t
         code = lat.la.old_code
         rng = _rng("age19-draw", code, year)
         result[code] = {
-            cell: (sizes[code][cell], *(_binomial(rng, sizes[code][cell], _sigmoid(offsets[i] + x))
-                                        for i, x in enumerate(predictors[(code, cell)])))
-            for cell in AGE19_CELL_KEYS}
+            cell: (
+                sizes[code][cell],
+                *(
+                    _binomial(rng, sizes[code][cell], _sigmoid(offsets[i] + x))
+                    for i, x in enumerate(predictors[(code, cell)])
+                ),
+            )
+            for cell in AGE19_CELL_KEYS
+        }
     return result
 
 
@@ -470,12 +593,13 @@ def simulate_age19(latent: list[LatentLA], year_index: int, effects: dict[str, t
 
 
 # Enrolments per pupil in the LA's KS2 (primary, special) or KS4 (secondary) year group.
-_SCHOOL_SIZE = {"State-funded primary": ("ks2", 7.2), "State-funded secondary": ("ks4", 5.6),
-                "Special": ("ks2", 0.2)}
+_SCHOOL_SIZE = {"State-funded primary": ("ks2", 7.2), "State-funded secondary": ("ks4", 5.6), "Special": ("ks2", 0.2)}
 # School types an LA does not have: the City has one primary school; Scilly one all-through school.
 _NO_SCHOOLS = {CITY_OF_LONDON: {"State-funded secondary", "Special"}, ISLES_OF_SCILLY: {"Special"}}
-_TINY_SCHOOLS = {CITY_OF_LONDON: {"State-funded primary": (230, 290)},
-                 ISLES_OF_SCILLY: {"State-funded primary": (120, 160), "State-funded secondary": (90, 120)}}
+_TINY_SCHOOLS = {
+    CITY_OF_LONDON: {"State-funded primary": (230, 290)},
+    ISLES_OF_SCILLY: {"State-funded primary": (120, 160), "State-funded secondary": (90, 120)},
+}
 
 
 def _school_sizes(lat: LatentLA, dataset: str, year_index: int) -> dict[Cell, int]:
@@ -491,14 +615,14 @@ def _school_sizes(lat: LatentLA, dataset: str, year_index: int) -> dict[Cell, in
         elif tiny:
             sizes[(school_type, "")] = rng.randint(*tiny)
         else:
-            sizes[(school_type, "")] = round(base * per_pupil * (1.0 + growth * (year_index - 4)
-                                                                + rng.gauss(0.0, 0.015)))
+            sizes[(school_type, "")] = round(
+                base * per_pupil * (1.0 + growth * (year_index - 4) + rng.gauss(0.0, 0.015))
+            )
     return sizes
 
 
 # Relative absence rate by school type before and after the pandemic.
-_ABSENCE_TYPE = {"State-funded primary": (1.0, 1.0), "State-funded secondary": (1.33, 1.48),
-                 "Special": (2.35, 1.95)}
+_ABSENCE_TYPE = {"State-funded primary": (1.0, 1.0), "State-funded secondary": (1.33, 1.48), "Special": (2.35, 1.95)}
 
 
 def _absence_effects(latent: list[LatentLA]) -> dict[str, tuple[float, ...]]:
@@ -525,13 +649,15 @@ def simulate_absence(latent: list[LatentLA], year_index: int, effects: dict[str,
             school_type = cell[0]
             sessions = 300 if school_type == "Special" else 318
             possible[(code, cell)] = round(sizes[code][cell] * sessions * (1.0 + rng.gauss(0.0, 0.008)))
-            relative[(code, cell)] = (_ABSENCE_TYPE[school_type][post_pandemic]
-                                      * math.exp(effects[code][year_index] + rng.gauss(0.0, 0.03)))
+            relative[(code, cell)] = _ABSENCE_TYPE[school_type][post_pandemic] * math.exp(
+                effects[code][year_index] + rng.gauss(0.0, 0.03)
+            )
     keys = [(code, cell) for code in sorted(sizes) for cell in SCHOOL_TYPE_CELL_KEYS]
     scale = overall_target / 100.0 * sum(possible[k] for k in keys) / sum(possible[k] * relative[k] for k in keys)
     # Persistent absence rises steeply with the absence rate.
     pa_offset = _solve_logit_offset(
-        [(sizes[c][cell], 2.3 * math.log(relative[(c, cell)])) for c, cell in keys], pa_target / 100.0)
+        [(sizes[c][cell], 2.3 * math.log(relative[(c, cell)])) for c, cell in keys], pa_target / 100.0
+    )
     result: Cells = {}
     for lat in latent:
         code = lat.la.old_code
@@ -559,7 +685,9 @@ def _absence_values(v: tuple[int, ...], year: str) -> list[str]:
 
 
 _EXCLUSION_TYPE = {  # relative rates: permanent exclusions, suspensions
-    "State-funded primary": (0.2, 0.13), "State-funded secondary": (2.05, 1.0), "Special": (0.7, 1.1),
+    "State-funded primary": (0.2, 0.13),
+    "State-funded secondary": (2.05, 1.0),
+    "Special": (0.7, 1.1),
 }
 
 
@@ -570,13 +698,15 @@ def _exclusion_effects(latent: list[LatentLA]) -> dict[str, tuple[tuple[float, f
         shared = _own("exclusions", lat, 0.3, "shared")
         suspension = 0.38 * lat.deprivation - 0.2 * _is_london(lat) + shared + _own("exclusions", lat, 0.22, "susp")
         permanent = 0.3 * lat.deprivation - 0.15 * _is_london(lat) + shared + _own("exclusions", lat, 0.25, "perm")
-        effects[lat.la.old_code] = tuple((permanent + 0.5 * d, suspension + 0.5 * d)
-                                         for d in _yearly("exclusions", lat))
+        effects[lat.la.old_code] = tuple(
+            (permanent + 0.5 * d, suspension + 0.5 * d) for d in _yearly("exclusions", lat)
+        )
     return effects
 
 
-def simulate_exclusions(latent: list[LatentLA], year_index: int,
-                        effects: dict[str, tuple[tuple[float, float], ...]]) -> Cells:
+def simulate_exclusions(
+    latent: list[LatentLA], year_index: int, effects: dict[str, tuple[tuple[float, float], ...]]
+) -> Cells:
     """Cells (headcount, permanent exclusions, suspensions)."""
     year = YEARS[year_index]
     targets = EXCLUSIONS_TARGETS[year]
@@ -588,12 +718,16 @@ def simulate_exclusions(latent: list[LatentLA], year_index: int,
         permanent, suspension = effects[code][year_index]
         for cell in SCHOOL_TYPE_CELL_KEYS:
             perm_type, susp_type = _EXCLUSION_TYPE[cell[0]]
-            relative[(code, cell)] = (perm_type * math.exp(permanent + rng.gauss(0.0, 0.1)),
-                                      susp_type * math.exp(suspension + rng.gauss(0.0, 0.08)))
+            relative[(code, cell)] = (
+                perm_type * math.exp(permanent + rng.gauss(0.0, 0.1)),
+                susp_type * math.exp(suspension + rng.gauss(0.0, 0.08)),
+            )
     keys = [(code, cell) for code in sorted(sizes) for cell in SCHOOL_TYPE_CELL_KEYS]
     headcount = sum(sizes[c][cell] for c, cell in keys)
-    scales = [targets[i] / 100.0 * headcount / sum(sizes[c][cell] * relative[(c, cell)][i] for c, cell in keys)
-              for i in range(2)]
+    scales = [
+        targets[i] / 100.0 * headcount / sum(sizes[c][cell] * relative[(c, cell)][i] for c, cell in keys)
+        for i in range(2)
+    ]
     result: Cells = {}
     for lat in latent:
         code = lat.la.old_code
@@ -642,8 +776,9 @@ def _neet_effects(latent: list[LatentLA]) -> dict[str, tuple[tuple[float, float]
     return effects
 
 
-def simulate_neet(latent: list[LatentLA], year_index: int,
-                  effects: dict[str, tuple[tuple[float, float], ...]]) -> Cells:
+def simulate_neet(
+    latent: list[LatentLA], year_index: int, effects: dict[str, tuple[tuple[float, float], ...]]
+) -> Cells:
     """Cells (cohort, NEET, activity not known)."""
     period = NEET_YEARS[year_index]
     sizes: dict[str, dict[Cell, int]] = {}
@@ -655,8 +790,9 @@ def simulate_neet(latent: list[LatentLA], year_index: int,
             if code in NEET_TINY:
                 sizes[code][(age, "")] = rng.randint(*NEET_TINY[code])
             else:
-                sizes[code][(age, "")] = round(lat.ks4_cohort * 1.07 * (1.0 + 0.01 * (year_index - 4)
-                                                                         + rng.gauss(0.0, 0.015)))
+                sizes[code][(age, "")] = round(
+                    lat.ks4_cohort * 1.07 * (1.0 + 0.01 * (year_index - 4) + rng.gauss(0.0, 0.015))
+                )
     predictors: dict[tuple[str, Cell], tuple[float, float]] = {}
     for lat in latent:
         code = lat.la.old_code
@@ -664,11 +800,15 @@ def simulate_neet(latent: list[LatentLA], year_index: int,
         neet, not_known = effects[code][year_index]
         for cell in NEET_CELL_KEYS:
             age_neet, age_not_known = _NEET_AGE[cell[0]]
-            predictors[(code, cell)] = (neet + age_neet + rng.gauss(0.0, 0.05),
-                                        not_known + age_not_known + rng.gauss(0.0, 0.08))
+            predictors[(code, cell)] = (
+                neet + age_neet + rng.gauss(0.0, 0.05),
+                not_known + age_not_known + rng.gauss(0.0, 0.08),
+            )
     keys = [(code, cell) for code in sorted(sizes) for cell in NEET_CELL_KEYS]
-    offsets = [_solve_logit_offset([(sizes[c][cell], predictors[(c, cell)][i]) for c, cell in keys], t / 100.0)
-               for i, t in enumerate(NEET_TARGETS[period])]
+    offsets = [
+        _solve_logit_offset([(sizes[c][cell], predictors[(c, cell)][i]) for c, cell in keys], t / 100.0)
+        for i, t in enumerate(NEET_TARGETS[period])
+    ]
     result: Cells = {}
     for lat in latent:
         code = lat.la.old_code
@@ -697,31 +837,57 @@ def _neet_values(v: tuple[int, ...], area: Area) -> list[str]:
 
 def _standard(period: str, identifier: str, area: Area, version: str) -> list[str]:
     la = area.la
-    return [period, identifier, area.level, COUNTRY_CODE, COUNTRY_NAME, area.region_code, area.region_name,
-            la.old_code if la else "", la.name if la else "", la.new_code if la else "", version]
+    return [
+        period,
+        identifier,
+        area.level,
+        COUNTRY_CODE,
+        COUNTRY_NAME,
+        area.region_code,
+        area.region_name,
+        la.old_code if la else "",
+        la.name if la else "",
+        la.new_code if la else "",
+        version,
+    ]
 
 
-def _rows(period: str, version: str, cells_by_la: Cells, filter_rows: FilterRows, formatter: Formatter,
-          identifier: str = "Academic year") -> list[list[str]]:
+def _rows(
+    period: str,
+    version: str,
+    cells_by_la: Cells,
+    filter_rows: FilterRows,
+    formatter: Formatter,
+    identifier: str = "Academic year",
+) -> list[list[str]]:
     headline = filter_rows[0][0]
     rows = []
     for area, members in _areas():
         for filters, cell_keys in filter_rows:
             vector = _sum_vectors(cells_by_la[code][cell] for code in members for cell in cell_keys)
-            rows.append(_standard(period, identifier, area, version) + list(filters)
-                        + formatter(vector, area, filters == headline))
+            rows.append(
+                _standard(period, identifier, area, version)
+                + list(filters)
+                + formatter(vector, area, filters == headline)
+            )
     return rows
 
 
-def _meta_rows(filter_meta: Sequence[tuple[str, str, str, str]],
-               indicators: Sequence[tuple[str, str, str, str]]) -> list[list[str]]:
+def _meta_rows(
+    filter_meta: Sequence[tuple[str, str, str, str]], indicators: Sequence[tuple[str, str, str, str]]
+) -> list[list[str]]:
     rows = [[col, "Filter", label, "", "", hint, grouping] for col, label, hint, grouping in filter_meta]
     rows += [[col, "Indicator", label, grouping, unit, "", ""] for col, label, grouping, unit in indicators]
     return rows
 
 
-def _write(out_dir: Path, relative: str, filter_meta: Sequence[tuple[str, str, str, str]],
-           indicators: Sequence[tuple[str, str, str, str]], rows: list[list[str]]) -> list[Path]:
+def _write(
+    out_dir: Path,
+    relative: str,
+    filter_meta: Sequence[tuple[str, str, str, str]],
+    indicators: Sequence[tuple[str, str, str, str]],
+    rows: list[list[str]],
+) -> list[Path]:
     filter_columns = [col for col, *_ in filter_meta if col != "version"]
     header = STANDARD_COLUMNS + filter_columns + [col for col, *_ in indicators]
     data_path = out_dir / relative
@@ -750,15 +916,21 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     written += _write(out_dir, "eyfs/eyfs_la_timeseries.csv", FILTER_META, EYFS_META, rows)
 
     for spec, meta, years, relative in (
-            (PHONICS, PHONICS_META, YEARS, "phonics/phonics_la_timeseries.csv"),
-            (KS1, KS1_META, KS1_YEARS, "ks1/ks1_la_timeseries.csv")):
+        (PHONICS, PHONICS_META, YEARS, "phonics/phonics_la_timeseries.csv"),
+        (KS1, KS1_META, KS1_YEARS, "ks1/ks1_la_timeseries.csv"),
+    ):
         effects = _attainment_effects(latent, spec.dataset, spec.own_sd)
         rows = []
         for i, year in enumerate(years):
             cells = simulate_pupil_outcomes(latent, spec, i, effects)
             withheld = year in ASSESSMENTS_CANCELLED
-            rows += _rows(year, "Final", cells, FILTER_ROWS,
-                          lambda v, area, headline, withheld=withheld: _pupil_values(v, 0, withheld))
+            rows += _rows(
+                year,
+                "Final",
+                cells,
+                FILTER_ROWS,
+                lambda v, area, headline, withheld=withheld: _pupil_values(v, 0, withheld),
+            )
         written += _write(out_dir, relative, FILTER_META, meta, rows)
 
     ks5_effects = _attainment_effects(latent, "ks5", 0.55)
@@ -785,27 +957,37 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     rows = []
     for i, year in enumerate(YEARS):
         cells = simulate_absence(latent, i, absence_effects)
-        rows += _rows(year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS,
-                      lambda v, area, headline, year=year: _absence_values(v, year))
+        rows += _rows(
+            year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS, lambda v, area, headline, year=year: _absence_values(v, year)
+        )
     written += _write(out_dir, "absence/absence_la_timeseries.csv", SCHOOL_TYPE_FILTER_META, ABSENCE_META, rows)
 
     exclusion_effects = _exclusion_effects(latent)
     old_rows, rows = [], []
     for i, year in enumerate(EXCLUSIONS_YEARS):
         cells = simulate_exclusions(latent, i, exclusion_effects)
-        year_rows = _rows(year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS,
-                          lambda v, area, headline: _exclusions_values(v, area))
+        year_rows = _rows(
+            year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS, lambda v, area, headline: _exclusions_values(v, area)
+        )
         (old_rows if year in EXCLUSIONS_OLD_NAME_YEARS else rows).extend(year_rows)
-    written += _write(out_dir, "exclusions/exclusions_la_2016_to_2018.csv", SCHOOL_TYPE_FILTER_META,
-                      EXCLUSIONS_OLD_META, old_rows)
-    written += _write(out_dir, "exclusions/exclusions_la_timeseries.csv", SCHOOL_TYPE_FILTER_META,
-                      EXCLUSIONS_META, rows)
+    written += _write(
+        out_dir, "exclusions/exclusions_la_2016_to_2018.csv", SCHOOL_TYPE_FILTER_META, EXCLUSIONS_OLD_META, old_rows
+    )
+    written += _write(
+        out_dir, "exclusions/exclusions_la_timeseries.csv", SCHOOL_TYPE_FILTER_META, EXCLUSIONS_META, rows
+    )
 
     neet_effects = _neet_effects(latent)
     rows = []
     for i, period in enumerate(NEET_YEARS):
         cells = simulate_neet(latent, i, neet_effects)
-        rows += _rows(period, "Final", cells, NEET_FILTER_ROWS, lambda v, area, headline: _neet_values(v, area),
-                      identifier="Calendar year")
+        rows += _rows(
+            period,
+            "Final",
+            cells,
+            NEET_FILTER_ROWS,
+            lambda v, area, headline: _neet_values(v, area),
+            identifier="Calendar year",
+        )
     written += _write(out_dir, "neet/neet_la_timeseries.csv", NEET_FILTER_META, NEET_META, rows)
     return written

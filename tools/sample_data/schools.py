@@ -49,8 +49,8 @@ SMALL_PRIMARIES = 3
 # fixed so the disclosure-control cases exist whatever the draws give.
 SMALL_COHORT_OVERRIDES = {
     ("342", "202324"): (7, 12, 14),  # exactly one school under 11: secondary suppression needed
-    ("340", "202324"): (6, 8, 13),   # two small schools, both 100% RWM expected
-    ("876", "202223"): (5, 9, 12),   # two small schools, both 0% RWM expected
+    ("340", "202324"): (6, 8, 13),  # two small schools, both 100% RWM expected
+    ("876", "202223"): (5, 9, 12),  # two small schools, both 0% RWM expected
 }
 # RWM expected of the first two small schools in these LA-years: "all" or "none" of the cohort.
 ALL_OR_NOTHING = {("340", "202324"): "all", ("876", "202223"): "none"}
@@ -68,8 +68,12 @@ SINGLE_WORD_JUDGEMENTS_END = dt.date(2024, 9, 1)
 # Routine inspections paused for COVID-19 from 17 March 2020 and restarted in September 2021.
 COVID_PAUSE = (dt.date(2020, 3, 17), dt.date(2021, 9, 6))
 ATTENDANCE_TERMS = (  # (academic year, term, sessions per full-term pupil)
-    ("202324", "Autumn", 142), ("202324", "Spring", 116), ("202324", "Summer", 128),
-    ("202425", "Autumn", 140), ("202425", "Spring", 120), ("202425", "Summer", 126),
+    ("202324", "Autumn", 142),
+    ("202324", "Spring", 116),
+    ("202324", "Summer", 128),
+    ("202425", "Autumn", 140),
+    ("202425", "Spring", 120),
+    ("202425", "Summer", 126),
     ("202526", "Autumn", 142),
 )
 ATTENDANCE_TITLE = "St Helens, Knowsley and Halton termly attendance (sample)"
@@ -78,27 +82,138 @@ FIXED_TIME = dt.datetime(2025, 11, 1, 9, 0, 0)
 MISSING_VALUES = ["SUPP", "NE", "NP", "NA", "LOWCOV"]
 
 _PLACES = {
-    "342": ["Eccleston", "Rainford", "Haydock", "Newton-le-Willows", "Billinge", "Rainhill",
-            "Thatto Heath", "Sutton", "Parr", "Bold", "Clock Face", "Moss Bank", "Windle",
-            "Blackbrook", "Earlestown", "Garswood", "Carr Mill", "Toll Bar", "Broad Oak",
-            "Peasley Cross", "Dentons Green", "Nutgrove", "Marshalls Cross", "Lea Green",
-            "Chain Lane", "Grange Park", "Derbyshire Hill", "Wargrave", "Vulcan Village",
-            "Crank", "Kings Moss", "Sutton Manor", "Laffak", "Four Acre", "Queens Park"],
-    "340": ["Huyton", "Kirkby", "Prescot", "Whiston", "Halewood", "Stockbridge Village",
-            "Knowsley Village", "Roby", "Page Moss", "Northwood", "Tower Hill", "Westvale",
-            "Cronton", "Swanside", "Longview", "Southdene", "Woolfall Heath", "Hope Farm",
-            "Mosscroft", "Huyton Quarry", "Park Brow", "Court Hey", "Bowring Park",
-            "Cherryfield", "Ravenscroft", "Kirkby Row", "Eastcroft", "Brookhouse", "Mill Lane",
-            "Yew Tree", "Dovecot", "Pinehurst"],
-    "876": ["Widnes", "Runcorn", "Hale", "Ditton", "Hough Green", "Farnworth", "Halton Brook",
-            "Murdishaw", "Palacefields", "Castlefields", "Windmill Hill", "Beechwood", "Weston",
-            "Moore", "Daresbury", "Halton Lodge", "Upton", "Simms Cross", "West Bank",
-            "Moorfield", "Brookvale", "Norton", "The Grange", "Hallwood Park", "Appleton",
-            "Cronton Lane", "Hale Bank", "Birchfield", "Bankfield", "Astmoor", "Weston Point"],
+    "342": [
+        "Eccleston",
+        "Rainford",
+        "Haydock",
+        "Newton-le-Willows",
+        "Billinge",
+        "Rainhill",
+        "Thatto Heath",
+        "Sutton",
+        "Parr",
+        "Bold",
+        "Clock Face",
+        "Moss Bank",
+        "Windle",
+        "Blackbrook",
+        "Earlestown",
+        "Garswood",
+        "Carr Mill",
+        "Toll Bar",
+        "Broad Oak",
+        "Peasley Cross",
+        "Dentons Green",
+        "Nutgrove",
+        "Marshalls Cross",
+        "Lea Green",
+        "Chain Lane",
+        "Grange Park",
+        "Derbyshire Hill",
+        "Wargrave",
+        "Vulcan Village",
+        "Crank",
+        "Kings Moss",
+        "Sutton Manor",
+        "Laffak",
+        "Four Acre",
+        "Queens Park",
+    ],
+    "340": [
+        "Huyton",
+        "Kirkby",
+        "Prescot",
+        "Whiston",
+        "Halewood",
+        "Stockbridge Village",
+        "Knowsley Village",
+        "Roby",
+        "Page Moss",
+        "Northwood",
+        "Tower Hill",
+        "Westvale",
+        "Cronton",
+        "Swanside",
+        "Longview",
+        "Southdene",
+        "Woolfall Heath",
+        "Hope Farm",
+        "Mosscroft",
+        "Huyton Quarry",
+        "Park Brow",
+        "Court Hey",
+        "Bowring Park",
+        "Cherryfield",
+        "Ravenscroft",
+        "Kirkby Row",
+        "Eastcroft",
+        "Brookhouse",
+        "Mill Lane",
+        "Yew Tree",
+        "Dovecot",
+        "Pinehurst",
+    ],
+    "876": [
+        "Widnes",
+        "Runcorn",
+        "Hale",
+        "Ditton",
+        "Hough Green",
+        "Farnworth",
+        "Halton Brook",
+        "Murdishaw",
+        "Palacefields",
+        "Castlefields",
+        "Windmill Hill",
+        "Beechwood",
+        "Weston",
+        "Moore",
+        "Daresbury",
+        "Halton Lodge",
+        "Upton",
+        "Simms Cross",
+        "West Bank",
+        "Moorfield",
+        "Brookvale",
+        "Norton",
+        "The Grange",
+        "Hallwood Park",
+        "Appleton",
+        "Cronton Lane",
+        "Hale Bank",
+        "Birchfield",
+        "Bankfield",
+        "Astmoor",
+        "Weston Point",
+    ],
 }
-_SAINTS = ["Anne", "Mary", "Teresa", "Peter", "Paul", "Thomas", "John", "Austin", "Julie",
-           "Bartholomew", "Aidan", "Joseph", "Margaret", "Luke", "Michael", "Bede", "Columba",
-           "Edmund", "Gregory", "Anselm", "Clare", "Basil", "Gerard", "Oswald", "Wilfrid"]
+_SAINTS = [
+    "Anne",
+    "Mary",
+    "Teresa",
+    "Peter",
+    "Paul",
+    "Thomas",
+    "John",
+    "Austin",
+    "Julie",
+    "Bartholomew",
+    "Aidan",
+    "Joseph",
+    "Margaret",
+    "Luke",
+    "Michael",
+    "Bede",
+    "Columba",
+    "Edmund",
+    "Gregory",
+    "Anselm",
+    "Clare",
+    "Basil",
+    "Gerard",
+    "Oswald",
+    "Wilfrid",
+]
 # (name pattern, Ofsted type of education, LAESTAB series); faith schools are VA/VC as usual.
 _PRIMARY_KINDS = [
     ("{place} Primary School", "Community school", "2"),
@@ -165,8 +280,9 @@ def build_schools() -> list[School]:
         names: set[str] = set()
         estabs: set[str] = set()
         for phase, count, kinds, weights in (
-                ("Primary", n_primary, _PRIMARY_KINDS, _PRIMARY_KIND_WEIGHTS),
-                ("Secondary", n_secondary, _SECONDARY_KINDS, _SECONDARY_KIND_WEIGHTS)):
+            ("Primary", n_primary, _PRIMARY_KINDS, _PRIMARY_KIND_WEIGHTS),
+            ("Secondary", n_secondary, _SECONDARY_KINDS, _SECONDARY_KIND_WEIGHTS),
+        ):
             phase_schools = []
             for index in range(count):
                 while True:
@@ -186,18 +302,25 @@ def build_schools() -> list[School]:
                     size = rng.choices((0.5, 1.0, 1.5, 2.0, 3.0), weights=(8, 40, 20, 25, 7))[0]
                 else:
                     size = rng.uniform(0.6, 1.5)
-                phase_schools.append(dict(
-                    urn=new_urn(type_of_education.startswith("Academy")), la_code=la_code,
-                    name=name, phase=phase, type_of_education=type_of_education,
-                    laestab=la_code + estab, quality=round(rng.gauss(0.0, 0.5), 6),
-                    size=round(size * math.exp(rng.gauss(0.0, 0.1)), 6), small=small,
-                    declining=False))
+                phase_schools.append(
+                    dict(
+                        urn=new_urn(type_of_education.startswith("Academy")),
+                        la_code=la_code,
+                        name=name,
+                        phase=phase,
+                        type_of_education=type_of_education,
+                        laestab=la_code + estab,
+                        quality=round(rng.gauss(0.0, 0.5), 6),
+                        size=round(size * math.exp(rng.gauss(0.0, 0.1)), 6),
+                        small=small,
+                        declining=False,
+                    )
+                )
             if phase == "Primary":
                 # Two schools a little below the middle of the LA start declining in 2023/24.
-                ranked = sorted((s for s in phase_schools if not s["small"]),
-                                key=lambda s: (s["quality"], s["urn"]))
+                ranked = sorted((s for s in phase_schools if not s["small"]), key=lambda s: (s["quality"], s["urn"]))
                 middle = len(ranked) // 2
-                for s in rng.sample(ranked[middle - 8:middle], DECLINING_PER_LA):
+                for s in rng.sample(ranked[middle - 8 : middle], DECLINING_PER_LA):
                     s["declining"] = True
             schools += [School(**s) for s in sorted(phase_schools, key=lambda s: s["urn"])]
     return schools
@@ -213,13 +336,12 @@ def _split(total: int, weights: list[float]) -> list[int]:
     raw = [total * w / whole for w in weights]
     parts = [math.floor(r) for r in raw]
     order = sorted(range(len(raw)), key=lambda i: (parts[i] - raw[i], i))
-    for i in order[:total - sum(parts)]:
+    for i in order[: total - sum(parts)]:
         parts[i] += 1
     return parts
 
 
-def _allocate(rng, total: int, caps: list[int], logits: list[float],
-              pinned: dict[int, int] | None = None) -> list[int]:
+def _allocate(rng, total: int, caps: list[int], logits: list[float], pinned: dict[int, int] | None = None) -> list[int]:
     """Integer counts 0 <= k_i <= caps[i] summing exactly to total, each school drawing from its
     own propensity (a common logit offset solved so the expected sum is the total), then the
     shortfall or excess moved a pupil at a time. `pinned` fixes some schools' counts."""
@@ -254,8 +376,10 @@ def _cohorts(schools: list[School], total: int, phase_key: str, year: str) -> li
     for rank, i in enumerate(small):
         cohorts[i] = override[rank] if override else _rng("local-small", schools[i].urn, year).randint(4, 14)
     normal = [i for i in range(len(schools)) if i not in small]
-    weights = [schools[i].size * math.exp(_rng("local-cohort", phase_key, schools[i].urn, year).gauss(0.0, 0.08))
-               for i in normal]
+    weights = [
+        schools[i].size * math.exp(_rng("local-cohort", phase_key, schools[i].urn, year).gauss(0.0, 0.08))
+        for i in normal
+    ]
     for i, n in zip(normal, _split(total - sum(cohorts), weights)):
         cohorts[i] = n
     if any(cohorts[i] < 11 for i in normal):
@@ -280,8 +404,9 @@ def split_ks2(schools: list[School], la_vector: tuple[int, ...], year: str) -> l
     effects = [_school_effect(s, year) for s in schools]
 
     def logits(loading: float, measure: str) -> list[float]:
-        return [loading * e + _rng("local-ks2-x", s.urn, year, measure).gauss(0.0, 0.08)
-                for s, e in zip(schools, effects)]
+        return [
+            loading * e + _rng("local-ks2-x", s.urn, year, measure).gauss(0.0, 0.08) for s, e in zip(schools, effects)
+        ]
 
     pinned = {}
     mode = ALL_OR_NOTHING.get((la_code, year))
@@ -315,8 +440,9 @@ def split_ks4(schools: list[School], la_vector: tuple[int, ...], year: str) -> l
     att8_mean = att8 / 100 / n_total
     p8_mean = p8 / 100 / n_total
     att8_s = _spread_points(att8, n, [min(80.0, max(15.0, att8_mean + 7.0 * e)) for e in effects])
-    p8_s = _spread_points(p8, n, [p8_mean + 0.4 * e + _rng("local-p8", s.urn, year).gauss(0.0, 0.05)
-                                  for s, e in zip(schools, effects)])
+    p8_s = _spread_points(
+        p8, n, [p8_mean + 0.4 * e + _rng("local-p8", s.urn, year).gauss(0.0, 0.05) for s, e in zip(schools, effects)]
+    )
     x95 = [0.9 * e + _rng("local-ks4-x", s.urn, year, "em95").gauss(0.0, 0.08) for s, e in zip(schools, effects)]
     x94 = [0.9 * e + _rng("local-ks4-x", s.urn, year, "em94").gauss(0.0, 0.08) for s, e in zip(schools, effects)]
     em95_s = _allocate(rng, em95, n, x95)
@@ -337,15 +463,16 @@ def _pct(count: int, cohort: int) -> str:
 
 
 def _by_la(schools: list[School], phase: str) -> dict[str, list[School]]:
-    return {code: [s for s in schools if s.la_code == code and s.phase == phase]
-            for code, _, _ in SAMPLE_LAS}
+    return {code: [s for s in schools if s.la_code == code and s.phase == phase] for code, _, _ in SAMPLE_LAS}
 
 
 def _register_rows(schools: list[School]) -> list[list[str]]:
     return [[str(s.urn), s.la_code, s.la_name, s.name, s.phase, "Open"] for s in schools]
 
 
-def _results_rows(schools: list[School], la_cells: dict, years, phase: str, split, values) -> tuple[list[list[str]], dict]:
+def _results_rows(
+    schools: list[School], la_cells: dict, years, phase: str, split, values
+) -> tuple[list[list[str]], dict]:
     """A results file: each LA's published totals split across its schools of `phase`, one row
     per school and year; `values(year, *split_row)` writes the measure cells after the cohort."""
     rows, cohorts = [], {}
@@ -365,9 +492,12 @@ def _ks2_values(year: str, n: int, rwm: int, high: int, read: int, mat: int) -> 
 
 def _ks4_values(year: str, n: int, att8: int, p8: int, em95: int, em94: int) -> list[str]:
     no_em = year in KS4_NO_EM
-    return [_fmt_ratio(att8, 100 * n, 1),
-            "NP" if year in KS4_NO_PROGRESS8 else _fmt_ratio(p8, 100 * n, 2),
-            "NP" if no_em else _pct(em95, n), "NP" if no_em else _pct(em94, n)]
+    return [
+        _fmt_ratio(att8, 100 * n, 1),
+        "NP" if year in KS4_NO_PROGRESS8 else _fmt_ratio(p8, 100 * n, 2),
+        "NP" if no_em else _pct(em95, n),
+        "NP" if no_em else _pct(em94, n),
+    ]
 
 
 def _ks2_rows(schools: list[School], ks2_cells: dict) -> tuple[list[list[str]], dict]:
@@ -394,8 +524,12 @@ def _inspections(school: School) -> list[tuple[dt.date, dt.date, int]]:
         score = school.quality + (DECLINE_EFFECT.get(year, 0.25) if school.declining else 0.0) + rng.gauss(0.0, 0.35)
         grade = 1 if score > 0.75 else 2 if score > -0.45 else 3 if score > -1.1 else 4
         history.append((date, date + dt.timedelta(days=rng.randint(18, 40)), grade))
-        gap_years = {1: rng.uniform(5.5, 9.0), 2: rng.uniform(3.3, 4.6), 3: rng.uniform(1.8, 2.6),
-                     4: rng.uniform(1.0, 1.6)}[grade]
+        gap_years = {
+            1: rng.uniform(5.5, 9.0),
+            2: rng.uniform(3.3, 4.6),
+            3: rng.uniform(1.8, 2.6),
+            4: rng.uniform(1.0, 1.6),
+        }[grade]
         date += dt.timedelta(days=round(gap_years * 365))
     return history
 
@@ -421,9 +555,21 @@ def _ofsted_rows(schools: list[School], as_at: str, ks2_cohorts: dict, ks4_cohor
         start, publication, grade = published[-1]
         roll = _roll(school, year, ks2_cohorts, ks4_cohorts) * _rng("local-roll", school.urn, year).uniform(0.97, 1.03)
         judgement = "Not judged" if start >= SINGLE_WORD_JUDGEMENTS_END else str(grade)
-        rows.append([str(school.urn), school.laestab, school.name, school.phase,
-                     school.type_of_education, school.la_name, region, str(round(roll)),
-                     start.isoformat(), publication.isoformat(), judgement])
+        rows.append(
+            [
+                str(school.urn),
+                school.laestab,
+                school.name,
+                school.phase,
+                school.type_of_education,
+                school.la_name,
+                region,
+                str(round(roll)),
+                start.isoformat(),
+                publication.isoformat(),
+                judgement,
+            ]
+        )
     return rows
 
 
@@ -448,16 +594,17 @@ def _attendance_rows(schools: list[School], ks2_cohorts: dict, ks4_cohorts: dict
                 possible = round(enrolments * sessions * rng.uniform(0.965, 0.99))
                 absence = round(possible * rate / 100)
                 persistent = _binomial(rng, enrolments, min(0.9, max(0.01, (2.6 * rate - 1.5) / 100)))
-                rows.append([school.urn, school.name, _period(year), term, enrolments, possible,
-                             absence, persistent])
+                rows.append([school.urn, school.name, _period(year), term, enrolments, possible, absence, persistent])
     return rows
 
 
 def _deterministic_zip(data: bytes) -> bytes:
     """Rewrite a zip with fixed entry times and attributes, entries in their original order."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target,
+    ):
         for item in source.infolist():
             info = zipfile.ZipInfo(item.filename, date_time=FIXED_TIME.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -494,7 +641,7 @@ def _yaml_list(items: list[str]) -> str:
 
 
 SCHEMAS = {
-    "schools.schema.yml": f"""\
+    "schools.schema.yml": """\
 kind: school_register
 description: School register for the sample LAs (a council's extract of Get Information About Schools)
 columns:
@@ -608,17 +755,39 @@ measures:
 """,
 }
 
-REGISTER_HEADER = ["URN", "LA (code)", "LA (name)", "EstablishmentName", "PhaseOfEducation (name)",
-                   "EstablishmentStatus (name)"]
-KS2_HEADER = ["URN", "LEA", "SCHNAME", "TIME_PERIOD", "TELIG", "PTRWM_EXP", "PTRWM_HIGH",
-              "PTREAD_EXP", "PTMAT_EXP"]
-KS4_HEADER = ["URN", "LEA", "SCHNAME", "TIME_PERIOD", "TPUP", "ATT8SCR", "P8MEA",
-              "PTL2BASICS_95", "PTL2BASICS_94"]
-OFSTED_HEADER = ["URN", "LAESTAB", "School name", "Ofsted phase", "Type of education",
-                 "Local authority", "Region", "Total number of pupils", "Inspection start date",
-                 "Publication date", "Overall effectiveness"]
-ATTENDANCE_HEADER = ["URN", "School name", "Academic year", "Term", "Enrolments",
-                     "Sessions possible", "Overall absence sessions", "Persistent absentees"]
+REGISTER_HEADER = [
+    "URN",
+    "LA (code)",
+    "LA (name)",
+    "EstablishmentName",
+    "PhaseOfEducation (name)",
+    "EstablishmentStatus (name)",
+]
+KS2_HEADER = ["URN", "LEA", "SCHNAME", "TIME_PERIOD", "TELIG", "PTRWM_EXP", "PTRWM_HIGH", "PTREAD_EXP", "PTMAT_EXP"]
+KS4_HEADER = ["URN", "LEA", "SCHNAME", "TIME_PERIOD", "TPUP", "ATT8SCR", "P8MEA", "PTL2BASICS_95", "PTL2BASICS_94"]
+OFSTED_HEADER = [
+    "URN",
+    "LAESTAB",
+    "School name",
+    "Ofsted phase",
+    "Type of education",
+    "Local authority",
+    "Region",
+    "Total number of pupils",
+    "Inspection start date",
+    "Publication date",
+    "Overall effectiveness",
+]
+ATTENDANCE_HEADER = [
+    "URN",
+    "School name",
+    "Academic year",
+    "Term",
+    "Enrolments",
+    "Sessions possible",
+    "Overall absence sessions",
+    "Persistent absentees",
+]
 
 
 def ofsted_file_name(as_at: str) -> str:
@@ -641,8 +810,12 @@ def generate_local(out_dir: Path, ks2_cells: dict, ks4_cells: dict) -> list[Path
         for la_code, _, _ in SAMPLE_LAS:
             rows += _ofsted_rows([s for s in schools if s.la_code == la_code], as_at, ks2_cohorts, ks4_cohorts)
         written.append(_write_atomic(local / ofsted_file_name(as_at), _csv_bytes(OFSTED_HEADER, rows)))
-    written.append(_write_atomic(local / "termly_attendance.xlsx",
-                                 _xlsx_bytes(ATTENDANCE_HEADER, _attendance_rows(schools, ks2_cohorts, ks4_cohorts))))
+    written.append(
+        _write_atomic(
+            local / "termly_attendance.xlsx",
+            _xlsx_bytes(ATTENDANCE_HEADER, _attendance_rows(schools, ks2_cohorts, ks4_cohorts)),
+        )
+    )
     for name, text in SCHEMAS.items():
         written.append(_write_atomic(local / name, text.encode("utf-8")))
     return written

@@ -11,18 +11,22 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib import raw_loader
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.ingest import ingest
+from orchestration.lib.ingest import reader as raw_loader
+from orchestration.lib.ingest.load import ingest
 from orchestration.lib.settings import load_settings
 
-HEADER = ("time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"
-          "old_la_code,la_name,new_la_code,version,breakdown,pt_rwm_met_expected_standard")
+HEADER = (
+    "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"
+    "old_la_code,la_name,new_la_code,version,breakdown,pt_rwm_met_expected_standard"
+)
 
 
 def la_row(code: int, value: str, name: str | None = None) -> str:
-    return (f"202122,Academic year,Local authority,E92000001,England,E12000002,North West,{code},"
-            f"{name or f'LA {code}'},E0800{code:04d},Revised,Total,{value}")
+    return (
+        f"202122,Academic year,Local authority,E92000001,England,E12000002,North West,{code},"
+        f"{name or f'LA {code}'},E0800{code:04d},Revised,Total,{value}"
+    )
 
 
 def load(tmp_path: Path, monkeypatch, content: bytes) -> list[tuple]:
@@ -46,8 +50,25 @@ def python_lines(content: bytes) -> list[int]:
     return [reader.line_num for row in reader if row and any(cell.strip() for cell in row)]
 
 
-@pytest.mark.parametrize("cell", ["", " ", "x", " x ", "\u00a0x\u2003", "é", " é ", "\tx\r", "x\x1c", "~", "a b",
-                                  "\u3000z", "1,234", "\u2028c\u2029"])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "",
+        " ",
+        "x",
+        " x ",
+        "\u00a0x\u2003",
+        "é",
+        " é ",
+        "\tx\r",
+        "x\x1c",
+        "~",
+        "a b",
+        "\u3000z",
+        "1,234",
+        "\u2028c\u2029",
+    ],
+)
 def test_cells_are_trimmed_as_str_strip_trims(cell):
     con = duckdb.connect()
     raw_loader.create_raw_table(con, "t", ["a"])
@@ -55,16 +76,21 @@ def test_cells_are_trimmed_as_str_strip_trims(cell):
 
 
 def test_lines_survive_blank_lines_quoted_line_breaks_and_whitespace_lines(tmp_path, isolated_env, monkeypatch):
-    content = "\n".join([
-        HEADER,
-        la_row(340, "57"),
-        "",
-        la_row(341, "58", '"Halton\nand District"'),  # a quoted line break: one record over two lines
-        "   ",
-        la_row(342, "59"),
-        ",,,,,,,,,,,,",  # every cell empty: no row
-        la_row(343, " 60 "),
-    ]).encode("utf-8") + b"\n"
+    content = (
+        "\n".join(
+            [
+                HEADER,
+                la_row(340, "57"),
+                "",
+                la_row(341, "58", '"Halton\nand District"'),  # a quoted line break: one record over two lines
+                "   ",
+                la_row(342, "59"),
+                ",,,,,,,,,,,,",  # every cell empty: no row
+                la_row(343, " 60 "),
+            ]
+        ).encode("utf-8")
+        + b"\n"
+    )
     rows = load(tmp_path, monkeypatch, content)
     assert [r[0] for r in rows] == python_lines(content) == [2, 5, 7, 9]
     assert [r[1] for r in rows] == ["340", "341", "342", "343"]
@@ -96,9 +122,15 @@ def lines_of(*rows: str) -> bytes:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (lines_of(la_row(340, "57"), la_row(341, "5\x008")), r"ks2\.csv: line 3: malformed CSV: the file contains a NUL byte"),
+        (
+            lines_of(la_row(340, "57"), la_row(341, "5\x008")),
+            r"ks2\.csv: line 3: malformed CSV: the file contains a NUL byte",
+        ),
         # the short row comes after a record over two lines: the error names the physical line
-        (lines_of(la_row(340, "57", '"A\nB"'), la_row(341, "58") + ",x"), r"ks2\.csv: line 4: 14 fields where the header has 13"),
+        (
+            lines_of(la_row(340, "57", '"A\nB"'), la_row(341, "58") + ",x"),
+            r"ks2\.csv: line 4: 14 fields where the header has 13",
+        ),
         (lines_of(la_row(340, "57"), la_row(341, '"58')), r"ks2\.csv: line 3: malformed CSV"),
         (lines_of(la_row(340, "57")).rstrip(b"\n") + b"\xff\xfe\x81\n", r"ks2\.csv: line 2: not UTF-8 or Windows-1252"),
         (lines_of(",,,,,,,,,,,,"), r"ks2\.csv: the file has a header but no data rows"),

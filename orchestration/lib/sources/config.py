@@ -1,6 +1,6 @@
 """Read ``sources.yml``: which raw files feed each dataset.
 
-Minimal form (DESIGN.md section 9), paths relative to the YAML file, globs allowed::
+Minimal form (README, "Building from real DfE downloads"), paths relative to the YAML file, globs allowed::
 
     datasets:
       ks2: {files: ["ks2/*.csv", {path: "ks2/2022_prov.csv", release: provisional}]}
@@ -15,7 +15,7 @@ Each dataset takes any of three kinds of source, each a single entry or a list:
 - ``url:`` an address, or ``{url:, members:, release:}``: a CSV, or a ZIP (an EES release download:
   ``data/*.csv`` with ``.meta.csv`` beside them; ``members`` globs choose among them).
 
-Remote sources are resolved, downloaded and locked by :mod:`orchestration.lib.source_lock`.
+Remote sources are resolved, downloaded and locked by :mod:`orchestration.lib.sources.lock`.
 
 An optional ``local:`` mapping lists the council's own school-level datasets (README "Local
 datasets")::
@@ -26,7 +26,7 @@ datasets")::
         schema: local/ofsted.schema.yml
         files: [{path: local/ofsted_2024_08_31.csv, period: "2024-08-31"}]
 
-Their schema files are read by :mod:`orchestration.lib.local_datasets`.
+Their schema files are read by :mod:`orchestration.lib.ingest.local_datasets`.
 """
 
 from __future__ import annotations
@@ -88,9 +88,9 @@ def dbt_project_vars() -> dict:
 @lru_cache(maxsize=1)
 def dataset_specs() -> dict[str, DatasetSpec]:
     """Dataset definitions live in dbt_project.yml vars, shared with the staging models: the EES
-    datasets' registry (vars.ees_datasets, checked by orchestration.lib.registry) and the other
+    datasets' registry (vars.ees_datasets, checked by orchestration.lib.rules.registry) and the other
     DfE files (vars.other_datasets)."""
-    from orchestration.lib.registry import ees_datasets  # imports this module
+    from orchestration.lib.rules.registry import ees_datasets  # imports this module
 
     specs = {
         name: DatasetSpec(name=name, kind="ees", required_columns=d.required_columns, aliases=d.aliases)
@@ -112,9 +112,7 @@ def _expand(entry: str, base: Path, dataset: str, sources_file: Path) -> list[Pa
     matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
     matches = [p for p in matches if p.is_file() and not p.name.endswith(".meta.csv")]
     if not matches:
-        raise PipelineInputError(
-            f"{sources_file}: dataset '{dataset}': no file matches '{entry}' (looked in {base})"
-        )
+        raise PipelineInputError(f"{sources_file}: dataset '{dataset}': no file matches '{entry}' (looked in {base})")
     return matches
 
 
@@ -213,13 +211,13 @@ def _as_list(value: object) -> list:
 
 
 def _ees_api_sources(sources_file: Path, dataset: str, value: object) -> list[EesApiSource]:
-    from orchestration.lib.ees_api import EesApiError, VersionSpec, valid_data_set_id
+    from orchestration.lib.sources.ees_api import EesApiError, VersionSpec, valid_data_set_id
 
     result = []
     for item in _as_list(value):
         where = f"{sources_file}: dataset '{dataset}', ees_api"
         if not isinstance(item, dict):
-            raise PipelineInputError(f"{where}: expected {{data_set_id: <uuid>, version: \"2.*\"}}, got {item!r}")
+            raise PipelineInputError(f'{where}: expected {{data_set_id: <uuid>, version: "2.*"}}, got {item!r}')
         _reject_unknown_keys(where, item, ("data_set_id", "version", "release"))
         data_set_id, version = item.get("data_set_id"), item.get("version")
         if not valid_data_set_id(data_set_id):
@@ -258,7 +256,9 @@ def _url_sources(sources_file: Path, dataset: str, value: object) -> list[UrlSou
             raise PipelineInputError(f"{where}: expected an http(s) address of a CSV or ZIP file, got {address!r}")
         members = tuple(_as_list(members)) if members else ()
         if not all(isinstance(m, str) and m for m in members):
-            raise PipelineInputError(f"{where}: members must be a list of paths or globs inside the ZIP (e.g. data/*.csv)")
+            raise PipelineInputError(
+                f"{where}: members must be a list of paths or globs inside the ZIP (e.g. data/*.csv)"
+            )
         result.append(UrlSource(dataset, address.strip(), members, release))
     return result
 
@@ -274,7 +274,9 @@ def _file_sources(sources_file: Path, dataset: str, files: object) -> list[Sourc
             pattern = item
         if not isinstance(pattern, str) or not pattern:
             raise PipelineInputError(f"{sources_file}: dataset '{dataset}': bad file entry {item!r}")
-        result += [SourceFile(dataset, path, listed, release) for path, listed in _listed_files(pattern, dataset, sources_file)]
+        result += [
+            SourceFile(dataset, path, listed, release) for path, listed in _listed_files(pattern, dataset, sources_file)
+        ]
     return result
 
 
@@ -313,7 +315,9 @@ def _local_files(sources_file: Path, dataset: str, files: object) -> tuple[Local
             pattern = item
         if not isinstance(pattern, str) or not pattern:
             raise PipelineInputError(f"{where}: bad file entry {item!r} (expected a path, or {{path:, period:}})")
-        result += [LocalFile(dataset, path, listed, period) for path, listed in _listed_files(pattern, dataset, sources_file)]
+        result += [
+            LocalFile(dataset, path, listed, period) for path, listed in _listed_files(pattern, dataset, sources_file)
+        ]
     return tuple(result)
 
 
@@ -371,7 +375,9 @@ def read_sources_config(sources_file: Path) -> SourcesConfig:
             )
         entry = entry or {}
         if not isinstance(entry, dict):
-            raise PipelineInputError(f"{sources_file}: dataset '{dataset}': expected files:, ees_api: or url:, got {entry!r}")
+            raise PipelineInputError(
+                f"{sources_file}: dataset '{dataset}': expected files:, ees_api: or url:, got {entry!r}"
+            )
         _reject_unknown_keys(f"{sources_file}: dataset '{dataset}'", entry, DATASET_KEYS)
         if not any(entry.get(key) for key in DATASET_KEYS):
             raise PipelineInputError(

@@ -26,8 +26,18 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from orchestration.lib.downloads import STDERR_LOG, Http, Log, RemoteSourceError, sha256_and_size
-from orchestration.lib.ees_api import (
+from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.settings import load_settings
+from orchestration.lib.sources.config import (
+    EesApiSource,
+    RemoteSource,
+    SourceFile,
+    SourcesConfig,
+    UrlSource,
+    read_sources_config,
+)
+from orchestration.lib.sources.downloads import STDERR_LOG, Http, Log, RemoteSourceError, sha256_and_size
+from orchestration.lib.sources.ees_api import (
     DEPRECATED,
     WITHDRAWN,
     DataSetVersion,
@@ -38,9 +48,6 @@ from orchestration.lib.ees_api import (
     meta_csv_text,
     version_key,
 )
-from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.settings import load_settings
-from orchestration.lib.sources import EesApiSource, RemoteSource, SourceFile, SourcesConfig, UrlSource, read_sources_config
 
 LOCK_VERSION = 1
 LOCK_HEADER = """\
@@ -101,7 +108,10 @@ def read_lock(path: Path) -> dict[str, list[dict]]:
 def render_lock(sources_file: Path, datasets: dict[str, list[dict]]) -> str:
     body = yaml.safe_dump(
         {"lock_version": LOCK_VERSION, "datasets": datasets},
-        sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1000,
     )
     return LOCK_HEADER.format(sources=sources_file.name) + body
 
@@ -159,9 +169,7 @@ class ResolvedSources:
 # --- resolution -------------------------------------------------------------------------------
 
 
-def _check_lock_matches(
-    config: SourcesConfig, lock: dict[str, list[dict]], lock_path: Path, skip: set[str]
-) -> None:
+def _check_lock_matches(config: SourcesConfig, lock: dict[str, list[dict]], lock_path: Path, skip: set[str]) -> None:
     problems = []
     for dataset in config.datasets:
         if dataset in skip or dataset not in lock:
@@ -183,7 +191,12 @@ def _check_lock_matches(
 
 class _Resolver:
     def __init__(
-        self, landing_dir: Path, log: Log, client_factory: Callable[[], EesApiClient], http: Http | None, zip_max_bytes: int
+        self,
+        landing_dir: Path,
+        log: Log,
+        client_factory: Callable[[], EesApiClient],
+        http: Http | None,
+        zip_max_bytes: int,
     ):
         self.cache = downloads_dir(landing_dir)
         self.zip_max_bytes = zip_max_bytes
@@ -211,7 +224,11 @@ class _Resolver:
             version = str(locked["version"])
             folder = self._ees_folder(data_set_id, version)
             csv_path = folder / f"{data_set_id}_v{version}.csv"
-            if self._cached(csv_path, locked.get("sha256")) and (folder / "version.json").exists() and (folder / "meta.json").exists():
+            if (
+                self._cached(csv_path, locked.get("sha256"))
+                and (folder / "version.json").exists()
+                and (folder / "meta.json").exists()
+            ):
                 files, info = self._ees_files(source, folder, csv_path, version, str(locked.get("download_url") or ""))
                 return RemoteResult(source, locked, files, downloaded=False, version_info=info)
             listed = [v for v in self.client.list_versions(data_set_id) if v.key == version_key(version)]
@@ -250,14 +267,18 @@ class _Resolver:
                         + (f" on {chosen.withdrawn}" if chosen.withdrawn else "")
                         + " and no copy was downloaded before; pin a published version in sources.yml"
                     )
-                warnings.append(f"data set {data_set_id}: using the copy of withdrawn version {version} downloaded before")
+                warnings.append(
+                    f"data set {data_set_id}: using the copy of withdrawn version {version} downloaded before"
+                )
         for warning in warnings:
             self.log.warning(warning)
         result = self.client.download_csv(
             data_set_id, version, csv_path, expected_sha256=expected[0], expected_size=expected[1]
         )
         if result.downloaded:
-            self.log.info(f"data set {data_set_id} v{version}: downloaded {result.size_bytes:,} bytes, sha256 {result.sha256[:12]}")
+            self.log.info(
+                f"data set {data_set_id} v{version}: downloaded {result.size_bytes:,} bytes, sha256 {result.sha256[:12]}"
+            )
         self._write_json(folder / "version.json", chosen.raw or {"version": version, "status": chosen.status})
         if not (folder / "meta.json").exists():
             self._write_json(folder / "meta.json", self.client.get_meta(data_set_id, version))
@@ -331,7 +352,11 @@ class _Resolver:
             view = base / _view_name(sha, source.members)
             if not (view / ".complete").exists():
                 result = self.http.download(
-                    source.url, payload, expected_sha256=sha, expected_size=size, max_bytes=self.zip_max_bytes,
+                    source.url,
+                    payload,
+                    expected_sha256=sha,
+                    expected_size=size,
+                    max_bytes=self.zip_max_bytes,
                     what=f"{source.dataset} url",
                 )
                 downloaded = result.downloaded
@@ -342,7 +367,9 @@ class _Resolver:
             downloaded = True
             sha, size, name = result.sha256, result.size_bytes, result.suggested_name
             if previous is not None and previous.get("sha256") != sha:
-                self.log.info(f"{source.url}: content changed since the lock was written (sha256 {str(previous.get('sha256'))[:12]} -> {sha[:12]})")
+                self.log.info(
+                    f"{source.url}: content changed since the lock was written (sha256 {str(previous.get('sha256'))[:12]} -> {sha[:12]})"
+                )
             view = base / _view_name(sha, source.members)
         listing = self._materialise(source, payload, view, name)
         files = [
@@ -446,7 +473,9 @@ def extract_zip(archive: Path, target: Path, members: Iterable[str], origin: str
             raise RemoteSourceError(f"{origin}: the ZIP has {len(infos):,} members (limit {ZIP_MAX_MEMBERS:,})")
         for info in infos:
             if _unsafe_member(info.filename):
-                raise RemoteSourceError(f"{origin}: the ZIP member '{info.filename}' would be written outside its folder; refused")
+                raise RemoteSourceError(
+                    f"{origin}: the ZIP member '{info.filename}' would be written outside its folder; refused"
+                )
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise RemoteSourceError(f"{origin}: the ZIP member '{info.filename}' is a link; refused")
         by_name = {i.filename: i for i in infos}
@@ -468,17 +497,23 @@ def extract_zip(archive: Path, target: Path, members: Iterable[str], origin: str
         for name in wanted:
             info = by_name[name]
             if info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO and info.file_size > 1 << 20:
-                raise RemoteSourceError(f"{origin}: the ZIP member '{name}' expands {info.file_size // info.compress_size}x; refused as a zip bomb")
+                raise RemoteSourceError(
+                    f"{origin}: the ZIP member '{name}' expands {info.file_size // info.compress_size}x; refused as a zip bomb"
+                )
             destination = (target / name).resolve()
             if not destination.is_relative_to(target.resolve()):
-                raise RemoteSourceError(f"{origin}: the ZIP member '{name}' would be written outside its folder; refused")
+                raise RemoteSourceError(
+                    f"{origin}: the ZIP member '{name}' would be written outside its folder; refused"
+                )
             destination.parent.mkdir(parents=True, exist_ok=True)
             written = 0
             with zf.open(info) as source, destination.open("wb") as out:
                 while chunk := source.read(1 << 20):
                     written += len(chunk)
                     if written > info.file_size:  # the header understated the size
-                        raise RemoteSourceError(f"{origin}: the ZIP member '{name}' is larger than its header says; refused")
+                        raise RemoteSourceError(
+                            f"{origin}: the ZIP member '{name}' is larger than its header says; refused"
+                        )
                     out.write(chunk)
     return {
         "format": "zip",

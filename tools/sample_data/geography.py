@@ -55,8 +55,15 @@ SOUTH_EAST = Region("E12000008", "South East", 8)
 SOUTH_WEST = Region("E12000009", "South West", 9)
 
 REGIONS: tuple[Region, ...] = (
-    NORTH_EAST, NORTH_WEST, YORKSHIRE, EAST_MIDLANDS, WEST_MIDLANDS,
-    EAST, LONDON, SOUTH_EAST, SOUTH_WEST,
+    NORTH_EAST,
+    NORTH_WEST,
+    YORKSHIRE,
+    EAST_MIDLANDS,
+    WEST_MIDLANDS,
+    EAST,
+    LONDON,
+    SOUTH_EAST,
+    SOUTH_WEST,
 )
 
 INNER_LONDON = SubRegion("E13000001", "Inner London")
@@ -241,10 +248,24 @@ _BY_REGION: dict[Region, list[tuple[str, str, str]]] = {
 
 # DfE uses the ONS statistical Inner London (with Haringey and Newham, without Greenwich),
 # not the LA-code ranges 2xx/3xx.
-_INNER_LONDON_CODES = frozenset({
-    "201", "202", "204", "205", "206", "207", "208", "209", "210", "211", "212", "213",
-    "309", "316",
-})
+_INNER_LONDON_CODES = frozenset(
+    {
+        "201",
+        "202",
+        "204",
+        "205",
+        "206",
+        "207",
+        "208",
+        "209",
+        "210",
+        "211",
+        "212",
+        "213",
+        "309",
+        "316",
+    }
+)
 
 
 def _london_sub_region(old_code: str) -> SubRegion:

@@ -1,10 +1,10 @@
 """Land every source listed in sources.yml and load it into the build database's ``raw`` schema.
 
 Remote sources (``ees_api:``, ``url:``) are first resolved through ``sources.lock`` and downloaded
-into the cache (:mod:`orchestration.lib.source_lock`); from there everything lands the same way:
+into the cache (:mod:`orchestration.lib.sources.lock`); from there everything lands the same way:
 content-addressed, immutable, recorded in the manifest.
 
-Usable without Dagster (``python -m orchestration.lib.ingest``) so dbt can be developed and
+Usable without Dagster (``python -m orchestration.lib.ingest.load``) so dbt can be developed and
 debugged on its own; the Dagster ingest asset calls :func:`ingest`.
 """
 
@@ -16,16 +16,14 @@ import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.downloads import Http, Log
-from orchestration.lib.ees_api import EesApiClient
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.landing import LandedFile, land_file, read_manifest
-from orchestration.lib.local_datasets import (
+from orchestration.lib.ingest.landing import LandedFile, land_file, read_manifest
+from orchestration.lib.ingest.local_datasets import (
     KIND_TABLE,
     LOCAL_TABLES,
     LocalParsedFile,
@@ -37,7 +35,7 @@ from orchestration.lib.local_datasets import (
     parse_local_file,
     read_schema,
 )
-from orchestration.lib.raw_loader import (
+from orchestration.lib.ingest.reader import (
     ParsedFile,
     TextScan,
     create_raw_table,
@@ -47,9 +45,10 @@ from orchestration.lib.raw_loader import (
     write_file_tables,
 )
 from orchestration.lib.settings import Settings, load_settings
-from orchestration.lib.source_lock import RemoteResult, ResolvedSources, resolve_sources
-from orchestration.lib.sources import dataset_specs
-
+from orchestration.lib.sources.config import dataset_specs
+from orchestration.lib.sources.downloads import Http, Log
+from orchestration.lib.sources.ees_api import EesApiClient
+from orchestration.lib.sources.lock import RemoteResult, ResolvedSources, resolve_sources
 
 # Run tag asking the ingest to resolve remote sources again instead of honouring sources.lock:
 # "all", or comma-separated dataset names. The new-release sensor sets it for the datasets whose
@@ -90,8 +89,13 @@ def _accepted_large_files(landing_dir: Path) -> set[str]:
 
 
 def _record_accepted(landing_dir: Path, landed: LandedFile, reason: str) -> None:
-    record = {"sha256": landed.sha256, "dataset": landed.dataset, "listed_as": landed.listed_as, "reason": reason,
-              "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    record = {
+        "sha256": landed.sha256,
+        "dataset": landed.dataset,
+        "listed_as": landed.listed_as,
+        "reason": reason,
+        "accepted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     with (landing_dir / ACCEPTED_LARGE_FILES).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, sort_keys=True) + "\n")
 
@@ -100,7 +104,8 @@ def previous_landing(landing_dir: Path, landed: LandedFile) -> LandedFile | None
     """The landing this file replaces: the latest earlier landing of the same source (the same
     sources.yml entry, or the same EES data set) with different bytes."""
     earlier = [
-        record for record in read_manifest(landing_dir)
+        record
+        for record in read_manifest(landing_dir)
         if record.dataset == landed.dataset
         and record.sha256 != landed.sha256
         and record.landed_seq < landed.landed_seq
@@ -115,7 +120,11 @@ def check_file_size(settings: Settings, landed: LandedFile, row_count: int) -> s
     landing_dir = settings.landing_dir
     problems = []
     previous = previous_landing(landing_dir, landed)
-    if previous is not None and previous.size_bytes > 0 and landed.size_bytes >= LARGE_FILE_FACTOR * previous.size_bytes:
+    if (
+        previous is not None
+        and previous.size_bytes > 0
+        and landed.size_bytes >= LARGE_FILE_FACTOR * previous.size_bytes
+    ):
         problems.append(
             f"it is {landed.size_bytes:,} bytes, {landed.size_bytes / previous.size_bytes:.1f}x the {previous.size_bytes:,} "
             f"bytes of its previous landing (sha256 {previous.sha256[:12]}…, landed {previous.landed_at})"
@@ -199,7 +208,12 @@ def land_sources(
     seen: set[tuple[str, str]] = set()
     for number, source in enumerate(files, start=1):
         landed = land_file(
-            settings.landing_dir, source.dataset, source.path, source.listed_as, source.release, source.meta_path,
+            settings.landing_dir,
+            source.dataset,
+            source.path,
+            source.listed_as,
+            source.release,
+            source.meta_path,
             data_set_id=source.data_set_id,
             data_set_version=source.data_set_version,
             origin_url=source.origin_url,
@@ -215,8 +229,11 @@ def land_sources(
         if accepted and log is not None:
             log.warning(accepted)
         pending[source.dataset].append(PendingFile(landed, source.listed_as, source.release, scan, columns, header))
-        _progress(log, f"landed {number}/{len(files)} {source.dataset}: {source.listed_as} "
-                       f"({landed.size_bytes:,} bytes, {scan.lines:,} lines, {scan.encoding}, sha256 {landed.sha256[:12]})")
+        _progress(
+            log,
+            f"landed {number}/{len(files)} {source.dataset}: {source.listed_as} "
+            f"({landed.size_bytes:,} bytes, {scan.lines:,} lines, {scan.encoding}, sha256 {landed.sha256[:12]})",
+        )
     with_local = bool(selected & set(LOCAL_TABLES))
     schemas, local = land_and_parse_local(settings, resolved, log) if with_local else ({}, {})
     return Landing(pending, resolved, schemas, local, with_local)
@@ -264,7 +281,9 @@ def load_local(con: duckdb.DuckDBPyConnection, landing: Landing) -> list[Dataset
     insert_records(con, "local_measures", measures)
     # Local datasets removed from sources.yml must not linger in the lineage tables.
     for table in ("landed_files", "file_columns"):
-        con.execute(f"DELETE FROM raw.{table} WHERE dataset NOT IN (SELECT unnest(?::VARCHAR[]))", [list(dataset_specs())])
+        con.execute(
+            f"DELETE FROM raw.{table} WHERE dataset NOT IN (SELECT unnest(?::VARCHAR[]))", [list(dataset_specs())]
+        )
     for name, parsed in landing.local.items():
         write_file_tables(con, name, [f.parsed for f in parsed])
     results = []
@@ -274,13 +293,20 @@ def load_local(con: duckdb.DuckDBPyConnection, landing: Landing) -> list[Dataset
             results.append(DatasetIngest(table, [], len(measures), schemas=used))
             continue
         loaded = [f for f in files if KIND_TABLE[f.kind] == table]
-        results.append(DatasetIngest(
-            table, [f.parsed for f in loaded], sum(len(f.records) for f in loaded), local_files=loaded,
-        ))
+        results.append(
+            DatasetIngest(
+                table,
+                [f.parsed for f in loaded],
+                sum(len(f.records) for f in loaded),
+                local_files=loaded,
+            )
+        )
     return results
 
 
-def write_data_set_versions(con: duckdb.DuckDBPyConnection, remote: list[RemoteResult], datasets: Iterable[str]) -> None:
+def write_data_set_versions(
+    con: duckdb.DuckDBPyConnection, remote: list[RemoteResult], datasets: Iterable[str]
+) -> None:
     """raw.data_set_versions: one row per EES API data set version used, with its release and the
     API's record of what it changed (JSON), for the revisions mart. Rows of ``datasets`` only are
     replaced, so refreshing one dataset keeps the others' record."""
@@ -299,10 +325,22 @@ def write_data_set_versions(con: duckdb.DuckDBPyConnection, remote: list[RemoteR
             continue
         con.execute(
             "INSERT INTO raw.data_set_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [info["dataset"], info["data_set_id"], info["version"], info["requested"], info["status"], info["type"],
-             info["published"], info["withdrawn"], info["release_title"], info["release_slug"], info["notes"],
-             result.lock_entry.get("sha256"), result.lock_entry.get("size_bytes"),
-             None if info["changes"] is None else json.dumps(info["changes"], sort_keys=True)],
+            [
+                info["dataset"],
+                info["data_set_id"],
+                info["version"],
+                info["requested"],
+                info["status"],
+                info["type"],
+                info["published"],
+                info["withdrawn"],
+                info["release_title"],
+                info["release_slug"],
+                info["notes"],
+                result.lock_entry.get("sha256"),
+                result.lock_entry.get("size_bytes"),
+                None if info["changes"] is None else json.dumps(info["changes"], sort_keys=True),
+            ],
         )
 
 
@@ -319,10 +357,24 @@ def load_dataset(
     parsed = []
     for number, file in enumerate(files, start=1):
         started = time.monotonic()
-        parsed.append(parse_csv(con, dataset, file.landed, file.source_file, file.release, specs[dataset],
-                                file.scan, file.columns, file.header))
-        _progress(log, f"loaded {dataset} {number}/{len(files)}: {file.source_file}: "
-                       f"{parsed[-1].row_count:,} rows in {time.monotonic() - started:.1f} s")
+        parsed.append(
+            parse_csv(
+                con,
+                dataset,
+                file.landed,
+                file.source_file,
+                file.release,
+                specs[dataset],
+                file.scan,
+                file.columns,
+                file.header,
+            )
+        )
+        _progress(
+            log,
+            f"loaded {dataset} {number}/{len(files)}: {file.source_file}: "
+            f"{parsed[-1].row_count:,} rows in {time.monotonic() - started:.1f} s",
+        )
     write_file_tables(con, dataset, parsed)
     return parsed
 
@@ -339,7 +391,9 @@ def ingest(
 ) -> list[DatasetIngest]:
     """Land and load the raw tables ``datasets`` (default: all) into ``database`` in one
     transaction: a bad file leaves every raw table as it was."""
-    landing = land_sources(settings, datasets=datasets, update_sources=update_sources, client=client, http=http, log=log)
+    landing = land_sources(
+        settings, datasets=datasets, update_sources=update_sources, client=client, http=http, log=log
+    )
     database.parent.mkdir(parents=True, exist_ok=True)
     existed = database.exists()
     results = []
@@ -369,7 +423,9 @@ def ingest(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path, help="DuckDB file to load (default: the build database)")
-    parser.add_argument("--update-sources", action="store_true", help="resolve ees_api:/url: sources again, ignoring sources.lock")
+    parser.add_argument(
+        "--update-sources", action="store_true", help="resolve ees_api:/url: sources again, ignoring sources.lock"
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     database = args.db or settings.build_db

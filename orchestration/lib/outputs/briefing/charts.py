@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestration.lib.briefing.sentences import format_number, ordinal, period_label
+from orchestration.lib.outputs.briefing.sentences import format_number, ordinal, period_label
 
 BAND_COLOURS = {"A": "#2c7bb6", "B": "#abd9e9", "C": "#fdae61", "D": "#d7191c"}
 LA_COLOUR, ENGLAND_COLOUR, REGION_COLOUR, SN_COLOUR = "#12436d", "#222222", "#8a8a8a", "#e07b00"
@@ -45,15 +45,15 @@ class MeasureSeries:
 
     key: tuple
     title: str
-    periods: tuple[int, ...]        # x axis, oldest first
+    periods: tuple[int, ...]  # x axis, oldest first
     phase: str | None
     unit: str | None
     decimal_places: int
     polarity: str
-    breaks: tuple[int, ...]         # periods not comparable with the period before: lines break
+    breaks: tuple[int, ...]  # periods not comparable with the period before: lines break
     marked_breaks: tuple[int, ...]  # of those, the ones with figures on both sides: a dotted rule
     y_range: tuple[float, float]
-    strip_period: int               # the year of the ranked strip
+    strip_period: int  # the year of the ranked strip
     strip_values: tuple[float, ...]  # published LA values that year, best first
     strip_bands: tuple[str, ...]
 
@@ -62,11 +62,11 @@ class MeasureSeries:
 class LaSeries:
     la_name: str
     region_name: str | None
-    value: tuple[float, ...]        # aligned with MeasureSeries.periods, NaN where not published
+    value: tuple[float, ...]  # aligned with MeasureSeries.periods, NaN where not published
     national: tuple[float, ...]
     regional: tuple[float, ...]
     sn_average: tuple[float, ...]
-    rank: int | None                # in the strip year
+    rank: int | None  # in the strip year
     ranked_count: int | None
     strip_value: float | None
 
@@ -106,8 +106,13 @@ class _Canvas:
                 left.axvline(position, color="#bbbbbb", linestyle=":", linewidth=0.9)
         left.set_title(series.title, fontsize=8, loc="left")
         strip_x = np.arange(1, len(series.strip_values) + 1)
-        right.scatter(strip_x, series.strip_values, s=7, linewidths=0,
-                      c=[BAND_COLOURS.get(b, "#999999") for b in series.strip_bands])
+        right.scatter(
+            strip_x,
+            series.strip_values,
+            s=7,
+            linewidths=0,
+            c=[BAND_COLOURS.get(b, "#999999") for b in series.strip_bands],
+        )
         right.set_xlim(0, max(len(series.strip_values), 1) + 1)
         right.set_xticks([])
         right.set_xlabel("All local authorities, ranked (best on the left)", fontsize=7)
@@ -126,15 +131,26 @@ class _Canvas:
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(fig.bbox)
         self.lines = [
-            left.plot([], [], color=colour, linestyle=style, linewidth=width, marker="o", markersize=ms,
-                      animated=True)[0]
+            left.plot([], [], color=colour, linestyle=style, linewidth=width, marker="o", markersize=ms, animated=True)[
+                0
+            ]
             for colour, style, width, ms in [
-                (SN_COLOUR, "-", 1.2, 2.5), (REGION_COLOUR, "-", 1.2, 2.5), (ENGLAND_COLOUR, "--", 1.2, 2.5),
+                (SN_COLOUR, "-", 1.2, 2.5),
+                (REGION_COLOUR, "-", 1.2, 2.5),
+                (ENGLAND_COLOUR, "--", 1.2, 2.5),
                 (LA_COLOUR, "-", 2.2, 3.5),
             ]
         ]
-        self.marker = right.plot([], [], "o", markersize=8, markerfacecolor="none", markeredgecolor=LA_COLOUR,
-                                 markeredgewidth=2.0, animated=True)[0]
+        self.marker = right.plot(
+            [],
+            [],
+            "o",
+            markersize=8,
+            markerfacecolor="none",
+            markeredgecolor=LA_COLOUR,
+            markeredgewidth=2.0,
+            animated=True,
+        )[0]
         self.font = _font(7)
 
     def _xy(self, values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +178,10 @@ class _Canvas:
         width, height = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
         draw = ImageDraw.Draw(image)
-        for (fx, fy), name in ((self.name_positions[0], la.la_name), (self.name_positions[2], la.region_name or "Region")):
+        for (fx, fy), name in (
+            (self.name_positions[0], la.la_name),
+            (self.name_positions[2], la.region_name or "Region"),
+        ):
             draw.text((fx * width, (1 - fy) * height), name, font=self.font, fill="#0b0c0c", anchor="lm")
         if marked:
             count = len(self.series.strip_values)
@@ -187,8 +206,9 @@ def _font(points: float):
     from matplotlib import get_data_path
     from PIL import ImageFont
 
-    return ImageFont.truetype(os.path.join(get_data_path(), "fonts", "ttf", "DejaVuSans.ttf"),
-                              size=round(points * DPI / 72))
+    return ImageFont.truetype(
+        os.path.join(get_data_path(), "fonts", "ttf", "DejaVuSans.ttf"), size=round(points * DPI / 72)
+    )
 
 
 def _line(x0: float, y: float, colour: str, style: str, width: float):

@@ -22,19 +22,34 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.lib import ees_cells
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.landing import LandedFile
+from orchestration.lib.ingest.landing import LandedFile
+from orchestration.lib.rules import ees_cells
 from orchestration.lib.settings import DBT_PROJECT_DIR
-from orchestration.lib.sources import DatasetSpec
+from orchestration.lib.sources.config import DatasetSpec
 
 TIME_COLUMNS = ("time_period", "time_identifier")
 GEOGRAPHY_COLUMNS = (
-    "geographic_level", "country_code", "country_name", "region_code", "region_name",
-    "old_la_code", "new_la_code", "la_name",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
     # further EES geography columns some files carry
-    "lad_code", "lad_name", "pcon_code", "pcon_name", "opportunity_area_code",
-    "opportunity_area_name", "ward_code", "ward_name", "school_urn", "school_laestab", "school_name",
+    "lad_code",
+    "lad_name",
+    "pcon_code",
+    "pcon_name",
+    "opportunity_area_code",
+    "opportunity_area_name",
+    "ward_code",
+    "ward_name",
+    "school_urn",
+    "school_laestab",
+    "school_name",
 )
 VERSION_COLUMN = "version"
 LINEAGE_COLUMNS = {
@@ -62,7 +77,10 @@ def catalogue_indicator_columns() -> dict[str, tuple[str, ...]]:
     columns: dict[str, list[str]] = {}
     with path.open(encoding="utf-8", newline="") as handle:
         for record in csv.DictReader(handle):
-            dataset, column = (record.get("dataset") or "").strip(), normalise_header(record.get("indicator_column") or "")
+            dataset, column = (
+                (record.get("dataset") or "").strip(),
+                normalise_header(record.get("indicator_column") or ""),
+            )
             if dataset and column and column not in columns.setdefault(dataset, []):
                 columns[dataset].append(column)
     return {dataset: tuple(names) for dataset, names in columns.items()}
@@ -179,7 +197,10 @@ def scan_text(path: Path, source_file: str, scratch_dir: Path) -> TextScan:
     scratch_dir.mkdir(parents=True, exist_ok=True)
     copy = scratch_dir / f"{path.parent.name}.utf8.csv"
     try:
-        with _open(path, "r", encoding="cp1252", newline="") as source, copy.open("w", encoding="utf-8", newline="") as target:
+        with (
+            _open(path, "r", encoding="cp1252", newline="") as source,
+            copy.open("w", encoding="utf-8", newline="") as target,
+        ):
             while text := source.read(_SCAN_CHUNK):
                 target.write(text)
     except UnicodeDecodeError:
@@ -201,7 +222,9 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
         except csv.Error as exc:
             raise PipelineInputError(f"{source_file}: line {reader.line_num}: malformed CSV: {exc}") from exc
         if reader.line_num != 1:
-            raise PipelineInputError(f"{source_file}: the header row runs over {reader.line_num} lines (a quoted line break)")
+            raise PipelineInputError(
+                f"{source_file}: the header row runs over {reader.line_num} lines (a quoted line break)"
+            )
     columns = [normalise_header(h) for h in header]
     for position, (original, name) in enumerate(zip(header, columns), start=1):
         if not name:
@@ -283,8 +306,12 @@ def parse_csv(
     rows dropped, each row with its file line and lineage."""
     records = _read_records(con, scan, source_file, len(columns))
     if scan.blank_lines or records != scan.lines - 1:
-        con.register("_lines", pa.table({"_record": pa.array(range(1, records + 1), pa.int64()),
-                                         "_line": _record_lines(scan, len(columns))}))
+        con.register(
+            "_lines",
+            pa.table(
+                {"_record": pa.array(range(1, records + 1), pa.int64()), "_line": _record_lines(scan, len(columns))}
+            ),
+        )
         line, join = "_lines._line", "JOIN _lines USING (_record)"
     else:
         line, join = "(_record + 1)::INTEGER", ""
@@ -307,8 +334,13 @@ def parse_csv(
     if not inserted:
         raise PipelineInputError(f"{source_file}: the file has a header but no data rows")
     parsed = ParsedFile(
-        landed=landed, source_file=source_file, release=release, columns=columns,
-        original_names=dict(zip(columns, header)), row_count=inserted, encoding=scan.encoding,
+        landed=landed,
+        source_file=source_file,
+        release=release,
+        columns=columns,
+        original_names=dict(zip(columns, header)),
+        row_count=inserted,
+        encoding=scan.encoding,
     )
     parsed.roles = classify_columns(con, dataset, parsed, spec)
     check_indicator_columns(parsed, spec)
@@ -353,7 +385,9 @@ def _meta_roles(landed: LandedFile) -> dict[str, str]:
     return roles
 
 
-def classify_columns(con: duckdb.DuckDBPyConnection, dataset: str, parsed: ParsedFile, spec: DatasetSpec) -> dict[str, str]:
+def classify_columns(
+    con: duckdb.DuckDBPyConnection, dataset: str, parsed: ParsedFile, spec: DatasetSpec
+) -> dict[str, str]:
     """Role of each column: the file's .meta.csv says which are filters and which indicators;
     without one, a column whose values are all numbers or EES symbols is an indicator."""
     meta = _meta_roles(parsed.landed)
@@ -444,9 +478,22 @@ def write_file_tables(con: duckdb.DuckDBPyConnection, dataset: str, files: list[
             "INSERT INTO raw.landed_files (dataset, file_sha256, source_file, landed_path, size_bytes, release, "
             "landed_seq, landed_at, encoding, row_count, meta_sha256, data_set_id, data_set_version, origin_url) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [dataset, landed.sha256, parsed.source_file, landed.landed_path, landed.size_bytes,
-             parsed.release, landed.landed_seq, landed.landed_at, parsed.encoding, parsed.row_count,
-             landed.meta_sha256, landed.data_set_id, landed.data_set_version, landed.origin_url],
+            [
+                dataset,
+                landed.sha256,
+                parsed.source_file,
+                landed.landed_path,
+                landed.size_bytes,
+                parsed.release,
+                landed.landed_seq,
+                landed.landed_at,
+                parsed.encoding,
+                parsed.row_count,
+                landed.meta_sha256,
+                landed.data_set_id,
+                landed.data_set_version,
+                landed.origin_url,
+            ],
         )
         con.executemany(
             "INSERT INTO raw.file_columns VALUES (?, ?, ?, ?, ?)",

@@ -1,7 +1,7 @@
 """Deterministic synthetic DfE releases in EES tidy format (KS2, KS4, statistical neighbours;
 the other phases - EYFS to NEET - are in `phases`; the council's school-level files in `schools`).
 
-Usage: python -m orchestration.lib.sample_data.generator [--out raw/sample]
+Usage: python -m tools.sample_data.generator [--out raw/sample]
 
 Values are simulated from pupil counts: every LA has latent characteristics that persist across
 years, cells (disadvantage x sex) get pupil numbers and outcomes, and every published row -
@@ -34,17 +34,26 @@ from .geography import (
 )
 
 SEED = 20250704
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "raw" / "sample"
 
-YEARS = ("201516", "201617", "201718", "201819", "201920",
-         "202021", "202122", "202223", "202324", "202425")
+YEARS = ("201516", "201617", "201718", "201819", "201920", "202021", "202122", "202223", "202324", "202425")
 KS2_CANCELLED = frozenset({"201920", "202021"})
 KS4_NO_PROGRESS8 = frozenset({"201920", "202021"})
 
-STANDARD_COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code",
-                    "country_name", "region_code", "region_name", "old_la_code", "la_name",
-                    "new_la_code", "version"]
+STANDARD_COLUMNS = [
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "la_name",
+    "new_la_code",
+    "version",
+]
 FILTER_COLUMNS = ["breakdown_topic", "breakdown", "sex"]
 
 HEADLINE_FILTERS = ("Total", "Total", "Total")
@@ -87,26 +96,69 @@ KS4_TARGETS = {  # att8, p8, em95 %, em94 %, ebacc entry %, ebacc aps
     "202425": (45.9, -0.03, 42.9, 64.3, 39.9, 4.04),
 }
 
-KS2_INDICATORS = ["t_rwm_eligible_pupils", "t_rwm_met_expected_standard",
-                  "pt_rwm_met_expected_standard", "pt_rwm_met_higher_standard",
-                  "pt_read_met_expected_standard", "pt_writta_met_expected_standard",
-                  "pt_mat_met_expected_standard", "pt_gps_met_expected_standard"]
-KS4_INDICATORS = ["t_pupils", "avg_att8", "avg_p8score", "pt_l2basics_95", "pt_l2basics_94",
-                  "pt_ebacc_e_ptq_ee", "avg_ebaccaps"]
+KS2_INDICATORS = [
+    "t_rwm_eligible_pupils",
+    "t_rwm_met_expected_standard",
+    "pt_rwm_met_expected_standard",
+    "pt_rwm_met_higher_standard",
+    "pt_read_met_expected_standard",
+    "pt_writta_met_expected_standard",
+    "pt_mat_met_expected_standard",
+    "pt_gps_met_expected_standard",
+]
+KS4_INDICATORS = [
+    "t_pupils",
+    "avg_att8",
+    "avg_p8score",
+    "pt_l2basics_95",
+    "pt_l2basics_94",
+    "pt_ebacc_e_ptq_ee",
+    "avg_ebaccaps",
+]
 # DfE renamed the KS4 indicators for 2024/25; same order as KS4_INDICATORS.
-KS4_2025_INDICATORS = ["pupil_count", "attainment8_average", "progress8_average",
-                       "engmath_95_percent", "engmath_94_percent", "ebacc_entering_percent",
-                       "ebacc_aps_average"]
+KS4_2025_INDICATORS = [
+    "pupil_count",
+    "attainment8_average",
+    "progress8_average",
+    "engmath_95_percent",
+    "engmath_94_percent",
+    "ebacc_entering_percent",
+    "ebacc_aps_average",
+]
 
 KS2_META = {  # column -> (label, grouping, unit)
-    "t_rwm_eligible_pupils": ("Number of eligible pupils - reading, writing and maths", "Reading, writing and maths", ""),
-    "t_rwm_met_expected_standard": ("Number of pupils meeting the expected standard in reading, writing and maths", "Reading, writing and maths", ""),
-    "pt_rwm_met_expected_standard": ("Percentage meeting the expected standard in reading, writing and maths", "Reading, writing and maths", "%"),
-    "pt_rwm_met_higher_standard": ("Percentage meeting the higher standard in reading, writing and maths", "Reading, writing and maths", "%"),
+    "t_rwm_eligible_pupils": (
+        "Number of eligible pupils - reading, writing and maths",
+        "Reading, writing and maths",
+        "",
+    ),
+    "t_rwm_met_expected_standard": (
+        "Number of pupils meeting the expected standard in reading, writing and maths",
+        "Reading, writing and maths",
+        "",
+    ),
+    "pt_rwm_met_expected_standard": (
+        "Percentage meeting the expected standard in reading, writing and maths",
+        "Reading, writing and maths",
+        "%",
+    ),
+    "pt_rwm_met_higher_standard": (
+        "Percentage meeting the higher standard in reading, writing and maths",
+        "Reading, writing and maths",
+        "%",
+    ),
     "pt_read_met_expected_standard": ("Percentage meeting the expected standard in reading", "Reading", "%"),
-    "pt_writta_met_expected_standard": ("Percentage meeting the expected standard in writing (teacher assessment)", "Writing", "%"),
+    "pt_writta_met_expected_standard": (
+        "Percentage meeting the expected standard in writing (teacher assessment)",
+        "Writing",
+        "%",
+    ),
     "pt_mat_met_expected_standard": ("Percentage meeting the expected standard in maths", "Maths", "%"),
-    "pt_gps_met_expected_standard": ("Percentage meeting the expected standard in grammar, punctuation and spelling", "Grammar, punctuation and spelling", "%"),
+    "pt_gps_met_expected_standard": (
+        "Percentage meeting the expected standard in grammar, punctuation and spelling",
+        "Grammar, punctuation and spelling",
+        "%",
+    ),
 }
 KS4_META_ITEMS = [  # (label, grouping, unit), same order as KS4_INDICATORS
     ("Number of pupils at the end of key stage 4", "Pupil numbers", ""),
@@ -123,8 +175,15 @@ FILTER_META = [  # (column, label, hint, grouping column)
     ("breakdown", "Breakdown", "Filter by characteristic value", "breakdown_topic"),
     ("sex", "Sex", "Filter by sex", ""),
 ]
-META_COLUMNS = ["col_name", "col_type", "label", "indicator_grouping", "indicator_unit",
-                "filter_hint", "filter_grouping_column"]
+META_COLUMNS = [
+    "col_name",
+    "col_type",
+    "label",
+    "indicator_grouping",
+    "indicator_unit",
+    "filter_hint",
+    "filter_grouping_column",
+]
 
 SN_LABELS = ("Extremely close", "Very close", "Close", "Somewhat close", "Not close")
 
@@ -153,8 +212,7 @@ def _binomial(rng: random.Random, n: int, p: float) -> int:
 
 def _fmt_ratio(numerator: int, denominator: int, dp: int) -> str:
     # Half-up on exact decimals: float formatting would round 12.5 to 12.
-    value = (Decimal(numerator) / Decimal(denominator)).quantize(
-        Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+    value = (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
     if value == 0:
         value = abs(value)  # never print "-0.00"
     return f"{value:.{dp}f}"
@@ -179,8 +237,14 @@ class LatentLA:
 
 
 _REGION_DEPRIVATION = {
-    "E12000001": 0.55, "E12000002": 0.35, "E12000003": 0.35, "E12000004": 0.0,
-    "E12000005": 0.25, "E12000006": -0.35, "E12000007": 0.15, "E12000008": -0.55,
+    "E12000001": 0.55,
+    "E12000002": 0.35,
+    "E12000003": 0.35,
+    "E12000004": 0.0,
+    "E12000005": 0.25,
+    "E12000006": -0.35,
+    "E12000007": 0.15,
+    "E12000008": -0.55,
     "E12000009": -0.3,
 }
 # (median, low, high) KS2 cohort by LA type (new-code prefix).
@@ -220,18 +284,20 @@ def build_latent() -> list[LatentLA]:
         ks2 = _LARGE_CITIES.get(la.old_code) or min(high, max(low, round(median * math.exp(rng.gauss(0.0, 0.35)))))
         ks4 = round(ks2 * rng.uniform(0.86, 0.97))
         share = _sigmoid(-1.0 + 0.75 * dep + rng.gauss(0.0, 0.15))
-        latent.append(LatentLA(
-            la=la,
-            deprivation=round(dep, 6),
-            quality=round(quality, 6),
-            urbanity=round(urbanity, 6),
-            diversity=round(diversity, 6),
-            ks2_cohort=ks2,
-            ks4_cohort=ks4,
-            disadvantage_share=round(share, 6),
-            ks2_drift=_drift(_rng("drift-ks2", la.old_code)),
-            ks4_drift=_drift(_rng("drift-ks4", la.old_code)),
-        ))
+        latent.append(
+            LatentLA(
+                la=la,
+                deprivation=round(dep, 6),
+                quality=round(quality, 6),
+                urbanity=round(urbanity, 6),
+                diversity=round(diversity, 6),
+                ks2_cohort=ks2,
+                ks4_cohort=ks4,
+                disadvantage_share=round(share, 6),
+                ks2_drift=_drift(_rng("drift-ks2", la.old_code)),
+                ks4_drift=_drift(_rng("drift-ks4", la.old_code)),
+            )
+        )
     return latent
 
 
@@ -309,8 +375,7 @@ def simulate_ks2(latent: list[LatentLA], year_index: int) -> KS2Cells:
             predictors[(lat.la.old_code, cell)] = xs
     offsets = []
     for i, target in enumerate(KS2_TARGETS[year]):
-        pairs = [(sizes[code][cell], predictors[(code, cell)][i])
-                 for code in sorted(sizes) for cell in CELL_KEYS]
+        pairs = [(sizes[code][cell], predictors[(code, cell)][i]) for code in sorted(sizes) for cell in CELL_KEYS]
         offsets.append(_solve_logit_offset(pairs, target / 100.0))
     result: KS2Cells = {}
     for lat in latent:
@@ -320,8 +385,7 @@ def simulate_ks2(latent: list[LatentLA], year_index: int) -> KS2Cells:
         for cell in CELL_KEYS:
             n = sizes[code][cell]
             xs = predictors[(code, cell)]
-            rwm, high, read, writ, mat, gps = (
-                _binomial(rng, n, _sigmoid(offsets[i] + xs[i])) for i in range(6))
+            rwm, high, read, writ, mat, gps = (_binomial(rng, n, _sigmoid(offsets[i] + xs[i])) for i in range(6))
             rwm = min(rwm, read, writ, mat)  # RWM needs all three subjects
             high = min(high, rwm)
             cells[cell] = (n, rwm, high, read, writ, mat, gps)
@@ -347,8 +411,10 @@ def simulate_ks4(latent: list[LatentLA], year_index: int) -> KS4Cells:
             sign = 1.0 if sex == "Girls" else -1.0
             att8 = 3.2 * effect - (12.0 if is_dis else 0.0) + 1.3 * sign + rng.gauss(0.0, 0.35)
             p8 = 0.2 * effect - (0.62 if is_dis else 0.0) + 0.21 * sign + rng.gauss(0.0, 0.04)
-            pcts = [loading * effect - (gap if is_dis else 0.0) + girls / 2 * sign + rng.gauss(0.0, 0.04)
-                    for loading, gap, girls in _KS4_PCT_EFFECTS]
+            pcts = [
+                loading * effect - (gap if is_dis else 0.0) + girls / 2 * sign + rng.gauss(0.0, 0.04)
+                for loading, gap, girls in _KS4_PCT_EFFECTS
+            ]
             aps = 0.088 * att8 + rng.gauss(0.0, 0.03)
             means[(lat.la.old_code, cell)] = [att8, p8, *pcts, aps]
     keys = [(code, cell) for code in sorted(sizes) for cell in CELL_KEYS]
@@ -377,8 +443,15 @@ def simulate_ks4(latent: list[LatentLA], year_index: int) -> KS4Cells:
             em95 = _binomial(rng, n, _sigmoid(pct_offsets[0] + x95))
             em94 = max(em95, _binomial(rng, n, _sigmoid(pct_offsets[1] + x94)))
             ebacc = _binomial(rng, n, _sigmoid(pct_offsets[2] + xeb))
-            cells[cell] = (n, round(n * att8_mean * 100), round(n * (p8 + p8_shift) * 100),
-                           em95, em94, ebacc, round(n * aps_mean * 100))
+            cells[cell] = (
+                n,
+                round(n * att8_mean * 100),
+                round(n * (p8 + p8_shift) * 100),
+                em95,
+                em94,
+                ebacc,
+                round(n * aps_mean * 100),
+            )
         result[code] = cells
     return result
 
@@ -479,9 +552,19 @@ def _areas() -> list[tuple[Area, list[str]]]:
 
 def _standard(year: str, area: Area, version: str) -> list[str]:
     la = area.la
-    return [year, "Academic year", area.level, COUNTRY_CODE, COUNTRY_NAME,
-            area.region_code, area.region_name,
-            la.old_code if la else "", la.name if la else "", la.new_code if la else "", version]
+    return [
+        year,
+        "Academic year",
+        area.level,
+        COUNTRY_CODE,
+        COUNTRY_NAME,
+        area.region_code,
+        area.region_name,
+        la.old_code if la else "",
+        la.name if la else "",
+        la.new_code if la else "",
+        version,
+    ]
 
 
 def _suppressed_count(count: int) -> bool:
@@ -511,10 +594,19 @@ def _ks4_values(v: tuple[int, ...], year: str, renamed: bool) -> list[str]:
     if n < 6:
         values = ["c"] * 7
     else:
+
         def pct(count: int) -> str:
             return "c" if _suppressed_count(count) else _fmt_ratio(100 * count, n, 1)
-        values = [str(n), _fmt_ratio(att8, 100 * n, 1), _fmt_ratio(p8, 100 * n, 2),
-                  pct(em95), pct(em94), pct(ebacc), _fmt_ratio(aps, 100 * n, 2)]
+
+        values = [
+            str(n),
+            _fmt_ratio(att8, 100 * n, 1),
+            _fmt_ratio(p8, 100 * n, 2),
+            pct(em95),
+            pct(em94),
+            pct(ebacc),
+            _fmt_ratio(aps, 100 * n, 2),
+        ]
     if year in KS4_NO_PROGRESS8:
         values[2] = "x"  # centre/teacher assessed grades: Progress 8 not published
     if renamed:
@@ -529,8 +621,9 @@ def _data_rows(year: str, version: str, cells_by_la: dict, formatter) -> list[li
     for area, members in _areas():
         for filters, cell_keys in FILTER_ROWS:
             vector = _sum_vectors(cells_by_la[code][cell] for code in members for cell in cell_keys)
-            rows.append(_standard(year, area, version) + list(filters)
-                        + formatter(vector, area, filters == HEADLINE_FILTERS))
+            rows.append(
+                _standard(year, area, version) + list(filters) + formatter(vector, area, filters == HEADLINE_FILTERS)
+            )
     return rows
 
 
@@ -566,8 +659,9 @@ def _meta_rows(indicators: list[tuple[str, str, str, str]]) -> list[list[str]]:
     return rows
 
 
-def _write_dataset(out_dir: Path, relative: str, indicators: list[tuple[str, str, str, str]],
-                   rows: list[list[str]]) -> list[Path]:
+def _write_dataset(
+    out_dir: Path, relative: str, indicators: list[tuple[str, str, str, str]], rows: list[list[str]]
+) -> list[Path]:
     header = STANDARD_COLUMNS + FILTER_COLUMNS + [col for col, *_ in indicators]
     data_path = out_dir / relative
     meta_path = data_path.with_name(data_path.name.removesuffix(".csv") + ".meta.csv")
@@ -579,8 +673,7 @@ def _write_dataset(out_dir: Path, relative: str, indicators: list[tuple[str, str
 
 def _statistical_neighbours(latent: list[LatentLA]) -> list[list[str]]:
     def features(lat: LatentLA) -> tuple[float, ...]:
-        return (lat.deprivation, 0.8 * lat.urbanity, 0.6 * lat.diversity,
-                0.3 * math.log(lat.ks2_cohort))
+        return (lat.deprivation, 0.8 * lat.urbanity, 0.6 * lat.diversity, 0.3 * math.log(lat.ks2_cohort))
 
     feats = {lat.la.old_code: features(lat) for lat in latent}
     neighbours = {}
@@ -588,7 +681,9 @@ def _statistical_neighbours(latent: list[LatentLA]) -> list[list[str]]:
         own = feats[lat.la.old_code]
         ranked = sorted(
             (round(math.dist(own, feats[other.la.old_code]), 9), other.la.old_code)
-            for other in latent if other.la.old_code != lat.la.old_code)
+            for other in latent
+            if other.la.old_code != lat.la.old_code
+        )
         neighbours[lat.la.old_code] = ranked[:10]
     distances = sorted(d for ranked in neighbours.values() for d, _ in ranked)
     cuts = [distances[int(q * (len(distances) - 1))] for q in (0.1, 0.3, 0.6, 0.85)]
@@ -600,7 +695,7 @@ def _statistical_neighbours(latent: list[LatentLA]) -> list[list[str]]:
         return SN_LABELS[-1]
 
     rows = []
-    for lat in sorted(latent, key=lambda l: (l.la.name, l.la.old_code)):
+    for lat in sorted(latent, key=lambda lt: (lt.la.name, lt.la.old_code)):
         la = lat.la
         row = [la.old_code, la.name, str(la.region.ind), la.region.name]
         for distance, code in neighbours[la.old_code]:
@@ -648,8 +743,12 @@ def generate(out_dir: Path) -> list[Path]:
     sn_header = ["old_la_code", "la_name", "region_ind", "region_name"]
     for k in range(1, 11):
         sn_header += [f"SN_{k}", f"SN_{k}P"]
-    written.append(_write_atomic(out_dir / "statistical_neighbours" / "sn_model_wide.csv",
-                                 _csv_bytes(sn_header, _statistical_neighbours(latent))))
+    written.append(
+        _write_atomic(
+            out_dir / "statistical_neighbours" / "sn_model_wide.csv",
+            _csv_bytes(sn_header, _statistical_neighbours(latent)),
+        )
+    )
 
     # The other phases build on this module's helpers, so importing them at the top would be circular.
     from .phases import generate_phases
@@ -665,8 +764,7 @@ def generate(out_dir: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="output directory (default: <repo>/raw/sample)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: <repo>/raw/sample)")
     args = parser.parse_args(argv)
     for path in generate(args.out):
         print(path)

@@ -20,7 +20,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -32,7 +32,7 @@ DICTIONARY_NAME = "data_dictionary.json"
 AUDIT_TABLES = {
     "audit.publications": {
         "description": "One row per publication of the warehouse: when it happened, what it was built from and "
-                       "which checks passed.",
+        "which checks passed.",
         "grain": "One row per publication",
         "columns": {
             "publication_id": "Dagster run id of the run that published.",
@@ -67,7 +67,7 @@ def staging_dir(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{target.name}.staging-"
     for stale in target.parent.glob(prefix + "*"):
-        match = re.match(r"(\d+)-", stale.name[len(prefix):])
+        match = re.match(r"(\d+)-", stale.name[len(prefix) :])
         if not match or not _pid_alive(int(match.group(1))) or int(match.group(1)) == os.getpid():
             remove_tree(stale)
     path = target.parent / f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -140,7 +140,7 @@ def link_or_copy(source: Path, destination: Path) -> None:
 
 
 def _grain(description: str) -> str | None:
-    """"One row per local authority (keyed by old_la_code), with ..." -> "One row per local
+    """ "One row per local authority (keyed by old_la_code), with ..." -> "One row per local
     authority (keyed by old_la_code)": up to the first , : ; or . outside brackets."""
     start = (description or "").find("One row per ")
     if start < 0:
@@ -150,7 +150,7 @@ def _grain(description: str) -> str | None:
         char = description[end]
         depth += char == "("
         depth -= char == ")"
-        if depth == 0 and char in ",:;." and not (char == "." and description[end + 1:end + 2].isalnum()):
+        if depth == 0 and char in ",:;." and not (char == "." and description[end + 1 : end + 2].isalnum()):
             return description[start:end].strip()
     return description[start:].strip()
 
@@ -168,7 +168,9 @@ def dbt_documentation(manifest_path: Path | None) -> dict[str, dict]:
         name = node.get("alias") or node.get("name")
         docs[f"{schema}.{name}"] = {
             "description": " ".join((node.get("description") or "").split()),
-            "columns": {c: " ".join((v.get("description") or "").split()) for c, v in (node.get("columns") or {}).items()},
+            "columns": {
+                c: " ".join((v.get("description") or "").split()) for c, v in (node.get("columns") or {}).items()
+            },
         }
     return docs
 
@@ -185,8 +187,10 @@ def data_dictionary(con: duckdb.DuckDBPyConnection, manifest_path: Path | None) 
     docs = {**dbt_documentation(manifest_path), **AUDIT_TABLES}
     checksums, publication = {}, {}
     if ("audit", "publications") in published_tables(con):
-        rows = con.execute("SELECT publication_id, published_at, code_version, table_checksums FROM audit.publications "
-                           "ORDER BY published_at DESC LIMIT 1").fetchall()
+        rows = con.execute(
+            "SELECT publication_id, published_at, code_version, table_checksums FROM audit.publications "
+            "ORDER BY published_at DESC LIMIT 1"
+        ).fetchall()
         if rows:
             row = rows[0]
             publication = {"publication_id": row[0], "published_at": str(row[1]), "code_version": row[2]}
@@ -207,8 +211,12 @@ def data_dictionary(con: duckdb.DuckDBPyConnection, manifest_path: Path | None) 
             "grain": doc.get("grain") or _grain(doc.get("description", "")),
             "rows": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0],
             "columns": [
-                {"name": column, "type": data_type, "nullable": nullable == "YES",
-                 "description": (doc.get("columns") or {}).get(column) or None}
+                {
+                    "name": column,
+                    "type": data_type,
+                    "nullable": nullable == "YES",
+                    "description": (doc.get("columns") or {}).get(column) or None,
+                }
                 for column, data_type, nullable in columns
             ],
         }
@@ -216,10 +224,10 @@ def data_dictionary(con: duckdb.DuckDBPyConnection, manifest_path: Path | None) 
             entry["checksum"] = checksums[name]["checksum"]
         tables.append(entry)
     return {
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "publication": publication,
         "format": "One Parquet file per table (exports/<schema>.<table>.parquet); column descriptions are also "
-                  "in each file's Parquet field metadata (key 'description').",
+        "in each file's Parquet field metadata (key 'description').",
         "tables": tables,
     }
 

@@ -22,7 +22,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape as html_escape
 from html import unescape as html_unescape
 from pathlib import Path
@@ -30,10 +30,10 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.briefing import charts as charts_module
-from orchestration.lib.briefing import schools as schools_module
-from orchestration.lib.briefing.schools import SchoolData, SchoolNum
-from orchestration.lib.briefing.sentences import (
+from orchestration.lib.outputs.briefing import charts as charts_module
+from orchestration.lib.outputs.briefing import schools as schools_module
+from orchestration.lib.outputs.briefing.schools import SchoolData, SchoolNum
+from orchestration.lib.outputs.briefing.sentences import (
     BAND_QUARTERS_HIGH,
     GAP_PAIRS,
     MeasureRow,
@@ -75,18 +75,45 @@ PHASES = {
 }
 # Order of measures within a section; the first with data is the section's headline (its chart).
 MEASURE_ORDER = [
-    "eyfs_gld", "phonics_y1_expected", "ks1_reading_expected", "ks1_writing_expected", "ks1_maths_expected",
-    "ks2_rwm_expected", "ks2_rwm_higher", "ks2_reading_expected", "ks2_writing_expected", "ks2_maths_expected",
-    "ks2_gps_expected", "ks4_attainment8", "ks4_progress8", "ks4_em_95", "ks4_em_94", "ks4_ebacc_entry",
-    "ks4_ebacc_aps", "ks5_aps_per_entry", "ks5_aab", "ks5_three_a", "age19_l2_em", "age19_l3",
-    "absence_overall", "absence_persistent", "exclusions_suspension_rate", "exclusions_permanent_rate",
-    "neet_or_not_known_16_17", "neet_16_17",
+    "eyfs_gld",
+    "phonics_y1_expected",
+    "ks1_reading_expected",
+    "ks1_writing_expected",
+    "ks1_maths_expected",
+    "ks2_rwm_expected",
+    "ks2_rwm_higher",
+    "ks2_reading_expected",
+    "ks2_writing_expected",
+    "ks2_maths_expected",
+    "ks2_gps_expected",
+    "ks4_attainment8",
+    "ks4_progress8",
+    "ks4_em_95",
+    "ks4_em_94",
+    "ks4_ebacc_entry",
+    "ks4_ebacc_aps",
+    "ks5_aps_per_entry",
+    "ks5_aab",
+    "ks5_three_a",
+    "age19_l2_em",
+    "age19_l3",
+    "absence_overall",
+    "absence_persistent",
+    "exclusions_suspension_rate",
+    "exclusions_permanent_rate",
+    "neet_or_not_known_16_17",
+    "neet_16_17",
 ]
 BREAKDOWN_ORDER = ["all", "disadvantaged", "not_disadvantaged", "fsm_eligible", "not_fsm_eligible"]
 # A section's year is the LA's latest year with a figure, or with a figure withheld for a reason.
 DATA_STATUSES = ("published", "suppressed", "low")
-STATUS_TEXT = {"suppressed": "suppressed", "low": "rounds to 0", "not_available": "not published",
-               "not_applicable": "not applicable", "missing": "not published"}
+STATUS_TEXT = {
+    "suppressed": "suppressed",
+    "low": "rounds to 0",
+    "not_available": "not published",
+    "not_applicable": "not applicable",
+    "missing": "not published",
+}
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -99,19 +126,21 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
-    ).fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+        ).fetchall()[0][0]
+    )
 
 
 @dataclass
 class Published:
     """What the briefings read from one publication."""
 
-    measures: dict[tuple[str, str], dict]             # (measure_code, breakdown) -> dim_measure row
-    las: list[dict]                                   # dim_local_authority rows (or derived)
+    measures: dict[tuple[str, str], dict]  # (measure_code, breakdown) -> dim_measure row
+    las: list[dict]  # dim_local_authority rows (or derived)
     by_la: dict[str, dict[tuple[str, str, int], dict]]  # old_la_code -> (measure, breakdown, period) -> row
-    by_measure: dict[tuple[str, str], list[dict]]     # (measure, breakdown) -> every LA row
+    by_measure: dict[tuple[str, str], list[dict]]  # (measure, breakdown) -> every LA row
     national_previous: dict[tuple[str, str, int], int]  # England's previous comparable period
     publication: dict = field(default_factory=dict)
     schools: SchoolData = field(default_factory=SchoolData)  # empty for publications before the school marts
@@ -125,18 +154,27 @@ def load_published(path: Path) -> Published:
         if _has_table(con, "marts", "dim_local_authority"):
             las = _rows(con, "SELECT la_code, old_la_code, la_name, region_name FROM marts.dim_local_authority")
         else:
-            las = _rows(con, "SELECT old_la_code, arg_max(la_code, time_period) AS la_code, "
-                             "arg_max(la_name, time_period) AS la_name, arg_max(region_name, time_period) AS region_name "
-                             "FROM marts.fct_la_measure GROUP BY old_la_code")
+            las = _rows(
+                con,
+                "SELECT old_la_code, arg_max(la_code, time_period) AS la_code, "
+                "arg_max(la_name, time_period) AS la_name, arg_max(region_name, time_period) AS region_name "
+                "FROM marts.fct_la_measure GROUP BY old_la_code",
+            )
         national_previous = {}
         if _has_table(con, "marts", "fct_area_measure"):
-            for r in _rows(con, "SELECT measure_code, breakdown, time_period, previous_time_period FROM marts.fct_area_measure "
-                                "WHERE area_level = 'national' AND previous_time_period IS NOT NULL"):
+            for r in _rows(
+                con,
+                "SELECT measure_code, breakdown, time_period, previous_time_period FROM marts.fct_area_measure "
+                "WHERE area_level = 'national' AND previous_time_period IS NOT NULL",
+            ):
                 national_previous[(r["measure_code"], r["breakdown"], r["time_period"])] = r["previous_time_period"]
         publication = {}
         if _has_table(con, "audit", "publications"):
-            found = _rows(con, "SELECT publication_id, published_at, code_version FROM audit.publications "
-                               "ORDER BY published_at DESC LIMIT 1")
+            found = _rows(
+                con,
+                "SELECT publication_id, published_at, code_version FROM audit.publications "
+                "ORDER BY published_at DESC LIMIT 1",
+            )
             publication = found[0] if found else {}
         schools = schools_module.load_school_data(con, _rows, _has_table)
     by_la: dict[str, dict] = defaultdict(dict)
@@ -169,7 +207,7 @@ def select_las(las: list[dict], spec: str | None) -> list[dict]:
     chosen, i = [], 0
     while i < len(tokens):
         for width in (3, 2, 1):  # "Bristol, City of" arrives as two tokens
-            candidate = _normalise(", ".join(tokens[i:i + width]))
+            candidate = _normalise(", ".join(tokens[i : i + width]))
             if i + width <= len(tokens) and candidate in keys:
                 la = keys[candidate]
                 if la not in chosen:
@@ -209,8 +247,9 @@ class Context:
     def england_published(self, key: tuple[str, str]) -> set[int]:
         """Periods with a published England figure for (measure, breakdown)."""
         if key not in self.england_cache:
-            self.england_cache[key] = {r["time_period"] for r in self.published.by_measure.get(key, [])
-                                       if r["national_value"] is not None}
+            self.england_cache[key] = {
+                r["time_period"] for r in self.published.by_measure.get(key, []) if r["national_value"] is not None
+            }
         return self.england_cache[key]
 
     def measure(self, code: str, breakdown: str = "all") -> dict:
@@ -241,13 +280,17 @@ def _table_row(m: MeasureRow, label: str) -> dict:
     return cells
 
 
-def _measure_series(ctx: Context, code: str, breakdown: str, strip_period: int, phase: str) -> charts_module.MeasureSeries | None:
+def _measure_series(
+    ctx: Context, code: str, breakdown: str, strip_period: int, phase: str
+) -> charts_module.MeasureSeries | None:
     key = (code, breakdown, strip_period)
     if key in ctx.series_cache:
         return ctx.series_cache[key]
     rows = ctx.published.by_measure.get((code, breakdown), [])
     periods = sorted({r["time_period"] for r in rows})
-    values = [r[f] for r in rows for f in ("value", "national_value", "regional_value", "sn_average") if r[f] is not None]
+    values = [
+        r[f] for r in rows for f in ("value", "national_value", "regional_value", "sn_average") if r[f] is not None
+    ]
     series = None
     if periods and values:
         national = {}
@@ -266,8 +309,17 @@ def _measure_series(ctx: Context, code: str, breakdown: str, strip_period: int, 
                     marked.append(period)
         low, high = min(values), max(values)
         pad = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
-        strip = sorted((r for r in rows if r["time_period"] == strip_period and r["value_status"] == "published"
-                        and r["value"] is not None and r["rank"] is not None), key=lambda r: (r["rank"], r["old_la_code"]))
+        strip = sorted(
+            (
+                r
+                for r in rows
+                if r["time_period"] == strip_period
+                and r["value_status"] == "published"
+                and r["value"] is not None
+                and r["rank"] is not None
+            ),
+            key=lambda r: (r["rank"], r["old_la_code"]),
+        )
         measure = ctx.measure(code, breakdown)
         series = charts_module.MeasureSeries(
             key=key,
@@ -309,19 +361,26 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
     strip_row = la_rows.get((code, "all", period)) or {}
     published = strip_row.get("value_status") == "published" and strip_row.get("rank") is not None
     name = display_name(la["la_name"])
-    png = ctx.renderer.render(series, charts_module.LaSeries(
-        la_name=name,
-        region_name=la.get("region_name"),
-        value=line("value"), national=line("national_value"), regional=line("regional_value"),
-        sn_average=line("sn_average"),
-        rank=strip_row.get("rank") if published else None,
-        ranked_count=strip_row.get("ranked_count") if published else None,
-        strip_value=strip_row.get("value") if published else None,
-    ))
+    png = ctx.renderer.render(
+        series,
+        charts_module.LaSeries(
+            la_name=name,
+            region_name=la.get("region_name"),
+            value=line("value"),
+            national=line("national_value"),
+            regional=line("regional_value"),
+            sn_average=line("sn_average"),
+            rank=strip_row.get("rank") if published else None,
+            ranked_count=strip_row.get("ranked_count") if published else None,
+            strip_value=strip_row.get("value") if published else None,
+        ),
+    )
     first, last = period_label(series.periods[0], phase), period_label(series.periods[-1], phase)
-    alt = (f"Line chart of {lower_first(series.title)} in {name}, England, {la.get('region_name') or 'its region'} and "
-           f"the average of its statistical neighbours, {first} to {last}; and a ranked strip of every local "
-           f"authority in {period_label(period, phase)}")
+    alt = (
+        f"Line chart of {lower_first(series.title)} in {name}, England, {la.get('region_name') or 'its region'} and "
+        f"the average of its statistical neighbours, {first} to {last}; and a ranked strip of every local "
+        f"authority in {period_label(period, phase)}"
+    )
     if published:
         alt += f", with {name} {ordinal(strip_row['rank'])} of {strip_row['ranked_count']}"
     return {"png": png, "alt": alt + ".", "title": series.title, "measure": code}
@@ -355,10 +414,16 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                 key = (r["measure_code"], r["breakdown"])
                 between = None
                 if r["previous_time_period"] is not None:
-                    between = any(r["previous_time_period"] < p < r["time_period"]
-                                  for p in ctx.england_published(key))
-                return MeasureRow(r, name, phase, measure.get("measure_name"), la.get("region_name"),
-                                  published.national_previous.get((*key, r["time_period"])), between)
+                    between = any(r["previous_time_period"] < p < r["time_period"] for p in ctx.england_published(key))
+                return MeasureRow(
+                    r,
+                    name,
+                    phase,
+                    measure.get("measure_name"),
+                    la.get("region_name"),
+                    published.national_previous.get((*key, r["time_period"])),
+                    between,
+                )
 
             m = wrap(row)
             headline = headline or code
@@ -367,10 +432,18 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                 group_row, rest_row = la_rows.get((code, group, period)), la_rows.get((code, rest, period))
                 if group_row and rest_row:
                     gaps += gap_sentences(wrap(group_row), wrap(rest_row))
-            paragraphs.append({"title": short_name(measure.get("measure_name"), code), "measure": code,
-                               "sentences": measure_sentences(m), "gap_sentences": gaps})
-            for breakdown in sorted({b for (c, b, p) in la_rows if c == code and p == period},
-                                    key=lambda b: (BREAKDOWN_ORDER.index(b) if b in BREAKDOWN_ORDER else 99, b)):
+            paragraphs.append(
+                {
+                    "title": short_name(measure.get("measure_name"), code),
+                    "measure": code,
+                    "sentences": measure_sentences(m),
+                    "gap_sentences": gaps,
+                }
+            )
+            for breakdown in sorted(
+                {b for (c, b, p) in la_rows if c == code and p == period},
+                key=lambda b: (BREAKDOWN_ORDER.index(b) if b in BREAKDOWN_ORDER else 99, b),
+            ):
                 r = wrap(la_rows[(code, breakdown, period)])
                 label = short_name(measure.get("measure_name"), code)
                 if breakdown != "all":
@@ -386,23 +459,33 @@ def build_briefing(ctx: Context, la: dict) -> dict:
         flag = " (provisional)" if "provisional" in releases else (" (revised)" if "revised" in releases else "")
         chart = _chart(ctx, la, la_rows, headline, period, phase)
         section = {
-            "phase": phase, "title": phase_title(phase), "period": period, "period_label": label,
-            "academic_year": academic_year_label(period), "flag": flag, "paragraphs": paragraphs, "table": table,
-            "chart": chart, "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
-            "local_name": name, "region_name": la.get("region_name") or "Region",
+            "phase": phase,
+            "title": phase_title(phase),
+            "period": period,
+            "period_label": label,
+            "academic_year": academic_year_label(period),
+            "flag": flag,
+            "paragraphs": paragraphs,
+            "table": table,
+            "chart": chart,
+            "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
+            "local_name": name,
+            "region_name": la.get("region_name") or "Region",
         }
         sections.append(section)
         headline_row = table[0] if table else None
         if headline_row:
             glance.append({"section": section, "row": headline_row})
     latest = max((s["period"] for s in sections if s["period"] >= 100000), default=None) or max(
-        (s["period"] for s in sections), default=None)
+        (s["period"] for s in sections), default=None
+    )
     # A phase whose latest figures are older than the briefing's year says so (e.g. KS1 ended in 2023).
     for section in sections:
         if latest and latest >= 100000 and section["period"] >= 100000 and section["period"] < latest:
             section["older_than_briefing"] = True
-    school_parts = schools_module.build_schools(published.schools, la, name, published.measures, la_rows,
-                                                _measure_sort_key)
+    school_parts = schools_module.build_schools(
+        published.schools, la, name, published.measures, la_rows, _measure_sort_key
+    )
     return {
         "schools": school_parts["schools"],
         "cohorts": school_parts["cohorts"],
@@ -428,13 +511,17 @@ def part_html(part: Any) -> str:
     if kind is str:
         return html_escape(part, quote=False)
     if kind is Num:
-        return (f'<span class="num" data-field="{part.field}" data-measure="{_escape(part.measure or "")}" '
-                f'data-breakdown="{_escape(part.breakdown or "")}" data-period="{"" if part.period is None else part.period}">'
-                f"{html_escape(part.text, quote=False)}</span>")
+        return (
+            f'<span class="num" data-field="{part.field}" data-measure="{_escape(part.measure or "")}" '
+            f'data-breakdown="{_escape(part.breakdown or "")}" data-period="{"" if part.period is None else part.period}">'
+            f"{html_escape(part.text, quote=False)}</span>"
+        )
     if kind is SchoolNum:
         # Not span.num: these are read back against the school marts, not fct_la_measure.
-        return (f'<span class="school-num" data-table="{_escape(part.table)}" data-key="{_escape(part.key)}" '
-                f'data-field="{_escape(part.field)}">{html_escape(part.text, quote=False)}</span>')
+        return (
+            f'<span class="school-num" data-table="{_escape(part.table)}" data-key="{_escape(part.key)}" '
+            f'data-field="{_escape(part.field)}">{html_escape(part.text, quote=False)}</span>'
+        )
     if kind is Note:
         return f'<span class="note">{html_escape(part.text, quote=False)}</span>'
     if kind is Sentence:
@@ -481,7 +568,7 @@ def _when(moment: Any) -> str | None:
     if not isinstance(moment, datetime):
         return str(moment) if moment else None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.strftime("%d %B %Y %H:%M UTC").lstrip("0")
 
 
@@ -497,7 +584,7 @@ class BriefingRun:
 
 
 def _new_staging(out_dir: Path) -> Path:
-    from orchestration.lib.exports import staging_dir
+    from orchestration.lib.outputs.exports import staging_dir
 
     return staging_dir(out_dir)
 
@@ -509,8 +596,9 @@ class _Written:
     examples: dict[str, str] = field(default_factory=dict)  # display name -> path inside the folder
 
 
-def _write_las(published: Published, stage: Path, las: list[dict], provenance: dict, charts: bool,
-               progress=None) -> _Written:
+def _write_las(
+    published: Published, stage: Path, las: list[dict], provenance: dict, charts: bool, progress=None
+) -> _Written:
     """Render and write the briefings of ``las`` into ``stage``."""
     renderer = charts_module.ChartRenderer() if charts else None
     ctx = Context(published, renderer)
@@ -548,7 +636,9 @@ def _write_las(published: Published, stage: Path, las: list[dict], provenance: d
     return done
 
 
-def _write_las_in_worker(published_db: str, stage: str, la_codes: list[str], provenance: dict, charts: bool) -> _Written:
+def _write_las_in_worker(
+    published_db: str, stage: str, la_codes: list[str], provenance: dict, charts: bool
+) -> _Written:
     published = load_published(Path(published_db))
     wanted = set(la_codes)
     las = [la for la in select_las(published.las, "") if la["old_la_code"] in wanted]
@@ -578,7 +668,7 @@ def write_briefings(
     progress=None,
 ) -> BriefingRun:
     """Write briefings for the LAs ``las_spec`` names (all when empty) into ``out_dir``."""
-    from orchestration.lib.exports import remove_tree, replace_directory
+    from orchestration.lib.outputs.exports import remove_tree, replace_directory
 
     started = time.perf_counter()
     if not published_db.exists():
@@ -589,7 +679,7 @@ def write_briefings(
         "publication_id": published.publication.get("publication_id"),
         "published_at": _when(published.publication.get("published_at")),
         "code_version": published.publication.get("code_version"),
-        "generated": _when(generated_at or datetime.now(timezone.utc)),
+        "generated": _when(generated_at or datetime.now(UTC)),
     }
     workers = default_workers(len(selected)) if workers is None else max(1, workers)
     stage = _new_staging(out_dir)
@@ -604,8 +694,11 @@ def write_briefings(
             chunks = [[la["old_la_code"] for la in selected[i::workers]] for i in range(workers)]
             # spawn, not fork: the orchestrator's threads must not be copied into the workers.
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = [pool.submit(_write_las_in_worker, str(published_db), str(stage), chunk, provenance, charts)
-                           for chunk in chunks if chunk]
+                futures = [
+                    pool.submit(_write_las_in_worker, str(published_db), str(stage), chunk, provenance, charts)
+                    for chunk in chunks
+                    if chunk
+                ]
                 for future in as_completed(futures):
                     part = future.result()
                     done.files += part.files
@@ -623,14 +716,21 @@ def write_briefings(
         raise
     relocated = [out_dir / p.relative_to(stage) for p in done.files]
     examples = {name: out_dir / rel for name, rel in sorted(done.examples.items())}
-    return BriefingRun(out_dir, out_dir / index.relative_to(stage), relocated, len(examples), done.charts,
-                       time.perf_counter() - started, examples)
+    return BriefingRun(
+        out_dir,
+        out_dir / index.relative_to(stage),
+        relocated,
+        len(examples),
+        done.charts,
+        time.perf_counter() - started,
+        examples,
+    )
 
 
 def carry_forward(out_dir: Path, stage: Path) -> None:
     """Keep the briefings this run did not rewrite: other LAs, and other years of these LAs.
     Hard links where possible (nothing is copied), never into a path this run wrote."""
-    from orchestration.lib.exports import link_or_copy
+    from orchestration.lib.outputs.exports import link_or_copy
 
     if not out_dir.is_dir():
         return
@@ -653,42 +753,68 @@ def _write_index(env, stage: Path, published: Published, provenance: dict) -> Pa
         if not files:
             continue
         la = by_slug.get(folder.name, {"la_name": folder.name, "old_la_code": "", "la_code": "", "region_name": ""})
-        entries.append({
-            "name": display_name(la["la_name"]), "old_la_code": la.get("old_la_code"), "la_code": la.get("la_code"),
-            "region_name": la.get("region_name"),
-            "periods": [{"slug": f.stem, "html": f"{folder.name}/{f.name}", "md": f"{folder.name}/{f.stem}.md",
-                         "has_md": f.with_suffix(".md").exists()} for f in files],
-        })
+        entries.append(
+            {
+                "name": display_name(la["la_name"]),
+                "old_la_code": la.get("old_la_code"),
+                "la_code": la.get("la_code"),
+                "region_name": la.get("region_name"),
+                "periods": [
+                    {
+                        "slug": f.stem,
+                        "html": f"{folder.name}/{f.name}",
+                        "md": f"{folder.name}/{f.stem}.md",
+                        "has_md": f.with_suffix(".md").exists(),
+                    }
+                    for f in files
+                ],
+            }
+        )
     entries.sort(key=lambda e: e["name"])
     path = stage / "index.html"
     path.write_text(env.get_template("index.html.j2").render(entries=entries, **provenance), encoding="utf-8")
-    (stage / "index.json").write_text(json.dumps(
-        {"publication_id": provenance["publication_id"], "briefings": entries}, indent=1, default=str
-    ) + "\n", encoding="utf-8")
+    (stage / "index.json").write_text(
+        json.dumps({"publication_id": provenance["publication_id"], "briefings": entries}, indent=1, default=str)
+        + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
 # --- reading numbers back -------------------------------------------------------------------------
 
-_NUMBER = re.compile(r'<span class="num" data-field="([^"]*)" data-measure="([^"]*)" data-breakdown="([^"]*)" '
-                     r'data-period="([^"]*)">([^<]*)</span>')
-_SCHOOL_NUMBER = re.compile(r'<span class="school-num" data-table="([^"]*)" data-key="([^"]*)" data-field="([^"]*)">'
-                            r'([^<]*)</span>')
+_NUMBER = re.compile(
+    r'<span class="num" data-field="([^"]*)" data-measure="([^"]*)" data-breakdown="([^"]*)" '
+    r'data-period="([^"]*)">([^<]*)</span>'
+)
+_SCHOOL_NUMBER = re.compile(
+    r'<span class="school-num" data-table="([^"]*)" data-key="([^"]*)" data-field="([^"]*)">'
+    r"([^<]*)</span>"
+)
 _PUBLICATION = re.compile(r'<meta name="generator" content="edu-outcomes pipeline, publication ([^"]*)">')
 _GAP_SOURCES = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}
 
 
-def expected_number(published: Published, old_la_code: str, measure: str, breakdown: str, period: int,
-                    field_name: str) -> str | None:
+def expected_number(
+    published: Published, old_la_code: str, measure: str, breakdown: str, period: int, field_name: str
+) -> str | None:
     """How a number tagged with a mart field must read, from the publication's own rows."""
     rows = published.by_la.get(old_la_code, {})
     row = rows.get((measure, breakdown, period))
     if row is None:
         return None
-    phase = (published.measures.get((measure, breakdown)) or published.measures.get((measure, "all")) or {}).get("phase")
+    phase = (published.measures.get((measure, breakdown)) or published.measures.get((measure, "all")) or {}).get(
+        "phase"
+    )
     dp, unit = int(row["decimal_places"] or 0), row["unit"]
-    if field_name in ("value", "previous_value", "national_value", "national_previous_value", "regional_value",
-                      "sn_average"):
+    if field_name in (
+        "value",
+        "previous_value",
+        "national_value",
+        "national_previous_value",
+        "regional_value",
+        "sn_average",
+    ):
         return None if row[field_name] is None else format_number(row[field_name], dp, unit)
     if field_name == "change_vs_previous":
         return None if row[field_name] is None else format_number(row[field_name], dp, unit, signed=True)
@@ -736,16 +862,21 @@ def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[
                 numbers += 1
                 expected = expected_number(published, entry["old_la_code"], measure, breakdown, int(tp), field_name)
                 if html_unescape(text) != expected:
-                    problems.append(f"{period['html']}: {measure}/{breakdown}/{tp} {field_name} shows "
-                                    f"{html_unescape(text)!r}, the mart says {expected!r}")
+                    problems.append(
+                        f"{period['html']}: {measure}/{breakdown}/{tp} {field_name} shows "
+                        f"{html_unescape(text)!r}, the mart says {expected!r}"
+                    )
             for table, key, field_name, text in _SCHOOL_NUMBER.findall(html):
                 numbers += 1
                 table, key = html_unescape(table), html_unescape(key)
-                expected = schools_module.expected_school_number(published.schools, table, key, field_name, phases,
-                                                                entry["old_la_code"])
+                expected = schools_module.expected_school_number(
+                    published.schools, table, key, field_name, phases, entry["old_la_code"]
+                )
                 if html_unescape(text) != expected:
-                    problems.append(f"{period['html']}: {table} {key} {field_name} shows "
-                                    f"{html_unescape(text)!r}, the mart says {expected!r}")
+                    problems.append(
+                        f"{period['html']}: {table} {key} {field_name} shows "
+                        f"{html_unescape(text)!r}, the mart says {expected!r}"
+                    )
     return files, numbers, problems
 
 
@@ -758,8 +889,12 @@ def main(argv: list[str] | None = None) -> int:
     from orchestration.lib.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="briefing", description=main.__doc__)
-    parser.add_argument("--la", action="append", default=[],
-                        help=f"LA name or code (repeatable; default: ${BRIEFING_LAS_ENV}, else all)")
+    parser.add_argument(
+        "--la",
+        action="append",
+        default=[],
+        help=f"LA name or code (repeatable; default: ${BRIEFING_LAS_ENV}, else all)",
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     spec = ",".join(args.la) if args.la else settings.briefing_las

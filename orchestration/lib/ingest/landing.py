@@ -18,7 +18,7 @@ import os
 import shutil
 import stat
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.lib.errors import PipelineInputError
@@ -147,7 +147,7 @@ def land_file(
             listed_as=listed_as,
             release=release,
             landed_path=str(target),
-            landed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             landed_seq=max((r.landed_seq for r in existing), default=0) + 1,
             meta_sha256=meta_sha,
             meta_landed_path=str(meta_target) if meta_target else None,

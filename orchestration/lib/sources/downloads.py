@@ -20,7 +20,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -91,8 +91,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def problem_title(response: requests.Response) -> str:
@@ -299,13 +299,16 @@ class Http:
         os.replace(partial, target)
         transferred.unlink(missing_ok=True)
         return DownloadResult(
-            target, url, sha, size, downloaded=True,
-            content_type=response_info["content_type"], suggested_name=response_info["name"],
+            target,
+            url,
+            sha,
+            size,
+            downloaded=True,
+            content_type=response_info["content_type"],
+            suggested_name=response_info["name"],
         )
 
-    def _transfer(
-        self, url: str, transferred: Path, *, params, max_bytes: int | None, what: str
-    ) -> dict[str, str]:
+    def _transfer(self, url: str, transferred: Path, *, params, max_bytes: int | None, what: str) -> dict[str, str]:
         """Stream the body as sent (still gzip-encoded if it was) into ``transferred``, resuming a
         previous partial transfer with ``Range`` when the server supports it."""
         failures = 0
@@ -363,9 +366,15 @@ class Http:
         from tqdm import tqdm
 
         return tqdm(
-            total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=what[:40], disable=None if self.progress is None else not self.progress,
-            file=sys.stderr, leave=False,
+            total=total,
+            initial=initial,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=what[:40],
+            disable=None if self.progress is None else not self.progress,
+            file=sys.stderr,
+            leave=False,
         )
 
 

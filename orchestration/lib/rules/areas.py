@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from orchestration.lib.sources import dbt_project_vars
+from orchestration.lib.sources.config import dbt_project_vars
 
 
 def _rules() -> dict:
@@ -52,8 +52,10 @@ def _literals(values) -> str:
 
 def region_key_sql(expression: str) -> str:
     """SQL: the region an area is in, London's sub-regions counting as London (NULL when blank)."""
-    return (f"CASE WHEN {expression} IN ({_literals(london_sub_regions())}) THEN '{london()}' "
-            f"ELSE nullif({expression}, '') END")
+    return (
+        f"CASE WHEN {expression} IN ({_literals(london_sub_regions())}) THEN '{london()}' "
+        f"ELSE nullif({expression}, '') END"
+    )
 
 
 @lru_cache(maxsize=1)

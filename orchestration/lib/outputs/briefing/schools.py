@@ -21,11 +21,12 @@ is shown beside it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
-from orchestration.lib.briefing.sentences import (
+from orchestration.lib.outputs.briefing.sentences import (
     PUBLISHED,
     Note,
     Num,
@@ -108,12 +109,12 @@ def is_withheld(status: str | None) -> bool:
 class SchoolData:
     """The school marts of one publication, by LA; each attribute is empty when its table is missing."""
 
-    outcomes: dict[str, list[dict]] = field(default_factory=dict)       # old_la_code -> headline annual rows
-    outcome_rows: dict[str, dict] = field(default_factory=dict)         # key_of(urn, measure, period, term) -> row
-    inspections: dict[str, list[dict]] = field(default_factory=dict)    # old_la_code -> rows
-    concern: dict[str, list[dict]] = field(default_factory=dict)        # old_la_code -> rows
-    cohorts: dict[str, list[dict]] = field(default_factory=dict)        # old_la_code -> rows
-    tables: set[str] = field(default_factory=set)                       # which marts the publication has
+    outcomes: dict[str, list[dict]] = field(default_factory=dict)  # old_la_code -> headline annual rows
+    outcome_rows: dict[str, dict] = field(default_factory=dict)  # key_of(urn, measure, period, term) -> row
+    inspections: dict[str, list[dict]] = field(default_factory=dict)  # old_la_code -> rows
+    concern: dict[str, list[dict]] = field(default_factory=dict)  # old_la_code -> rows
+    cohorts: dict[str, list[dict]] = field(default_factory=dict)  # old_la_code -> rows
+    tables: set[str] = field(default_factory=set)  # which marts the publication has
 
 
 def load_school_data(con, rows: Callable, has_table: Callable) -> SchoolData:
@@ -121,8 +122,9 @@ def load_school_data(con, rows: Callable, has_table: Callable) -> SchoolData:
     data = SchoolData()
     if has_table(con, "marts", OUTCOMES):
         data.tables.add(OUTCOMES)
-        for r in rows(con, f"SELECT * FROM marts.{OUTCOMES} WHERE is_headline AND time_identifier IN (?, ?)",
-                      list(ANNUAL)):
+        for r in rows(
+            con, f"SELECT * FROM marts.{OUTCOMES} WHERE is_headline AND time_identifier IN (?, ?)", list(ANNUAL)
+        ):
             data.outcomes.setdefault(r["old_la_code"], []).append(r)
             data.outcome_rows[key_of(r["urn"], r["measure_code"], r["time_period"], r["time_identifier"])] = r
     if has_table(con, "marts", INSPECTIONS):
@@ -152,8 +154,11 @@ def _pct(value: float) -> str:
 
 
 def _la_group(data: SchoolData, old_la_code: str, measure: str, period: int, term: str) -> list[dict]:
-    return [r for r in data.outcomes.get(old_la_code, [])
-            if r["measure_code"] == measure and r["time_period"] == period and r["time_identifier"] == term]
+    return [
+        r
+        for r in data.outcomes.get(old_la_code, [])
+        if r["measure_code"] == measure and r["time_period"] == period and r["time_identifier"] == term
+    ]
 
 
 def outcome_text(row: dict, field_name: str, phase: str | None = None) -> str | None:
@@ -198,8 +203,14 @@ def inspection_text(row: dict, field_name: str) -> str | None:
     return None
 
 
-def expected_school_number(data: SchoolData, table: str, key: str, field_name: str,
-                           phases: dict[str, str | None] | None = None, old_la_code: str | None = None) -> str | None:
+def expected_school_number(
+    data: SchoolData,
+    table: str,
+    key: str,
+    field_name: str,
+    phases: dict[str, str | None] | None = None,
+    old_la_code: str | None = None,
+) -> str | None:
     """How a tagged school number must read, from the publication's own rows (None: unknown).
     With ``old_la_code``, a school row or LA count of another LA reads as unknown too."""
     phases = phases or {}
@@ -263,8 +274,9 @@ def inspection_subsection(data: SchoolData, la: dict, la_name: str) -> dict | No
     code = la["old_la_code"]
 
     def num(row: dict, field_name: str) -> SchoolNum:
-        return SchoolNum(inspection_text(row, field_name), INSPECTIONS, key_of(code, row["phase"], iso(row["as_at"])),
-                         field_name)
+        return SchoolNum(
+            inspection_text(row, field_name), INSPECTIONS, key_of(code, row["phase"], iso(row["as_at"])), field_name
+        )
 
     by_phase: dict[str, dict] = defaultdict(dict)
     for r in rows:
@@ -276,28 +288,49 @@ def inspection_subsection(data: SchoolData, la: dict, la_name: str) -> dict | No
     if now is not None:
         before = next((overall[s] for s in snapshots[1:] if s in overall), None)
         if get(now, "pct_schools_good_or_outstanding") is None:
-            parts: list = [f"At ", num(now, "as_at"), f", none of the ", num(now, "schools"),
-                           f" schools in {la_name} in Ofsted's data had a single-word judgement."]
+            parts: list = [
+                "At ",
+                num(now, "as_at"),
+                ", none of the ",
+                num(now, "schools"),
+                f" schools in {la_name} in Ofsted's data had a single-word judgement.",
+            ]
             sentences.append(Sentence(parts))
         else:
-            parts = ["At ", num(now, "as_at"), ", ", num(now, "pct_schools_good_or_outstanding"),
-                     f" of the schools in {la_name} with a single-word Ofsted judgement were good or outstanding"]
+            parts = [
+                "At ",
+                num(now, "as_at"),
+                ", ",
+                num(now, "pct_schools_good_or_outstanding"),
+                f" of the schools in {la_name} with a single-word Ofsted judgement were good or outstanding",
+            ]
             if before is not None and get(before, "pct_schools_good_or_outstanding") is not None:
                 parts += [" (", num(before, "pct_schools_good_or_outstanding"), " at ", num(before, "as_at"), ")"]
             if get(now, "pct_pupils_good_or_outstanding") is not None:
-                parts += [", and ", num(now, "pct_pupils_good_or_outstanding"),
-                          " of their pupils attended a good or outstanding school"]
+                parts += [
+                    ", and ",
+                    num(now, "pct_pupils_good_or_outstanding"),
+                    " of their pupils attended a good or outstanding school",
+                ]
                 if before is not None and get(before, "pct_pupils_good_or_outstanding") is not None:
                     parts += [" (", num(before, "pct_pupils_good_or_outstanding"), ")"]
             parts.append(".")
             sentences.append(Sentence(parts))
         without = int(get(now, "schools_without_single_word_judgement") or 0)
-        note: list = ["Ofsted stopped giving single-word overall effectiveness judgements in September 2024; "
-                      "schools inspected since then receive report cards instead"]
+        note: list = [
+            "Ofsted stopped giving single-word overall effectiveness judgements in September 2024; "
+            "schools inspected since then receive report cards instead"
+        ]
         if without:
-            note += [", so ", num(now, "schools_without_single_word_judgement"), " of the ", num(now, "schools"),
-                     f" {_plural(int(now['schools']), 'school', 'schools')} had no single-word judgement at ",
-                     num(now, "as_at"), " and the percentages are of the schools and pupils with one"]
+            note += [
+                ", so ",
+                num(now, "schools_without_single_word_judgement"),
+                " of the ",
+                num(now, "schools"),
+                f" {_plural(int(now['schools']), 'school', 'schools')} had no single-word judgement at ",
+                num(now, "as_at"),
+                " and the percentages are of the schools and pupils with one",
+            ]
         note.append(".")
         sentences.append(Sentence(note, "status"))
     table = []
@@ -306,21 +339,33 @@ def inspection_subsection(data: SchoolData, la: dict, la_name: str) -> dict | No
             r = by_phase[phase].get(snapshot)
             if r is None:
                 continue
-            table.append({
-                "phase": phase, "as_at": num(r, "as_at"), "schools": num(r, "schools"),
-                "pct_schools": num(r, "pct_schools_good_or_outstanding")
-                if get(r, "pct_schools_good_or_outstanding") is not None else None,
-                "pct_pupils": num(r, "pct_pupils_good_or_outstanding")
-                if get(r, "pct_pupils_good_or_outstanding") is not None else None,
-                "without": num(r, "schools_without_single_word_judgement"),
-                "latest": snapshot == latest,
-            })
-    return {"id": "inspections", "title": "Ofsted inspection outcomes", "sentences": sentences, "table": table,
-            "as_at": date_label(latest)}
+            table.append(
+                {
+                    "phase": phase,
+                    "as_at": num(r, "as_at"),
+                    "schools": num(r, "schools"),
+                    "pct_schools": num(r, "pct_schools_good_or_outstanding")
+                    if get(r, "pct_schools_good_or_outstanding") is not None
+                    else None,
+                    "pct_pupils": num(r, "pct_pupils_good_or_outstanding")
+                    if get(r, "pct_pupils_good_or_outstanding") is not None
+                    else None,
+                    "without": num(r, "schools_without_single_word_judgement"),
+                    "latest": snapshot == latest,
+                }
+            )
+    return {
+        "id": "inspections",
+        "title": "Ofsted inspection outcomes",
+        "sentences": sentences,
+        "table": table,
+        "as_at": date_label(latest),
+    }
 
 
-def results_subsections(data: SchoolData, la: dict, la_name: str, measures: dict, fct_rows: dict,
-                        sort_key: Callable[[str], Any]) -> list[dict]:
+def results_subsections(
+    data: SchoolData, la: dict, la_name: str, measures: dict, fct_rows: dict, sort_key: Callable[[str], Any]
+) -> list[dict]:
     """One table per headline measure, for the LA's latest period with figures."""
     code = la["old_la_code"]
     rows = data.outcomes.get(code, [])
@@ -347,14 +392,24 @@ def results_subsections(data: SchoolData, la: dict, la_name: str, measures: dict
 
         published_count, total = la_count(current, "schools_published"), la_count(current, "schools")
         if total == 1:
-            lead: list = [f"In {year}, the one school in {la_name} with results had "
-                          f"{'a' if published_count else 'no'} published figure"]
+            lead: list = [
+                f"In {year}, the one school in {la_name} with results had "
+                f"{'a' if published_count else 'no'} published figure"
+            ]
         elif published_count == total:
-            lead = [f"In {year}, all ", _count_num(current, code, "schools"),
-                    f" schools in {la_name} with results had a published figure"]
+            lead = [
+                f"In {year}, all ",
+                _count_num(current, code, "schools"),
+                f" schools in {la_name} with results had a published figure",
+            ]
         else:
-            lead = [f"In {year}, ", _count_num(current, code, "schools_published"), " of the ",
-                    _count_num(current, code, "schools"), f" schools in {la_name} with results had a published figure"]
+            lead = [
+                f"In {year}, ",
+                _count_num(current, code, "schools_published"),
+                " of the ",
+                _count_num(current, code, "schools"),
+                f" schools in {la_name} with results had a published figure",
+            ]
         england, england_flag = _la_value_num(current, code, "england_value", fct, "national_value")
         if england is not None and published_count:
             worse = "above" if polarity == "low" else "below"
@@ -364,8 +419,10 @@ def results_subsections(data: SchoolData, la: dict, la_name: str, measures: dict
             elif below == 0:
                 who = ["none of them was"]
             else:
-                who = [_count_num(current, code, "schools_below_national"),
-                       f" of them {'was' if below == 1 else 'were'}"]
+                who = [
+                    _count_num(current, code, "schools_below_national"),
+                    f" of them {'was' if below == 1 else 'were'}",
+                ]
             lead += ["; ", *who, f" {worse} England's ", england, england_flag]
             if la_count(current, "schools_declining"):
                 trend = "rose" if polarity == "low" else "fell"
@@ -379,16 +436,26 @@ def results_subsections(data: SchoolData, la: dict, la_name: str, measures: dict
             sentences.append(Sentence([f"The figure for {la_name} as a whole was ", la_value, la_flag, whole, "."]))
         withheld = la_count(current, "schools_withheld")
         if withheld:
-            sentences.append(Sentence([
-                _count_num(current, code, "schools_withheld"),
-                f" {_plural(withheld, 'figure is', 'figures are')} withheld to protect small cohorts; no change or "
-                "comparison is shown for them."], "status"))
+            sentences.append(
+                Sentence(
+                    [
+                        _count_num(current, code, "schools_withheld"),
+                        f" {_plural(withheld, 'figure is', 'figures are')} withheld to protect small cohorts; no change or "
+                        "comparison is shown for them.",
+                    ],
+                    "status",
+                )
+            )
 
         table = []
         for r in sorted(current, key=lambda r: ((r["school_name"] or "").lower(), r["urn"])):
             published = r["value_status"] == PUBLISHED and r["value"] is not None
-            cells: dict[str, Any] = {"school": r["school_name"] or f"URN {r['urn']}", "urn": r["urn"],
-                                     "published": published, "flags": []}
+            cells: dict[str, Any] = {
+                "school": r["school_name"] or f"URN {r['urn']}",
+                "urn": r["urn"],
+                "published": published,
+                "flags": [],
+            }
             if not published:
                 cells["value"] = withheld_text(r["value_status"])
                 table.append(cells)
@@ -405,9 +472,18 @@ def results_subsections(data: SchoolData, la: dict, la_name: str, measures: dict
                 cells["flags"].append("up two years running" if polarity == "low" else "down two years running")
             table.append(cells)
         sources = {r["data_source_file"]: r["file_sha256"] for r in current if get(r, "data_source_file")}
-        out.append({"id": f"results-{measure}", "title": f"{label}: {year}", "measure": measure,
-                    "sentences": sentences, "table": table, "england": england, "year": year,
-                    "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())]})
+        out.append(
+            {
+                "id": f"results-{measure}",
+                "title": f"{label}: {year}",
+                "measure": measure,
+                "sentences": sentences,
+                "table": table,
+                "england": england,
+                "year": year,
+                "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
+            }
+        )
     return out
 
 
@@ -421,23 +497,50 @@ def _la_value_num(rows: list[dict], la: str, field_name: str, fct: dict | None, 
         return None, ""
     value = values.pop()
     r = rows[0]
-    from_fct = fct is not None and get(fct, fct_field) == value and (
-        field_name == "england_value" or get(r, "is_catalogue_measure") is True)
+    from_fct = (
+        fct is not None
+        and get(fct, fct_field) == value
+        and (field_name == "england_value" or get(r, "is_catalogue_measure") is True)
+    )
     if from_fct:
-        return (Num(format_number(value, int(fct["decimal_places"] or 0), fct["unit"]), fct_field,
-                    fct["measure_code"], "all", fct["time_period"]), release_flag(get(fct, "release")))
-    return (SchoolNum(format_number(value, _dp(r), get(r, "unit")), OUTCOMES_LA,
-                      key_of(la, r["measure_code"], r["time_period"], r["time_identifier"]), field_name), "")
+        return (
+            Num(
+                format_number(value, int(fct["decimal_places"] or 0), fct["unit"]),
+                fct_field,
+                fct["measure_code"],
+                "all",
+                fct["time_period"],
+            ),
+            release_flag(get(fct, "release")),
+        )
+    return (
+        SchoolNum(
+            format_number(value, _dp(r), get(r, "unit")),
+            OUTCOMES_LA,
+            key_of(la, r["measure_code"], r["time_period"], r["time_identifier"]),
+            field_name,
+        ),
+        "",
+    )
 
 
 def concern_subsection(data: SchoolData, la: dict, la_name: str) -> dict | None:
     rows = data.concern.get(la["old_la_code"], [])
     schools: dict[str, dict] = {}
     # Results reasons first, then the inspection one, each in the rule order of the seed's ids.
-    for r in sorted(rows, key=lambda r: (r["rule_type"] == "inspection_below_good", r["rule_id"] or "",
-                                         r["measure_code"] or "")):
-        entry = schools.setdefault(r["urn"], {"school": r["school_name"] or f"URN {r['urn']}", "urn": r["urn"],
-                                              "phase": r["phase"], "reasons": [], "rules": []})
+    for r in sorted(
+        rows, key=lambda r: (r["rule_type"] == "inspection_below_good", r["rule_id"] or "", r["measure_code"] or "")
+    ):
+        entry = schools.setdefault(
+            r["urn"],
+            {
+                "school": r["school_name"] or f"URN {r['urn']}",
+                "urn": r["urn"],
+                "phase": r["phase"],
+                "reasons": [],
+                "rules": [],
+            },
+        )
         if r["reason"] and r["reason"] not in entry["reasons"]:
             entry["reasons"].append(r["reason"])
         if r["rule_description"] and r["rule_description"] not in entry["rules"]:
@@ -445,22 +548,31 @@ def concern_subsection(data: SchoolData, la: dict, la_name: str) -> dict | None:
     listed = sorted(schools.values(), key=lambda e: (e["school"].lower(), e["urn"]))
     count = SchoolNum(str(len(listed)), CONCERN, la["old_la_code"], "schools")
     if listed:
-        lead = Sentence([count, f" {_plural(len(listed), 'school meets', 'schools meet')} at least one of the "
-                         f"council's causing-concern rules:"])
+        lead = Sentence(
+            [
+                count,
+                f" {_plural(len(listed), 'school meets', 'schools meet')} at least one of the "
+                f"council's causing-concern rules:",
+            ]
+        )
     else:
         lead = Sentence([f"No school in {la_name} meets any of the council's causing-concern rules."])
     rules = sorted({r["rule_description"] for r in rows if r["rule_description"]})
-    return {"id": "concern", "title": "Schools causing concern", "sentences": [lead], "schools": listed,
-            "rules": rules}
+    return {"id": "concern", "title": "Schools causing concern", "sentences": [lead], "schools": listed, "rules": rules}
 
 
 def cohort_sentences(data: SchoolData, la: dict, la_name: str, measures: dict, fct_rows: dict) -> list[Sentence]:
-    """"Pupils who took KS2 in 2018/19 (66% met the expected standard, England 65%) took their
+    """ "Pupils who took KS2 in 2018/19 (66% met the expected standard, England 65%) took their
     GCSEs in 2023/24: ..." for the most recent cohorts with a published KS2 and KS4 figure."""
-    rows = [r for r in data.cohorts.get(la["old_la_code"], [])
-            if r["ks2_rwm_expected_status"] == PUBLISHED and get(r, "ks2_rwm_expected_value") is not None
-            and any(r[f"{m}_status"] == PUBLISHED and get(r, f"{m}_value") is not None
-                    for m in ("ks4_attainment8", "ks4_em_94"))]
+    rows = [
+        r
+        for r in data.cohorts.get(la["old_la_code"], [])
+        if r["ks2_rwm_expected_status"] == PUBLISHED
+        and get(r, "ks2_rwm_expected_value") is not None
+        and any(
+            r[f"{m}_status"] == PUBLISHED and get(r, f"{m}_value") is not None for m in ("ks4_attainment8", "ks4_em_94")
+        )
+    ]
     rows = sorted(rows, key=lambda r: r["ks2_time_period"], reverse=True)[:RECENT_COHORTS]
     out = []
     for r in rows:
@@ -479,12 +591,17 @@ def cohort_sentences(data: SchoolData, la: dict, la_name: str, measures: dict, f
         def rank(measure: str, period: int) -> list:
             if get(r, f"{measure}_rank") is None or not get(r, f"{measure}_ranked_count"):
                 return []
-            return [Num(ordinal(r[f"{measure}_rank"]), "rank", measure, "all", period), " of ",
-                    Num(str(int(r[f"{measure}_ranked_count"])), "ranked_count", measure, "all", period)]
+            return [
+                Num(ordinal(r[f"{measure}_rank"]), "rank", measure, "all", period),
+                " of ",
+                Num(str(int(r[f"{measure}_ranked_count"])), "ranked_count", measure, "all", period),
+            ]
 
-        parts: list = [f"Pupils who took KS2 in {academic_year_label(ks2)}{release('ks2_rwm_expected', ks2)} (",
-                       num("ks2_rwm_expected", ks2, "ks2_rwm_expected", "value", "value"),
-                       " met the expected standard in reading, writing and maths"]
+        parts: list = [
+            f"Pupils who took KS2 in {academic_year_label(ks2)}{release('ks2_rwm_expected', ks2)} (",
+            num("ks2_rwm_expected", ks2, "ks2_rwm_expected", "value", "value"),
+            " met the expected standard in reading, writing and maths",
+        ]
         if get(r, "ks2_rwm_expected_england") is not None:
             parts += [", England ", num("ks2_rwm_expected", ks2, "ks2_rwm_expected", "england", "national_value")]
         parts += [f") took their GCSEs in {academic_year_label(ks4)}"]
@@ -494,11 +611,17 @@ def cohort_sentences(data: SchoolData, la: dict, la_name: str, measures: dict, f
         if r["ks4_attainment8_status"] == PUBLISHED and get(r, "ks4_attainment8_value") is not None:
             clause: list = ["Attainment 8 ", num("ks4_attainment8", ks4, "ks4_attainment8", "value", "value")]
             if get(r, "ks4_attainment8_england") is not None:
-                clause += [" (England ", num("ks4_attainment8", ks4, "ks4_attainment8", "england", "national_value"), ")"]
+                clause += [
+                    " (England ",
+                    num("ks4_attainment8", ks4, "ks4_attainment8", "england", "national_value"),
+                    ")",
+                ]
             clauses.append(clause)
         if r["ks4_em_94_status"] == PUBLISHED and get(r, "ks4_em_94_value") is not None:
-            clause = [num("ks4_em_94", ks4, "ks4_em_94", "value", "value"),
-                      " achieved grade 4 or above in English and maths"]
+            clause = [
+                num("ks4_em_94", ks4, "ks4_em_94", "value", "value"),
+                " achieved grade 4 or above in English and maths",
+            ]
             if get(r, "ks4_em_94_england") is not None:
                 clause += [" (England ", num("ks4_em_94", ks4, "ks4_em_94", "england", "national_value"), ")"]
             clauses.append(clause)
@@ -522,8 +645,9 @@ def cohort_sentences(data: SchoolData, la: dict, la_name: str, measures: dict, f
     return out
 
 
-def build_schools(data: SchoolData | None, la: dict, la_name: str, measures: dict, fct_rows: dict,
-                  sort_key: Callable[[str], Any]) -> dict:
+def build_schools(
+    data: SchoolData | None, la: dict, la_name: str, measures: dict, fct_rows: dict, sort_key: Callable[[str], Any]
+) -> dict:
     """The "Schools" section (None when the LA has no school rows) and the cohort paragraph
     (None without cohort rows) of one briefing."""
     if data is None:
@@ -547,9 +671,13 @@ def build_schools(data: SchoolData | None, la: dict, la_name: str, measures: dic
         for s in results:
             for src in s["sources"]:
                 sources[src["file"]] = src["sha256"]
-        schools = {"subsections": subsections, "results": results, "inspection": inspection,
-                   "concern": next((s for s in subsections if s["id"] == "concern"), None),
-                   "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())]}
+        schools = {
+            "subsections": subsections,
+            "results": results,
+            "inspection": inspection,
+            "concern": next((s for s in subsections if s["id"] == "concern"), None),
+            "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
+        }
     cohort = cohort_sentences(data, la, la_name, measures, fct_rows)
     cohorts = {"title": "From key stage 2 to key stage 4: the same pupils", "sentences": cohort} if cohort else None
     return {"schools": schools, "cohorts": cohorts}

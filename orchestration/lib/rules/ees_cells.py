@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from orchestration.lib.sources import dbt_project_vars
+from orchestration.lib.sources.config import dbt_project_vars
 
 
 def _rules() -> dict:

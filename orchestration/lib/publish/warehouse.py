@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -64,7 +64,7 @@ def table_checksums(con: duckdb.DuckDBPyConnection, catalog: str, schemas=PUBLIS
     ).fetchall()
     for schema, table in tables:
         rows, checksum = con.execute(
-            f'SELECT count(*), md5(coalesce(string_agg(h, \'\' ORDER BY h), \'\')) '
+            f"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) "
             f'FROM (SELECT md5(t::VARCHAR) AS h FROM "{catalog}"."{schema}"."{table}" AS t)'
         ).fetchone()
         result[f"{schema}.{table}"] = {"rows": rows, "checksum": checksum}
@@ -124,7 +124,7 @@ def publish(
                 "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     publication_id,
-                    datetime.now(timezone.utc),
+                    datetime.now(UTC),
                     code_version(),
                     sources_file,
                     json.dumps(raw_files, sort_keys=True),

@@ -5,8 +5,8 @@ dbt reads the registry directly where Jinja can (the staging macro, the long uni
 ``int_measure_values``, the headline rule). What dbt and Great Expectations only take as files is
 written from it by this module::
 
-    python -m orchestration.lib.registry            # write the generated files (make generate)
-    python -m orchestration.lib.registry --check    # list the files that differ; exit 1 if any
+    python -m orchestration.lib.rules.registry            # write the generated files (make generate)
+    python -m orchestration.lib.rules.registry --check    # list the files that differ; exit 1 if any
 
 It writes the ``ees`` dbt source (``models/staging/ees/_ees__sources.yml``), one
 ``stg_ees__<dataset>.sql`` per dataset with its entry in ``_stg_ees__models.yml``, and the raw gate
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from orchestration.lib import ees_cells
 from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.rules import ees_cells
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, REPO_ROOT
-from orchestration.lib.sources import dbt_project_vars
+from orchestration.lib.sources.config import dbt_project_vars
 
-COMMAND = "python -m orchestration.lib.registry (make generate)"
+COMMAND = "python -m orchestration.lib.rules.registry (make generate)"
 HEADER = f"generated from vars.ees_datasets by {COMMAND}; do not edit"
 WHERE = "dbt_project/dbt_project.yml: vars"
 PUBLICATION_URL = "https://explore-education-statistics.service.gov.uk/find-statistics/"
@@ -138,8 +138,9 @@ def _period_types(variables: dict) -> dict[str, PeriodType]:
     for name, spec in block.items():
         spec = _keys(f"{WHERE}.ees_period_types.{name}", spec, PERIOD_KEYS)
         re.compile(spec["time_period_regex"])
-        types[name] = PeriodType(name, spec["time_identifier"], spec["time_period_regex"], spec["check"],
-                                 str(spec["example"]))
+        types[name] = PeriodType(
+            name, spec["time_identifier"], spec["time_period_regex"], spec["check"], str(spec["example"])
+        )
     return types
 
 
@@ -201,6 +202,7 @@ def ees_datasets() -> dict[str, EesDataset]:
 
 # What is generated ------------------------------------------------------------------------------
 
+
 def _bound(value: float) -> str:
     """A bound as the gate's label writes it: 0, 100, 1000000, 2.5."""
     return str(int(value)) if float(value).is_integer() else str(value)
@@ -217,53 +219,119 @@ def raw_suite(dataset: EesDataset) -> dict:
         return {"type": kind, "kwargs": kwargs, "meta": {"check": label}}
 
     def within(bounds: Bounds, label: str, condition: str) -> dict:
-        return check("expect_column_values_to_be_between",
-                     {"column": "value", "min_value": bounds.min, "max_value": bounds.max}, label, condition)
+        return check(
+            "expect_column_values_to_be_between",
+            {"column": "value", "min_value": bounds.min, "max_value": bounds.max},
+            label,
+            condition,
+        )
 
     percentages = dataset.percentages
     expectations = [
         check("expect_column_to_exist", {"column": "time_period"}, "schema: time_period column"),
         check("expect_column_to_exist", {"column": "geographic_level"}, "schema: geographic_level column"),
         check("expect_column_values_to_not_be_null", {"column": "time_period"}, "time period present"),
-        check("expect_column_values_to_match_regex",
-              {"column": "time_period", "regex": dataset.periods.time_period_regex}, dataset.periods.check),
-        check("expect_column_values_to_be_in_set",
-              {"column": "time_identifier", "value_set": [dataset.periods.time_identifier]}, "time identifier"),
-        check("expect_column_values_to_be_in_set",
-              {"column": "geographic_level", "value_set": list(dataset.geographic_levels)}, "geographic level"),
-        check("expect_column_values_to_be_in_set", {"column": "country_code", "value_set": ["E92000001"]},
-              "country is England"),
-        check("expect_column_values_to_match_regex", {"column": "new_la_code", "regex": r"^E(06|07|08|09|10)\d{6}$"},
-              "LA new code valid", la),
-        check("expect_column_values_to_match_regex", {"column": "old_la_code", "regex": r"^\d{3}$"},
-              "LA old code valid", la),
+        check(
+            "expect_column_values_to_match_regex",
+            {"column": "time_period", "regex": dataset.periods.time_period_regex},
+            dataset.periods.check,
+        ),
+        check(
+            "expect_column_values_to_be_in_set",
+            {"column": "time_identifier", "value_set": [dataset.periods.time_identifier]},
+            "time identifier",
+        ),
+        check(
+            "expect_column_values_to_be_in_set",
+            {"column": "geographic_level", "value_set": list(dataset.geographic_levels)},
+            "geographic level",
+        ),
+        check(
+            "expect_column_values_to_be_in_set",
+            {"column": "country_code", "value_set": ["E92000001"]},
+            "country is England",
+        ),
+        check(
+            "expect_column_values_to_match_regex",
+            {"column": "new_la_code", "regex": r"^E(06|07|08|09|10)\d{6}$"},
+            "LA new code valid",
+            la,
+        ),
+        check(
+            "expect_column_values_to_match_regex",
+            {"column": "old_la_code", "regex": r"^\d{3}$"},
+            "LA old code valid",
+            la,
+        ),
         check("expect_column_values_to_not_be_null", {"column": "la_name"}, "LA name present", la),
-        check("expect_column_values_to_match_regex", {"column": "region_code", "regex": r"^E1[23]\d{6}$"},
-              "region code valid", 'geographic_level != "National"'),
-        check("expect_column_values_to_match_regex", {"column": "raw_value", "regex": {"$PARAMETER": "ees_cell_regex"}},
-              "cell is a number or an EES symbol"),
-        within(percentages, f"percentage within {_bound(percentages.min)}-{_bound(percentages.max)}",
-               "is_percentage == True"),
+        check(
+            "expect_column_values_to_match_regex",
+            {"column": "region_code", "regex": r"^E1[23]\d{6}$"},
+            "region code valid",
+            'geographic_level != "National"',
+        ),
+        check(
+            "expect_column_values_to_match_regex",
+            {"column": "raw_value", "regex": {"$PARAMETER": "ees_cell_regex"}},
+            "cell is a number or an EES symbol",
+        ),
+        within(
+            percentages,
+            f"percentage within {_bound(percentages.min)}-{_bound(percentages.max)}",
+            "is_percentage == True",
+        ),
         *(
-            within(b, f"{b.indicator} within {_bound(b.min)}-{_bound(b.max)}" + (f" ({b.why})" if b.why else ""),
-                   f'indicator == "{b.indicator}"')
+            within(
+                b,
+                f"{b.indicator} within {_bound(b.min)}-{_bound(b.max)}" + (f" ({b.why})" if b.why else ""),
+                f'indicator == "{b.indicator}"',
+            )
             for b in dataset.ranges
         ),
-        check("expect_compound_columns_to_be_unique",
-              {"column_list": ["_source_file", "time_period", "time_identifier", "geographic_level", "region_code",
-                               "old_la_code", "new_la_code", "filter_key", "version", "indicator"]},
-              "no duplicate rows (time x geography x filters x version in a file)"),
+        check(
+            "expect_compound_columns_to_be_unique",
+            {
+                "column_list": [
+                    "_source_file",
+                    "time_period",
+                    "time_identifier",
+                    "geographic_level",
+                    "region_code",
+                    "old_la_code",
+                    "new_la_code",
+                    "filter_key",
+                    "version",
+                    "indicator",
+                ]
+            },
+            "no duplicate rows (time x geography x filters x version in a file)",
+        ),
         # Row-level problems the gate's SQL finds (orchestration/lib/gates/raw.py raw_row_problems).
-        check("expect_column_values_to_be_null", {"column": "time_problem"},
-              "time period fits its time identifier, one time identifier per file"),
-        check("expect_column_values_to_be_null", {"column": "region_problem"},
-              "region code is an English region and matches its name"),
-        check("expect_column_values_to_be_null", {"column": "la_problem"},
-              "LA code, name and region agree across rows and with the statistical neighbour model"),
-        check("expect_column_values_to_be_null", {"column": "headline_problem"},
-              "headline row (every totalled filter = Total) present for each period and area"),
-        check("expect_column_values_to_be_null", {"column": "count_problem"},
-              "no count above the count it is out of (e.g. t_rwm_met_expected_standard <= t_rwm_eligible_pupils)"),
+        check(
+            "expect_column_values_to_be_null",
+            {"column": "time_problem"},
+            "time period fits its time identifier, one time identifier per file",
+        ),
+        check(
+            "expect_column_values_to_be_null",
+            {"column": "region_problem"},
+            "region code is an English region and matches its name",
+        ),
+        check(
+            "expect_column_values_to_be_null",
+            {"column": "la_problem"},
+            "LA code, name and region agree across rows and with the statistical neighbour model",
+        ),
+        check(
+            "expect_column_values_to_be_null",
+            {"column": "headline_problem"},
+            "headline row (every totalled filter = Total) present for each period and area",
+        ),
+        check(
+            "expect_column_values_to_be_null",
+            {"column": "count_problem"},
+            "no count above the count it is out of (e.g. t_rwm_met_expected_standard <= t_rwm_eligible_pupils)",
+        ),
     ]
     notes = (
         f"Gate on the raw {dataset.name} files ({dataset.title}) as landed (text), one row per file row x "
@@ -280,8 +348,16 @@ def _quoted(text: str) -> str:
 def _folded(text: str, indent: int) -> str:
     """A YAML folded block (``>``) holding ``text``, wrapped to stay within 110 columns."""
     pad = " " * indent
-    return ">\n" + "\n".join(textwrap.wrap(text, width=110 - indent, initial_indent=pad, subsequent_indent=pad,
-                                           break_on_hyphens=False, break_long_words=False))
+    return ">\n" + "\n".join(
+        textwrap.wrap(
+            text,
+            width=110 - indent,
+            initial_indent=pad,
+            subsequent_indent=pad,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+    )
 
 
 def _source_description(dataset: EesDataset) -> str:
@@ -339,15 +415,26 @@ STAGING_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("new_la_code", "ONS LA code (E06, E08, E09, E10...).", ()),
     ("la_name", "LA name as published.", ()),
     ("version", "The file's version cell as published (Provisional, Revised, Final), if any.", ()),
-    ("release", "Normalised release the row belongs to; the file's version, else the release given in "
-                "sources.yml, else final.", ("not_null", "release")),
-    ("filters", "MAP of every filter column of the dataset to this row's value; a column the file lacks reads "
-                "its headline value (ees_cells.filter_total, or the dataset's headline: in vars.ees_datasets).", ()),
+    (
+        "release",
+        "Normalised release the row belongs to; the file's version, else the release given in sources.yml, else final.",
+        ("not_null", "release"),
+    ),
+    (
+        "filters",
+        "MAP of every filter column of the dataset to this row's value; a column the file lacks reads "
+        "its headline value (ees_cells.filter_total, or the dataset's headline: in vars.ees_datasets).",
+        (),
+    ),
     ("indicator", "Canonical indicator column name.", ()),
     ("raw_value", "The cell exactly as published (trimmed).", ()),
     ("value", "The cell as a number; NULL unless it is a published number.", ()),
-    ("value_status", "published, suppressed (c), not_available (x, :), not_applicable (z), low (low, k, ~) or "
-                     "missing (empty, u, other).", ("not_null", "value_status")),
+    (
+        "value_status",
+        "published, suppressed (c), not_available (x, :), not_applicable (z), low (low, k, ~) or "
+        "missing (empty, u, other).",
+        ("not_null", "value_status"),
+    ),
     ("source_file", "The file as listed in sources.yml.", ()),
     ("file_sha256", "SHA-256 of the landed file.", ()),
     ("source_row_number", "Line number of the row in its file (header = 1).", ()),
@@ -369,8 +456,11 @@ def _column_lines() -> list[str]:
                 if test == "not_null":
                     lines.append("          - not_null")
                 else:
-                    lines += ["          - accepted_values:", "              arguments:",
-                              f"                values: [{', '.join(_ACCEPTED[test])}]"]
+                    lines += [
+                        "          - accepted_values:",
+                        "              arguments:",
+                        f"                values: [{', '.join(_ACCEPTED[test])}]",
+                    ]
     return lines
 
 
@@ -444,7 +534,9 @@ def differences(datasets: dict[str, EesDataset] | None = None) -> list[str]:
             found.append(f"{path.relative_to(REPO_ROOT)} is missing")
         elif path.read_text(encoding="utf-8") != text:
             found.append(f"{path.relative_to(REPO_ROOT)} differs from the registry")
-    found += [f"{p.relative_to(REPO_ROOT)} is left from a dataset no longer in the registry" for p in stale_files(datasets)]
+    found += [
+        f"{p.relative_to(REPO_ROOT)} is left from a dataset no longer in the registry" for p in stale_files(datasets)
+    ]
     return found
 
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from orchestration.lib.downloads import (
+from orchestration.lib.settings import load_settings
+from orchestration.lib.sources.downloads import (
     DownloadResult,
     Http,
     HttpStatusError,
@@ -35,12 +36,18 @@ from orchestration.lib.downloads import (
     RemoteSourceError,
     RetryPolicy,
 )
-from orchestration.lib.settings import load_settings
+
 PAGE_SIZE = 20  # the API's maximum page size for the versions list
 PUBLISHED, DEPRECATED, WITHDRAWN = "Published", "Deprecated", "Withdrawn"
 META_CSV_COLUMNS = (
-    "col_name", "col_type", "label", "indicator_grouping", "indicator_unit", "indicator_dp",
-    "filter_hint", "filter_grouping_column",
+    "col_name",
+    "col_type",
+    "label",
+    "indicator_grouping",
+    "indicator_unit",
+    "indicator_dp",
+    "filter_hint",
+    "filter_grouping_column",
 )
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -90,7 +97,7 @@ class VersionSpec:
         if not match or (match.group(2) is None and not match.group(4)) or (match.group(3) and match.group(4)):
             raise EesApiError(
                 f"version '{value}' is not valid: use an exact version (e.g. \"2.1\"), "
-                "a series (\"2.*\") or \"*\" for the latest"
+                'a series ("2.*") or "*" for the latest'
             )
         parts = tuple(int(p) for p in match.groups()[:3] if p is not None)
         return cls(value, parts, bool(match.group(4)))
@@ -156,8 +163,7 @@ def resolve_version(data_set_id: str, spec: VersionSpec, versions: list[DataSetV
     exact = [v for v in versions if spec.matches(v.version)]
     if not exact:
         raise EesApiError(
-            f"data set {data_set_id}: version {spec.text} does not exist "
-            f"(the API lists: {listed or 'no versions'})"
+            f"data set {data_set_id}: version {spec.text} does not exist (the API lists: {listed or 'no versions'})"
         )
     chosen = exact[0]
     warnings: list[str] = []
@@ -190,8 +196,16 @@ def meta_csv_text(meta: dict) -> str:
     for item in meta.get("indicators") or []:
         dp = item.get("decimalPlaces")
         writer.writerow(
-            [item["column"], "Indicator", item.get("label", ""), "", item.get("unit") or "",
-             "" if dp is None else str(dp), "", ""]
+            [
+                item["column"],
+                "Indicator",
+                item.get("label", ""),
+                "",
+                item.get("unit") or "",
+                "" if dp is None else str(dp),
+                "",
+                "",
+            ]
         )
     return out.getvalue()
 
@@ -217,7 +231,9 @@ class EesApiClient:
 
     def _url(self, data_set_id: str, *parts: str) -> str:
         if not valid_data_set_id(data_set_id):
-            raise EesApiError(f"'{data_set_id}' is not an EES data set id (a UUID such as 'd7329101-f275-d277-bbfe-d8cfaa709833')")
+            raise EesApiError(
+                f"'{data_set_id}' is not an EES data set id (a UUID such as 'd7329101-f275-d277-bbfe-d8cfaa709833')"
+            )
         return "/".join([self.base_url, "data-sets", data_set_id, *(quote(p, safe="") for p in parts)])
 
     def _get_json(self, url: str, what: str, params: dict | None = None) -> dict:
@@ -240,7 +256,9 @@ class EesApiClient:
         versions: list[DataSetVersion] = []
         page, total_pages = 1, 1
         while page <= total_pages:
-            body = self._get_json(url, f"data set {data_set_id} versions", {"page": str(page), "pageSize": str(PAGE_SIZE)})
+            body = self._get_json(
+                url, f"data set {data_set_id} versions", {"page": str(page), "pageSize": str(PAGE_SIZE)}
+            )
             try:
                 versions += [DataSetVersion.from_json(item) for item in body["results"]]
                 total_pages = int(body["paging"]["totalPages"])
@@ -284,8 +302,11 @@ class EesApiClient:
         what = f"data set {data_set_id} v{version}"
         try:
             return self.http.download(
-                self.csv_url(data_set_id, version), target,
-                expected_sha256=expected_sha256, expected_size=expected_size, what=what,
+                self.csv_url(data_set_id, version),
+                target,
+                expected_sha256=expected_sha256,
+                expected_size=expected_size,
+                what=what,
             )
         except HttpStatusError as exc:
             if exc.status == 404:
