@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup prepare generate run update-sources test test-all dev bench bench-scale sample clean
+.PHONY: setup prepare generate run update-sources test test-all lint format dev bench bench-scale sample clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,16 @@ test: prepare  ## fast tier (offline, a few minutes): unit, dbt and one end-to-e
 
 test-all: prepare  ## every test (offline): adds crash safety, the Dagster UI in Chromium, backtests, concurrent readers
 	$(PY) -m pytest
+
+lint: setup  ## ruff (Python) and sqlfluff (dbt models and tests); CI runs it
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models tests --processes 2
+
+format: setup  ## apply ruff's and sqlfluff's fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff fix models tests --processes 2
 
 dev: prepare  ## the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

@@ -13,6 +13,7 @@ with breaks as (
 select a.measure_pattern, a.first_period, a.last_period, b.first_period as overlapping_first_period
 from breaks as a
 inner join breaks as b
-    on a.measure_pattern = b.measure_pattern
-    and a.first_period < b.first_period
-    and a.last_period >= b.first_period
+    on
+        a.measure_pattern = b.measure_pattern
+        and a.first_period < b.first_period
+        and a.last_period >= b.first_period

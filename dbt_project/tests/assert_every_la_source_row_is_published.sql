@@ -6,9 +6,11 @@
 select latest.measure_code, latest.breakdown, latest.time_period, latest.area_code
 from {{ ref('int_measure_latest_selected') }} as latest
 left join {{ ref('fct_la_measure') }} as published
-    on latest.measure_code = published.measure_code
-    and latest.breakdown = published.breakdown
-    and latest.time_period = published.time_period
-    and latest.area_code = published.old_la_code
-where latest.area_level = 'local_authority'
-  and published.old_la_code is null
+    on
+        latest.measure_code = published.measure_code
+        and latest.breakdown = published.breakdown
+        and latest.time_period = published.time_period
+        and latest.area_code = published.old_la_code
+where
+    latest.area_level = 'local_authority'
+    and published.old_la_code is null

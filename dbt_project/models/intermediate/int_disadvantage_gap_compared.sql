@@ -16,7 +16,8 @@ measure_values as (
 
 gap_types as (
 
-    select * from (values
+    select * from (
+        values
         ('disadvantage', 'disadvantaged', 'not_disadvantaged'),
         ('fsm', 'fsm_eligible', 'not_fsm_eligible')
     ) as t (gap_type, group_breakdown, comparison_breakdown)
@@ -33,14 +34,19 @@ paired as (
         measure_values.time_period,
         any_value(measure_values.comparable_series) as comparable_series,
         any_value(measure_values.decimal_places) as decimal_places,
-        max(case when measure_values.breakdown = gap_types.group_breakdown and measure_values.value_status = 'published'
-            then measure_values.value end) as disadvantaged_value,
-        max(case when measure_values.breakdown = gap_types.comparison_breakdown and measure_values.value_status = 'published'
-            then measure_values.value end) as not_disadvantaged_value
+        max(case
+            when measure_values.breakdown = gap_types.group_breakdown and measure_values.value_status = 'published'
+                then measure_values.value
+        end) as disadvantaged_value,
+        max(case
+            when measure_values.breakdown = gap_types.comparison_breakdown and measure_values.value_status = 'published'
+                then measure_values.value
+        end) as not_disadvantaged_value
     from measure_values
     inner join gap_types
         on measure_values.breakdown in (gap_types.group_breakdown, gap_types.comparison_breakdown)
-    group by measure_values.measure_code, gap_types.gap_type, measure_values.area_level,
+    group by
+        measure_values.measure_code, gap_types.gap_type, measure_values.area_level,
         measure_values.area_code, measure_values.time_period
 
 ),
@@ -58,11 +64,13 @@ final as (
 
     select
         *,
-        case when comparable_series is not null then
-            last_value(case when disadvantage_gap is not null then time_period end ignore nulls) over earlier_in_series
+        case
+            when comparable_series is not null then
+                last_value(case when disadvantage_gap is not null then time_period end ignore nulls) over earlier_in_series
         end as previous_time_period,
-        case when comparable_series is not null then
-            last_value(disadvantage_gap ignore nulls) over earlier_in_series
+        case
+            when comparable_series is not null then
+                last_value(disadvantage_gap ignore nulls) over earlier_in_series
         end as previous_disadvantage_gap,
         {{ rounded_difference(
             'disadvantage_gap',

@@ -37,9 +37,11 @@ register as (
 
 la_names as (
 
-    select distinct old_la_code, la_name from neighbour_names where la_name is not null
+    select distinct old_la_code, la_name from neighbour_names
+    where la_name is not null
     union
-    select distinct old_la_code, la_name from measure_values where la_name is not null and old_la_code is not null
+    select distinct old_la_code, la_name from measure_values
+    where la_name is not null and old_la_code is not null
 
 ),
 
@@ -60,8 +62,9 @@ latest_rows as (
 
     select *
     from inspections
-    where urn is not null
-      and as_at is not null
+    where
+        urn is not null
+        and as_at is not null
     qualify row_number() over (partition by urn, as_at order by landed_seq desc, source_row_number desc) = 1
 
 ),

@@ -80,31 +80,31 @@ final as (
         quartiles.q3,
         case
             when ranked.rank is null then null
-            when la_values.polarity = 'low' then
-                case
-                    when la_values.value <= quartiles.q1 then 'A'
-                    when la_values.value <= quartiles.q2 then 'B'
-                    when la_values.value <= quartiles.q3 then 'C'
-                    else 'D'
-                end
-            else
-                case
-                    when la_values.value > quartiles.q3 then 'A'
-                    when la_values.value > quartiles.q2 then 'B'
-                    when la_values.value > quartiles.q1 then 'C'
-                    else 'D'
-                end
+            when la_values.polarity = 'low'
+                then
+                    case
+                        when la_values.value <= quartiles.q1 then 'A'
+                        when la_values.value <= quartiles.q2 then 'B'
+                        when la_values.value <= quartiles.q3 then 'C'
+                        else 'D'
+                    end
+            when la_values.value > quartiles.q3 then 'A'
+            when la_values.value > quartiles.q2 then 'B'
+            when la_values.value > quartiles.q1 then 'C'
+            else 'D'
         end as quartile_band
     from la_values
     left join ranked
-        on la_values.measure_code = ranked.measure_code
-        and la_values.breakdown = ranked.breakdown
-        and la_values.time_period = ranked.time_period
-        and la_values.old_la_code = ranked.old_la_code
+        on
+            la_values.measure_code = ranked.measure_code
+            and la_values.breakdown = ranked.breakdown
+            and la_values.time_period = ranked.time_period
+            and la_values.old_la_code = ranked.old_la_code
     left join quartiles
-        on la_values.measure_code = quartiles.measure_code
-        and la_values.breakdown = quartiles.breakdown
-        and la_values.time_period = quartiles.time_period
+        on
+            la_values.measure_code = quartiles.measure_code
+            and la_values.breakdown = quartiles.breakdown
+            and la_values.time_period = quartiles.time_period
 
 )
 

@@ -13,8 +13,8 @@ final as (
     select *
     from neighbours
     qualify landed_seq = max(landed_seq) over (partition by old_la_code)
-        -- a file listing an LA twice keeps its first row's neighbours
-        and row_number() over (partition by old_la_code, neighbour_rank order by source_row_number) = 1
+    -- a file listing an LA twice keeps its first row's neighbours
+    and row_number() over (partition by old_la_code, neighbour_rank order by source_row_number) = 1
 
 )
 

@@ -35,8 +35,9 @@ with_previous as (
         -- Periods outside any series (not published / not comparable) compare with nothing.
         case when comparable_series is not null then previous_candidate_period end as previous_time_period,
         case when comparable_series is not null then previous_candidate_value end as previous_value,
-        case when comparable_series is not null then
-            list_filter(earlier_periods, lambda e: e.time_period > coalesce(previous_candidate_period, 0))
+        case
+            when comparable_series is not null then
+                list_filter(earlier_periods, lambda e: e.time_period > coalesce(previous_candidate_period, 0))
         end as skipped_periods
     from windowed
 
@@ -46,15 +47,17 @@ with_gap_note as (
 
     select
         *,
-        case when len(skipped_periods) > 0 then
-            case when previous_time_period is not null
-                then 'Compared with ' || {{ academic_year('previous_time_period') }} || ': no published value for '
-                else 'No earlier comparable published value: none for '
-            end
-            || array_to_string(
-                list_transform(skipped_periods, lambda e: e.academic_year || ' (' || replace(e.value_status, '_', ' ') || ')'),
-                ', '
-            ) || '.'
+        case
+            when len(skipped_periods) > 0 then
+                case
+                    when previous_time_period is not null
+                        then 'Compared with ' || {{ academic_year('previous_time_period') }} || ': no published value for '
+                    else 'No earlier comparable published value: none for '
+                end
+                || array_to_string(
+                    list_transform(skipped_periods, lambda e: e.academic_year || ' (' || replace(e.value_status, '_', ' ') || ')'),
+                    ', '
+                ) || '.'
         end as gap_note
     from with_previous
 

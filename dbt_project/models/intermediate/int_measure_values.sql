@@ -13,18 +13,18 @@ catalogue as (
 ),
 
 {% for model in ees_staging_models %}
-{{ model }} as (
+    {{ model }} as (
 
-    select * from {{ ref(model) }}
+        select * from {{ ref(model) }}
 
-),
+    ),
 {% endfor %}
 
 staged as (
 
     {% for model in ees_staging_models -%}
-    select * from {{ model }}
-    {% if not loop.last %}union all by name{% endif %}
+        select * from {{ model }}
+        {% if not loop.last %}union all by name{% endif %}
     {% endfor %}
 
 ),
@@ -79,14 +79,14 @@ matched_combinations as (
     inner join catalogue_filters
         on filter_combinations.dataset = catalogue_filters.dataset
     where len(list_filter(
-            map_keys(catalogue_filters.required_filters),
-            lambda k: not list_contains(map_keys(filter_combinations.filters), k)
-        )) = 0
-      and len(list_filter(
-            map_keys(filter_combinations.filters),
-            lambda k: {{ normalise_label('filter_combinations.filters[k]') }}
-                <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], " ~ ees_headline_value_sql('filter_combinations.dataset', 'k') ~ ")") }}
-        )) = 0
+        map_keys(catalogue_filters.required_filters),
+        lambda k: not list_contains(map_keys(filter_combinations.filters), k)
+    )) = 0
+    and len(list_filter(
+        map_keys(filter_combinations.filters),
+        lambda k: {{ normalise_label('filter_combinations.filters[k]') }}
+        <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], " ~ ees_headline_value_sql('filter_combinations.dataset', 'k') ~ ")") }}  -- noqa: LT05
+    )) = 0
 
 ),
 
@@ -101,9 +101,10 @@ matched as (
         staged.*
     from staged
     inner join matched_combinations
-        on staged.dataset = matched_combinations.dataset
-        and staged.indicator = matched_combinations.indicator_column
-        and cast(staged.filters as varchar) = matched_combinations.filters_key
+        on
+            staged.dataset = matched_combinations.dataset
+            and staged.indicator = matched_combinations.indicator_column
+            and cast(staged.filters as varchar) = matched_combinations.filters_key
 
 ),
 
@@ -138,12 +139,13 @@ deduplicated as (
 
     select *
     from with_area
-    where area_level is not null
-      and area_code is not null
-      and time_period is not null
+    where
+        area_level is not null
+        and area_code is not null
+        and time_period is not null
     qualify row_number() over (
         partition by measure_code, breakdown, area_level, area_code, time_period, release
-        order by landed_seq desc, source_row_number
+        order by landed_seq desc, source_row_number asc
     ) = 1
 
 ),

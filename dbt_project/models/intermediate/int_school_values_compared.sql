@@ -92,16 +92,19 @@ joined as (
         second_previous_values.value_status as second_previous_value_status
     from series_assigned
     left join previous_periods
-        on series_assigned.measure_code = previous_periods.measure_code
-        and series_assigned.time_identifier is not distinct from previous_periods.time_identifier
-        and series_assigned.comparable_series = previous_periods.comparable_series
-        and series_assigned.time_period = previous_periods.time_period
+        on
+            series_assigned.measure_code = previous_periods.measure_code
+            and series_assigned.time_identifier is not distinct from previous_periods.time_identifier
+            and series_assigned.comparable_series = previous_periods.comparable_series
+            and series_assigned.time_period = previous_periods.time_period
     left join series_assigned as previous_values
-        on {{ same_school_series('series_assigned', 'previous_values') }}
-        and previous_values.time_period = previous_periods.previous_time_period
+        on
+            {{ same_school_series('series_assigned', 'previous_values') }}
+            and previous_values.time_period = previous_periods.previous_time_period
     left join series_assigned as second_previous_values
-        on {{ same_school_series('series_assigned', 'second_previous_values') }}
-        and second_previous_values.time_period = previous_periods.second_previous_time_period
+        on
+            {{ same_school_series('series_assigned', 'second_previous_values') }}
+            and second_previous_values.time_period = previous_periods.second_previous_time_period
 
 ),
 
@@ -143,17 +146,19 @@ final as (
     select
         changes.* exclude (previous_change),
         -- Both changes for the worse given polarity; NULL unless all three values are published.
-        case when change is not null and previous_change is not null then
-            {{ is_worse('change', 'polarity') }} and {{ is_worse('previous_change', 'polarity') }}
+        case
+            when change is not null and previous_change is not null then
+                {{ is_worse('change', 'polarity') }} and {{ is_worse('previous_change', 'polarity') }}
         end as declining_two_years,
         previous_change,
         {{ round_decimal(as_decimal('la_aggregates.la_aggregate_unrounded'), 'la_aggregates.decimal_places') }} as school_aggregate_la_value
     from changes
     left join la_aggregates
-        on changes.old_la_code is not distinct from la_aggregates.old_la_code
-        and changes.measure_code = la_aggregates.measure_code
-        and changes.time_period = la_aggregates.time_period
-        and changes.time_identifier is not distinct from la_aggregates.time_identifier
+        on
+            changes.old_la_code is not distinct from la_aggregates.old_la_code
+            and changes.measure_code = la_aggregates.measure_code
+            and changes.time_period = la_aggregates.time_period
+            and changes.time_identifier is not distinct from la_aggregates.time_identifier
 
 )
 

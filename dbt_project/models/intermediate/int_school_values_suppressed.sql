@@ -84,9 +84,10 @@ latest_values as (
 
     select *
     from school_values
-    where urn is not null
-      and measure_code is not null
-      and time_period is not null
+    where
+        urn is not null
+        and measure_code is not null
+        and time_period is not null
     qualify row_number() over (
         partition by urn, measure_code, time_period, time_identifier
         order by landed_seq desc, source_row_number desc
@@ -132,8 +133,9 @@ primary_suppressed as (
     left join register
         on latest_values.urn = register.urn
     left join measure_attributes
-        on latest_values.dataset = measure_attributes.dataset
-        and latest_values.measure_code = measure_attributes.measure_code
+        on
+            latest_values.dataset = measure_attributes.dataset
+            and latest_values.measure_code = measure_attributes.measure_code
 
 ),
 
@@ -225,8 +227,8 @@ group_outcomes as (
         -- False when even withholding everything leaves a school's value derivable from the
         -- group total: then no LA aggregate of these schools may be shown.
         withheld_count = 0
-            or bool_or(prefix_is_safe and candidate_position = withheld_count)
-                over (partition by old_la_code, measure_code, time_period, time_identifier)
+        or bool_or(prefix_is_safe and candidate_position = withheld_count)
+            over (partition by old_la_code, measure_code, time_period, time_identifier)
             as is_group_total_safe,
         bool_or(is_unknown_to_attacker)
             over (partition by old_la_code, measure_code, time_period, time_identifier)
@@ -274,10 +276,11 @@ final as (
         primary_suppressed.source_row_number
     from primary_suppressed
     left join group_outcomes
-        on primary_suppressed.urn = group_outcomes.urn
-        and primary_suppressed.measure_code = group_outcomes.measure_code
-        and primary_suppressed.time_period = group_outcomes.time_period
-        and primary_suppressed.time_identifier is not distinct from group_outcomes.time_identifier
+        on
+            primary_suppressed.urn = group_outcomes.urn
+            and primary_suppressed.measure_code = group_outcomes.measure_code
+            and primary_suppressed.time_period = group_outcomes.time_period
+            and primary_suppressed.time_identifier is not distinct from group_outcomes.time_identifier
 
 )
 

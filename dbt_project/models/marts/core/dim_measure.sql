@@ -56,10 +56,10 @@ comparability as (
     select
         applicable_breaks.measure_code,
         string_agg(applicable_breaks.note, ' ' order by coalesce(applicable_breaks.first_period, 0))
-            filter (where applicable_breaks.note is not null) as comparability_notes,
+        filter (where applicable_breaks.note is not null) as comparability_notes,
         any_value(series_lists.comparable_series) as comparable_series
     from applicable_breaks
-    left join (
+    left join (  -- noqa: ST05
         select measure_code, list(series order by first_period) as comparable_series
         from series_starts
         group by measure_code
@@ -104,8 +104,9 @@ final as (
     left join comparability
         on catalogue.measure_code = comparability.measure_code
     left join coverage
-        on catalogue.measure_code = coverage.measure_code
-        and catalogue.breakdown = coverage.breakdown
+        on
+            catalogue.measure_code = coverage.measure_code
+            and catalogue.breakdown = coverage.breakdown
 
 )
 

@@ -71,29 +71,33 @@ comparators as (
         coalesce(regional_same.value, regional_latest.value) as regional_value
     from la_with_region as la
     left join comparator_releases as national_same
-        on national_same.area_level = 'national'
-        and la.measure_code = national_same.measure_code
-        and la.breakdown = national_same.breakdown
-        and la.time_period = national_same.time_period
-        and la.release = national_same.release
+        on
+            national_same.area_level = 'national'
+            and la.measure_code = national_same.measure_code
+            and la.breakdown = national_same.breakdown
+            and la.time_period = national_same.time_period
+            and la.release = national_same.release
     left join comparator_latest as national_latest
-        on national_latest.area_level = 'national'
-        and la.measure_code = national_latest.measure_code
-        and la.breakdown = national_latest.breakdown
-        and la.time_period = national_latest.time_period
+        on
+            national_latest.area_level = 'national'
+            and la.measure_code = national_latest.measure_code
+            and la.breakdown = national_latest.breakdown
+            and la.time_period = national_latest.time_period
     left join comparator_releases as regional_same
-        on regional_same.area_level = 'regional'
-        and regional_same.area_code = la.comparator_region_code
-        and la.measure_code = regional_same.measure_code
-        and la.breakdown = regional_same.breakdown
-        and la.time_period = regional_same.time_period
-        and la.release = regional_same.release
+        on
+            regional_same.area_level = 'regional'
+            and regional_same.area_code = la.comparator_region_code
+            and la.measure_code = regional_same.measure_code
+            and la.breakdown = regional_same.breakdown
+            and la.time_period = regional_same.time_period
+            and la.release = regional_same.release
     left join comparator_latest as regional_latest
-        on regional_latest.area_level = 'regional'
-        and regional_latest.area_code = la.comparator_region_code
-        and la.measure_code = regional_latest.measure_code
-        and la.breakdown = regional_latest.breakdown
-        and la.time_period = regional_latest.time_period
+        on
+            regional_latest.area_level = 'regional'
+            and regional_latest.area_code = la.comparator_region_code
+            and la.measure_code = regional_latest.measure_code
+            and la.breakdown = regional_latest.breakdown
+            and la.time_period = regional_latest.time_period
 
 ),
 
@@ -111,11 +115,12 @@ neighbour_averages as (
     inner join neighbours
         on la.area_code = neighbours.old_la_code
     left join la_measures as neighbour_values
-        on neighbour_values.area_code = neighbours.neighbour_old_la_code
-        and neighbour_values.measure_code = la.measure_code
-        and neighbour_values.breakdown = la.breakdown
-        and neighbour_values.time_period = la.time_period
-        and neighbour_values.value_status = 'published'
+        on
+            neighbour_values.area_code = neighbours.neighbour_old_la_code
+            and neighbour_values.measure_code = la.measure_code
+            and neighbour_values.breakdown = la.breakdown
+            and neighbour_values.time_period = la.time_period
+            and neighbour_values.value_status = 'published'
     group by la.measure_code, la.breakdown, la.time_period, la.area_code
 
 ),
@@ -139,20 +144,23 @@ joined as (
     left join local_authorities
         on la.area_code = local_authorities.old_la_code
     left join comparators
-        on la.measure_code = comparators.measure_code
-        and la.breakdown = comparators.breakdown
-        and la.time_period = comparators.time_period
-        and la.area_code = comparators.old_la_code
+        on
+            la.measure_code = comparators.measure_code
+            and la.breakdown = comparators.breakdown
+            and la.time_period = comparators.time_period
+            and la.area_code = comparators.old_la_code
     left join neighbour_averages
-        on la.measure_code = neighbour_averages.measure_code
-        and la.breakdown = neighbour_averages.breakdown
-        and la.time_period = neighbour_averages.time_period
-        and la.area_code = neighbour_averages.old_la_code
+        on
+            la.measure_code = neighbour_averages.measure_code
+            and la.breakdown = neighbour_averages.breakdown
+            and la.time_period = neighbour_averages.time_period
+            and la.area_code = neighbour_averages.old_la_code
     left join ranks
-        on la.measure_code = ranks.measure_code
-        and la.breakdown = ranks.breakdown
-        and la.time_period = ranks.time_period
-        and la.area_code = ranks.old_la_code
+        on
+            la.measure_code = ranks.measure_code
+            and la.breakdown = ranks.breakdown
+            and la.time_period = ranks.time_period
+            and la.area_code = ranks.old_la_code
 
 ),
 

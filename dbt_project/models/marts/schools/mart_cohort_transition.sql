@@ -22,19 +22,22 @@ breaks as (
 
 ks2 as (
 
-    select * from la_measures where measure_code = 'ks2_rwm_expected'
+    select * from la_measures
+    where measure_code = 'ks2_rwm_expected'
 
 ),
 
 attainment8 as (
 
-    select * from la_measures where measure_code = 'ks4_attainment8'
+    select * from la_measures
+    where measure_code = 'ks4_attainment8'
 
 ),
 
 em_94 as (
 
-    select * from la_measures where measure_code = 'ks4_em_94'
+    select * from la_measures
+    where measure_code = 'ks4_em_94'
 
 ),
 
@@ -59,11 +62,15 @@ period_notes as (
         breaks.first_period,
         breaks.last_period,
         breaks.note
-    from (select distinct measure_code from la_measures where measure_code in ('ks2_rwm_expected', 'ks4_attainment8')) as measures
+    from (
+        select distinct measure_code from la_measures
+        where measure_code in ('ks2_rwm_expected', 'ks4_attainment8')
+    ) as measures
     inner join breaks
         on measures.measure_code like breaks.measure_pattern
-    where breaks.note is not null
-      and (breaks.series is null or breaks.first_period = breaks.last_period)
+    where
+        breaks.note is not null
+        and (breaks.series is null or breaks.first_period = breaks.last_period)
     qualify breaks.pattern_specificity = max(breaks.pattern_specificity) over (partition by measures.measure_code)
 
 ),
@@ -96,14 +103,17 @@ joined as (
         em_94.ranked_count as ks4_em_94_ranked_count
     from cohort_keys
     left join ks2
-        on cohort_keys.old_la_code = ks2.old_la_code
-        and cohort_keys.ks2_time_period = ks2.time_period
+        on
+            cohort_keys.old_la_code = ks2.old_la_code
+            and cohort_keys.ks2_time_period = ks2.time_period
     left join attainment8
-        on cohort_keys.old_la_code = attainment8.old_la_code
-        and cohort_keys.ks2_time_period + 505 = attainment8.time_period
+        on
+            cohort_keys.old_la_code = attainment8.old_la_code
+            and cohort_keys.ks2_time_period + 505 = attainment8.time_period
     left join em_94
-        on cohort_keys.old_la_code = em_94.old_la_code
-        and cohort_keys.ks2_time_period + 505 = em_94.time_period
+        on
+            cohort_keys.old_la_code = em_94.old_la_code
+            and cohort_keys.ks2_time_period + 505 = em_94.time_period
 
 ),
 
@@ -111,16 +121,25 @@ with_notes as (
 
     select
         joined.*,
-        nullif(concat_ws(' ',
+        nullif(concat_ws(
+            ' ',
             case when ks2_rwm_expected_status is null then 'No KS2 row for ' || {{ academic_year('ks2_time_period') }} || '.' end,
-            case when ks4_attainment8_status is null and ks4_em_94_status is null
-                then 'No KS4 row for ' || {{ academic_year('ks4_time_period') }} || ' yet.' end,
-            (select string_agg(note, ' ') from period_notes
-                where period_notes.measure_code = 'ks2_rwm_expected'
-                  and joined.ks2_time_period between coalesce(period_notes.first_period, 0) and coalesce(period_notes.last_period, 999999)),
-            (select string_agg(note, ' ') from period_notes
-                where period_notes.measure_code = 'ks4_attainment8'
-                  and joined.ks4_time_period between coalesce(period_notes.first_period, 0) and coalesce(period_notes.last_period, 999999))
+            case
+                when ks4_attainment8_status is null and ks4_em_94_status is null
+                    then 'No KS4 row for ' || {{ academic_year('ks4_time_period') }} || ' yet.'
+            end,
+            (
+                select string_agg(note, ' ') from period_notes
+                where
+                    period_notes.measure_code = 'ks2_rwm_expected'
+                    and joined.ks2_time_period between coalesce(period_notes.first_period, 0) and coalesce(period_notes.last_period, 999999)
+            ),
+            (
+                select string_agg(note, ' ') from period_notes
+                where
+                    period_notes.measure_code = 'ks4_attainment8'
+                    and joined.ks4_time_period between coalesce(period_notes.first_period, 0) and coalesce(period_notes.last_period, 999999)
+            )
         ), '') as comparability_note
     from joined
 

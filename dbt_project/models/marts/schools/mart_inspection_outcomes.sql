@@ -44,7 +44,7 @@ aggregated as (
         count(*) filter (where overall_effectiveness_grade is null) as schools_without_single_word_judgement,
         count(*) filter (where judgement_basis = 'report card') as schools_with_report_card
     from by_phase
-    group by grouping sets ((old_la_code, phase, as_at), (old_la_code, as_at))
+    group by grouping sets ((old_la_code, phase, as_at), (old_la_code, as_at))  -- noqa: PRS
 
 ),
 
@@ -70,8 +70,9 @@ final as (
             'Ofsted stopped single-word overall effectiveness judgements in September 2024; inspections since then use report cards. '
             || 'Schools here without a single-word judgement: '
             || aggregated.schools_without_single_word_judgement || ' of ' || aggregated.schools
-            || case when aggregated.schools_with_report_card > 0
-                then ' (' || aggregated.schools_with_report_card || ' inspected under report cards)'
+            || case
+                when aggregated.schools_with_report_card > 0
+                    then ' (' || aggregated.schools_with_report_card || ' inspected under report cards)'
                 else ''
             end
             || '; percentages are of the schools and pupils with one.'

@@ -19,8 +19,9 @@ la_measures as (
 england as (
 
     select * from {{ ref('fct_area_measure') }}
-    where breakdown = 'all'
-      and area_level = 'national'
+    where
+        breakdown = 'all'
+        and area_level = 'national'
 
 ),
 
@@ -48,16 +49,18 @@ with_comparators as (
         case when school_values.is_catalogue_measure then england.value end as england_value
     from school_values
     left join la_measures
-        on school_values.is_catalogue_measure
-        and school_values.time_identifier in ('Academic year', 'Calendar year')
-        and school_values.measure_code = la_measures.measure_code
-        and school_values.time_period = la_measures.time_period
-        and school_values.old_la_code = la_measures.old_la_code
+        on
+            school_values.is_catalogue_measure
+            and school_values.time_identifier in ('Academic year', 'Calendar year')
+            and school_values.measure_code = la_measures.measure_code
+            and school_values.time_period = la_measures.time_period
+            and school_values.old_la_code = la_measures.old_la_code
     left join england
-        on school_values.is_catalogue_measure
-        and school_values.time_identifier in ('Academic year', 'Calendar year')
-        and school_values.measure_code = england.measure_code
-        and school_values.time_period = england.time_period
+        on
+            school_values.is_catalogue_measure
+            and school_values.time_identifier in ('Academic year', 'Calendar year')
+            and school_values.measure_code = england.measure_code
+            and school_values.time_period = england.time_period
 
 ),
 
@@ -96,8 +99,9 @@ final as (
         cast(flagged.england_value as double) as england_value,
         cast(flagged.diff_from_england as double) as diff_from_england,
         cast(
-            case when flagged.diff_from_england is not null then
-                {{ is_worse('flagged.diff_from_england', 'flagged.polarity') }}
+            case
+                when flagged.diff_from_england is not null then
+                    {{ is_worse('flagged.diff_from_england', 'flagged.polarity') }}
             end as boolean
         ) as below_national,
         cast(flagged.declining_two_years as boolean) as declining_two_years,

@@ -44,8 +44,9 @@ results_rule_measures as (
         end as period_order
     from rules
     inner join school_outcomes
-        on (rules.measure_code = school_outcomes.measure_code)
-        or (rules.measure_code is null and school_outcomes.is_headline)
+        on
+            (rules.measure_code = school_outcomes.measure_code)
+            or (rules.measure_code is null and school_outcomes.is_headline)
     where rules.rule_type in ('below_national_and_declining', 'below_national_for_years')
 
 ),
@@ -68,11 +69,12 @@ below_and_declining as (
         cast(null as integer) as periods_checked,
         cast(null as varchar) as history_text
     from results_ranked
-    where rule_type = 'below_national_and_declining'
-      and recency = 1
-      and value_status = 'published'
-      and below_national
-      and declining_two_years
+    where
+        rule_type = 'below_national_and_declining'
+        and recency = 1
+        and value_status = 'published'
+        and below_national
+        and declining_two_years
 
 ),
 
@@ -84,7 +86,7 @@ below_for_years as (
         history.periods_checked,
         history.history_text
     from results_ranked as latest
-    inner join (
+    inner join (  -- noqa: ST05
         select
             rule_id,
             urn,
@@ -96,17 +98,20 @@ below_for_years as (
                 ', ' order by period_order
             ) as history_text
         from results_ranked
-        where rule_type = 'below_national_for_years'
-          and recency <= years
-          and value_status = 'published'
-          and below_national
+        where
+            rule_type = 'below_national_for_years'
+            and recency <= years
+            and value_status = 'published'
+            and below_national
         group by rule_id, urn, measure_code
     ) as history
-        on latest.rule_id = history.rule_id
-        and latest.urn = history.urn
-        and latest.measure_code = history.measure_code
-    where latest.recency = 1
-      and history.periods_checked = latest.years
+        on
+            latest.rule_id = history.rule_id
+            and latest.urn = history.urn
+            and latest.measure_code = history.measure_code
+    where
+        latest.recency = 1
+        and history.periods_checked = latest.years
 
 ),
 
@@ -126,16 +131,23 @@ results_with_reason as (
         earlier.academic_year as second_previous_academic_year,
         earlier.value as second_previous_value,
         case
-            when results_met.rule_type = 'below_national_and_declining' then
-                results_met.measure_label || ' ' || {{ format_school_value('results_met.value', 'results_met.decimal_places', 'results_met.unit') }}
-                || ' in ' || results_met.academic_year
-                || case when results_met.time_identifier like '% term' then ' (' || results_met.time_identifier || ')' else '' end
-                || ', ' || {{ polarity_word('results_met.polarity', 'above', 'below') }}
-                || ' England (' || {{ format_school_value('results_met.england_value', 'results_met.decimal_places', 'results_met.unit') }} || ')'
-                || ', ' || {{ polarity_word('results_met.polarity', 'up', 'down') }} || ' two years running ('
-                || {{ format_school_value('earlier.value', 'results_met.decimal_places', 'results_met.unit') }} || ' in ' || earlier.academic_year
-                || ', ' || {{ format_school_value('results_met.previous_value', 'results_met.decimal_places', 'results_met.unit') }}
-                || ' in ' || {{ academic_year('results_met.previous_time_period') }} || ')'
+            when results_met.rule_type = 'below_national_and_declining'
+                then
+                    results_met.measure_label
+                    || ' '
+                    || {{ format_school_value('results_met.value', 'results_met.decimal_places', 'results_met.unit') }}
+                    || ' in ' || results_met.academic_year
+                    || case when results_met.time_identifier like '% term' then ' (' || results_met.time_identifier || ')' else '' end
+                    || ', ' || {{ polarity_word('results_met.polarity', 'above', 'below') }}
+                    || ' England ('
+                    || {{ format_school_value('results_met.england_value', 'results_met.decimal_places', 'results_met.unit') }}
+                    || ')'
+                    || ', ' || {{ polarity_word('results_met.polarity', 'up', 'down') }} || ' two years running ('
+                    || {{ format_school_value('earlier.value', 'results_met.decimal_places', 'results_met.unit') }}
+                    || ' in '
+                    || earlier.academic_year
+                    || ', ' || {{ format_school_value('results_met.previous_value', 'results_met.decimal_places', 'results_met.unit') }}
+                    || ' in ' || {{ academic_year('results_met.previous_time_period') }} || ')'
             else
                 results_met.measure_label || ' ' || {{ polarity_word('results_met.polarity', 'above', 'below') }}
                 || ' England in each of the last ' || results_met.periods_checked || ' published years: '
@@ -143,18 +155,20 @@ results_with_reason as (
         end as reason
     from results_met
     left join school_outcomes as previous
-        on results_met.rule_type = 'below_national_and_declining'
-        and {{ same_school_series('results_met', 'previous') }}
-        and results_met.previous_time_period = previous.time_period
+        on
+            results_met.rule_type = 'below_national_and_declining'
+            and {{ same_school_series('results_met', 'previous') }}
+            and results_met.previous_time_period = previous.time_period
     left join school_outcomes as earlier
-        on {{ same_school_series('previous', 'earlier') }}
-        and previous.previous_time_period = earlier.time_period
+        on
+            {{ same_school_series('previous', 'earlier') }}
+            and previous.previous_time_period = earlier.time_period
 
 ),
 
 latest_snapshot as (
 
-    select * from inspections
+    select * from inspections  -- noqa: AL04
     where as_at = (select max(as_at) from inspections)
 
 ),
@@ -167,14 +181,15 @@ inspection_met as (
         rules.description as rule_description,
         latest_snapshot.*,
         coalesce(latest_snapshot.school_name, 'URN ' || latest_snapshot.urn)
-            || ': latest Ofsted overall effectiveness ' || latest_snapshot.overall_effectiveness_label
-            || ' (grade ' || latest_snapshot.overall_effectiveness_grade || ')'
-            || coalesce(', inspected ' || strftime(latest_snapshot.inspection_date, '%-d %B %Y'), '')
-            || ', in Ofsted''s data as at ' || strftime(latest_snapshot.as_at, '%-d %B %Y') as reason
+        || ': latest Ofsted overall effectiveness ' || latest_snapshot.overall_effectiveness_label
+        || ' (grade ' || latest_snapshot.overall_effectiveness_grade || ')'
+        || coalesce(', inspected ' || strftime(latest_snapshot.inspection_date, '%-d %B %Y'), '')
+        || ', in Ofsted''s data as at ' || strftime(latest_snapshot.as_at, '%-d %B %Y') as reason
     from rules
     cross join latest_snapshot
-    where rules.rule_type = 'inspection_below_good'
-      and latest_snapshot.overall_effectiveness_grade in (3, 4)
+    where
+        rules.rule_type = 'inspection_below_good'
+        and latest_snapshot.overall_effectiveness_grade in (3, 4)
 
 ),
 

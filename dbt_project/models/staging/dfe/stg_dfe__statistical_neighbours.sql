@@ -18,83 +18,84 @@
 {%- endif -%}
 
 {%- if ranks %}
-with source as (
+    with source as (
 
-    select * from {{ relation }}
+        select * from {{ relation }}
 
-),
+    ),
 
-neighbour_lists as (
+    neighbour_lists as (
 
-    select
-        nullif(trim(old_la_code), '') as old_la_code,
-        nullif(trim(la_name), '') as la_name,
-        nullif(trim(region_name), '') as region_name,
-        _source_file as source_file,
-        _file_sha256 as file_sha256,
-        cast(_row_number as integer) as source_row_number,
-        cast(_landed_seq as integer) as landed_seq,
-        [
-            {%- for r in ranks %}
-            struct_pack(
-                neighbour_rank := {{ r.rank }},
-                neighbour_old_la_code := nullif(trim({{ adapter.quote(r.code) }}), ''),
-                closeness := {% if r.closeness %}nullif(trim({{ adapter.quote(r.closeness) }}), ''){% else %}cast(null as varchar){% endif %}
-            ){{ ',' if not loop.last }}
+        select
+            nullif(trim(old_la_code), '') as old_la_code,
+            nullif(trim(la_name), '') as la_name,
+            nullif(trim(region_name), '') as region_name,
+            _source_file as source_file,
+            _file_sha256 as file_sha256,
+            cast(_row_number as integer) as source_row_number,
+            cast(_landed_seq as integer) as landed_seq,
+            [
+                {%- for r in ranks %}
+                struct_pack(
+                    neighbour_rank := {{ r.rank }},
+                    neighbour_old_la_code := nullif(trim({{ adapter.quote(r.code) }}), ''),
+                    closeness := {% if r.closeness %}nullif(trim({{ adapter.quote(r.closeness) }}), ''){% else %}cast(null as varchar){% endif %}
+                ){{ ',' if not loop.last }}
             {%- endfor %}
-        ] as neighbours
-    from source
+            ] as neighbours  -- noqa: LT02
+        from source
 
-),
+    ),
 
-unnested as (
+    unnested as (
 
-    select
-        old_la_code,
-        la_name,
-        region_name,
-        unnest(neighbours, recursive := true),
-        source_file,
-        file_sha256,
-        source_row_number,
-        landed_seq
-    from neighbour_lists
+        select
+            old_la_code,
+            la_name,
+            region_name,
+            unnest(neighbours, recursive := true),  -- noqa: AL03
+            source_file,
+            file_sha256,
+            source_row_number,
+            landed_seq
+        from neighbour_lists
 
-),
+    ),
 
-final as (
+    final as (
 
-    select
-        old_la_code,
-        la_name,
-        region_name,
-        cast(neighbour_rank as integer) as neighbour_rank,
-        neighbour_old_la_code,
-        closeness,
-        source_file,
-        file_sha256,
-        source_row_number,
-        landed_seq
-    from unnested
-    -- Blank rank cells (an LA with fewer neighbours, or trailing note rows) are not neighbours.
-    where old_la_code is not null
-      and neighbour_old_la_code is not null
+        select
+            old_la_code,
+            la_name,
+            region_name,
+            cast(neighbour_rank as integer) as neighbour_rank,
+            neighbour_old_la_code,
+            closeness,
+            source_file,
+            file_sha256,
+            source_row_number,
+            landed_seq
+        from unnested
+        -- Blank rank cells (an LA with fewer neighbours, or trailing note rows) are not neighbours.
+        where
+            old_la_code is not null
+            and neighbour_old_la_code is not null
 
-)
+    )
 
-select * from final
+    select * from final
 {%- else %}
 -- No statistical neighbour file landed: an empty relation keeps downstream models buildable.
-select
-    cast(null as varchar) as old_la_code,
-    cast(null as varchar) as la_name,
-    cast(null as varchar) as region_name,
-    cast(null as integer) as neighbour_rank,
-    cast(null as varchar) as neighbour_old_la_code,
-    cast(null as varchar) as closeness,
-    cast(null as varchar) as source_file,
-    cast(null as varchar) as file_sha256,
-    cast(null as integer) as source_row_number,
-    cast(null as integer) as landed_seq
-where false
+    select
+        cast(null as varchar) as old_la_code,
+        cast(null as varchar) as la_name,
+        cast(null as varchar) as region_name,
+        cast(null as integer) as neighbour_rank,
+        cast(null as varchar) as neighbour_old_la_code,
+        cast(null as varchar) as closeness,
+        cast(null as varchar) as source_file,
+        cast(null as varchar) as file_sha256,
+        cast(null as integer) as source_row_number,
+        cast(null as integer) as landed_seq
+    where false
 {%- endif %}

@@ -22,8 +22,8 @@ parsed as (
         -- Ofsted's management information writes dates as ISO or as DD/MM/YYYY by release.
         coalesce(
             try_cast(trim(inspection_date) as date),
-            try_strptime(trim(inspection_date), '%d/%m/%Y')::date,
-            try_strptime(trim(inspection_date), '%d-%m-%Y')::date
+            cast(try_strptime(trim(inspection_date), '%d/%m/%Y') as date),
+            cast(try_strptime(trim(inspection_date), '%d-%m-%Y') as date)
         ) as inspection_date,
         nullif(trim(overall_effectiveness), '') as overall_effectiveness,
         {{ normalise_label('overall_effectiveness') }} as judgement_text,

@@ -27,7 +27,7 @@ final as (
         nullif(trim(cohort_column), '') as cohort_column,
         -- A measure is a rate of two counts when the schema names both columns.
         nullif(trim(numerator_column), '') is not null
-            and nullif(trim(denominator_column), '') is not null as uses_numerator_denominator,
+        and nullif(trim(denominator_column), '') is not null as uses_numerator_denominator,
         cast(missing_values as varchar) as missing_values,
         cast(schema_file as varchar) as schema_file,
         cast(schema_sha256 as varchar) as schema_sha256,

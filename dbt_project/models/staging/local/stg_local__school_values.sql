@@ -43,8 +43,9 @@ parsed as (
         cast(source._landed_seq as integer) as landed_seq
     from source
     left join measures
-        on source.dataset = measures.dataset
-        and trim(source.measure_code) = measures.measure_code
+        on
+            source.dataset = measures.dataset
+            and trim(source.measure_code) = measures.measure_code
 
 ),
 
@@ -68,19 +69,21 @@ final as (
         denominator,
         cohort,
         case
-            when uses_numerator_denominator then
-                case when denominator > 0 then numerator / denominator * 100 end
+            when uses_numerator_denominator
+                then
+                    case when denominator > 0 then numerator / denominator * 100 end
             else parsed_value
         end as value,
         case
-            when uses_numerator_denominator then
-                case
-                    when numerator is not null and denominator > 0 then 'published'
-                    when numerator_as_written is null and denominator_as_written is null then 'not_available'
-                    -- A zero denominator (no sessions possible) has no rate: nothing to publish.
-                    when numerator is not null and denominator is not null then 'not_available'
-                    else 'suppressed_at_source'
-                end
+            when uses_numerator_denominator
+                then
+                    case
+                        when numerator is not null and denominator > 0 then 'published'
+                        when numerator_as_written is null and denominator_as_written is null then 'not_available'
+                        -- A zero denominator (no sessions possible) has no rate: nothing to publish.
+                        when numerator is not null and denominator is not null then 'not_available'
+                        else 'suppressed_at_source'
+                    end
             when parsed_value is not null then 'published'
             when value_as_written is null then 'not_available'
             else 'suppressed_at_source'
