@@ -30,7 +30,8 @@ prepare: setup
 generate: setup  ## write the dbt sources, stg_ees models and raw gate suites from vars.ees_datasets
 	$(PY) -m orchestration.lib.rules.registry
 
-run: prepare  ## land sources.yml's files, build, gate and publish warehouse/education.duckdb
+run: setup  ## land sources.yml's files, build, gate and publish warehouse/education.duckdb
+	@# (the CLI parses the dbt project itself before loading the definitions: no `make prepare` here)
 	@# A registry entry edited without `make generate` would build from stale models and suites.
 	$(PY) -m orchestration.lib.rules.registry --check
 	$(PY) -m orchestration.cli run
