@@ -217,6 +217,10 @@ def collect(records: Iterable) -> RunFacts:
             facts.gates_planned += 1
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
+            facts.warnings += [
+                f"{evaluation.asset_key.to_user_string()} / {evaluation.check_name}: {w}"
+                for w in bullets(evaluation.metadata or {}, "warnings")
+            ]
             facts.gates.append(
                 Gate(
                     evaluation.asset_key.to_user_string(),

@@ -6,6 +6,7 @@ import duckdb
 from orchestration.defs.ingest.checks import gate_result
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.lib import gates
+from orchestration.lib.gates import geography
 
 
 def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
@@ -18,13 +19,7 @@ def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
             [loaded],
         ).fetchall()
     ]
-    las = []
-    if "statistical_neighbours" in loaded:
-        las = [
-            r[0]
-            for r in con.execute("SELECT DISTINCT old_la_code FROM raw.statistical_neighbours ORDER BY 1").fetchall()
-        ]
-    return {"catalogue_measure_codes": measures, "expected_old_la_codes": las}
+    return {"catalogue_measure_codes": measures}
 
 
 def _mart_check(table: str) -> dg.AssetChecksDefinition:
@@ -45,5 +40,30 @@ def _mart_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+@dg.asset_check(
+    asset=dg.AssetKey(["marts", "fct_la_measure"]),
+    name="geography_complete",
+    blocking=True,
+    description="Every LA that existed in a period (the statistical neighbour model's LAs, with the years of "
+    "seeds/la_boundary_changes.csv) is in each measure of that period that has LA rows; City of London and "
+    "the Isles of Scilly only warn (vars.areas.often_unpublished).",
+)
+def geography_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
+        result = geography.check_geography(con)
+    return dg.AssetCheckResult(
+        passed=result.passed,
+        description=geography.summary(result),
+        metadata={
+            "measure_periods": result.checked_periods,
+            "missing_las": len(result.missing),
+            "warnings": "\n".join(f"- {w}" for w in result.warnings),
+        },
+    )
+
+
 def mart_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:
-    return [_mart_check(t) for t in mart_tables if gates.suite_exists(f"mart_{t}" if not t.startswith("mart_") else t)]
+    suites = [
+        _mart_check(t) for t in mart_tables if gates.suite_exists(f"mart_{t}" if not t.startswith("mart_") else t)
+    ]
+    return [*suites, *([geography_complete] if "fct_la_measure" in mart_tables else [])]

@@ -202,23 +202,10 @@ ROW_PROBLEM_COLUMNS = ("time_problem", "region_problem", "la_problem", "headline
 ENGLISH_REGIONS = areas.english_regions()
 LONDON = areas.london()
 
-# LAs created or retired by reorganisations since 2015/16 (old_la_code -> name, region code): a
-# statistical neighbour model of one year lacks the codes of the others, and timeseries files
-# carry both. Dorset (835), Poole (836) and Bournemouth (837) until 2018/19; Northamptonshire
-# (928) until 2020/21; Cumbria (909) until 2022/23.
-REORGANISED_LAS = {
-    "835": ("Dorset", "E12000009"),
-    "836": ("Poole", "E12000009"),
-    "837": ("Bournemouth", "E12000009"),
-    "838": ("Dorset", "E12000009"),
-    "839": ("Bournemouth, Christchurch and Poole", "E12000009"),
-    "928": ("Northamptonshire", "E12000004"),
-    "940": ("North Northamptonshire", "E12000004"),
-    "941": ("West Northamptonshire", "E12000004"),
-    "909": ("Cumbria", "E12000002"),
-    "942": ("Cumberland", "E12000002"),
-    "943": ("Westmorland and Furness", "E12000002"),
-}
+# LAs created or retired by reorganisations (old_la_code -> name, region code), from
+# seeds/la_boundary_changes.csv: a statistical neighbour model of one year lacks the codes of the
+# others, and timeseries files carry both.
+REORGANISED_LAS = {code: (c.la_name, c.region_code) for code, c in areas.boundary_changes().items()}
 
 # Cohort columns a count behind a percentage is out of, when no `t_<stem>_eligible_pupils` exists.
 COHORT_COLUMNS = (

@@ -222,8 +222,9 @@ def land_sources(
         if (source.dataset, landed.sha256) in seen:
             continue  # the same bytes listed twice (e.g. overlapping globs) load once
         seen.add((source.dataset, landed.sha256))
-        scan = scan_text(Path(landed.landed_path), source.listed_as, scratch_dir(settings))
-        columns, header = read_header(scan, source.listed_as, specs[source.dataset])
+        spec = specs[source.dataset]
+        scan = scan_text(Path(landed.landed_path), source.listed_as, scratch_dir(settings), spec)
+        columns, header = read_header(scan, source.listed_as, spec)
         # Lines, not rows: known from the byte scan, before DuckDB reads anything.
         accepted = check_file_size(settings, landed, max(scan.lines - 1, 0))
         if accepted and log is not None:

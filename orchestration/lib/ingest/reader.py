@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import re
+import zipfile
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -139,15 +140,40 @@ _BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*\n")
 
 @dataclass(frozen=True)
 class TextScan:
-    encoding: str  # "utf-8" or "cp1252"
+    encoding: str  # "utf-8", "cp1252", or "xlsx" (a sheet written out as UTF-8 CSV)
     lines: int  # physical lines; a last line without a line break counts
     blank_lines: bool
-    readable: Path  # the landed file, or (cp1252) a UTF-8 copy of it in the scratch folder
+    readable: Path  # the landed file, or a UTF-8 CSV copy of it in the scratch folder
+    # Lines of the original above the CSV's header (an XLSX sheet's title rows): added to every
+    # line number so messages and lineage name the row of the sheet as Excel shows it.
+    line_offset: int = 0
+    sheet: str | None = None
+
+
+# Formats are told by content, not by name: DfE's downloads arrive as .csv, .csv.gz, .zip and
+# .xlsx, and a renamed or re-downloaded file keeps its bytes but not always its suffix.
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def file_format(path: Path) -> str:
+    """'gzip', 'xlsx', 'zip' or 'text', from the file's first bytes."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head[:2] == _GZIP_MAGIC:
+        return "gzip"
+    if head == _ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return "xlsx" if "xl/workbook.xml" in archive.namelist() else "zip"
+        except zipfile.BadZipFile:
+            return "zip"
+    return "text"
 
 
 def _open(path: Path, mode: str = "rb", **kwargs):
-    """A landed file, decompressed on the fly when DfE published it gzipped (DuckDB reads .gz too)."""
-    if path.name.lower().endswith(".gz"):
+    """A landed file, decompressed on the fly when it is gzipped (DuckDB is told so too)."""
+    if file_format(path) == "gzip":
         return gzip.open(path, mode if "b" in mode else mode + "t", **kwargs)
     return path.open(mode, **kwargs)
 
@@ -162,9 +188,18 @@ def _line_of(path: Path, offset: int) -> int:
     return count
 
 
-def scan_text(path: Path, source_file: str, scratch_dir: Path) -> TextScan:
+def scan_text(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSpec | None = None) -> TextScan:
     """One streaming pass over the bytes: is it UTF-8 (else Windows-1252, then transcoded to a
-    UTF-8 copy DuckDB can read; the landed file is never touched), how many lines, any blank."""
+    UTF-8 copy DuckDB can read; the landed file is never touched), how many lines, any blank.
+    An XLSX workbook is first written out as a UTF-8 CSV of its data sheet (see xlsx_to_csv)."""
+    kind = file_format(path)
+    if kind == "zip":
+        raise PipelineInputError(
+            f"{source_file}: a ZIP archive, not a data file: list the CSV inside it, or give the archive as a "
+            "url: source (its data/*.csv members are taken, or those `members:` names)"
+        )
+    if kind == "xlsx":
+        return xlsx_to_csv(path, source_file, scratch_dir, spec)
     decoder = codecs.getincrementaldecoder("utf-8")()
     newlines, blank, tail, done, failed_at = 0, False, b"", 0, None
     ends_with_newline = True
@@ -211,6 +246,93 @@ def scan_text(path: Path, source_file: str, scratch_dir: Path) -> TextScan:
     return TextScan("cp1252", lines, blank, copy)
 
 
+# XLSX: EES sheets (tidy data, header on row 1) and DfE's own workbooks (title rows above the
+# header, e.g. the statistical neighbour model). The data sheet is written out as a UTF-8 CSV in
+# the scratch folder and read like any other file; the landed workbook is never touched.
+_XLSX_HEADER_SEARCH_ROWS = 30
+
+
+def _xlsx_cell(value) -> str:
+    """A cell as DfE typed it: whole numbers without a decimal point, others in full."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    return str(value).strip()
+
+
+def _is_header(cells: list[str], spec: DatasetSpec | None) -> bool:
+    names = {normalise_header(c) for c in cells if c}
+    if spec is not None and spec.required_columns:
+        return all(spec.has_column(names, column) for column in spec.required_columns)
+    return {"time_period", "geographic_level"} <= names
+
+
+def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSpec | None) -> TextScan:
+    """The first sheet whose header row (within its first rows) names the dataset's required
+    columns, as a UTF-8 CSV from that header down; rows above it are counted in line_offset."""
+    import openpyxl  # only workbooks need it
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
+        raise PipelineInputError(f"{source_file}: not a readable XLSX workbook: {exc}") from exc
+    sheets = workbook.sheetnames
+    try:
+        for worksheet in workbook.worksheets:
+            head = [
+                [_xlsx_cell(v) for v in row]
+                for row in worksheet.iter_rows(max_row=_XLSX_HEADER_SEARCH_ROWS, values_only=True)
+            ]
+            header_at = next((i for i, cells in enumerate(head) if _is_header(cells, spec)), None)
+            if header_at is None:
+                continue
+            width = max((i + 1 for i, c in enumerate(head[header_at]) if c), default=0)
+            scratch_dir.mkdir(parents=True, exist_ok=True)
+            copy = scratch_dir / f"{path.parent.name}.xlsx.csv"
+            lines, blank = 0, False
+            with copy.open("w", encoding="utf-8", newline="") as target:
+                writer = csv.writer(target, lineterminator="\n")
+                for row in worksheet.iter_rows(min_row=header_at + 1, values_only=True):
+                    cells = [_xlsx_cell(v) for v in row[:width]]
+                    cells += [""] * (width - len(cells))
+                    filled = [c for c in cells if c]
+                    if len(filled) == 1 and filled[0].endswith(":"):
+                        # a caption between two blocks of a workbook ("Old SNs:"), not a data row:
+                        # written blank, so the loader drops it and the lines below keep their numbers
+                        cells = [""] * width
+                    blank = blank or not any(cells)
+                    writer.writerow(cells)
+                    lines += 1
+            return TextScan("xlsx", lines, blank, copy, line_offset=header_at, sheet=worksheet.title)
+    finally:
+        workbook.close()
+    wanted = ", ".join(spec.required_columns) if spec is not None else "time_period, geographic_level"
+    raise PipelineInputError(
+        f"{source_file}: no sheet has a header row naming {wanted} in its first {_XLSX_HEADER_SEARCH_ROWS} rows "
+        f"(sheets: {', '.join(sheets)})"
+    )
+
+
+def canonical_columns(columns: list[str], spec: DatasetSpec) -> list[str]:
+    """DfE files other than tidy EES files (the neighbour model) are renamed to the dataset's
+    canonical names here, as their staging model reads them: the first alias present takes the
+    name; a repeated name the spec lists is named from the column before it."""
+    renamed = list(columns)
+    for canonical, aliases in spec.aliases.items():
+        if canonical in renamed:
+            continue
+        position = next((i for i, name in enumerate(renamed) if name in aliases), None)
+        if position is not None:
+            renamed[position] = canonical
+    for position, name in enumerate(renamed):
+        if name in spec.repeated_columns and position > 0:
+            renamed[position] = spec.repeated_columns[name].format(previous=renamed[position - 1])
+    return renamed
+
+
 def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[list[str], list[str]]:
     """(normalised names, names as written) of the header row, checked."""
     with _open(scan.readable, "r", encoding="utf-8-sig", newline="") as handle:
@@ -229,6 +351,8 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
     for position, (original, name) in enumerate(zip(header, columns), start=1):
         if not name:
             raise PipelineInputError(f"{source_file}: header column {position} ('{original}') is blank")
+    if spec.kind == "other":
+        columns = canonical_columns(columns, spec)
     duplicated = sorted(name for name, count in Counter(columns).items() if count > 1)
     if duplicated:
         raise PipelineInputError(
@@ -274,6 +398,7 @@ def _read_records(con: duckdb.DuckDBPyConnection, scan: TextScan, source_file: s
         f"""CREATE OR REPLACE TEMP TABLE _file AS
             SELECT row_number() OVER () AS _record, *
             FROM read_csv(?, header = false, skip = 1, columns = {columns}, auto_detect = false,
+                          compression = '{"gzip" if file_format(scan.readable) == "gzip" else "none"}',
                           delim = ',', quote = '"', escape = '"', store_rejects = true,
                           rejects_table = '_rejects', rejects_scan = '_reject_scans')""",
         [str(scan.readable)],
@@ -283,7 +408,7 @@ def _read_records(con: duckdb.DuckDBPyConnection, scan: TextScan, source_file: s
     ).fetchall()
     for offset, error_type, text in rejects:
         if (text or "").strip():
-            line = _line_of(scan.readable, offset)
+            line = _line_of(scan.readable, offset) + scan.line_offset
             if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
                 found = _fields_on_line(scan, offset)
                 raise PipelineInputError(f"{source_file}: line {line}: {found} fields where the header has {width}")
@@ -312,9 +437,9 @@ def parse_csv(
                 {"_record": pa.array(range(1, records + 1), pa.int64()), "_line": _record_lines(scan, len(columns))}
             ),
         )
-        line, join = "_lines._line", "JOIN _lines USING (_record)"
+        line, join = f"(_lines._line + {int(scan.line_offset)})::INTEGER", "JOIN _lines USING (_record)"
     else:
-        line, join = "(_record + 1)::INTEGER", ""
+        line, join = f"(_record + 1 + {int(scan.line_offset)})::INTEGER", ""
     cells = [f"_clean(c{i})" for i in range(len(columns))]
     select = ", ".join(f"{cell} AS {_quote(name)}" for cell, name in zip(cells, columns))
     blank = " AND ".join(f"{cell} = ''" for cell in cells)

@@ -8,9 +8,12 @@ spellings name the same LA. ``tests/test_areas.py`` runs both sides on the same 
 
 from __future__ import annotations
 
+import csv
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
+from orchestration.lib.settings import DBT_PROJECT_DIR
 from orchestration.lib.sources.config import dbt_project_vars
 
 
@@ -21,6 +24,11 @@ def _rules() -> dict:
 def regions() -> dict[str, str]:
     """ONS code -> name of England's nine regions."""
     return dict(_rules()["regions"])
+
+
+def often_unpublished() -> dict[str, str]:
+    """old_la_code -> name of the LAs DfE often leaves out of a file (City of London, Scilly)."""
+    return {str(code): name for code, name in (_rules().get("often_unpublished") or {}).items()}
 
 
 def london() -> str:
@@ -78,3 +86,41 @@ def name_key_sql(expression: str) -> str:
     for _, replacement, pattern in _name_steps():
         sql = f"regexp_replace({sql}, '{pattern.replace(chr(39), chr(39) * 2)}', '{replacement.replace(chr(39), chr(39) * 2)}', 'g')"
     return sql
+
+
+@dataclass(frozen=True)
+class BoundaryChange:
+    """One LA of a reorganisation (a row of seeds/la_boundary_changes.csv)."""
+
+    old_la_code: str
+    new_la_code: str | None
+    la_name: str
+    region_code: str
+    first_year: int | None
+    last_year: int | None
+    reorganisation: str
+
+
+@lru_cache(maxsize=1)
+def boundary_changes() -> dict[str, BoundaryChange]:
+    """old_la_code -> its row of the seed dbt builds into reference.la_boundary_changes: the one
+    home of which LAs replaced which, read here by the raw gates before dbt has run."""
+    path = DBT_PROJECT_DIR / "seeds" / "la_boundary_changes.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    def year(text: str) -> int | None:
+        return int(text) if text.strip() else None
+
+    return {
+        r["old_la_code"]: BoundaryChange(
+            r["old_la_code"],
+            r["new_la_code"] or None,
+            r["la_name"],
+            r["region_code"],
+            year(r["first_year"]),
+            year(r["last_year"]),
+            r["reorganisation"],
+        )
+        for r in rows
+    }

@@ -52,6 +52,9 @@ class DatasetSpec:
     kind: str  # "ees" (tidy EES file) or "other"
     required_columns: tuple[str, ...]
     aliases: dict[str, tuple[str, ...]]
+    # name -> template: a header name a file repeats, named from the column before it (DfE's
+    # neighbour workbook follows each SN<k> with a closeness column headed just "SNP").
+    repeated_columns: dict[str, str] = field(default_factory=dict)
 
     def has_column(self, columns: set[str], canonical: str) -> bool:
         return canonical in columns or any(a in columns for a in self.aliases.get(canonical, ()))
@@ -103,6 +106,7 @@ def dataset_specs() -> dict[str, DatasetSpec]:
             kind="other",
             required_columns=tuple(spec.get("required_columns", ())),
             aliases={k: tuple(v) for k, v in (spec.get("aliases") or {}).items()},
+            repeated_columns=dict(spec.get("repeated_columns") or {}),
         )
     return specs
 
