@@ -54,7 +54,9 @@ def test_gzip_is_read_by_content_whatever_the_name(tmp_path, isolated_env, monke
     text = ",".join(HEADER) + "\n" + "\n".join(",".join(map(str, la_row(c, v))) for c, v in [(340, 61), (341, "c")])
     (tmp_path / "ks2_download.csv").write_bytes(gzip.compress(text.encode()))
     with ingest_one(tmp_path, monkeypatch, "ks2_download.csv") as con:
-        rows = con.execute("SELECT old_la_code, pt_rwm_met_expected_standard, _row_number FROM raw.ks2 ORDER BY 3").fetchall()
+        rows = con.execute(
+            "SELECT old_la_code, pt_rwm_met_expected_standard, _row_number FROM raw.ks2 ORDER BY 3"
+        ).fetchall()
     assert rows == [("340", "61", 2), ("341", "c", 3)]
 
 
@@ -73,7 +75,9 @@ def test_an_ees_sheet_in_xlsx_loads_with_the_sheets_row_numbers(tmp_path, isolat
 
 def test_a_workbook_without_the_datasets_header_names_what_it_looked_for(tmp_path, isolated_env, monkeypatch):
     write_xlsx(tmp_path / "ks2.xlsx", [["a", "b"], [1, 2]])
-    with pytest.raises(PipelineInputError, match=r"ks2.xlsx: no sheet has a header row naming .*time_period.*\(sheets: Notes, Data\)"):
+    with pytest.raises(
+        PipelineInputError, match=r"ks2.xlsx: no sheet has a header row naming .*time_period.*\(sheets: Notes, Data\)"
+    ):
         ingest_one(tmp_path, monkeypatch, "ks2.xlsx")
 
 
@@ -103,7 +107,17 @@ def test_dfes_neighbour_workbook_layout_is_renamed_to_the_wide_layout(tmp_path):
     spec = dataset_specs()["statistical_neighbours"]
     scan = reader.scan_text(path, "sn.xlsx", tmp_path / "scratch", spec)
     columns, header = reader.read_header(scan, "sn.xlsx", spec)
-    assert columns == ["old_la_code", "la_name", "la_number", "region_ind", "region_name", "sn_1", "sn_1p", "sn_2", "sn_2p"]
+    assert columns == [
+        "old_la_code",
+        "la_name",
+        "la_number",
+        "region_ind",
+        "region_name",
+        "sn_1",
+        "sn_1p",
+        "sn_2",
+        "sn_2p",
+    ]
     assert header[:2] == ["LA num", "LA Name"] and scan.line_offset == 2 and scan.sheet == "LA SN Groups"
     lines = scan.readable.read_text(encoding="utf-8").splitlines()
     # the caption row is blanked (dropped by the loader) so the rows below keep their numbers
@@ -111,13 +125,22 @@ def test_dfes_neighbour_workbook_layout_is_renamed_to_the_wide_layout(tmp_path):
     assert lines[3] == ",,,,,,,," and lines[4].startswith("835,Dorset (Pre LG)")
 
 
-@pytest.mark.skipif(not (SHARED / "data" / "statistical_neighbours" / "sn_may_2025.xlsx").exists(), reason="../shared absent")
+@pytest.mark.skipif(
+    not (SHARED / "data" / "statistical_neighbours" / "sn_may_2025.xlsx").exists(), reason="../shared absent"
+)
 def test_dfes_real_2025_neighbour_workbook_loads_every_la(tmp_path, isolated_env, monkeypatch):
     (tmp_path / "sn.xlsx").symlink_to(SHARED / "data" / "statistical_neighbours" / "sn_may_2025.xlsx")
     with ingest_one(tmp_path, monkeypatch, "sn.xlsx", "statistical_neighbours") as con:
-        codes = {r[0]: r[1:] for r in con.execute("SELECT old_la_code, la_name, sn_1, sn_1p, _row_number FROM raw.statistical_neighbours").fetchall()}
+        codes = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "SELECT old_la_code, la_name, sn_1, sn_1p, _row_number FROM raw.statistical_neighbours"
+            ).fetchall()
+        }
     # 153 current LAs and the five predecessors of the 2019-2023 reorganisations
     assert len(codes) == 158
     assert codes["301"] == ("Barking and Dagenham", "308", "Close", 4)
-    assert {"835", "836", "837", "928", "909"} <= set(codes) and {"838", "839", "940", "941", "942", "943"} <= set(codes)
+    assert {"835", "836", "837", "928", "909"} <= set(codes) and {"838", "839", "940", "941", "942", "943"} <= set(
+        codes
+    )
     assert codes["909"][0] == "Cumbria" and codes["909"][3] == 164  # the sheet's row, below the caption

@@ -182,3 +182,41 @@ def test_fsm_gap_beside_a_suppressed_group_fails_the_post16_disclosure_gate():
     result = gates.validate("mart_post16", pd.DataFrame([row]))
     assert len(result.failures) == 1, result.summary()
     assert "age19_l3: FSM gap only where both groups are published" in result.failures[0]
+
+
+def test_mart_gates_on_candidate_rows_judge_as_on_the_whole_table(sample_publication, tmp_path):
+    """The mart gates hand Great Expectations only the rows a suite could fail on (plus one row per
+    distinct value a suite counts): on the published sample with failures planted (a repeated key,
+    an absurd value, a rank past its count, a missing measure), every suite's
+    verdict and every failure message is the one the whole table gives."""
+    import shutil
+
+    import duckdb
+
+    from orchestration.defs.gates.checks import suite_parameters
+
+    db = tmp_path / "publication_copy.duckdb"
+    shutil.copy(sample_publication / "warehouse" / "education.duckdb", db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.landed_files AS SELECT unnest(['ks2', 'ks4', 'eyfs']) AS dataset")
+        con.execute("INSERT INTO marts.fct_la_measure SELECT * FROM marts.fct_la_measure LIMIT 1")
+        con.execute("UPDATE marts.fct_la_measure SET value = 1e9 WHERE rowid = 5")
+        con.execute("UPDATE marts.fct_la_measure SET rank = ranked_count + 3 WHERE rowid = 7")
+        con.execute("DELETE FROM marts.fct_area_measure WHERE measure_code LIKE 'ks4%'")
+        parameters = suite_parameters(con)
+        tables = [
+            r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
+        ]
+        failed = []
+        for table in sorted(tables):
+            suite = table if table.startswith("mart_") else f"mart_{table}"
+            if not gates.suite_exists(suite):
+                continue
+            relation = f"SELECT * FROM marts.{gates.quote_identifier(table)}"
+            whole = gates.validate(suite, gates.table_frame(con, f"marts.{table}"), parameters)
+            candidates = gates.row_candidates(con, relation, suite, "ALL", parameters)
+            subset = gates.validate(suite, candidates, parameters)
+            assert (subset.passed, subset.failures) == (whole.passed, whole.failures), table
+            failed += [table] * (not whole.passed)
+    assert failed == ["fct_area_measure", "fct_la_measure"]

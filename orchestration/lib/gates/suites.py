@@ -220,13 +220,17 @@ _ROW_WISE = {
     "expect_column_values_to_not_be_in_set": "list_contains({value_set}, {c})",
 }
 _UNIQUE = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
-_NO_ROWS = ("expect_column_to_exist",)
+# Judged on the frame's columns, which every subset of the table has.
+_NO_ROWS = ("expect_column_to_exist", "expect_table_columns_to_match_set")
+# Judged on the column's distinct values: one row per distinct value keeps them all.
+_DISTINCT = ("expect_column_distinct_values_to_contain_set",)
 
 
 @dataclass
 class CompiledSuite:
     failing: list  # functions ref -> SQL condition (ref: frame column name -> SQL expression)
     unique: list[list[str]]
+    distinct: list[str] = field(default_factory=list)  # columns whose every distinct value GX must see
     values: dict = field(default_factory=dict)  # parameter name -> value, for con.execute
     names: dict = field(default_factory=dict)  # (repr(value), cast) -> parameter name
 
@@ -264,6 +268,9 @@ def compile_suite(suite: dict, parameters: dict) -> CompiledSuite:
         if kind in _UNIQUE:
             compiled.unique.append(kwargs.get("column_list") or [kwargs["column"]])
             continue
+        if kind in _DISTINCT:
+            compiled.distinct.append(kwargs["column"])
+            continue
         compiled.failing.append(_failing_condition(compiled, kind, kwargs))
     return compiled
 
@@ -272,6 +279,17 @@ def _failing_condition(compiled: CompiledSuite, kind: str, kwargs: dict):
     if kwargs.get("mostly") not in (None, 1, 1.0):
         raise UnsupportedSuite(f"{kind} with mostly={kwargs['mostly']}")
     condition = kwargs.get("row_condition")
+
+    def _with_condition(text: str, condition: str | None, ref) -> str:
+        """Only rows the row_condition selects can fail; a condition beyond the compiler's
+        form (pandas arithmetic) is dropped, which only adds candidates."""
+        if not condition:
+            return text
+        try:
+            return f"{_condition_sql(condition, ref, compiled)} AND {text}"
+        except UnsupportedSuite:
+            return text
+
     if kind == "expect_column_values_to_be_between":
 
         def test(c: str) -> str:
@@ -296,14 +314,25 @@ def _failing_condition(compiled: CompiledSuite, kind: str, kwargs: dict):
                 regex=compiled.bind(kwargs.get("regex"), "VARCHAR") if "regex" in kwargs else "",
                 value_set=compiled.bind(list(values), "VARCHAR[]") if values is not None else "",
             )
+    elif kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        operator = ">=" if kwargs.get("or_equal") else ">"
+        ignore = kwargs.get("ignore_row_if", "both_values_are_missing")
+
+        def pair_test(a: str, b: str) -> str:
+            if ignore == "either_value_is_missing":
+                return f"{a} IS NOT NULL AND {b} IS NOT NULL AND NOT ({a} {operator} {b})"
+            # a missing value fails (or errors in) the comparison: every such row is a candidate
+            return f"{a} IS NULL OR {b} IS NULL OR NOT ({a} {operator} {b})"
+
+        def failing_pair(ref) -> str:
+            return _with_condition(f"({pair_test(ref(kwargs['column_A']), ref(kwargs['column_B']))})", condition, ref)
+
+        return failing_pair
     else:
         raise UnsupportedSuite(f"{kind} cannot be compiled to a row condition")
 
     def failing(ref) -> str:
-        text = f"({test(ref(kwargs['column']))})"
-        if condition:
-            text = f"{_condition_sql(condition, ref, compiled)} AND {text}"
-        return text
+        return _with_condition(f"({test(ref(kwargs['column']))})", condition, ref)
 
     return failing
 
@@ -336,13 +365,18 @@ def expectations_dir() -> Path:
     return EXPECTATIONS_DIR
 
 
-def row_candidates(con: duckdb.DuckDBPyConnection, relation: str, suite_name: str, order: str) -> pd.DataFrame:
-    """The rows of ``relation`` (SQL) that suite ``suite_name`` could fail on; every row when the
-    suite has a table-wide expectation."""
+def row_candidates(
+    con: duckdb.DuckDBPyConnection, relation: str, suite_name: str, order: str, parameters: dict | None = None
+) -> pd.DataFrame:
+    """The rows of ``relation`` (SQL) that suite ``suite_name`` could fail on, plus one row per
+    distinct value of a column whose distinct values it checks; every row when the suite has an
+    expectation that cannot be judged on such a subset."""
     columns = {d[0] for d in con.execute(f"SELECT * FROM ({relation}) LIMIT 0").description}
     try:
-        compiled = compile_suite(load_suite_definition(suite_name), suite_parameters())
+        compiled = compile_suite(load_suite_definition(suite_name), {**suite_parameters(), **(parameters or {})})
         keys = compiled.unique_keys(columns)
+        if not set(compiled.distinct) <= columns:
+            raise UnsupportedSuite("a distinct-values expectation on a missing column")
     except UnsupportedSuite:
         return con.execute(f"SELECT * FROM ({relation}) ORDER BY {order}").df()
 
@@ -360,8 +394,13 @@ def row_candidates(con: duckdb.DuckDBPyConnection, relation: str, suite_name: st
         f"count(*) OVER (PARTITION BY {', '.join(_quote(c) for c in key)}) > 1 AS _dup{i}" for i, key in enumerate(keys)
     ]
     conditions += [f"_dup{i}" for i in range(len(windows))]
+    flags = [f"_dup{i}" for i in range(len(windows))]
+    for i, column in enumerate(compiled.distinct):
+        windows.append(f"row_number() OVER (PARTITION BY {_quote(column)}) = 1 AS _rep{i}")
+        conditions.append(f"_rep{i}")
+        flags.append(f"_rep{i}")
     where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
-    exclude = f" EXCLUDE ({', '.join(f'_dup{i}' for i in range(len(windows)))})" if windows else ""
+    exclude = f" EXCLUDE ({', '.join(flags)})" if flags else ""
     return con.execute(
         f"""WITH relation AS ({relation}), windowed AS (SELECT *{"".join(", " + w for w in windows)} FROM relation)
             SELECT *{exclude} FROM windowed WHERE {where} ORDER BY {order}""",
