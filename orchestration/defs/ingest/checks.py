@@ -62,9 +62,11 @@ def _raw_check(dataset: str, kind: str) -> dg.AssetChecksDefinition:
     def metadata_of(con, frame) -> dict:
         if kind != "ees":
             return {}
+        warnings = gates.raw_warnings(con, dataset)
         return {
             "cells": gates.raw_cell_count(con, dataset),
             "rows_with_problems": _problem_counts(frame, gates.ROW_PROBLEM_COLUMNS),
+            **({"warnings": "\n".join(f"- {w}" for w in warnings)} if warnings else {}),
         }
 
     return _gx_check(dataset, "", read_frame, f"{dataset}: not in sources.yml, nothing to check", metadata_of)

@@ -11,6 +11,7 @@ from orchestration.lib.gates.raw import (
     raw_cell_count,
     raw_ees_frame,
     raw_row_problems,
+    raw_warnings,
 )
 from orchestration.lib.gates.suites import (
     GateResult,
@@ -37,6 +38,7 @@ __all__ = [
     "raw_ees_frame",
     "raw_local_frame",
     "raw_row_problems",
+    "raw_warnings",
     "row_candidates",
     "suite_exists",
     "table_frame",

@@ -27,12 +27,12 @@ def _headline_value(dataset: str, filter_column: str) -> str:
 
 def raw_cell_count(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
     """How many indicator cells the raw table holds (what the suite checks, in effect)."""
-    indicators = [c for c, r in _roles(con, dataset) if r == "indicator" and c in _table_columns(con, dataset)]
+    indicators, _ = gated_indicators(con, dataset)
     if not indicators:
         return 0
     return (
         con.execute(
-            "SELECT " + " + ".join(f"count({_quote(c)})" for c in indicators) + f" FROM raw.{_quote(dataset)}"
+            "SELECT " + " + ".join(f"count({_quote(c)})" for c in indicators) + f" FROM {gated_relation(con, dataset)}"
         ).fetchall()[0][0]
         or 0
     )
@@ -59,6 +59,93 @@ RAW_STANDARD_COLUMNS = (
 _CELL_ATTRIBUTES = ("indicator", "raw_value", "value", "is_percentage")
 
 
+# What the gates judge: rows at the geographic levels the dataset publishes (its registry entry's
+# geographic_levels), and indicator columns the measure catalogue reads. Everything else in a DfE
+# file (School and LA district rows, columns no measure reads) is kept in raw.* as landed, never
+# published, and only warned about: a quirk in data nothing publishes must not stop a publication.
+
+
+def _levels(dataset: str) -> tuple[str, ...] | None:
+    entry = registry.ees_datasets().get(dataset)
+    return entry.geographic_levels if entry is not None else None
+
+
+def gated_relation(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
+    """SQL relation of the raw table's rows at published levels (all rows for other datasets)."""
+    table = f"raw.{_quote(dataset)}"
+    levels = _levels(dataset)
+    if levels is None or "geographic_level" not in _table_columns(con, dataset):
+        return table
+    listed = ", ".join(_literal(level) for level in levels)
+    # Compared as staging compares them (int_measure_values: case-insensitive).
+    return f"(SELECT * FROM {table} WHERE lower(geographic_level) IN (SELECT lower(unnest([{listed}]))))"
+
+
+def gated_indicators(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[list[str], list[str]]:
+    """(indicator columns the catalogue reads, the file's other indicator columns)."""
+    from orchestration.lib.ingest.reader import known_indicator_names
+    from orchestration.lib.sources.config import dataset_specs
+
+    present = _table_columns(con, dataset)
+    indicators = [c for c, r in _roles(con, dataset) if r == "indicator" and c in present]
+    spec = dataset_specs().get(dataset)
+    if spec is None or spec.kind != "ees":
+        return indicators, []
+    read = known_indicator_names(spec)
+    return [c for c in indicators if c in read], [c for c in indicators if c not in read]
+
+
+def raw_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """What the gate leaves unjudged because nothing publishes it, counted so nobody is surprised:
+    rows at other geographic levels, and junk or out-of-range cells in columns no measure reads."""
+    warnings = []
+    table = f"raw.{_quote(dataset)}"
+    levels = _levels(dataset)
+    if levels is not None and "geographic_level" in _table_columns(con, dataset):
+        others = con.execute(
+            f"SELECT coalesce(geographic_level, '(blank)'), count(*) FROM {table} "
+            f"WHERE coalesce(lower(geographic_level), '') NOT IN (SELECT lower(unnest(?::VARCHAR[]))) "
+            "GROUP BY 1 ORDER BY 2 DESC, 1",
+            [list(levels)],
+        ).fetchall()
+        if others:
+            counted = ", ".join(f"{level} {n:,}" for level, n in others)
+            warnings.append(
+                f"{sum(n for _, n in others):,} row(s) at levels no measure publishes ({counted}): "
+                f"kept in raw.{dataset}, not checked, not published"
+            )
+    _, unread = gated_indicators(con, dataset)
+    if unread:
+        relation = gated_relation(con, dataset)
+        regex = ees_cells.gate_cell_regex()
+        checks = []
+        for column in unread:
+            cell = _quote(column)
+            percentage = _is_percentage(_literal(column))
+            checks.append(
+                f"SELECT {_literal(column)} AS indicator, "
+                f"count(*) FILTER (WHERE NOT regexp_matches(coalesce({cell}, ''), $regex)) AS junk, "
+                f"count(*) FILTER (WHERE {percentage} AND (TRY_CAST({cell} AS DOUBLE) < 0 "
+                f"OR TRY_CAST({cell} AS DOUBLE) > 100)) AS out_of_range, "
+                f"arg_min(_source_file || ' line ' || _row_number || ': ' || {cell}, _row_number) FILTER "
+                f"(WHERE NOT regexp_matches(coalesce({cell}, ''), $regex) OR ({percentage} AND "
+                f"(TRY_CAST({cell} AS DOUBLE) < 0 OR TRY_CAST({cell} AS DOUBLE) > 100))) AS example "
+                f"FROM {relation}"
+            )
+        for column, junk, out_of_range, example in con.execute(" UNION ALL ".join(checks), {"regex": regex}).fetchall():
+            if junk or out_of_range:
+                found = " and ".join(
+                    part
+                    for part in (
+                        f"{junk:,} cell(s) neither a number nor an EES symbol" if junk else "",
+                        f"{out_of_range:,} percentage(s) outside 0-100" if out_of_range else "",
+                    )
+                    if part
+                )
+                warnings.append(f"column {column} (no measure reads it): {found}, e.g. {example}")
+    return warnings
+
+
 def _is_percentage(indicator: str) -> str:
     """SQL: whether the indicator column (a SQL text expression) holds a percentage."""
     return (
@@ -79,7 +166,7 @@ def raw_ees_frame(
     suite = load_suite_definition(suite_name or f"raw_{dataset}")
     present = _table_columns(con, dataset)
     roles = _roles(con, dataset)
-    indicators = [c for c, r in roles if r == "indicator" and c in present]
+    indicators, _ = gated_indicators(con, dataset)
     filters = [c for c, r in roles if r == "filter"]
     select_standard = ", ".join(
         f"{_quote(c)}" if c in present else f"NULL::VARCHAR AS {_quote(c)}" for c in RAW_STANDARD_COLUMNS
@@ -163,7 +250,7 @@ def raw_ees_frame(
         WITH base AS (
             SELECT _source_file, _row_number, {select_standard}, {filter_key} AS filter_key, {columns},
                 {first} AS _first_indicator
-            FROM raw.{_quote(dataset)}
+            FROM {gated_relation(con, dataset)}
         ), windowed AS (
             SELECT b.*{"".join(", " + w for w in windows)} FROM base b
         ), flagged AS (
@@ -559,7 +646,7 @@ def _count_problems(con, table: str, dataset: str, present: set[str]) -> list[pd
 def raw_row_problems(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     """One row per raw file row with a problem: _source_file, _row_number and one column per kind
     (ROW_PROBLEM_COLUMNS, None where that kind found nothing; several problems joined with '; ')."""
-    table = f"raw.{_quote(dataset)}"
+    table = gated_relation(con, dataset)
     present = _table_columns(con, dataset)
     frames = [
         *_time_problems(con, table, present),

@@ -56,6 +56,6 @@ def is_number_or_symbol(cell: str) -> bool:
 
 def gate_cell_regex() -> str:
     """The raw gates' cell check: a number or a symbol, as written (no thousands separators: the
-    gate asks DfE's own form), or empty."""
+    gate asks DfE's own form), or empty. Symbols in any case, as staging reads them ('NA', 'C')."""
     alternatives = [number_pattern(), *(re.escape(s) for s in sorted(symbols()))]
-    return "^(" + "|".join(alternatives) + "|)$"
+    return "(?i)^(" + "|".join(alternatives) + "|)$"
