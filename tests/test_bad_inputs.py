@@ -589,3 +589,68 @@ def test_real_dfe_files_pass_the_raw_checks(tmp_path, monkeypatch):
             )
             result = gates.validate(f"raw_{dataset}", frame)
             assert result.passed, result.summary()
+
+
+# Gate policy: block what would be published wrong, warn about what nothing publishes ------------
+
+
+def test_rows_at_levels_nothing_publishes_warn_and_never_block(drop):
+    """DfE's files carry School and LA district rows (with `z` country codes, repeated LA codes and
+    cells no check expects); they stay in raw as landed, are counted, and block nothing."""
+    rows = base_rows()
+    extra = [
+        "202223,Academic year,School,z,Outside England,,,340,Knowsley,E08000011,Final,Total,Total,10,5,..",
+        "202223,Academic year,School,z,Outside England,,,340,Knowsley,E08000011,Final,Total,Total,10,5,..",
+        "202223,Academic year,Local authority district,E92000001,England,E12000002,North West,340,Knowsley,E08000011,"
+        "Final,Total,Total,10,5,50",
+    ]
+    drop.write(csv_text(rows + extra))
+    result = drop.gate()
+    assert result.passed, result.summary()
+    with duckdb.connect(str(drop.db), read_only=True) as con:
+        warnings = gates.raw_warnings(con, "ks2")
+        kept = con.execute("SELECT count(*) FROM raw.ks2 WHERE geographic_level <> 'Local authority'").fetchall()
+    assert warnings == [
+        "3 row(s) at levels no measure publishes (School 2, Local authority district 1): kept in raw.ks2, "
+        "not checked, not published"
+    ]
+    assert kept[0][0] == 3 + sum(1 for r in rows if ",National," in r or ",Regional," in r)
+
+
+def test_a_column_no_measure_reads_warns_where_a_read_column_blocks(drop):
+    """NEET's september_guarantee_offer_made_percent held 100.2 (Thurrock): no measure reads it."""
+    header = HEADER + ",september_guarantee_offer_made_percent"
+    rows = [row + ",97.5" for row in base_rows()]
+    set_cell(
+        rows,
+        index_of(rows, "342", "Disadvantaged", "202223"),
+        "september_guarantee_offer_made_percent",
+        "100.2",
+        header,
+    )
+    set_cell(
+        rows, index_of(rows, "340", "Disadvantaged", "202122"), "september_guarantee_offer_made_percent", "n/a", header
+    )
+    drop.write(csv_text(rows, header))
+    assert drop.gate().passed
+    with duckdb.connect(str(drop.db), read_only=True) as con:
+        (warning,) = gates.raw_warnings(con, "ks2")
+    assert warning.startswith(
+        "column september_guarantee_offer_made_percent (no measure reads it): 1 cell(s) neither a number nor an EES "
+        "symbol and 1 percentage(s) outside 0-100, e.g. ks2_la.csv line "
+    )
+    # the same value in the column the measures read stops the file, naming the line
+    rows = base_rows()
+    index = index_of(rows, "342", "Disadvantaged", "202223")
+    set_cell(rows, index, "pt_rwm_met_expected_standard", "100.2")
+    drop.write(csv_text(rows))
+    result = drop.gate()
+    assert not result.passed and f"line {index + 2}" in result.summary()
+
+
+@pytest.mark.parametrize("cell", [".", "NA", "na", "C", "x"])
+def test_older_dfe_symbols_and_symbols_in_capitals_pass_the_gate(drop, cell):
+    rows = base_rows()
+    set_cell(rows, index_of(rows, "342", "Disadvantaged", "202223"), "pt_rwm_met_expected_standard", cell)
+    drop.write(csv_text(rows))
+    assert drop.gate().passed
