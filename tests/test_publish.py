@@ -86,3 +86,15 @@ def test_a_bad_school_threshold_is_refused(value, monkeypatch):
         load_settings().validate()
     monkeypatch.setenv("EDU_SCHOOL_MIN_COHORT", " 6 ")
     assert load_settings().publication_parameters() == {"EDU_SCHOOL_MIN_COHORT": 6}
+
+
+@pytest.mark.parametrize("folder", ["council's data", "x' AS build; CREATE TABLE pwned AS SELECT 1; --"])
+def test_a_build_path_with_quotes_publishes_and_runs_no_sql(tmp_path, folder):
+    """The ATTACH of the build database takes no parameter: its path is quoted, never pasted."""
+    (tmp_path / folder).mkdir()
+    build, served = tmp_path / folder / "build.duckdb", tmp_path / folder / "wh" / "education.duckdb"
+    make_build(build, 57)
+    publish(build, served, "run-1", [], [])
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute("SELECT v FROM marts.fct WHERE m = 'ks2'").fetchone()[0] == 57
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pwned'").fetchone()[0] == 0

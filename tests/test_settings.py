@@ -25,6 +25,7 @@ def clean_env(monkeypatch):
         "EDU_EES_API_URL",
         "EDU_SENSOR_INTERVAL_SECONDS",
         "EDU_ZIP_MAX_BYTES",
+        "EDU_DUCKDB_MEMORY_MIB",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -129,3 +130,20 @@ def test_every_setting_is_documented_in_env_example():
         "EDU_ZIP_MAX_BYTES",
     }
     assert read - documented == set()
+
+
+def test_duckdb_memory_cap_reaches_every_duckdb_process(clean_env):
+    from orchestration.defs.transform.resources import dbt_vars
+
+    assert load_settings().duckdb_config == {"memory_limit": "1024MB"}
+    clean_env.setenv("EDU_DUCKDB_MEMORY_MIB", "2,048")
+    settings = load_settings()
+    assert settings.duckdb_config == {"memory_limit": "2048MB"}
+    # dbt's connection reads it through its profile
+    assert '"edu_duckdb_memory_limit": "2048MB"' in dbt_vars(settings)[1]
+    for bad in ("100", "1GB", "-5"):
+        clean_env.setenv("EDU_DUCKDB_MEMORY_MIB", bad)
+        with pytest.raises(
+            PipelineInputError, match="EDU_DUCKDB_MEMORY_MIB must be a whole number of MiB, at least 256"
+        ):
+            load_settings()

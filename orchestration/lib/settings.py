@@ -27,6 +27,10 @@ DEFAULT_EES_API_URL = "https://api.education.gov.uk/statistics/v1"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 3600
 MIN_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_ZIP_MAX_BYTES = 8 * 1024**3
+# DuckDB keeps as much as it may in memory (80% of RAM by default) and spills the rest to disk:
+# a cap keeps a run on a million-row characteristics file within a modest machine's memory.
+DEFAULT_DUCKDB_MEMORY_MIB = 1024
+MIN_DUCKDB_MEMORY_MIB = 256
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -93,6 +97,7 @@ class Settings:
     # Accept, for this run, a file far larger than its previous landing (recorded in the landing).
     allow_large_files: bool = False  # EDU_ALLOW_LARGE_FILES
     max_rows_per_file: int | None = None  # EDU_MAX_ROWS_PER_FILE: None = no limit
+    duckdb_memory_mib: int = DEFAULT_DUCKDB_MEMORY_MIB  # EDU_DUCKDB_MEMORY_MIB: per DuckDB process
 
     @property
     def school_min_cohort(self) -> int:
@@ -112,6 +117,11 @@ class Settings:
     def publication_parameters(self) -> dict:
         """Settings that change published values, recorded with each publication."""
         return {"EDU_SCHOOL_MIN_COHORT": self.school_min_cohort}
+
+    @property
+    def duckdb_config(self) -> dict:
+        """Every DuckDB connection of a run (ingest, gates, publication; dbt through its profile)."""
+        return {"memory_limit": f"{self.duckdb_memory_mib}MB"}
 
     @property
     def published_db(self) -> Path:
@@ -148,4 +158,6 @@ def load_settings() -> Settings:
         zip_max_bytes=_whole_number("EDU_ZIP_MAX_BYTES", "bytes", 1) or DEFAULT_ZIP_MAX_BYTES,
         allow_large_files=_flag("EDU_ALLOW_LARGE_FILES", False),
         max_rows_per_file=_whole_number("EDU_MAX_ROWS_PER_FILE", "rows", 1),
+        duckdb_memory_mib=_whole_number("EDU_DUCKDB_MEMORY_MIB", "MiB", MIN_DUCKDB_MEMORY_MIB)
+        or DEFAULT_DUCKDB_MEMORY_MIB,
     )

@@ -32,7 +32,9 @@ def _mart_check(table: str) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite expectations/{suite}.json",
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
+        with duckdb.connect(
+            str(warehouse.settings().build_db), read_only=True, config=warehouse.settings().duckdb_config
+        ) as con:
             parameters = suite_parameters(con)
             rows = con.execute(f"SELECT count(*) FROM marts.{gates.quote_identifier(table)}").fetchall()[0][0]
             # Only the rows the suite could fail on reach Great Expectations (the raw gates' compiler).
@@ -53,7 +55,9 @@ def _mart_check(table: str) -> dg.AssetChecksDefinition:
     "the Isles of Scilly only warn (vars.areas.often_unpublished).",
 )
 def geography_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
+    with duckdb.connect(
+        str(warehouse.settings().build_db), read_only=True, config=warehouse.settings().duckdb_config
+    ) as con:
         result = geography.check_geography(con)
     return dg.AssetCheckResult(
         passed=result.passed,

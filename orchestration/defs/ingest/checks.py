@@ -34,7 +34,9 @@ def _gx_check(table: str, suite_note: str, read_frame, empty_note: str, metadata
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         started = time.monotonic()
-        with duckdb.connect(str(warehouse.settings().build_db), read_only=True) as con:
+        with duckdb.connect(
+            str(warehouse.settings().build_db), read_only=True, config=warehouse.settings().duckdb_config
+        ) as con:
             rows = con.execute(f"SELECT count(*) FROM raw.{gates.quote_identifier(table)}").fetchall()[0][0]
             if not rows:
                 return dg.AssetCheckResult(passed=True, description=empty_note)

@@ -23,7 +23,12 @@ def dbt_vars(settings: Settings) -> list[str]:
     connects to. A var rather than an environment variable, so an asset never writes os.environ
     to reach the dbt subprocess. `dbt parse` (cli.prepare) passes the same vars, as dbt parses
     again from scratch when they change."""
-    return ["--vars", json.dumps({"edu_build_db": str(settings.build_db)})]
+    return [
+        "--vars",
+        json.dumps(
+            {"edu_build_db": str(settings.build_db), "edu_duckdb_memory_limit": f"{settings.duckdb_memory_mib}MB"}
+        ),
+    ]
 
 
 def dbt_resource() -> DbtCliResource:

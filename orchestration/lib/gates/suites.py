@@ -20,6 +20,7 @@ import pandas as pd
 
 from orchestration.lib.rules import ees_cells
 from orchestration.lib.settings import EXPECTATIONS_DIR
+from orchestration.lib.sql import quote_identifier, sql_literal  # noqa: F401 (the gates' interface)
 
 MAX_ROWS_IN_MESSAGE = 10
 LOCATION_COLUMNS = ["_source_file", "_row_number"]
@@ -173,17 +174,7 @@ def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = Non
 # Frames the suites validate ---------------------------------------------------------------------
 
 
-def quote_identifier(name: str) -> str:
-    """A SQL identifier, quoted (names come from files: never pasted as they are)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 _quote = quote_identifier
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal of ``text``."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def suite_parameters() -> dict:

@@ -399,7 +399,7 @@ def ingest(
     existed = database.exists()
     results = []
     try:
-        with duckdb.connect(str(database)) as con:
+        with duckdb.connect(str(database), config=settings.duckdb_config) as con:
             con.execute("BEGIN TRANSACTION")
             for dataset, files in landing.pending.items():
                 parsed = load_dataset(con, dataset, files, log)

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.settings import REPO_ROOT
+from orchestration.lib.sql import sql_literal
 
 PUBLISHED_SCHEMAS = ("marts",)
 PUBLICATIONS_DDL = """
@@ -94,7 +95,9 @@ def publish(
     partial = published_db.parent / f".{published_db.name}.{publication_id}.partial"
     try:
         with duckdb.connect(str(partial)) as con:
-            con.execute(f"ATTACH '{build_db}' AS build (READ_ONLY)")
+            # DuckDB takes no parameter for ATTACH's path: a quoted literal (a folder may be named
+            # "council's data")
+            con.execute(f"ATTACH {sql_literal(str(build_db))} AS build (READ_ONLY)")
             for schema in PUBLISHED_SCHEMAS:
                 con.execute(f'CREATE SCHEMA "{schema}"')
                 for (table,) in con.execute(
