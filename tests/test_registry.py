@@ -175,3 +175,27 @@ def test_dbt_and_python_read_the_same_headline_values(tmp_path):
     assert python == ["16-17", "Total", "Total", "Total", "Total"]
     assert [r[0] for r in rows] == python  # the SQL macro, row by row
     assert list(rows[0][1:-1]) == python  # the Jinja macro staging uses
+
+
+def test_national_bounds_are_catalogue_rows_with_their_reason(tmp_path, monkeypatch):
+    """The area mart's plausibility bounds come from measure_catalogue.csv (national_min,
+    national_max, national_bounds_why): England's real GLD of 51.7 in 2012/13 passes, a bound
+    without its reason is refused naming the row."""
+    expectations = {e["meta"]["check"]: e for e in registry.national_bounds_expectations()}
+    gld = expectations["plausible national value: eyfs_gld (all)"]
+    assert gld["kwargs"]["min_value"] <= 51.7 <= gld["kwargs"]["max_value"]
+    assert "51.7" in gld["meta"]["why"]
+    catalogue = (registry.DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv").read_text(encoding="utf-8")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    lines = catalogue.splitlines()
+    header = lines[0].split(",")
+    assert header[-3:] == ["national_min", "national_max", "national_bounds_why"]
+    (seeds / "measure_catalogue.csv").write_text(
+        "\n".join([lines[0], "ks2_x,X,ks2,ks2,pt_x,,all,%,high,0,10,90,"]) + "\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(registry, "DBT_PROJECT_DIR", tmp_path)
+    with pytest.raises(
+        PipelineInputError, match=r"measure_catalogue.csv ks2_x \(all\): national bounds need national_bounds_why"
+    ):
+        registry.national_bounds_expectations()

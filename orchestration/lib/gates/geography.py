@@ -25,6 +25,7 @@ _SHOWN = 6
 @dataclass
 class GeographyResult:
     checked_periods: int
+    model_loaded: bool = True
     missing: list[str] = field(default_factory=list)  # blocking, one line per missing LA
     warnings: list[str] = field(default_factory=list)  # LAs DfE often leaves out
 
@@ -93,7 +94,7 @@ def check_geography(con: duckdb.DuckDBPyConnection) -> GeographyResult:
     tables = _tables(con)
     needed = {"marts.fct_la_measure", "raw.statistical_neighbours", "reference.la_boundary_changes"}
     if not needed <= tables or not con.execute("SELECT count(*) FROM raw.statistical_neighbours").fetchall()[0][0]:
-        return GeographyResult(0)  # no neighbour model loaded: no list of LAs to hold the facts to
+        return GeographyResult(0, model_loaded=False)  # no neighbour model: no list of LAs to hold the facts to
     periods = con.execute("SELECT count(DISTINCT (measure_code, time_period)) FROM marts.fct_la_measure").fetchall()
     result = GeographyResult(periods[0][0])
     often_left_out = areas.often_unpublished()
@@ -106,8 +107,10 @@ def check_geography(con: duckdb.DuckDBPyConnection) -> GeographyResult:
 
 
 def summary(result: GeographyResult) -> str:
-    if not result.checked_periods:
+    if not result.model_loaded:
         return "geography: no statistical neighbour model loaded, so no list of LAs to check against"
+    if not result.checked_periods:
+        return "geography: no measure has LA rows in this build (national-only files), nothing to check"
     if result.passed:
         text = f"geography complete: every LA of each period in all {result.checked_periods:,} measure-periods"
     else:

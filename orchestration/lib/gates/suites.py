@@ -111,7 +111,8 @@ def _describe(config, result: dict, row_id_columns: list[str]) -> str:
         text += f": {result['unexpected_count']} unexpected"
     elif result.get("observed_value") is not None:
         text += f": observed {result['observed_value']}"
-    return text + _describe_rows(result, config, row_id_columns)
+    why = config.meta.get("why") if config.meta else None
+    return text + _describe_rows(result, config, row_id_columns) + (f" [bounds: {why}]" if why else "")
 
 
 def _exception_message(info: dict | None) -> str | None:

@@ -1,4 +1,5 @@
-{#- The DfE model is published wide (sn_1..sn_10 with closeness sn_1p..sn_10p). Which rank
+{#- The DfE model is published wide (sn_1..sn_10 with closeness sn_1p..sn_10p); '-' names no
+    neighbour (the 2021 model lists Cumberland and Westmorland and Furness that way). Which rank
     columns exist is checked at run time so a model with fewer neighbours, or headers written
     without the underscore (sn1, sn1p), still stages. -#}
 {%- set relation = source('dfe', 'statistical_neighbours') -%}
@@ -38,8 +39,8 @@
                 {%- for r in ranks %}
                 struct_pack(
                     neighbour_rank := {{ r.rank }},
-                    neighbour_old_la_code := nullif(trim({{ adapter.quote(r.code) }}), ''),
-                    closeness := {% if r.closeness %}nullif(trim({{ adapter.quote(r.closeness) }}), ''){% else %}cast(null as varchar){% endif %}
+                    neighbour_old_la_code := nullif(nullif(trim({{ adapter.quote(r.code) }}), ''), '-'),
+                    closeness := {% if r.closeness %}nullif(nullif(trim({{ adapter.quote(r.closeness) }}), ''), '-'){% else %}cast(null as varchar){% endif %}
                 ){{ ',' if not loop.last }}
             {%- endfor %}
             ] as neighbours  -- noqa: LT02
