@@ -131,9 +131,8 @@ def test_city_of_london_and_scilly_missing_only_warn(real_run):
 
 def test_cumbria_before_its_split_completes_the_geography(real_run):
     _, _, con = real_run
-    codes = {
-        c for (c,) in con.execute("SELECT DISTINCT old_la_code FROM marts.fct_la_measure WHERE time_period = 202122")
-    }
+    rows = con.execute("SELECT DISTINCT old_la_code FROM marts.fct_la_measure WHERE time_period = 202122").fetchall()
+    codes = {c for (c,) in rows}
     assert "909" in codes and not {"942", "943"} & codes
 
 

@@ -17,7 +17,10 @@ def con():
     con = duckdb.connect()
     for schema in ("marts", "raw", "reference"):
         con.execute(f"CREATE SCHEMA {schema}")
-    con.execute("CREATE TABLE marts.fct_la_measure (measure_code VARCHAR, time_period INTEGER, old_la_code VARCHAR)")
+    con.execute(
+        "CREATE TABLE marts.fct_la_measure (measure_code VARCHAR, time_period INTEGER, old_la_code VARCHAR, "
+        "value_status VARCHAR DEFAULT 'published')"
+    )
     con.execute("CREATE TABLE raw.statistical_neighbours (old_la_code VARCHAR, la_name VARCHAR)")
     con.executemany("INSERT INTO raw.statistical_neighbours VALUES (?, ?)", [(c, f"LA {c}") for c in MODEL])
     con.execute(
@@ -30,8 +33,10 @@ def con():
     con.close()
 
 
-def publish(con, measure: str, period: int, codes: list[str]) -> None:
-    con.executemany("INSERT INTO marts.fct_la_measure VALUES (?, ?, ?)", [(measure, period, c) for c in codes])
+def publish(con, measure: str, period: int, codes: list[str], status: str = "published") -> None:
+    con.executemany(
+        "INSERT INTO marts.fct_la_measure VALUES (?, ?, ?, ?)", [(measure, period, c, status) for c in codes]
+    )
 
 
 def test_each_period_expects_the_las_that_existed_then(con):
@@ -73,3 +78,11 @@ def test_measures_without_la_rows_expect_none_and_no_model_means_no_check(con):
     con.execute("DELETE FROM raw.statistical_neighbours")
     publish(con, "ks2_rwm", 202324, ["301"])
     assert geography.check_geography(con).checked_periods == 0
+
+
+def test_a_period_nothing_was_published_for_expects_nothing(con):
+    """KS1 in 2019/20 was not published: a file's rows for it (some LAs, all `x`) are complete."""
+    publish(con, "ks1_maths", 201920, ["301", "838"], status="not_available")
+    publish(con, "ks1_maths", 201819, ["301", "302", "201", "420", "835", "836", "837", "909"])
+    result = geography.check_geography(con)
+    assert result.passed and result.checked_periods == 1

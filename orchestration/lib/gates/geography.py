@@ -1,5 +1,5 @@
 """Geography completeness of the published LA facts: every LA that existed in a period is in
-every measure of that period that has LA rows at all.
+every measure of that period in which DfE published LA values at all.
 
 Which LAs existed when is data: the statistical neighbour model's LAs, with the years of the
 reorganisations from seeds/la_boundary_changes.csv (Bournemouth, Poole and Dorset became BCP and
@@ -7,7 +7,8 @@ Dorset in 2019/20, and so on). Either side of a change completes a period: DfE's
 after April of the change year use the new LAs, and some timeseries restate earlier years on
 today's boundaries, so a period with any LA of a reorganisation has that reorganisation. LAs
 DfE often leaves out altogether (vars.areas.often_unpublished: City of London, Scilly) warn and
-never block. A measure with no LA rows in a period (a national-only file) expects none.
+never block. A measure-period with no published LA value (a national-only file, a year DfE did not
+publish) expects none.
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ _MISSING_SQL = """
 WITH present AS (
     SELECT DISTINCT measure_code, time_period, old_la_code FROM marts.fct_la_measure
 ),
+-- a period in which DfE published no LA value of the measure (KS1 in 2019/20, absence in 2019/20)
+-- holds whatever rows a file keeps for it: nothing is published, so nothing must be complete
 periods AS (
     SELECT DISTINCT measure_code, time_period, CAST(left(CAST(time_period AS VARCHAR), 4) AS INTEGER) AS year
-    FROM present
+    FROM marts.fct_la_measure
+    WHERE value_status = 'published'
 ),
 model AS (
     SELECT trim(old_la_code) AS old_la_code, any_value(trim(la_name)) AS la_name
@@ -95,7 +99,9 @@ def check_geography(con: duckdb.DuckDBPyConnection) -> GeographyResult:
     needed = {"marts.fct_la_measure", "raw.statistical_neighbours", "reference.la_boundary_changes"}
     if not needed <= tables or not con.execute("SELECT count(*) FROM raw.statistical_neighbours").fetchall()[0][0]:
         return GeographyResult(0, model_loaded=False)  # no neighbour model: no list of LAs to hold the facts to
-    periods = con.execute("SELECT count(DISTINCT (measure_code, time_period)) FROM marts.fct_la_measure").fetchall()
+    periods = con.execute(
+        "SELECT count(DISTINCT (measure_code, time_period)) FROM marts.fct_la_measure WHERE value_status = 'published'"
+    ).fetchall()
     result = GeographyResult(periods[0][0])
     often_left_out = areas.often_unpublished()
     for code, name, measure_periods in con.execute(_MISSING_SQL).fetchall():
