@@ -412,13 +412,26 @@ def test_numerator_above_denominator(drop):
 @pytest.mark.parametrize("column", ["pt_rwm_met_expected_standard", "t_rwm_eligible_pupils"])
 def test_non_numeric_junk_that_is_not_an_ees_symbol(drop, column):
     """Without a .meta.csv too: an indicator column with a junk cell stays an indicator (read as a
-    filter, it would silently drop the whole file from every measure)."""
+    filter, it would silently drop the whole file from every measure). In a column a measure reads
+    it blocks, naming the line; in one no measure reads it is a warning naming the line."""
     rows = base_rows()
     i = index_of(rows, "202122", "340", "Total")
     set_cell(rows, i, column, "n/a")
     drop.write(csv_text(rows))
-    message = failure(drop.gate(), "cell is a number or an EES symbol")
-    assert f"1 unexpected; rows: ks2_la.csv line {i + 2} (indicator={column}, raw_value=n/a)" in message
+    result = drop.gate()
+    with duckdb.connect(str(drop.db), read_only=True) as con:
+        role = con.execute("SELECT role FROM raw.file_columns WHERE column_name = ?", [column]).fetchall()
+        warnings = gates.raw_warnings(con, "ks2")
+    assert role == [("indicator",)]
+    if column == "pt_rwm_met_expected_standard":
+        message = failure(result, "cell is a number or an EES symbol")
+        assert f"1 unexpected; rows: ks2_la.csv line {i + 2} (indicator={column}, raw_value=n/a)" in message
+    else:
+        assert result.passed
+        assert warnings == [
+            f"column {column} (no measure reads it): 1 cell(s) neither a number nor an EES symbol, "
+            f"e.g. ks2_la.csv line {i + 2}: n/a"
+        ]
 
 
 def test_mixed_time_identifiers(drop):
