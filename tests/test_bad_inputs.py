@@ -499,6 +499,14 @@ def test_filter_without_any_total_is_not_a_missing_headline(drop):
         rows.append(row)
     drop.write(csv_text(rows, header))
     assert drop.gate().passed
+    # nothing of it can be published (no catalogue row reads social_care_group): a warning says so
+    with duckdb.connect(str(drop.db), read_only=True) as con:
+        warnings = gates.raw_warnings(con, "ks2")
+    assert warnings == [
+        "ks2_la.csv: no measure reads this file, as no row of it is a headline row: social_care_group never "
+        "holds 'Total' (it holds CINO at 31 March, CLA 12 months at 31 March, CPPO at 31 March) (a catalogue row "
+        "naming one of those values would read it)"
+    ]
 
 
 # --- marts: national value implausibly far from last year's (mart_fct_area_measure) --------------

@@ -114,6 +114,7 @@ def raw_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
                 f"{sum(n for _, n in others):,} row(s) at levels no measure publishes ({counted}): "
                 f"kept in raw.{dataset}, not checked, not published"
             )
+    warnings += _unreadable_files(con, dataset)
     _, unread = gated_indicators(con, dataset)
     if unread:
         relation = gated_relation(con, dataset)
@@ -143,6 +144,46 @@ def raw_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
                     if part
                 )
                 warnings.append(f"column {column} (no measure reads it): {found}, e.g. {example}")
+    return warnings
+
+
+def _unreadable_files(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """Files no measure can read: a filter never holds its headline value and no catalogue row
+    selects on it (DfE's children-in-need outcome files: social_care_group is CINO, CPPO or CLA,
+    never Total). Nothing of them is published; said once per file, naming the filter."""
+    from orchestration.lib.ingest.reader import catalogue_filter_columns
+
+    selected = catalogue_filter_columns().get(dataset, frozenset())
+    table = gated_relation(con, dataset)
+    present = _table_columns(con, dataset)
+    warnings = []
+    for sha, source in con.execute(f"SELECT DISTINCT _file_sha256, _source_file FROM {table} ORDER BY 2").fetchall():
+        filters = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM raw.file_columns WHERE dataset = ? AND file_sha256 = ? AND role = 'filter' "
+                "ORDER BY column_name",
+                [dataset, sha],
+            ).fetchall()
+            if r[0] in present and r[0] not in selected
+        ]
+        described = []
+        for f in filters:
+            values = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT {_quote(f)} FROM {table} WHERE _file_sha256 = ? ORDER BY 1 LIMIT 7", [sha]
+                ).fetchall()
+            ]
+            if _headline_value(dataset, f) not in values:
+                shown = ", ".join(map(str, values[:6])) + (", ..." if len(values) > 6 else "")
+                described.append(f"{f} never holds {_headline_value(dataset, f)!r} (it holds {shown})")
+        if described:
+            warnings.append(
+                f"{source}: no measure reads this file, as no row of it is a headline row: "
+                + "; ".join(described)
+                + " (a catalogue row naming one of those values would read it)"
+            )
     return warnings
 
 

@@ -87,6 +87,20 @@ def catalogue_indicator_columns() -> dict[str, tuple[str, ...]]:
     return {dataset: tuple(names) for dataset, names in columns.items()}
 
 
+@lru_cache(maxsize=1)
+def catalogue_filter_columns() -> dict[str, frozenset[str]]:
+    """dataset -> the filter columns the measure catalogue's rows name (`breakdown_topic=...`)."""
+    path = DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"
+    columns: dict[str, set[str]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for record in csv.DictReader(handle):
+            for part in (record.get("filters") or "").split(";"):
+                name = part.partition("=")[0].strip()
+                if name:
+                    columns.setdefault((record.get("dataset") or "").strip(), set()).add(normalise_header(name))
+    return {dataset: frozenset(names) for dataset, names in columns.items()}
+
+
 def known_indicator_names(spec: DatasetSpec) -> set[str]:
     """The catalogue's indicator columns of ``spec`` and every alias staging maps onto them."""
     names = set(catalogue_indicator_columns().get(spec.name, ()))
