@@ -113,6 +113,8 @@ def test_school_rows_and_district_rows_warn_with_their_counts(real_run):
     _, report, con = real_run
     assert "235,050 row(s) at levels no measure publishes (School 235,050)" in report
     assert "row(s) at levels no measure publishes (Local authority district 1,860)" in report
+    # its `characteristic` has eight values, Total the last in order: the file is read, and said to be
+    assert "no measure reads this file" not in report
     # kept in raw as landed, never published
     assert con.execute("SELECT count(*) FROM marts.fct_la_measure WHERE old_la_code IS NULL").fetchall() == [(0,)]
 

@@ -18,8 +18,8 @@ def con():
     for schema in ("marts", "raw", "reference"):
         con.execute(f"CREATE SCHEMA {schema}")
     con.execute(
-        "CREATE TABLE marts.fct_la_measure (measure_code VARCHAR, time_period INTEGER, old_la_code VARCHAR, "
-        "value_status VARCHAR DEFAULT 'published')"
+        "CREATE TABLE marts.fct_la_measure (measure_code VARCHAR, breakdown VARCHAR, time_period INTEGER, "
+        "old_la_code VARCHAR, value_status VARCHAR)"
     )
     con.execute("CREATE TABLE raw.statistical_neighbours (old_la_code VARCHAR, la_name VARCHAR)")
     con.executemany("INSERT INTO raw.statistical_neighbours VALUES (?, ?)", [(c, f"LA {c}") for c in MODEL])
@@ -33,9 +33,10 @@ def con():
     con.close()
 
 
-def publish(con, measure: str, period: int, codes: list[str], status: str = "published") -> None:
+def publish(con, measure: str, period: int, codes: list[str], status: str = "published", breakdown: str = "all"):
     con.executemany(
-        "INSERT INTO marts.fct_la_measure VALUES (?, ?, ?, ?)", [(measure, period, c, status) for c in codes]
+        "INSERT INTO marts.fct_la_measure VALUES (?, ?, ?, ?, ?)",
+        [(measure, breakdown, period, c, status) for c in codes],
     )
 
 
@@ -57,9 +58,9 @@ def test_a_missing_la_blocks_and_is_named_with_its_measure_periods(con):
     result = geography.check_geography(con)
     assert not result.passed
     assert result.missing == [
-        "302 LA 302: missing from 1 measure-period(s): ks2_rwm 202324",
-        "942 Cumberland: missing from 1 measure-period(s): ks2_rwm 202324",
-        "943 Westmorland and Furness: missing from 1 measure-period(s): ks2_rwm 202324",
+        "302 LA 302: missing from 1 measure-period(s): ks2_rwm all 202324",
+        "942 Cumberland: missing from 1 measure-period(s): ks2_rwm all 202324",
+        "943 Westmorland and Furness: missing from 1 measure-period(s): ks2_rwm all 202324",
     ]
     text = geography.summary(result)
     assert "3 LA(s) missing" in text and "301" not in text  # the missing codes, not the whole list
@@ -86,3 +87,24 @@ def test_a_period_nothing_was_published_for_expects_nothing(con):
     publish(con, "ks1_maths", 201819, ["301", "302", "201", "420", "835", "836", "837", "909"])
     result = geography.check_geography(con)
     assert result.passed and result.checked_periods == 1
+
+
+def test_each_breakdown_is_complete_on_its_own(con):
+    """Headline and breakdown rows often come from different files: an LA in one does not stand in
+    for the LA missing from the other."""
+    codes = ["301", "302", "201", "420", "838", "839", "942", "943"]
+    publish(con, "ks2_rwm", 202324, codes, breakdown="disadvantaged")
+    publish(con, "ks2_rwm", 202324, [c for c in codes if c != "302"])
+    assert geography.check_geography(con).missing == [
+        "302 LA 302: missing from 1 measure-period(s): ks2_rwm all 202324"
+    ]
+
+
+def test_an_la_of_the_same_side_of_a_change_does_not_stand_in(con):
+    """Cumberland (942) present does not excuse Westmorland and Furness (943), in any year."""
+    publish(con, "ks2_rwm", 202324, ["301", "302", "201", "420", "838", "839", "942"])
+    publish(con, "ks2_rwm", 203031, ["301", "302", "201", "420", "838", "942", "943"])
+    assert geography.check_geography(con).missing == [
+        "839 Bournemouth, Christchurch and Poole: missing from 1 measure-period(s): ks2_rwm all 203031",
+        "943 Westmorland and Furness: missing from 1 measure-period(s): ks2_rwm all 202324",
+    ]

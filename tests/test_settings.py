@@ -135,12 +135,12 @@ def test_every_setting_is_documented_in_env_example():
 def test_duckdb_memory_cap_reaches_every_duckdb_process(clean_env):
     from orchestration.defs.transform.resources import dbt_vars
 
-    assert load_settings().duckdb_config == {"memory_limit": "1024MB"}
+    assert load_settings().duckdb_config == {"memory_limit": "1024MiB"}
     clean_env.setenv("EDU_DUCKDB_MEMORY_MIB", "2,048")
     settings = load_settings()
-    assert settings.duckdb_config == {"memory_limit": "2048MB"}
+    assert settings.duckdb_config == {"memory_limit": "2048MiB"}
     # dbt's connection reads it through its profile
-    assert '"edu_duckdb_memory_limit": "2048MB"' in dbt_vars(settings)[1]
+    assert '"edu_duckdb_memory_limit": "2048MiB"' in dbt_vars(settings)[1]
     for bad in ("100", "1GB", "-5"):
         clean_env.setenv("EDU_DUCKDB_MEMORY_MIB", bad)
         with pytest.raises(

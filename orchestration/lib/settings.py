@@ -121,7 +121,12 @@ class Settings:
     @property
     def duckdb_config(self) -> dict:
         """Every DuckDB connection of a run (ingest, gates, publication; dbt through its profile)."""
-        return {"memory_limit": f"{self.duckdb_memory_mib}MB"}
+        return {"memory_limit": self.duckdb_memory_limit}
+
+    @property
+    def duckdb_memory_limit(self) -> str:
+        # MiB, as the variable says: DuckDB reads "MB" as 10^6 bytes
+        return f"{self.duckdb_memory_mib}MiB"
 
     @property
     def published_db(self) -> Path:

@@ -25,9 +25,7 @@ def dbt_vars(settings: Settings) -> list[str]:
     again from scratch when they change."""
     return [
         "--vars",
-        json.dumps(
-            {"edu_build_db": str(settings.build_db), "edu_duckdb_memory_limit": f"{settings.duckdb_memory_mib}MB"}
-        ),
+        json.dumps({"edu_build_db": str(settings.build_db), "edu_duckdb_memory_limit": settings.duckdb_memory_limit}),
     ]
 
 

@@ -3,9 +3,10 @@ every measure of that period in which DfE published LA values at all.
 
 Which LAs existed when is data: the statistical neighbour model's LAs, with the years of the
 reorganisations from seeds/la_boundary_changes.csv (Bournemouth, Poole and Dorset became BCP and
-Dorset in 2019/20, and so on). Either side of a change completes a period: DfE's publications
-after April of the change year use the new LAs, and some timeseries restate earlier years on
-today's boundaries, so a period with any LA of a reorganisation has that reorganisation. LAs
+Dorset in 2019/20, and so on), per measure, breakdown and period. The other side of a change
+stands in for an LA: DfE's publications after April of the change year use the new LAs, and some
+timeseries restate earlier years on today's boundaries; an LA's own side never does (Cumberland
+does not stand in for Westmorland and Furness). LAs
 DfE often leaves out altogether (vars.areas.often_unpublished: City of London, Scilly) warn and
 never block. A measure-period with no published LA value (a national-only file, a year DfE did not
 publish) expects none.
@@ -37,12 +38,13 @@ class GeographyResult:
 
 _MISSING_SQL = """
 WITH present AS (
-    SELECT DISTINCT measure_code, time_period, old_la_code FROM marts.fct_la_measure
+    SELECT DISTINCT measure_code, breakdown, time_period, old_la_code FROM marts.fct_la_measure
 ),
 -- a period in which DfE published no LA value of the measure (KS1 in 2019/20, absence in 2019/20)
 -- holds whatever rows a file keeps for it: nothing is published, so nothing must be complete
 periods AS (
-    SELECT DISTINCT measure_code, time_period, CAST(left(CAST(time_period AS VARCHAR), 4) AS INTEGER) AS year
+    SELECT DISTINCT measure_code, breakdown, time_period,
+        CAST(left(CAST(time_period AS VARCHAR), 4) AS INTEGER) AS year
     FROM marts.fct_la_measure
     WHERE value_status = 'published'
 ),
@@ -53,9 +55,9 @@ model AS (
     GROUP BY ALL
 ),
 -- a reorganisation counts when the model knows any of its LAs (an older model lacks the new ones,
--- a newer one the old ones)
+-- a newer one the old ones); an LA with a first year is on its new side, one with a last year on its old
 changes AS (
-    SELECT * FROM reference.la_boundary_changes
+    SELECT *, first_year IS NOT NULL AS new_side FROM reference.la_boundary_changes
     WHERE reorganisation IN (
         SELECT reorganisation FROM reference.la_boundary_changes WHERE old_la_code IN (SELECT old_la_code FROM model)
     )
@@ -63,27 +65,34 @@ changes AS (
 universe AS (
     SELECT coalesce(model.old_la_code, changes.old_la_code) AS old_la_code,
         coalesce(changes.la_name, model.la_name) AS la_name,
-        changes.first_year, changes.last_year, changes.reorganisation
+        changes.first_year, changes.last_year, changes.reorganisation, changes.new_side
     FROM model FULL JOIN changes ON changes.old_la_code = model.old_la_code
 ),
 expected AS (
-    SELECT periods.measure_code, periods.time_period, periods.year, universe.*
+    SELECT periods.measure_code, periods.breakdown, periods.time_period, periods.year, universe.*
     FROM periods CROSS JOIN universe
     WHERE periods.year BETWEEN coalesce(universe.first_year, 0) AND coalesce(universe.last_year, 9999)
 ),
-family_present AS (
-    SELECT DISTINCT present.measure_code, present.time_period, changes.reorganisation
+-- the other side of a change stands in for an LA (a timeseries restating earlier years on today's
+-- boundaries, or a publication after April of the change year); its own side never does
+side_present AS (
+    SELECT DISTINCT present.measure_code, present.breakdown, present.time_period, changes.reorganisation,
+        changes.new_side
     FROM present JOIN changes ON changes.old_la_code = present.old_la_code
 )
 SELECT expected.old_la_code, any_value(expected.la_name) AS la_name,
-    list(expected.measure_code || ' ' || expected.time_period ORDER BY expected.measure_code, expected.time_period)
-        AS measure_periods
+    list(
+        expected.measure_code || ' ' || expected.breakdown || ' ' || expected.time_period
+        ORDER BY expected.measure_code, expected.breakdown, expected.time_period
+    ) AS measure_periods
 FROM expected
-LEFT JOIN present USING (measure_code, time_period, old_la_code)
-LEFT JOIN family_present ON family_present.measure_code = expected.measure_code
-    AND family_present.time_period = expected.time_period
-    AND family_present.reorganisation = expected.reorganisation
-WHERE present.old_la_code IS NULL AND family_present.reorganisation IS NULL
+LEFT JOIN present USING (measure_code, breakdown, time_period, old_la_code)
+LEFT JOIN side_present ON side_present.measure_code = expected.measure_code
+    AND side_present.breakdown = expected.breakdown
+    AND side_present.time_period = expected.time_period
+    AND side_present.reorganisation = expected.reorganisation
+    AND side_present.new_side <> expected.new_side
+WHERE present.old_la_code IS NULL AND side_present.reorganisation IS NULL
 GROUP BY expected.old_la_code
 ORDER BY expected.old_la_code
 """
@@ -100,7 +109,8 @@ def check_geography(con: duckdb.DuckDBPyConnection) -> GeographyResult:
     if not needed <= tables or not con.execute("SELECT count(*) FROM raw.statistical_neighbours").fetchall()[0][0]:
         return GeographyResult(0, model_loaded=False)  # no neighbour model: no list of LAs to hold the facts to
     periods = con.execute(
-        "SELECT count(DISTINCT (measure_code, time_period)) FROM marts.fct_la_measure WHERE value_status = 'published'"
+        "SELECT count(DISTINCT (measure_code, breakdown, time_period)) FROM marts.fct_la_measure "
+        "WHERE value_status = 'published'"
     ).fetchall()
     result = GeographyResult(periods[0][0])
     often_left_out = areas.often_unpublished()

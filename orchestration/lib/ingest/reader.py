@@ -305,7 +305,8 @@ def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSp
                 continue
             width = max((i + 1 for i, c in enumerate(head[header_at]) if c), default=0)
             scratch_dir.mkdir(parents=True, exist_ok=True)
-            copy = scratch_dir / f"{path.parent.name}.xlsx.csv"
+            # one copy per dataset: the same workbook may be listed under two datasets, each its own sheet
+            copy = scratch_dir / f"{path.parent.name}.{spec.name if spec else 'file'}.xlsx.csv"
             lines, blank = 0, False
             with copy.open("w", encoding="utf-8", newline="") as target:
                 writer = csv.writer(target, lineterminator="\n")
