@@ -147,6 +147,29 @@ def raw_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     return warnings
 
 
+def _file_filters(con: duckdb.DuckDBPyConnection, dataset: str, sha: str, present: set[str]) -> list[str]:
+    """The filter columns of one landed file (raw.file_columns), in name order."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM raw.file_columns WHERE dataset = ? AND file_sha256 = ? AND role = 'filter' "
+            "ORDER BY column_name",
+            [dataset, sha],
+        ).fetchall()
+        if r[0] in present
+    ]
+
+
+def _holds_headline(con: duckdb.DuckDBPyConnection, table: str, dataset: str, sha: str, column: str) -> bool:
+    """Whether any row of the file has ``column`` at its headline value (Total, or the registry's)."""
+    return bool(
+        con.execute(
+            f"SELECT bool_or({_quote(column)} = ?) FROM {table} WHERE _file_sha256 = ?",
+            [_headline_value(dataset, column), sha],
+        ).fetchall()[0][0]
+    )
+
+
 def _unreadable_files(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     """Files no measure can read: a filter never holds its headline value and no catalogue row
     selects on it (DfE's children-in-need outcome files: social_care_group is CINO, CPPO or CLA,
@@ -158,25 +181,18 @@ def _unreadable_files(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]
     present = _table_columns(con, dataset)
     warnings = []
     for sha, source in con.execute(f"SELECT DISTINCT _file_sha256, _source_file FROM {table} ORDER BY 2").fetchall():
-        filters = [
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM raw.file_columns WHERE dataset = ? AND file_sha256 = ? AND role = 'filter' "
-                "ORDER BY column_name",
-                [dataset, sha],
-            ).fetchall()
-            if r[0] in present and r[0] not in selected
-        ]
+        filters = [f for f in _file_filters(con, dataset, sha, present) if f not in selected]
         described = []
         for f in filters:
             headline = _headline_value(dataset, f)
-            has_headline, values = con.execute(
-                f"SELECT bool_or({_quote(f)} = ?), list(DISTINCT {_quote(f)} ORDER BY {_quote(f)}) "
-                f"FROM {table} WHERE _file_sha256 = ?",
-                [headline, sha],
-            ).fetchall()[0]
-            if not has_headline:
-                values = values or []
+            if not _holds_headline(con, table, dataset, sha, f):
+                values = (
+                    con.execute(
+                        f"SELECT list(DISTINCT {_quote(f)} ORDER BY {_quote(f)}) FROM {table} WHERE _file_sha256 = ?",
+                        [sha],
+                    ).fetchall()[0][0]
+                    or []
+                )
                 shown = ", ".join(map(str, values[:6])) + (", ..." if len(values) > 6 else "")
                 described.append(f"{f} never holds {headline!r} (it holds {shown})")
         if described:
@@ -566,23 +582,8 @@ def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list
     registry entry names): without it the headline silently vanishes."""
     frames = []
     for (sha,) in con.execute(f"SELECT DISTINCT _file_sha256 FROM {table} ORDER BY 1").fetchall():
-        filters = [
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM raw.file_columns WHERE dataset = ? AND file_sha256 = ? AND role = 'filter' "
-                "ORDER BY column_name",
-                [dataset, sha],
-            ).fetchall()
-            if r[0] in present
-        ]
-        totalled = [
-            f
-            for f in filters
-            if con.execute(
-                f"SELECT count(*) FROM {table} WHERE _file_sha256 = ? AND {_quote(f)} = ?",
-                [sha, _headline_value(dataset, f)],
-            ).fetchall()[0][0]
-        ]
+        filters = _file_filters(con, dataset, sha, present)
+        totalled = [f for f in filters if _holds_headline(con, table, dataset, sha, f)]
         if not totalled:
             continue
         others = [f for f in filters if f not in totalled]

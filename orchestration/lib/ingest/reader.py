@@ -26,8 +26,9 @@ import pyarrow as pa
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ingest.landing import LandedFile
 from orchestration.lib.rules import ees_cells
-from orchestration.lib.settings import DBT_PROJECT_DIR
+from orchestration.lib.rules.catalogue import catalogue_rows
 from orchestration.lib.sources.config import DatasetSpec
+from orchestration.lib.sql import quote_identifier as _quote
 
 TIME_COLUMNS = ("time_period", "time_identifier")
 GEOGRAPHY_COLUMNS = (
@@ -74,30 +75,23 @@ def normalise_header(name: str) -> str:
 @lru_cache(maxsize=1)
 def catalogue_indicator_columns() -> dict[str, tuple[str, ...]]:
     """dataset -> the indicator columns the measure catalogue (dbt seed) reads from it."""
-    path = DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"
     columns: dict[str, list[str]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for record in csv.DictReader(handle):
-            dataset, column = (
-                (record.get("dataset") or "").strip(),
-                normalise_header(record.get("indicator_column") or ""),
-            )
-            if dataset and column and column not in columns.setdefault(dataset, []):
-                columns[dataset].append(column)
+    for record in catalogue_rows():
+        dataset, column = record.get("dataset", ""), normalise_header(record.get("indicator_column", ""))
+        if dataset and column and column not in columns.setdefault(dataset, []):
+            columns[dataset].append(column)
     return {dataset: tuple(names) for dataset, names in columns.items()}
 
 
 @lru_cache(maxsize=1)
 def catalogue_filter_columns() -> dict[str, frozenset[str]]:
     """dataset -> the filter columns the measure catalogue's rows name (`breakdown_topic=...`)."""
-    path = DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"
     columns: dict[str, set[str]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for record in csv.DictReader(handle):
-            for part in (record.get("filters") or "").split(";"):
-                name = part.partition("=")[0].strip()
-                if name:
-                    columns.setdefault((record.get("dataset") or "").strip(), set()).add(normalise_header(name))
+    for record in catalogue_rows():
+        for part in record.get("filters", "").split(";"):
+            name = part.partition("=")[0].strip()
+            if name:
+                columns.setdefault(record.get("dataset", ""), set()).add(normalise_header(name))
     return {dataset: frozenset(names) for dataset, names in columns.items()}
 
 
@@ -573,10 +567,6 @@ def classify_columns(
             looks_numeric = numeric == total or (_INDICATOR_NAME.search(column) and numeric * 2 >= total)
             roles[column] = "indicator" if looks_numeric else "filter"
     return {column: roles[column] for column in parsed.columns}
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def create_raw_table(con: duckdb.DuckDBPyConnection, dataset: str, columns: list[str]) -> None:

@@ -18,7 +18,6 @@ meta key in JSON). A generated file whose dataset has left the registry is remov
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.rules import ees_cells
+from orchestration.lib.rules.catalogue import read_catalogue
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, REPO_ROOT
 from orchestration.lib.sources.config import dbt_project_vars
 
@@ -506,16 +506,13 @@ _BOUNDS_LABEL = "plausible national value: "
 
 
 def national_bounds_expectations() -> list[dict]:
-    path = DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
     expectations = []
-    for row in rows:
-        low, high = (row.get("national_min") or "").strip(), (row.get("national_max") or "").strip()
+    for row in read_catalogue(DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"):
+        low, high = row.get("national_min", ""), row.get("national_max", "")
         if not low and not high:
             continue
         where = f"measure_catalogue.csv {row['measure_code']} ({row['breakdown']})"
-        if not (row.get("national_bounds_why") or "").strip():
+        if not row.get("national_bounds_why"):
             raise PipelineInputError(f"{where}: national bounds need national_bounds_why (the reason for them)")
         kwargs = {"column": "value"}
         if low:
@@ -532,7 +529,7 @@ def national_bounds_expectations() -> list[dict]:
                 "kwargs": kwargs,
                 "meta": {
                     "check": f"{_BOUNDS_LABEL}{row['measure_code']} ({row['breakdown']})",
-                    "why": row["national_bounds_why"].strip(),
+                    "why": row["national_bounds_why"],
                 },
             }
         )
