@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from orchestration.lib.settings import DBT_PROJECT_DIR
 from orchestration.lib.sources.config import dbt_project_vars
+from orchestration.lib.sql import sql_literal
 
 
 def _rules() -> dict:
@@ -55,7 +56,7 @@ def region_of(code: str | None) -> str | None:
 
 
 def _literals(values) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return ", ".join(sql_literal(v) for v in values)
 
 
 def region_key_sql(expression: str) -> str:
