@@ -114,6 +114,43 @@ def test_regions_agree_in_python_gate_sql_and_dbt(dbt_side):
     )
 
 
+# (region_code, region_name) as DfE files write them; the KS4 characteristics file of 2018/19 gives
+# Inner and Outer London's own rows, and London boroughs', London's code and the sub-region's name.
+REGION_ROWS = [
+    ("E12000007", "Inner London"),
+    ("E12000007", "Outer London"),
+    ("E12000007", " inner  london "),
+    ("E12000007", "London"),
+    ("E12000007", None),
+    ("E13000001", "Inner London"),
+    ("E12000002", "Inner London"),
+    ("E12000002", "North West"),
+    (None, None),
+]
+
+
+def test_london_sub_regions_coded_as_london_agree_in_python_gate_sql_and_dbt(tmp_path):
+    values = ", ".join(
+        "(" + ", ".join("NULL::VARCHAR" if v is None else "'" + v + "'" for v in row) + ")" for row in REGION_ROWS
+    )
+    expected = ["E13000001", "E13000002", "E13000001", "E12000007", "E12000007", "E13000001", "E12000002", "E12000002"]
+    python = [areas.area_region_code(c, n) for c, n in REGION_ROWS]
+    assert python == [*expected, None]
+    gate_sql = [
+        r[0]
+        for r in duckdb.sql(
+            f"select {areas.area_region_code_sql('c', 'n')} from (values {values}) as t(c, n)"
+        ).fetchall()
+    ]
+    dbt = [
+        r[0]
+        for r in duckdb.sql(
+            compile_inline(f"select {{{{ area_region_code('c', 'n') }}}} from (values {values}) as t(c, n)", tmp_path)
+        ).fetchall()
+    ]
+    assert gate_sql == dbt == python
+
+
 def test_no_copy_of_the_area_rules_is_left():
     """Region codes and the name-key patterns are written once (dbt_project.yml): SQL reads them
     through macros/areas.sql, Python through orchestration/lib/rules/areas.py. The sample generator

@@ -21,6 +21,18 @@
     case when {{ is_london_sub_region(code_expr) }} then {{ london_code() }} else {{ code_expr }} end
 {%- endmacro %}
 
+{#- The region code a row stands for: some DfE files (KS4 characteristics 2018/19) code Inner and
+    Outer London's rows, and London boroughs' rows, with London's code and the sub-region's name;
+    the name says which area the row is. -#}
+{% macro area_region_code(code_expr, name_expr) -%}
+    case when {{ code_expr }} = {{ london_code() }} then case
+        {%- for code, name in var('areas')['london_sub_regions'].items() %}
+        when {{ la_name_key(name_expr) }} = {{ la_name_key("'" ~ (name | replace("'", "''")) ~ "'") }} then '{{ code }}'
+        {%- endfor %}
+        else {{ code_expr }} end
+    else {{ code_expr }} end
+{%- endmacro %}
+
 {#- An LA or region name reduced to what identifies it, so two spellings of one LA compare
     equal: 'St. Helens' = 'St Helens', 'Brighton & Hove' = 'Brighton and Hove', Ofsted's
     'Bristol, City of' and 'County Durham' = 'Bristol' and 'Durham' (vars.areas.name_key). -#}

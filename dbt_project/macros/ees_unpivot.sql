@@ -76,27 +76,35 @@
 {%- endmacro %}
 
 
-{#- The value of a filter column on the dataset's headline row: the entry's headline: in
-    vars.ees_datasets when it names the filter (NEET's age: 16-17), else ees_cells.filter_total. -#}
-{% macro ees_headline_value(dataset, filter_name) -%}
+{#- The values of a filter column that mark the dataset's headline row: the entry's headline: in
+    vars.ees_datasets when it names the filter (NEET's age: 16-17; KS4's school_characteristic:
+    Total or State-funded schools (LA)), else [ees_cells.filter_total]. -#}
+{% macro ees_headline_values(dataset, filter_name) -%}
     {%- set headline = (var('ees_datasets')[dataset] or {}).get('headline') or {} -%}
-    {{ return(headline.get(filter_name | lower, var('ees_cells')['filter_total'])) }}
+    {%- set values = headline.get(filter_name | lower, var('ees_cells')['filter_total']) -%}
+    {{ return([values] if values is string else values) }}
 {%- endmacro %}
 
 
-{#- The same as SQL, for rows of any dataset: `dataset_expr` and `filter_expr` are SQL. -#}
-{% macro ees_headline_value_sql(dataset_expr, filter_expr) -%}
+{#- The headline value a file without the filter column is read as having: the first of them. -#}
+{% macro ees_headline_value(dataset, filter_name) -%}
+    {{ return(ees_headline_values(dataset, filter_name)[0]) }}
+{%- endmacro %}
+
+
+{#- The same as a SQL list, for rows of any dataset: `dataset_expr` and `filter_expr` are SQL. -#}
+{% macro ees_headline_values_sql(dataset_expr, filter_expr) -%}
     {%- set overrides = [] -%}
     {%- for dataset, spec in var('ees_datasets').items() -%}
-        {%- for filter_name, value in ((spec or {}).get('headline') or {}).items() -%}
-            {%- do overrides.append((dataset, filter_name | lower, value)) -%}
+        {%- for filter_name in ((spec or {}).get('headline') or {}) -%}
+            {%- do overrides.append((dataset, filter_name | lower, ees_headline_values(dataset, filter_name))) -%}
         {%- endfor -%}
     {%- endfor -%}
-    {%- set total = "'" ~ (var('ees_cells')['filter_total'] | replace("'", "''")) ~ "'" -%}
+    {%- set total = "['" ~ (var('ees_cells')['filter_total'] | replace("'", "''")) ~ "']" -%}
     {%- if overrides -%}
     case
-        {%- for dataset, filter_name, value in overrides %}
-        when {{ dataset_expr }} = '{{ dataset }}' and {{ filter_expr }} = '{{ filter_name }}' then '{{ value | replace("'", "''") }}'
+        {%- for dataset, filter_name, values in overrides %}
+        when {{ dataset_expr }} = '{{ dataset }}' and {{ filter_expr }} = '{{ filter_name }}' then [{% for v in values %}'{{ v | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %}]
         {%- endfor %}
         else {{ total }}
     end
@@ -169,7 +177,7 @@ renamed as (
         {{ ees_column_or_null('geographic_level', column_names) }} as geographic_level,
         {{ ees_column_or_null('country_code', column_names) }} as country_code,
         {{ ees_column_or_null('country_name', column_names) }} as country_name,
-        {{ ees_column_or_null('region_code', column_names) }} as region_code,
+        {{ area_region_code(ees_column_or_null('region_code', column_names), ees_column_or_null('region_name', column_names)) }} as region_code,
         {{ ees_column_or_null('region_name', column_names) }} as region_name,
         {{ ees_column_or_null('old_la_code', column_names) }} as old_la_code,
         {{ ees_column_or_null('new_la_code', column_names) }} as new_la_code,

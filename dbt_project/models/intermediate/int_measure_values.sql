@@ -29,27 +29,39 @@ staged as (
 
 ),
 
--- 'breakdown_topic=Disadvantage;breakdown=Disadvantaged' -> {breakdown_topic: Disadvantage, ...};
--- an empty cell means the headline row (every filter at its headline value).
+-- One row per way a catalogue row's series is marked in DfE's files: alternatives separated by
+-- '|' name the same series in files that label it differently (the sample's
+-- breakdown_topic=Disadvantage;breakdown=Disadvantaged is DfE's KS4 characteristics file's
+-- breakdown=disadvantage;disadvantage=Disadvantaged). An empty cell means the headline row.
+catalogue_alternatives as (
+
+    select
+        *,
+        unnest(string_split(coalesce(filters, ''), '|')) as filter_alternative
+    from catalogue
+
+),
+
+-- 'breakdown_topic=Disadvantage;breakdown=Disadvantaged' -> {breakdown_topic: Disadvantage, ...}
 catalogue_filters as (
 
     select
         *,
         map_from_entries(
             list_transform(
-                list_filter(string_split(coalesce(filters, ''), ';'), lambda pair: trim(pair) <> ''),
+                list_filter(string_split(filter_alternative, ';'), lambda pair: trim(pair) <> ''),
                 lambda pair: struct_pack(
                     k := lower(trim(split_part(pair, '=', 1))),
                     v := trim(split_part(pair, '=', 2))
                 )
             )
         ) as required_filters
-    from catalogue
+    from catalogue_alternatives
 
 ),
 
 -- A row counts for a measure when each filter the catalogue names has the named value and every
--- other filter column has its headline value ('Total', or what the dataset's registry entry names
+-- other filter column has a headline value ('Total', or what the dataset's registry entry names
 -- under headline:, e.g. NEET's age 16-17). Checking the "every other" half is what keeps decoy
 -- rows (e.g. sex = Boys under a Total breakdown) out of the headline. The test depends only on a
 -- row's filters, so it runs once per distinct combination of filter values, not once per cell:
@@ -66,7 +78,7 @@ filter_combinations as (
 
 matched_combinations as (
 
-    select
+    select distinct
         catalogue_filters.measure_code,
         catalogue_filters.breakdown,
         catalogue_filters.polarity,
@@ -84,8 +96,19 @@ matched_combinations as (
     )) = 0
     and len(list_filter(
         map_keys(filter_combinations.filters),
-        lambda k: {{ normalise_label('filter_combinations.filters[k]') }}
-        <> {{ normalise_label("coalesce(catalogue_filters.required_filters[k], " ~ ees_headline_value_sql('filter_combinations.dataset', 'k') ~ ")") }}  -- noqa: LT05
+        lambda k: case
+            when catalogue_filters.required_filters[k] is not null
+                then
+                    {{ normalise_label('filter_combinations.filters[k]') }}
+                    <> {{ normalise_label('catalogue_filters.required_filters[k]') }}
+            else not list_contains(
+                list_transform(
+                    {{ ees_headline_values_sql('filter_combinations.dataset', 'k') }},
+                    lambda headline: {{ normalise_label('headline') }}
+                ),
+                {{ normalise_label('filter_combinations.filters[k]') }}
+            )
+        end
     )) = 0
 
 ),

@@ -3,7 +3,9 @@ every measure of that period in which DfE published LA values at all.
 
 Which LAs existed when is data: the statistical neighbour model's LAs, with the years of the
 reorganisations from seeds/la_boundary_changes.csv (Bournemouth, Poole and Dorset became BCP and
-Dorset in 2019/20, and so on), per measure, breakdown and period. The other side of a change
+Dorset in 2019/20, and so on), per measure, breakdown and period. An LA missing from a headline
+blocks; one missing from a breakdown only warns (Rutland has no special school, so no special
+schools' absence). The other side of a change
 stands in for an LA: DfE's publications after April of the change year use the new LAs, and some
 timeseries restate earlier years on today's boundaries; an LA's own side never does (Cumberland
 does not stand in for Westmorland and Furness). LAs
@@ -30,6 +32,7 @@ class GeographyResult:
     model_loaded: bool = True
     missing: list[str] = field(default_factory=list)  # blocking, one line per missing LA
     warnings: list[str] = field(default_factory=list)  # LAs DfE often leaves out
+    breakdown_gaps: list[str] = field(default_factory=list)  # LAs without a row in a breakdown (warn)
 
     @property
     def passed(self) -> bool:
@@ -80,7 +83,7 @@ side_present AS (
         changes.new_side
     FROM present JOIN changes ON changes.old_la_code = present.old_la_code
 )
-SELECT expected.old_la_code, any_value(expected.la_name) AS la_name,
+SELECT expected.old_la_code, any_value(expected.la_name) AS la_name, expected.breakdown = 'all' AS headline,
     list(
         expected.measure_code || ' ' || expected.breakdown || ' ' || expected.time_period
         ORDER BY expected.measure_code, expected.breakdown, expected.time_period
@@ -93,8 +96,8 @@ LEFT JOIN side_present ON side_present.measure_code = expected.measure_code
     AND side_present.reorganisation = expected.reorganisation
     AND side_present.new_side <> expected.new_side
 WHERE present.old_la_code IS NULL AND side_present.reorganisation IS NULL
-GROUP BY expected.old_la_code
-ORDER BY expected.old_la_code
+GROUP BY expected.old_la_code, headline
+ORDER BY expected.old_la_code, headline DESC
 """
 
 
@@ -114,11 +117,18 @@ def check_geography(con: duckdb.DuckDBPyConnection) -> GeographyResult:
     ).fetchall()
     result = GeographyResult(periods[0][0])
     often_left_out = areas.often_unpublished()
-    for code, name, measure_periods in con.execute(_MISSING_SQL).fetchall():
+    for code, name, headline, measure_periods in con.execute(_MISSING_SQL).fetchall():
         shown = ", ".join(measure_periods[:_SHOWN])
         more = f" and {len(measure_periods) - _SHOWN} more" if len(measure_periods) > _SHOWN else ""
         line = f"{code} {name}: missing from {len(measure_periods)} measure-period(s): {shown}{more}"
-        (result.warnings if code in often_left_out else result.missing).append(line)
+        if code in often_left_out:
+            result.warnings.append(line)
+        elif headline:
+            result.missing.append(line)
+        else:
+            # A group an LA may not have at all (Rutland has no special school) or too few of to
+            # publish: the LA's headline is checked, its absence from a breakdown only reported.
+            result.breakdown_gaps.append(line)
     return result
 
 
@@ -136,5 +146,10 @@ def summary(result: GeographyResult) -> str:
     if result.warnings:
         text += f"\n{len(result.warnings)} LA(s) DfE often leaves out are missing (warning):\n" + "\n".join(
             f"  - {line}" for line in result.warnings
+        )
+    if result.breakdown_gaps:
+        text += (
+            f"\n{len(result.breakdown_gaps)} LA(s) have no row in some breakdowns, e.g. a phase they have no "
+            "school of (warning):\n" + "\n".join(f"  - {line}" for line in result.breakdown_gaps)
         )
     return text

@@ -19,10 +19,25 @@ from orchestration.lib.gates.suites import sql_literal as _literal
 from orchestration.lib.rules import areas, ees_cells, registry
 
 
-def _headline_value(dataset: str, filter_column: str) -> str:
-    """The filter's value on the dataset's headline row (registry), Total for other datasets."""
+def _headline_values(dataset: str, filter_column: str) -> tuple[str, ...]:
+    """The filter's values that mark the dataset's headline row (registry), Total for other datasets."""
     entry = registry.ees_datasets().get(dataset)
-    return entry.headline_value(filter_column) if entry is not None else ees_cells.filter_total()
+    return entry.headline_values(filter_column) if entry is not None else (ees_cells.filter_total(),)
+
+
+def _headline_value(dataset: str, filter_column: str) -> str:
+    """The headline value a file without the filter column is read as having (the first)."""
+    return _headline_values(dataset, filter_column)[0]
+
+
+def _is_headline_sql(dataset: str, filter_column: str) -> str:
+    """SQL: whether the filter column holds one of its headline values."""
+    listed = ", ".join(_literal(v) for v in _headline_values(dataset, filter_column))
+    return f"{_quote(filter_column)} IN ({listed})"
+
+
+def _headline_text(dataset: str, filter_column: str) -> str:
+    return " or ".join(f"{filter_column}={v}" for v in _headline_values(dataset, filter_column))
 
 
 def raw_cell_count(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
@@ -74,11 +89,18 @@ def gated_relation(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
     """SQL relation of the raw table's rows at published levels (all rows for other datasets)."""
     table = f"raw.{_quote(dataset)}"
     levels = _levels(dataset)
-    if levels is None or "geographic_level" not in _table_columns(con, dataset):
+    present = _table_columns(con, dataset)
+    if levels is None or "geographic_level" not in present:
         return table
     listed = ", ".join(_literal(level) for level in levels)
+    # Inner/Outer London rows coded with London's code are the sub-region's, as staging reads them.
+    region = (
+        f" REPLACE ({areas.area_region_code_sql('region_code', 'region_name')} AS region_code)"
+        if {"region_code", "region_name"} <= present
+        else ""
+    )
     # Compared as staging compares them (int_measure_values: case-insensitive).
-    return f"(SELECT * FROM {table} WHERE lower(geographic_level) IN (SELECT lower(unnest([{listed}]))))"
+    return f"(SELECT *{region} FROM {table} WHERE lower(geographic_level) IN (SELECT lower(unnest([{listed}]))))"
 
 
 def gated_indicators(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[list[str], list[str]]:
@@ -164,8 +186,8 @@ def _holds_headline(con: duckdb.DuckDBPyConnection, table: str, dataset: str, sh
     """Whether any row of the file has ``column`` at its headline value (Total, or the registry's)."""
     return bool(
         con.execute(
-            f"SELECT bool_or({_quote(column)} = ?) FROM {table} WHERE _file_sha256 = ?",
-            [_headline_value(dataset, column), sha],
+            f"SELECT bool_or({_is_headline_sql(dataset, column)}) FROM {table} WHERE _file_sha256 = ?",
+            [sha],
         ).fetchall()[0][0]
     )
 
@@ -184,7 +206,7 @@ def _unreadable_files(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]
         filters = [f for f in _file_filters(con, dataset, sha, present) if f not in selected]
         described = []
         for f in filters:
-            headline = _headline_value(dataset, f)
+            headline = " or ".join(repr(v) for v in _headline_values(dataset, f))
             if not _holds_headline(con, table, dataset, sha, f):
                 values = (
                     con.execute(
@@ -194,7 +216,7 @@ def _unreadable_files(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]
                     or []
                 )
                 shown = ", ".join(map(str, values[:6])) + (", ..." if len(values) > 6 else "")
-                described.append(f"{f} never holds {headline!r} (it holds {shown})")
+                described.append(f"{f} never holds {headline} (it holds {shown})")
         if described:
             warnings.append(
                 f"{source}: no measure reads this file, as no row of it is a headline row: "
@@ -593,8 +615,8 @@ def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list
             if c in present
         ]
         group = ", ".join(_quote(c) for c in [*area, *others])
-        headline = " AND ".join(f"{_quote(f)} = {_literal(_headline_value(dataset, f))}" for f in totalled)
-        wanted = ", ".join(f"{f}={_headline_value(dataset, f)}" for f in totalled).replace("'", "''")
+        headline = " AND ".join(_is_headline_sql(dataset, f) for f in totalled)
+        wanted = ", ".join(_headline_text(dataset, f) for f in totalled).replace("'", "''")
         other_values = (
             "concat(' with ', concat_ws(', ', "
             + ", ".join(f"'{f}=' || coalesce({_quote(f)}, '')" for f in others)

@@ -101,6 +101,11 @@ def _describe_rows(result: dict, config=None, row_id_columns: list[str] | None =
 def _describe(config, result: dict, row_id_columns: list[str]) -> str:
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("result_format", "batch_id")}
     condition = kwargs.pop("row_condition", None)
+    if config.type in _DISTINCT and isinstance(result.get("observed_value"), list):
+        # name what is missing, not the whole expected set
+        expected = kwargs.pop("value_set", None) or []
+        kwargs["missing"] = sorted(set(expected) - set(result["observed_value"]))
+        result = {k: v for k, v in result.items() if k != "observed_value"}
     label = config.meta.get("check") if config.meta else None
     text = f"{label or config.type} {json.dumps(kwargs, default=str)}"
     if condition:

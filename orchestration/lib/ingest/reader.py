@@ -26,7 +26,7 @@ import pyarrow as pa
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ingest.landing import LandedFile
 from orchestration.lib.rules import ees_cells
-from orchestration.lib.rules.catalogue import catalogue_rows
+from orchestration.lib.rules.catalogue import catalogue_rows, filter_alternatives
 from orchestration.lib.sources.config import DatasetSpec
 from orchestration.lib.sql import quote_identifier as _quote
 
@@ -88,9 +88,8 @@ def catalogue_filter_columns() -> dict[str, frozenset[str]]:
     """dataset -> the filter columns the measure catalogue's rows name (`breakdown_topic=...`)."""
     columns: dict[str, set[str]] = {}
     for record in catalogue_rows():
-        for part in record.get("filters", "").split(";"):
-            name = part.partition("=")[0].strip()
-            if name:
+        for alternative in filter_alternatives(record.get("filters", "")):
+            for name in alternative:
                 columns.setdefault(record.get("dataset", ""), set()).add(normalise_header(name))
     return {dataset: frozenset(names) for dataset, names in columns.items()}
 

@@ -67,6 +67,25 @@ def region_key_sql(expression: str) -> str:
     )
 
 
+def area_region_code(code: str | None, name: str | None) -> str | None:
+    """The region code a row stands for, as :func:`area_region_code_sql`: some DfE files (KS4
+    characteristics 2018/19) code Inner and Outer London's rows, and London boroughs' rows, with
+    London's code and the sub-region's name; the name says which area the row is."""
+    if code == london() and name:
+        by_name = {name_key(n): c for c, n in london_sub_regions().items()}
+        return by_name.get(name_key(name), code)
+    return code
+
+
+def area_region_code_sql(code: str, name: str) -> str:
+    """SQL (DuckDB) of :func:`area_region_code` on the expressions ``code`` and ``name``."""
+    cases = " ".join(
+        f"WHEN {name_key_sql(name)} = {sql_literal(name_key(n))} THEN {sql_literal(c)}"
+        for c, n in london_sub_regions().items()
+    )
+    return f"CASE WHEN {code} = {sql_literal(london())} THEN CASE {cases} ELSE {code} END ELSE {code} END"
+
+
 @lru_cache(maxsize=1)
 def _name_steps() -> tuple[tuple[re.Pattern[str], str, str], ...]:
     return tuple((re.compile(pattern, re.ASCII), replacement, pattern) for pattern, replacement in _rules()["name_key"])

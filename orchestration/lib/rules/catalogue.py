@@ -19,3 +19,18 @@ def read_catalogue(path: Path) -> list[dict[str, str]]:
 @lru_cache(maxsize=1)
 def catalogue_rows() -> tuple[dict[str, str], ...]:
     return tuple(read_catalogue(DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"))
+
+
+def filter_alternatives(filters: str) -> list[dict[str, str]]:
+    """A catalogue row's `filters` cell as int_measure_values reads it: the ways DfE's files mark
+    the series, separated by `|`, each `column=value` pairs separated by `;` (column names lower
+    case). An empty cell is one alternative with no pairs: the headline row."""
+    alternatives = []
+    for alternative in (filters or "").split("|"):
+        pairs = {}
+        for pair in alternative.split(";"):
+            if pair.strip():
+                name, _, value = pair.partition("=")
+                pairs[name.strip().lower()] = value.strip()
+        alternatives.append(pairs)
+    return alternatives

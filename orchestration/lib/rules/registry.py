@@ -83,14 +83,20 @@ class EesDataset:
     geographic_levels: tuple[str, ...]
     required_columns: tuple[str, ...]
     aliases: dict[str, tuple[str, ...]]
-    headline: dict[str, str]  # filter -> its headline value, where that is not the filter total
+    # filter -> the values that mark its headline row, where that is not only the filter total
+    headline: dict[str, tuple[str, ...]]
     percentages: Bounds
     ranges: tuple[Bounds, ...]
 
+    def headline_values(self, filter_column: str) -> tuple[str, ...]:
+        """The values of ``filter_column`` that mark the dataset's headline row (the macro
+        ees_headline_values_sql in dbt): the entry's headline: for it, else ees_cells.filter_total."""
+        return self.headline.get(filter_column.lower(), (ees_cells.filter_total(),))
+
     def headline_value(self, filter_column: str) -> str:
-        """The value of ``filter_column`` on the dataset's headline row (the macro ees_headline_value
-        in dbt): the entry's headline: for it, else ees_cells.filter_total (Total)."""
-        return self.headline.get(filter_column.lower(), ees_cells.filter_total())
+        """The headline value a file without ``filter_column`` is read as having (the macro
+        ees_headline_value): the first of :meth:`headline_values`."""
+        return self.headline_values(filter_column)[0]
 
 
 def _keys(where: str, value: object, keys: tuple[tuple[str, ...], tuple[str, ...]]) -> dict:
@@ -162,10 +168,14 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
         raise PipelineInputError(f"{where}.aliases: expected canonical name -> [older names], got {aliases!r}")
     headline = spec.get("headline") or {}
     if not isinstance(headline, dict) or not all(
-        isinstance(k, str) and k == k.lower() and isinstance(v, str) for k, v in headline.items()
+        isinstance(k, str)
+        and k == k.lower()
+        and (isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(x, str) for x in v)))
+        for k, v in headline.items()
     ):
         raise PipelineInputError(
-            f"{where}.headline: expected lower-case filter column -> its headline value (quoted), got {headline!r}"
+            f"{where}.headline: expected lower-case filter column -> its headline value or a list of them "
+            f"(quoted), got {headline!r}"
         )
     gate = _keys(f"{where}.gate", spec["gate"], GATE_KEYS)
     ranges = gate.get("ranges") or {}
@@ -180,7 +190,7 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
         geographic_levels=_text_list(f"{where}.geographic_levels", spec["geographic_levels"]),
         required_columns=_text_list(f"{where}.required_columns", spec["required_columns"]),
         aliases={k: _text_list(f"{where}.aliases.{k}", v) for k, v in aliases.items()},
-        headline=dict(headline),
+        headline={k: (v,) if isinstance(v, str) else tuple(v) for k, v in headline.items()},
         percentages=_bounds(f"{where}.gate.percentages", None, gate["percentages"]),
         ranges=tuple(_bounds(f"{where}.gate.ranges.{k}", k, v) for k, v in ranges.items()),
     )

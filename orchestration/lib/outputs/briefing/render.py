@@ -104,7 +104,22 @@ MEASURE_ORDER = [
     "neet_or_not_known_16_17",
     "neet_16_17",
 ]
-BREAKDOWN_ORDER = ["all", "disadvantaged", "not_disadvantaged", "fsm_eligible", "not_fsm_eligible"]
+BREAKDOWN_ORDER = [
+    "all",
+    "disadvantaged",
+    "not_disadvantaged",
+    "fsm_eligible",
+    "not_fsm_eligible",
+    "sen_support",
+    "ehc_plan",
+    "no_sen",
+    "cin_other",
+    "cpp_other",
+    "cla_12_months",
+    "primary",
+    "secondary",
+    "special",
+]
 # A section's year is the LA's latest year with a figure, or with a figure withheld for a reason.
 DATA_STATUSES = ("published", "suppressed", "low")
 STATUS_TEXT = {

@@ -282,6 +282,15 @@ BREAKDOWN_LABELS = {
     "not_disadvantaged": "Not disadvantaged",
     "fsm_eligible": "Eligible for free school meals",
     "not_fsm_eligible": "Not eligible for free school meals",
+    "sen_support": "SEN support",
+    "ehc_plan": "Education, health and care plan",
+    "no_sen": "No identified SEN",
+    "cin_other": "Children in need (not on a protection plan or looked after)",
+    "cpp_other": "On a child protection plan (not looked after)",
+    "cla_12_months": "Looked after for 12 months or more",
+    "primary": "State-funded primary schools",
+    "secondary": "State-funded secondary schools",
+    "special": "Special schools",
 }
 
 
