@@ -45,10 +45,13 @@ import pandas as pd
 #   TotAbs, TotPerAbNew        (Total School Absence; Total Persistent Absence (new definition))
 #   TotPermEx, TotFixedEx      (Total Permanent Exclusions; Total Suspensions)
 #   16-17 NEET, 16-17_not known_NEET    (16-17 NEET; % of 16-17 who are NEET or not known)
-# LAIT's FSM_* codes for KS2/KS4 and FSP_Gooddev_FSM / KS1P_FSM are free-school-meal splits, not
-# the disadvantage breakdown, so they are written as decoy rows rather than compared. LAIT has no
-# disadvantage split for EYFS, phonics, KS1 or 16-18, so those catalogue breakdowns are not
-# backtested here.
+#   FSP_Gooddev_FSM(_Other)    (EYFS GLD: FSM eligible and not)
+#   Pri/Sec/Spec TotAbs, PerAbNew, PermEx, FixedEx   (absence and exclusions by phase)
+# LAIT's FSM_NEW_KS2_RWM and KS1P_FSM are free-school-meal splits the catalogue does not have, so
+# they are written as decoy rows rather than compared. LAIT has no disadvantage split for EYFS,
+# phonics, KS1 or 16-18, so those catalogue breakdowns are not backtested here; KS4's other
+# breakdowns (FSM, SEN, children in need) are backtested on DfE's own files
+# (tests/test_backtest_real_files.py).
 LAIT_MEASURES: dict[str, tuple[str, str, str, str, int]] = {
     "KS2RWM_Expected_STD": ("ks2", "ks2_rwm_expected", "all", "pt_rwm_met_expected_standard", 0),
     "DAP_NEW_KS2_RWM": ("ks2", "ks2_rwm_expected", "disadvantaged", "pt_rwm_met_expected_standard", 0),
@@ -84,6 +87,20 @@ LAIT_MEASURES: dict[str, tuple[str, str, str, str, int]] = {
     "TotPerAbNew": ("absence", "absence_persistent", "all", "enrolments_pa_10_exact_percent", 1),
     "TotPermEx": ("exclusions", "exclusions_permanent_rate", "all", "perm_excl_rate", 2),
     "TotFixedEx": ("exclusions", "exclusions_suspension_rate", "all", "susp_rate", 2),
+    "FSP_Gooddev_FSM": ("eyfs", "eyfs_gld", "fsm_eligible", "gld_percentage", 1),
+    "FSP_Gooddev_FSM_Other": ("eyfs", "eyfs_gld", "not_fsm_eligible", "gld_percentage", 1),
+    "PriTotAbs": ("absence", "absence_overall", "primary", "sess_overall_percent", 1),
+    "SecTotAbs": ("absence", "absence_overall", "secondary", "sess_overall_percent", 1),
+    "total_absence_special": ("absence", "absence_overall", "special", "sess_overall_percent", 1),
+    "SFPriPerAbNew": ("absence", "absence_persistent", "primary", "enrolments_pa_10_exact_percent", 1),
+    "SFSecPerAbNew": ("absence", "absence_persistent", "secondary", "enrolments_pa_10_exact_percent", 1),
+    "SpecPerAbNew": ("absence", "absence_persistent", "special", "enrolments_pa_10_exact_percent", 1),
+    "PriPermEx": ("exclusions", "exclusions_permanent_rate", "primary", "perm_excl_rate", 2),
+    "SecPermEx": ("exclusions", "exclusions_permanent_rate", "secondary", "perm_excl_rate", 2),
+    "SpecPermEx": ("exclusions", "exclusions_permanent_rate", "special", "perm_excl_rate", 2),
+    "PriFixedEx": ("exclusions", "exclusions_suspension_rate", "primary", "susp_rate", 2),
+    "SecFixedEx": ("exclusions", "exclusions_suspension_rate", "secondary", "susp_rate", 2),
+    "SpecFixedEx": ("exclusions", "exclusions_suspension_rate", "special", "susp_rate", 2),
     "16-17 NEET": ("neet", "neet_16_17", "all", "neet_percent", 1),
     "16-17_not known_NEET": ("neet", "neet_or_not_known_16_17", "all", "neet_not_known_percent", 1),
 }
@@ -95,16 +112,6 @@ LAIT_DECOYS: dict[str, tuple[str, str, dict[str, str]]] = {
         "ks2",
         "pt_rwm_met_expected_standard",
         {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
-    ),
-    "FSP_Gooddev_FSM": (
-        "eyfs",
-        "gld_percentage",
-        {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
-    ),
-    "FSP_Gooddev_FSM_Other": (
-        "eyfs",
-        "gld_percentage",
-        {"breakdown_topic": "Free school meals", "breakdown": "Not FSM eligible"},
     ),
     "KS1P_FSM": (
         "phonics",
@@ -121,18 +128,6 @@ LAIT_DECOYS: dict[str, tuple[str, str, dict[str, str]]] = {
         "l3_by19_rate",
         {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"},
     ),
-    "PriTotAbs": ("absence", "sess_overall_percent", {"school_type": "State-funded primary"}),
-    "SecTotAbs": ("absence", "sess_overall_percent", {"school_type": "State-funded secondary"}),
-    "total_absence_special": ("absence", "sess_overall_percent", {"school_type": "Special"}),
-    "SFPriPerAbNew": ("absence", "enrolments_pa_10_exact_percent", {"school_type": "State-funded primary"}),
-    "SFSecPerAbNew": ("absence", "enrolments_pa_10_exact_percent", {"school_type": "State-funded secondary"}),
-    "SpecPerAbNew": ("absence", "enrolments_pa_10_exact_percent", {"school_type": "Special"}),
-    "PriPermEx": ("exclusions", "perm_excl_rate", {"school_type": "State-funded primary"}),
-    "SecPermEx": ("exclusions", "perm_excl_rate", {"school_type": "State-funded secondary"}),
-    "SpecPermEx": ("exclusions", "perm_excl_rate", {"school_type": "Special"}),
-    "PriFixedEx": ("exclusions", "susp_rate", {"school_type": "State-funded primary"}),
-    "SecFixedEx": ("exclusions", "susp_rate", {"school_type": "State-funded secondary"}),
-    "SpecFixedEx": ("exclusions", "susp_rate", {"school_type": "Special"}),
     # an indicator the NEET files carry that the catalogue does not publish
     "16-17_not known": ("neet", "notknown_percent", {"age": "16-17"}),
 }
@@ -159,6 +154,9 @@ BREAKDOWN_FILTERS: dict[str, dict[str, str]] = {
     "not_disadvantaged": {"breakdown_topic": "Disadvantage", "breakdown": "Not disadvantaged"},
     "fsm_eligible": {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
     "not_fsm_eligible": {"breakdown_topic": "Free school meals", "breakdown": "Not FSM eligible"},
+    "primary": {"school_type": "State-funded primary"},
+    "secondary": {"school_type": "State-funded secondary"},
+    "special": {"school_type": "Special"},
 }
 # The NEET headline is the 16-17 age group, not an age 'Total'.
 HEADLINE_FILTERS: dict[str, dict[str, str]] = {"neet": {"age": "16-17"}}
