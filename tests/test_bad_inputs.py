@@ -484,29 +484,31 @@ def test_headline_total_row_missing_for_a_filter(drop):
 
 
 def test_filter_without_any_total_is_not_a_missing_headline(drop):
-    """DfE files split by a filter with no Total value (e.g. social_care_group) have no headline
-    row to miss: each value is its own series."""
-    header = HEADER.replace("breakdown_topic,breakdown", "social_care_group,breakdown")
+    """DfE files split by a filter with no Total value (e.g. social_care_group, or a filter nothing
+    selects on) have no headline row to miss: each value is its own series."""
     groups = {
         ",Total,Total,": ",CINO at 31 March,Total,",
         ",Disadvantage,Disadvantaged,": ",CLA 12 months at 31 March,Total,",
         ",Disadvantage,Not disadvantaged,": ",CPPO at 31 March,Total,",
     }
-    rows = []
-    for row in base_rows():
-        for before, after in groups.items():
-            row = row.replace(before, after)
-        rows.append(row)
-    drop.write(csv_text(rows, header))
-    assert drop.gate().passed
-    # nothing of it can be published (no catalogue row reads social_care_group): a warning says so
-    with duckdb.connect(str(drop.db), read_only=True) as con:
-        warnings = gates.raw_warnings(con, "ks2")
-    assert warnings == [
-        "ks2_la.csv: no measure reads this file, as no row of it is a headline row: social_care_group never "
-        "holds 'Total' (it holds CINO at 31 March, CLA 12 months at 31 March, CPPO at 31 March) (a catalogue row "
-        "naming one of those values would read it)"
-    ]
+    for column, read in (("social_care_group", True), ("care_status", False)):
+        rows = []
+        for row in base_rows():
+            for before, after in groups.items():
+                row = row.replace(before, after)
+            rows.append(row)
+        drop.write(csv_text(rows, HEADER.replace("breakdown_topic,breakdown", f"{column},breakdown")))
+        assert drop.gate().passed
+        with duckdb.connect(str(drop.db), read_only=True) as con:
+            warnings = gates.raw_warnings(con, "ks2")
+        if read:  # the catalogue's children-in-need rows read each group
+            assert warnings == []
+        else:  # nothing of it can be published: a warning says so
+            assert warnings == [
+                f"ks2_la.csv: no measure reads this file, as no row of it is a headline row: {column} never "
+                "holds 'Total' (it holds CINO at 31 March, CLA 12 months at 31 March, CPPO at 31 March) (a "
+                "catalogue row naming one of those values would read it)"
+            ]
 
 
 # --- marts: national value implausibly far from last year's (mart_fct_area_measure) --------------

@@ -524,17 +524,19 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
         FROM {table}
         WHERE geographic_level = 'Local authority' AND coalesce(old_la_code, '') <> ''
     """
-    # Within the dataset, a period's LA rows must agree on who an old code (and a new code) is.
-    frames = [
-        con.execute(f"""
+    # Within the dataset, a period's LA rows must agree on who an old code (and a new code) is. The
+    # ONS code is compared within a file only: ONS recodes an LA when its status changes (North
+    # Yorkshire and Somerset became unitary in 2023, E10 -> E06), and a timeseries restates earlier
+    # years with today's code while that year's own file has the code of its day.
+    identity_check = """
         WITH la AS ({la}), identity AS (
-            SELECT time_period, old_la_code, new_la_code, name_key, region_key, count(*) AS n,
+            SELECT {scope} time_period, old_la_code, {code} name_key, region_key, count(*) AS n,
                 min(la_name) AS la_name, min(region_code) AS region_code,
                 arg_min(_source_file || ' line ' || _row_number, _row_number) AS example
-            FROM la GROUP BY time_period, old_la_code, new_la_code, name_key, region_key
+            FROM la GROUP BY ALL
         ), ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY time_period, old_la_code ORDER BY n DESC, example) AS rank,
-                count(*) OVER (PARTITION BY time_period, old_la_code) AS variants
+            SELECT *, row_number() OVER (PARTITION BY {scope} time_period, old_la_code ORDER BY n DESC, example) AS rank,
+                count(*) OVER (PARTITION BY {scope} time_period, old_la_code) AS variants
             FROM identity
         )
         SELECT la._source_file, la._row_number, 'la_problem' AS kind,
@@ -542,9 +544,28 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
                    la.old_la_code, la.time_period, la.new_la_code, la.la_name, la.region_code,
                    u.n, u.new_la_code, u.la_name, u.region_code, u.example) AS problem
         FROM la JOIN ranked u ON u.time_period IS NOT DISTINCT FROM la.time_period AND u.old_la_code = la.old_la_code
-            AND u.rank = 1 AND u.variants > 1
-        WHERE NOT (la.new_la_code = u.new_la_code AND la.name_key = u.name_key AND la.region_key = u.region_key)
-    """).df(),
+            AND u.rank = 1 AND u.variants > 1 {same_file}
+        WHERE NOT ({agree})
+    """
+    frames = [
+        con.execute(
+            identity_check.format(
+                la=la,
+                scope="",
+                code="min(new_la_code) AS new_la_code,",
+                same_file="",
+                agree="la.name_key = u.name_key AND la.region_key = u.region_key",
+            )
+        ).df(),
+        con.execute(
+            identity_check.format(
+                la=la,
+                scope="_source_file,",
+                code="new_la_code,",
+                same_file="AND u._source_file = la._source_file",
+                agree="la.new_la_code = u.new_la_code",
+            )
+        ).df(),
         con.execute(f"""
         WITH la AS ({la}), identity AS (
             SELECT time_period, new_la_code, old_la_code, count(*) AS n,
