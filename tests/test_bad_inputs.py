@@ -329,6 +329,25 @@ def test_la_name_that_does_not_match_its_code(drop):
     ) in message
 
 
+def test_an_la_recoded_by_ons_agrees_across_files_but_not_within_one(drop):
+    """ONS gives an LA a new code when its status changes (North Yorkshire E10000023 became
+    E06000065 in 2023): a timeseries restates earlier years with today's code while that year's own
+    file keeps the code of its day. Across files that is one LA; within one file, a contradiction."""
+    rows = base_rows()
+    (drop.folder / "ks2_timeseries.csv").write_text(
+        csv_text([r.replace("E08000013", "E06000099") for r in rows]), encoding="utf-8"
+    )
+    drop.write(csv_text(rows))
+    sources = drop.folder / "sources.yml"
+    sources.write_text("datasets:\n  ks2: {files: [ks2_la.csv, ks2_timeseries.csv]}\n", encoding="utf-8")
+    assert drop.gate().passed
+    i = index_of(rows, "202122", "342", "Total")
+    set_cell(rows, i, "new_la_code", "E06000099")
+    drop.write(csv_text(rows))
+    message = failure(drop.gate(), "LA code, name and region agree")
+    assert f"ks2_la.csv line {i + 2} (la_problem=old_la_code 342 in 202122: this row has E06000099" in message
+
+
 def test_new_la_code_that_belongs_to_another_la(drop):
     rows = base_rows()
     i = index_of(rows, "202122", "342", "Disadvantaged")
