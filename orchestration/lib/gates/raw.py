@@ -547,25 +547,20 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
             AND u.rank = 1 AND u.variants > 1 {same_file}
         WHERE NOT ({agree})
     """
-    frames = [
-        con.execute(
-            identity_check.format(
-                la=la,
-                scope="",
-                code="min(new_la_code) AS new_la_code,",
-                same_file="",
-                agree="la.name_key = u.name_key AND la.region_key = u.region_key",
-            )
-        ).df(),
-        con.execute(
-            identity_check.format(
-                la=la,
-                scope="_source_file,",
-                code="new_la_code,",
-                same_file="AND u._source_file = la._source_file",
-                agree="la.new_la_code = u.new_la_code",
-            )
-        ).df(),
+    across_files = {
+        "scope": "",
+        "code": "min(new_la_code) AS new_la_code,",
+        "same_file": "",
+        "agree": "la.name_key = u.name_key AND la.region_key = u.region_key",
+    }
+    within_a_file = {
+        "scope": "_source_file,",
+        "code": "new_la_code,",
+        "same_file": "AND u._source_file = la._source_file",
+        "agree": "la.new_la_code = u.new_la_code",
+    }
+    frames = [con.execute(identity_check.format(la=la, **scope)).df() for scope in (across_files, within_a_file)]
+    frames += [
         con.execute(f"""
         WITH la AS ({la}), identity AS (
             SELECT time_period, new_la_code, old_la_code, count(*) AS n,
