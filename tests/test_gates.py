@@ -194,12 +194,17 @@ def test_mart_gates_on_candidate_rows_judge_as_on_the_whole_table(sample_publica
     import duckdb
 
     from orchestration.defs.gates.checks import suite_parameters
+    from orchestration.lib.rules.catalogue import catalogue_rows
 
     db = tmp_path / "publication_copy.duckdb"
     shutil.copy(sample_publication / "warehouse" / "education.duckdb", db)
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE SCHEMA raw")
         con.execute("CREATE TABLE raw.landed_files AS SELECT unnest(['ks2', 'ks4', 'eyfs']) AS dataset")
+        # the loaded files carry every column the catalogue reads of those datasets
+        for dataset in ("ks2", "ks4", "eyfs"):
+            columns = sorted({r["indicator_column"] for r in catalogue_rows() if r["dataset"] == dataset})
+            con.execute(f"CREATE TABLE raw.{dataset} ({', '.join(f'{c} VARCHAR' for c in columns)})")
         con.execute("INSERT INTO marts.fct_la_measure SELECT * FROM marts.fct_la_measure LIMIT 1")
         con.execute("UPDATE marts.fct_la_measure SET value = 1e9 WHERE rowid = 5")
         con.execute("UPDATE marts.fct_la_measure SET rank = ranked_count + 3 WHERE rowid = 7")
