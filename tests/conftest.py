@@ -230,3 +230,40 @@ def sample_publication(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     assert (workdir / "warehouse" / "education.duckdb").exists()
     return workdir
+
+
+# marts.fct_la_measure's contracted columns, in order (models/marts/core/_core__models.yml), as the
+# end-to-end and briefing tests state them independently of the YAML they check.
+CONTRACT_COLUMNS = [
+    "measure_code",
+    "breakdown",
+    "time_period",
+    "academic_year",
+    "la_code",
+    "old_la_code",
+    "la_name",
+    "region_code",
+    "region_name",
+    "value",
+    "value_status",
+    "release",
+    "national_value",
+    "regional_value",
+    "sn_average",
+    "sn_count",
+    "diff_vs_national",
+    "diff_vs_regional",
+    "diff_vs_sn",
+    "previous_time_period",
+    "previous_value",
+    "change_vs_previous",
+    "national_previous_value",
+    "national_change_vs_previous",
+    "rank",
+    "ranked_count",
+    "quartile_band",
+    "polarity",
+    "unit",
+    "decimal_places",
+    "comparability_note",
+]

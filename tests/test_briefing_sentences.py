@@ -22,6 +22,7 @@ from orchestration.lib.outputs.briefing.sentences import (
     period_slug,
     region_phrase,
 )
+from tests.conftest import CONTRACT_COLUMNS
 
 QUOTE_LA = "In St Helens, 56% of pupils met the expected standard in reading, writing and maths, down from 66% in 2019."
 QUOTE_NATIONAL = "Nationally, 59% met the expected standard, down from 65% in 2019."
@@ -30,41 +31,7 @@ KS2_NOTE = (
     "so 2021/22 is compared with 2018/19."
 )
 
-COLUMNS = [
-    "measure_code",
-    "breakdown",
-    "time_period",
-    "academic_year",
-    "la_code",
-    "old_la_code",
-    "la_name",
-    "region_code",
-    "region_name",
-    "value",
-    "value_status",
-    "release",
-    "national_value",
-    "regional_value",
-    "sn_average",
-    "sn_count",
-    "diff_vs_national",
-    "diff_vs_regional",
-    "diff_vs_sn",
-    "previous_time_period",
-    "previous_value",
-    "change_vs_previous",
-    "national_previous_value",
-    "national_change_vs_previous",
-    "rank",
-    "ranked_count",
-    "quartile_band",
-    "polarity",
-    "unit",
-    "decimal_places",
-    "comparability_note",
-    "data_source_file",
-    "file_sha256",
-]
+COLUMNS = [*CONTRACT_COLUMNS, "data_source_file", "file_sha256"]
 
 
 def fct_row(**overrides) -> dict:

@@ -62,40 +62,7 @@ def _area_rows(
     old LA code) to the indicator cell; the Boys rows are decoys a naive reader would pick."""
     rows = []
     for key, cell in headline.items():
-        if key == "E92000001":
-            geo = {
-                "geographic_level": "National",
-                "country_code": "E92000001",
-                "country_name": "England",
-                "region_code": "",
-                "region_name": "",
-                "old_la_code": "",
-                "la_name": "",
-                "new_la_code": "",
-            }
-        elif key in REGIONS:
-            geo = {
-                "geographic_level": "Regional",
-                "country_code": "E92000001",
-                "country_name": "England",
-                "region_code": key,
-                "region_name": REGIONS[key],
-                "old_la_code": "",
-                "la_name": "",
-                "new_la_code": "",
-            }
-        else:
-            new, name, region, region_name = LAS[key]
-            geo = {
-                "geographic_level": "Local authority",
-                "country_code": "E92000001",
-                "country_name": "England",
-                "region_code": region,
-                "region_name": region_name,
-                "old_la_code": key,
-                "la_name": name,
-                "new_la_code": new,
-            }
+        geo = _geography(key)
         base = {"time_period": period, "time_identifier": "Academic year", **geo}
         if version is not None:
             base["version"] = version

@@ -9,43 +9,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import CONSOLE_FILE, REPO_ROOT, STDERR_FILE, copy_publication, run_pipeline, write_sources
+from tests.conftest import (
+    CONSOLE_FILE,
+    CONTRACT_COLUMNS,
+    REPO_ROOT,
+    STDERR_FILE,
+    copy_publication,
+    run_pipeline,
+    write_sources,
+)
 
 pytestmark = pytest.mark.e2e
-
-CONTRACT_COLUMNS = [
-    "measure_code",
-    "breakdown",
-    "time_period",
-    "academic_year",
-    "la_code",
-    "old_la_code",
-    "la_name",
-    "region_code",
-    "region_name",
-    "value",
-    "value_status",
-    "release",
-    "national_value",
-    "regional_value",
-    "sn_average",
-    "sn_count",
-    "diff_vs_national",
-    "diff_vs_regional",
-    "diff_vs_sn",
-    "previous_time_period",
-    "previous_value",
-    "change_vs_previous",
-    "national_previous_value",
-    "national_change_vs_previous",
-    "rank",
-    "ranked_count",
-    "quartile_band",
-    "polarity",
-    "unit",
-    "decimal_places",
-    "comparability_note",
-]
 
 
 @pytest.fixture(scope="module")
