@@ -12,6 +12,7 @@ import yaml
 
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.rules import registry
+from orchestration.lib.rules.catalogue import catalogue_rows, filter_alternatives
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 from orchestration.lib.sources.config import dataset_specs, dbt_project_vars
 from tests.dbt_inline import compile_inline
@@ -184,6 +185,24 @@ def test_dbt_and_python_read_the_same_headline_values(tmp_path):
     assert [r[0] for r in rows] == python  # the SQL macro, row by row
     # the Jinja macro staging reads a file without the column as having: the first value
     assert list(rows[0][1:-1]) == [v[0] for v in python]
+
+
+def test_dbt_and_python_read_catalogue_filters_alike(tmp_path):
+    """A catalogue row's `filters` cell, read by dbt's macro (int_measure_values) and by Python (the
+    raw gates' list of selected filter columns): every row of the catalogue, and edge cases."""
+    cells = sorted({row["filters"] for row in catalogue_rows()}) + [
+        "",
+        " Sex = Boys ; ;breakdown=Total",
+        "a=x=y|b=|c",
+        "characteristic=SEN provision;characteristic_type=EHC plan|breakdown=SEN status;sen_status=SEN State EHC",
+    ]
+    values = ", ".join("('" + c.replace("'", "''") + "')" for c in cells)
+    sql = f"select f, {{{{ catalogue_filter_alternatives('f') }}}} as parsed from (values {values}) as t(f)"
+    rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
+    dbt = {f: [dict(m) for m in parsed] for f, parsed in rows}
+    assert dbt == {c: filter_alternatives(c) for c in cells}
+    assert filter_alternatives("a=x=y|b=|c") == [{"a": "x=y"}, {"b": ""}, {"c": ""}]
+    assert filter_alternatives(" Sex = Boys ; ;breakdown=Total") == [{"sex": "Boys", "breakdown": "Total"}]
 
 
 def test_national_bounds_are_catalogue_rows_with_their_reason(tmp_path, monkeypatch):

@@ -84,3 +84,23 @@
 {% macro rounded_difference(minuend, subtrahend, places_expr) -%}
     {{ round_decimal('(' ~ as_decimal(minuend) ~ ' - ' ~ as_decimal(subtrahend) ~ ')', places_expr) }}
 {%- endmacro %}
+
+{#- A catalogue row's `filters` cell as a list of maps, one per way DfE's files mark the series:
+    alternatives separated by '|', each `column=value` pairs separated by ';' (column names lower
+    case, the value everything after the first '='); an empty cell is one empty map, the headline
+    row. Python reads the cell the same way (orchestration/lib/rules/catalogue.py
+    filter_alternatives); tests/test_registry.py checks they agree. -#}
+{% macro catalogue_filter_alternatives(filters_expr) -%}
+    list_transform(
+        string_split(coalesce({{ filters_expr }}, ''), '|'),
+        lambda alternative: map_from_entries(
+            list_transform(
+                list_filter(string_split(alternative, ';'), lambda pair: trim(pair) <> ''),
+                lambda pair: struct_pack(
+                    k := lower(trim(split_part(pair, '=', 1))),
+                    v := case when strpos(pair, '=') > 0 then trim(substr(pair, strpos(pair, '=') + 1)) else '' end
+                )
+            )
+        )
+    )
+{%- endmacro %}

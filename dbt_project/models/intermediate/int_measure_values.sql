@@ -32,31 +32,14 @@ staged as (
 -- One row per way a catalogue row's series is marked in DfE's files: alternatives separated by
 -- '|' name the same series in files that label it differently (the sample's
 -- breakdown_topic=Disadvantage;breakdown=Disadvantaged is DfE's KS4 characteristics file's
--- breakdown=disadvantage;disadvantage=Disadvantaged). An empty cell means the headline row.
-catalogue_alternatives as (
-
-    select
-        *,
-        unnest(string_split(coalesce(filters, ''), '|')) as filter_alternative
-    from catalogue
-
-),
-
--- 'breakdown_topic=Disadvantage;breakdown=Disadvantaged' -> {breakdown_topic: Disadvantage, ...}
+-- breakdown=disadvantage;disadvantage=Disadvantaged), each read as a map {breakdown_topic: ...}.
+-- An empty cell means the headline row.
 catalogue_filters as (
 
     select
         *,
-        map_from_entries(
-            list_transform(
-                list_filter(string_split(filter_alternative, ';'), lambda pair: trim(pair) <> ''),
-                lambda pair: struct_pack(
-                    k := lower(trim(split_part(pair, '=', 1))),
-                    v := trim(split_part(pair, '=', 2))
-                )
-            )
-        ) as required_filters
-    from catalogue_alternatives
+        unnest({{ catalogue_filter_alternatives('filters') }}) as required_filters
+    from catalogue
 
 ),
 
