@@ -1,5 +1,5 @@
 """Backtest on DfE's real downloads as published (../shared/data, ../shared/reference/ees_real),
-each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on ten real
+each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on eleven real
 files together, then one test per quirk they carry and the published values against DfE's own
 LAIT figures.
 
@@ -17,8 +17,10 @@ LAIT figures.
 - ``ees/ks4/201819_LA_characteristics_data_including_sen_description.xlsx``: XLSX; the headline
   marked `school_characteristic = State-funded schools (LA)`; disadvantage, FSM and SEN
   breakdowns in a `breakdown` column; Inner and Outer London rows coded E12000007
-- ``ees/absence/absence_by_term.csv``: school_type has no Total (phases only); Rutland has no
-  special school
+- ``ees/ks4/KS4_2018_LA_Char_Testdata.csv``: totals only (t_att8, t_pupils, ...) and no
+  all-pupils row: each group is its totals' ratio, the headline is disadvantaged + other pupils
+- ``ees/absence/absence_by_term.csv``: school_type has no Total (phases only), so the headline is
+  the phases' summed sessions; Rutland has no special school, City of London no secondary
 - ``ees_real/ks2_la.csv``, ``ks4_la.csv``, ``absence_la.csv``: outcomes of children in need,
   social_care_group CINO / CPPO / CLA and never an all-pupils row; no higher-standard KS2 column
 
@@ -51,6 +53,7 @@ FILES = {
     "neet": "ees/neet/UD_NEETNK_LA_dashboard_2023_final.csv",
     "ks4": [
         "ees/ks4/201819_LA_characteristics_data_including_sen_description.xlsx",
+        "ees/ks4/KS4_2018_LA_Char_Testdata.csv",
         EES_REAL / "ks4_la.csv",
     ],
     "ks2": EES_REAL / "ks2_la.csv",
@@ -200,6 +203,10 @@ LAIT_CHECKS = [
     ("ks4_attainment8", "ehc_plan", "SEN_Stat_AVG_Attain8_Score", 1),
     ("ks4_progress8", "all", "AVG_Prog8_Score", 2),
     ("ks4_em_95", "all", "EngMaths9-5", 1),
+    ("ks4_em_94", "all", "EngMaths9-4", 1),
+    ("ks4_ebacc_entry", "all", "EngBacEntries", 1),
+    ("ks4_ebacc_aps", "all", "EngBacAvgPointScore", 2),
+    ("absence_overall", "all", "TotAbs", 1),
 ]
 
 
@@ -267,7 +274,61 @@ def test_phases_without_a_total_publish_and_an_la_without_special_schools_warns(
     for phase in ("primary", "secondary", "special"):
         assert len(published(con, "absence_overall", phase)) >= 700
     assert "857 Rutland: missing from 5 measure-period(s): absence_overall special 201213" in report
-    assert published(con, "absence_overall") == {}  # absence_by_term has no Total school type
+
+
+def test_a_headline_with_no_total_row_is_its_phases_summed_sessions(real_run):
+    """absence_by_term.csv has no Total school type: England's overall absence is DfE's published
+    5.3% (2012/13) and 4.7% (2016/17) from the three phases' sessions; City of London (no state
+    secondary or special school) and Rutland (no special school) sum the phases they have, as LAIT
+    does."""
+    _, _, con = real_run
+    england = dict(
+        con.execute(
+            "SELECT time_period, value FROM marts.fct_area_measure WHERE measure_code = 'absence_overall' "
+            "AND breakdown = 'all' AND area_level = 'national' AND value_derivation = "
+            "'sum of sess_overall / sum of sess_possible over primary + secondary + special'"
+        ).fetchall()
+    )
+    assert england[201213] == 5.3 and england[201617] == 4.7
+    ours, primary = published(con, "absence_overall"), published(con, "absence_overall", "primary")
+    assert ours[(201617, "201")] == primary[(201617, "201")]
+    rutland = pd.read_csv(DATA / FILES["absence"][0], dtype=str).query(
+        "old_la_code == '857' and time_period == '201617' and term == 'Total'"
+    )
+    assert sorted(rutland["school_type"]) == ["State-funded primary", "State-funded secondary"]
+    sessions = rutland[["sess_overall", "sess_possible"]].astype(int).sum()
+    assert ours[(201617, "857")] == round(100 * sessions["sess_overall"] / sessions["sess_possible"], 1)
+    assert abs(ours[(201617, "857")] - lait("TotAbs")[(201617, "857")]) <= 0.05 + 1e-9
+
+
+def test_a_totals_only_file_publishes_its_ratios_marked_derived(real_run):
+    """KS4 2017/18's characteristics file has t_att8, t_pupils, ... and no all-pupils row. St Helens'
+    figures are LAIT's (A8 44.6, 5+ E&M 38.8, EBacc entry 37.8, APS 3.75, P8 -0.39); its 2018/19
+    figures still come from the 2018/19 file's own cells."""
+    _, _, con = real_run
+    st_helens = {
+        measure: (value, derivation)
+        for measure, value, derivation in con.execute(
+            "SELECT measure_code, value, value_derivation FROM marts.fct_la_measure WHERE old_la_code = '342' "
+            "AND breakdown = 'all' AND time_period = 201718 AND measure_code LIKE 'ks4%'"
+        ).fetchall()
+    }
+    assert {m: v for m, (v, _) in st_helens.items()} == {
+        "ks4_attainment8": 44.6,
+        "ks4_em_95": 38.8,
+        "ks4_em_94": 60.3,
+        "ks4_ebacc_entry": 37.8,
+        "ks4_ebacc_aps": 3.75,
+        "ks4_progress8": -0.39,
+    }
+    assert st_helens["ks4_attainment8"][1] == "sum of t_att8 / sum of t_pupils over disadvantaged + not_disadvantaged"
+    derivations = dict(
+        con.execute(
+            "SELECT time_period, any_value(value_derivation) FROM marts.fct_la_measure WHERE old_la_code = '342' "
+            "AND measure_code = 'ks4_attainment8' AND breakdown = 'disadvantaged' GROUP BY 1"
+        ).fetchall()
+    )
+    assert derivations == {201718: "t_att8 / t_pupils of the same row", 201819: "published"}
 
 
 def test_at_least_twenty_series_come_out_of_real_files(real_run):

@@ -39,9 +39,9 @@ ENTRY = f"""    {DATASET}:
 """
 CATALOGUE_ROWS = (
     f'{MEASURE},"Key stage 4 destinations: pupils in sustained education, apprenticeship or employment",'
-    f"ks4,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%\n"
+    f"ks4,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%,,,\n"
     f'{MEASURE},"Key stage 4 destinations: pupils in sustained education, apprenticeship or employment",'
-    f"ks4,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,\n"
+    f"ks4,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,,,,\n"
 )
 COLUMNS = [
     "time_period",

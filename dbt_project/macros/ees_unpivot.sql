@@ -112,6 +112,34 @@
 {%- endmacro %}
 
 
+{#- The registry's headline_partitions (vars.ees_datasets) as rows: dataset, partition_number
+    (1 = the entry's first list, preferred) and breakdown (a catalogue breakdown code). -#}
+{% macro ees_headline_partitions_sql() -%}
+    {%- set rows = [] -%}
+    {%- for dataset, spec in var('ees_datasets').items() -%}
+        {%- for partition in ((spec or {}).get('headline_partitions') or []) -%}
+            {%- set number = loop.index -%}
+            {%- for breakdown in partition -%}
+                {%- do rows.append((dataset, number, breakdown)) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if rows -%}
+    select * from (values
+        {%- for dataset, number, breakdown in rows %}
+        ('{{ dataset }}', {{ number }}, '{{ breakdown }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as partitions (dataset, partition_number, breakdown)
+    {%- else -%}
+    select
+        cast(null as varchar) as dataset,
+        cast(null as integer) as partition_number,
+        cast(null as varchar) as breakdown
+    where false
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- Empty cells of the standard columns become NULL (national rows have no region, etc.). -#}
 {% macro ees_column_or_null(name, column_names) -%}
     {%- if name in column_names -%}nullif(trim({{ adapter.quote(name) }}), ''){%- else -%}cast(null as varchar){%- endif -%}

@@ -10,7 +10,8 @@
         cast({{ values_alias }}.source_file as varchar) as data_source_file,
         cast({{ values_alias }}.file_sha256 as varchar) as file_sha256,
         cast(landed_files.data_set_id as varchar) as data_set_id,
-        cast(landed_files.data_set_version as varchar) as data_set_version
+        cast(landed_files.data_set_version as varchar) as data_set_version,
+        cast({{ values_alias }}.value_derivation as varchar) as value_derivation
 {%- endmacro %}
 
 

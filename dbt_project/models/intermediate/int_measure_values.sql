@@ -68,6 +68,9 @@ matched_combinations as (
         catalogue_filters.unit,
         catalogue_filters.decimal_places,
         catalogue_filters.indicator_column,
+        catalogue_filters.numerator_column,
+        catalogue_filters.denominator_column,
+        catalogue_filters.ratio_multiplier,
         filter_combinations.dataset,
         filter_combinations.filters_key
     from filter_combinations
@@ -96,7 +99,8 @@ matched_combinations as (
 
 ),
 
-matched as (
+-- The file's own cells: what is published (a suppressed cell included) is what is read.
+published as (
 
     select
         matched_combinations.measure_code,
@@ -104,13 +108,187 @@ matched as (
         matched_combinations.polarity,
         matched_combinations.unit,
         matched_combinations.decimal_places,
-        staged.*
+        staged.*,
+        'published' as value_derivation,
+        1 as derivation_rank
     from staged
     inner join matched_combinations
         on
             staged.dataset = matched_combinations.dataset
             and staged.indicator = matched_combinations.indicator_column
             and cast(staged.filters as varchar) = matched_combinations.filters_key
+
+),
+
+-- Totals-only files (DfE's KS4 2017/18 characteristics file has t_att8 and t_pupils, no
+-- avg_att8): a catalogue row's numerator and denominator, side by side per file row.
+ratio_rows as (
+
+    select
+        matched_combinations.measure_code,
+        matched_combinations.breakdown,
+        matched_combinations.polarity,
+        matched_combinations.unit,
+        matched_combinations.decimal_places,
+        matched_combinations.numerator_column,
+        matched_combinations.denominator_column,
+        matched_combinations.ratio_multiplier,
+        staged.dataset,
+        staged.time_period,
+        staged.academic_year,
+        staged.time_identifier,
+        staged.geographic_level,
+        staged.country_code,
+        staged.country_name,
+        staged.region_code,
+        staged.region_name,
+        staged.old_la_code,
+        staged.new_la_code,
+        staged.la_name,
+        staged.version,
+        staged.release,
+        staged.source_file,
+        staged.file_sha256,
+        staged.source_row_number,
+        staged.landed_seq,
+        any_value(staged.value) filter (where staged.indicator = matched_combinations.numerator_column) as numerator,
+        coalesce(
+            any_value(staged.value_status) filter (where staged.indicator = matched_combinations.numerator_column),
+            'missing'
+        ) as numerator_status,
+        any_value(staged.value) filter (where staged.indicator = matched_combinations.denominator_column) as denominator,
+        coalesce(
+            any_value(staged.value_status) filter (where staged.indicator = matched_combinations.denominator_column),
+            'missing'
+        ) as denominator_status
+    from staged
+    inner join matched_combinations
+        on
+            staged.dataset = matched_combinations.dataset
+            and staged.indicator in (matched_combinations.numerator_column, matched_combinations.denominator_column)
+            and cast(staged.filters as varchar) = matched_combinations.filters_key
+    group by all
+
+),
+
+-- The headline of a file with no all-pupils row, from a complete partition of pupils in the
+-- same file (the registry's headline_partitions: disadvantaged + not disadvantaged, or the
+-- three state-funded phases): the members' totals summed. A member the file has no row for had
+-- no pupils (EES files leave such groups out, and mark a withheld one with a symbol): City of
+-- London has no state secondary school, so DfE's and LAIT's total there is its primary figure.
+partitions as (
+
+    {{ ees_headline_partitions_sql() }}
+
+),
+
+partition_sums as (
+
+    select
+        ratio_rows.measure_code,
+        'all' as breakdown,
+        ratio_rows.polarity,
+        ratio_rows.unit,
+        ratio_rows.decimal_places,
+        ratio_rows.numerator_column,
+        ratio_rows.denominator_column,
+        ratio_rows.ratio_multiplier,
+        ratio_rows.dataset,
+        ratio_rows.time_period,
+        ratio_rows.academic_year,
+        ratio_rows.time_identifier,
+        ratio_rows.geographic_level,
+        ratio_rows.country_code,
+        ratio_rows.region_code,
+        ratio_rows.old_la_code,
+        ratio_rows.new_la_code,
+        ratio_rows.version,
+        ratio_rows.release,
+        ratio_rows.source_file,
+        ratio_rows.file_sha256,
+        ratio_rows.landed_seq,
+        partitions.partition_number,
+        any_value(ratio_rows.country_name) as country_name,
+        any_value(ratio_rows.region_name) as region_name,
+        any_value(ratio_rows.la_name) as la_name,
+        min(ratio_rows.source_row_number) as source_row_number,
+        sum(ratio_rows.numerator) as numerator,
+        sum(ratio_rows.denominator) as denominator,
+        -- one status for the sum: any suppressed member keeps it suppressed, so the sum can never
+        -- reveal or narrow a withheld part
+        case
+            when bool_and(ratio_rows.numerator_status = 'published' and ratio_rows.denominator_status = 'published')
+                then 'published'
+            when bool_or(ratio_rows.numerator_status = 'suppressed' or ratio_rows.denominator_status = 'suppressed')
+                then 'suppressed'
+            else min(
+                case
+                    when ratio_rows.numerator_status <> 'published' then ratio_rows.numerator_status
+                    else ratio_rows.denominator_status
+                end
+            )
+        end as parts_status,
+        string_agg(ratio_rows.breakdown, ' + ' order by ratio_rows.breakdown) as members_summed
+    from ratio_rows
+    inner join partitions
+        on
+            ratio_rows.dataset = partitions.dataset
+            and ratio_rows.breakdown = partitions.breakdown
+    group by all
+    having count(*) = count(distinct ratio_rows.breakdown)
+
+),
+
+derived_parts as (
+
+    select
+        * exclude (numerator_status, denominator_status),
+        case
+            when numerator_status = 'published' and denominator_status = 'published' then 'published'
+            when 'suppressed' in (numerator_status, denominator_status) then 'suppressed'
+            when numerator_status <> 'published' then numerator_status
+            else denominator_status
+        end as parts_status,
+        numerator_column || ' / ' || denominator_column || ' of the same row' as value_derivation,
+        2 as derivation_rank
+    from ratio_rows
+
+    union all by name
+
+    select
+        * exclude (partition_number, members_summed),
+        'sum of ' || numerator_column || ' / sum of ' || denominator_column || ' over ' || members_summed
+            as value_derivation,
+        2 + partition_number as derivation_rank
+    from partition_sums
+
+),
+
+-- A derived value is rounded to the places DfE publishes the measure to, as its own would be;
+-- a zero denominator (no pupils) has no value.
+derived as (
+
+    select
+        * exclude (numerator, denominator, parts_status, numerator_column, denominator_column, ratio_multiplier),
+        numerator_column as indicator,
+        cast(null as varchar) as raw_value,
+        case
+            when parts_status = 'published' and denominator > 0
+                then round(numerator / denominator * ratio_multiplier, cast(decimal_places as integer))
+        end as value,
+        case
+            when parts_status = 'published' and not denominator > 0 then 'not_applicable'
+            else parts_status
+        end as value_status
+    from derived_parts
+
+),
+
+matched as (
+
+    select * from published
+    union all by name
+    select * from derived
 
 ),
 
@@ -139,8 +317,9 @@ with_area as (
 
 ),
 
--- Two files of the same release may both carry a key (a corrected file re-published): the
--- later-landed file is the one DfE stands behind now.
+-- A published cell (even a suppressed one) beats any value worked out from totals, so a
+-- derivation never reveals what DfE withheld. Two files of the same release may both carry a key
+-- (a corrected file re-published): the later-landed file is the one DfE stands behind now.
 deduplicated as (
 
     select *
@@ -151,7 +330,7 @@ deduplicated as (
         and time_period is not null
     qualify row_number() over (
         partition by measure_code, breakdown, area_level, area_code, time_period, release
-        order by landed_seq desc, source_row_number asc
+        order by derivation_rank asc, landed_seq desc, source_row_number asc
     ) = 1
 
 ),
@@ -185,7 +364,8 @@ final as (
         source_file,
         file_sha256,
         source_row_number,
-        landed_seq
+        landed_seq,
+        value_derivation
     from deduplicated
 
 )

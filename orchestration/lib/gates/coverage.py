@@ -1,7 +1,7 @@
 """Which catalogue measures this build's files carry: what the mart gates expect to see published.
 
 A measure is expected when a loaded file of its dataset has its indicator column (or one of the
-registry's aliases for it). A measure none of the loaded files has is not an error (DfE's children
+registry's aliases for it), or both totals the catalogue says it can be worked out from. A measure none of the loaded files has is not an error (DfE's children
 in need files have no higher-standard KS2 column): it is reported as a warning, so nobody expects
 it in the publication. A measure whose column is there but which publishes nothing is wrong (its
 rows were not recognised), and the mart gates block it.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from orchestration.lib.rules import registry
-from orchestration.lib.rules.catalogue import catalogue_rows
+from orchestration.lib.rules.catalogue import catalogue_rows, is_carried
 
 
 def _raw_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -36,9 +36,12 @@ def carried_measures(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[st
         dataset, measure, column = row["dataset"], row["measure_code"], row["indicator_column"].lower()
         if dataset not in loaded:
             continue
-        entry = datasets.get(dataset)
-        names = {column, *(a.lower() for a in (entry.aliases.get(column, ()) if entry else ()))}
-        if names & columns.get(dataset, set()):
+        entry, present = datasets.get(dataset), columns.get(dataset, set())
+
+        def has_column(name: str, entry=entry, present=present) -> bool:
+            return bool({name, *(a.lower() for a in (entry.aliases.get(name, ()) if entry else ()))} & present)
+
+        if is_carried(row, has_column):
             carried.add(measure)
         else:
             absent.setdefault(measure, (dataset, column))

@@ -26,7 +26,13 @@ import pyarrow as pa
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ingest.landing import LandedFile
 from orchestration.lib.rules import ees_cells
-from orchestration.lib.rules.catalogue import catalogue_rows, filter_alternatives
+from orchestration.lib.rules.catalogue import (
+    catalogue_rows,
+    filter_alternatives,
+    is_carried,
+    ratio_columns,
+    read_columns,
+)
 from orchestration.lib.sources.config import DatasetSpec
 from orchestration.lib.sql import quote_identifier as _quote
 
@@ -77,9 +83,10 @@ def catalogue_indicator_columns() -> dict[str, tuple[str, ...]]:
     """dataset -> the indicator columns the measure catalogue (dbt seed) reads from it."""
     columns: dict[str, list[str]] = {}
     for record in catalogue_rows():
-        dataset, column = record.get("dataset", ""), normalise_header(record.get("indicator_column", ""))
-        if dataset and column and column not in columns.setdefault(dataset, []):
-            columns[dataset].append(column)
+        dataset = record.get("dataset", "")
+        for column in map(normalise_header, read_columns(record)):
+            if dataset and column and column not in columns.setdefault(dataset, []):
+                columns[dataset].append(column)
     return {dataset: tuple(names) for dataset, names in columns.items()}
 
 
@@ -484,11 +491,14 @@ def check_indicator_columns(parsed: ParsedFile, spec: DatasetSpec) -> None:
     """A file of a known dataset must have at least one indicator column the catalogue reads (or
     an alias of one): otherwise it adds no rows to any measure, silently. The usual cause is DfE
     renaming a column; the fix is an alias in dbt_project.yml."""
-    expected = catalogue_indicator_columns().get(spec.name)
-    if spec.kind != "ees" or not expected:
+    records = [r for r in catalogue_rows() if r.get("dataset") == spec.name]
+    if spec.kind != "ees" or not records:
         return
-    if any(spec.has_column(set(parsed.columns), column) for column in expected):
+    present = set(parsed.columns)
+    if any(is_carried(record, lambda column: spec.has_column(present, column)) for record in records):
         return
+    expected = list(dict.fromkeys(record["indicator_column"].lower() for record in records))
+    totals = list(dict.fromkeys(" and ".join(ratio) for ratio in map(ratio_columns, records) if ratio))
     standard = ("time", "geography", "version")
     unknown = [c for c in parsed.columns if parsed.roles.get(c) == "indicator"] or [
         c for c in parsed.columns if parsed.roles.get(c) not in standard
@@ -498,7 +508,9 @@ def check_indicator_columns(parsed: ParsedFile, spec: DatasetSpec) -> None:
     )
     raise PipelineInputError(
         f"{parsed.source_file}: none of the {spec.name} indicator columns the measure catalogue reads is in the file, "
-        f"so it would add nothing: expected {described}; "
+        f"so it would add nothing: expected {described}"
+        + (f", or the totals they are worked out from ({'; '.join(totals)})" if totals else "")
+        + "; "
         f"indicator columns in the file that it does not read: {', '.join(unknown) or '(none)'}. "
         f"If DfE renamed a column, add the new name to its "
         f"aliases in dbt_project/dbt_project.yml (vars: ees_datasets: {spec.name}: aliases)"

@@ -4,6 +4,7 @@ for the ingest's column rules and the generated plausibility bounds, so they rea
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,3 +35,24 @@ def filter_alternatives(filters: str) -> list[dict[str, str]]:
                 pairs[name.strip().lower()] = value.strip()
         alternatives.append(pairs)
     return alternatives
+
+
+def ratio_columns(record: dict[str, str]) -> tuple[str, str] | None:
+    """(numerator, denominator) a catalogue row's value can be worked out from where a file
+    publishes totals instead of the measure (int_measure_values), or None."""
+    numerator, denominator = record.get("numerator_column", ""), record.get("denominator_column", "")
+    return (numerator.lower(), denominator.lower()) if numerator and denominator else None
+
+
+def read_columns(record: dict[str, str]) -> tuple[str, ...]:
+    """Every indicator column a catalogue row reads: its own, and the totals of its ratio."""
+    return (record.get("indicator_column", "").lower(), *(ratio_columns(record) or ()))
+
+
+def is_carried(record: dict[str, str], has_column: Callable[[str], bool]) -> bool:
+    """True when a file (``has_column`` answers for its columns, aliases included) can give this
+    catalogue row values: it has the row's indicator column, or both totals of its ratio."""
+    ratio = ratio_columns(record)
+    return has_column(record.get("indicator_column", "").lower()) or (
+        ratio is not None and all(has_column(column) for column in ratio)
+    )

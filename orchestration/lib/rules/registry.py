@@ -44,7 +44,7 @@ MODELS_FILE = STAGING_DIR / "_stg_ees__models.yml"
 # An entry's keys: (required, optional). The name doubles as a raw table and a dbt model name.
 ENTRY_KEYS = (
     ("title", "publication", "periods", "geographic_levels", "required_columns", "gate"),
-    ("description", "aliases", "headline"),
+    ("description", "aliases", "headline", "headline_partitions"),
 )
 GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
@@ -85,6 +85,8 @@ class EesDataset:
     aliases: dict[str, tuple[str, ...]]
     # filter -> the values that mark its headline row, where that is not only the filter total
     headline: dict[str, tuple[str, ...]]
+    # catalogue breakdowns that together are all pupils, for files with no all-pupils row
+    headline_partitions: tuple[tuple[str, ...], ...]
     percentages: Bounds
     ranges: tuple[Bounds, ...]
 
@@ -177,6 +179,15 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
             f"{where}.headline: expected lower-case filter column -> its headline value or a list of them "
             f"(quoted), got {headline!r}"
         )
+    partitions = spec.get("headline_partitions") or []
+    if not isinstance(partitions, list) or not all(
+        isinstance(p, list) and len(p) >= 2 and all(isinstance(b, str) and _NAME.fullmatch(b) for b in p)
+        for p in partitions
+    ):
+        raise PipelineInputError(
+            f"{where}.headline_partitions: expected a list of lists of two or more catalogue breakdowns "
+            f"(e.g. [[disadvantaged, not_disadvantaged]]), got {partitions!r}"
+        )
     gate = _keys(f"{where}.gate", spec["gate"], GATE_KEYS)
     ranges = gate.get("ranges") or {}
     if not isinstance(ranges, dict):
@@ -191,6 +202,7 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
         required_columns=_text_list(f"{where}.required_columns", spec["required_columns"]),
         aliases={k: _text_list(f"{where}.aliases.{k}", v) for k, v in aliases.items()},
         headline={k: (v,) if isinstance(v, str) else tuple(v) for k, v in headline.items()},
+        headline_partitions=tuple(tuple(p) for p in partitions),
         percentages=_bounds(f"{where}.gate.percentages", None, gate["percentages"]),
         ranges=tuple(_bounds(f"{where}.gate.ranges.{k}", k, v) for k, v in ranges.items()),
     )

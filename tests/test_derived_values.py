@@ -1,0 +1,154 @@
+"""Values worked out from a file's own totals (catalogue numerator_column / denominator_column):
+a totals-only file publishes its ratios, and a file with no all-pupils row publishes the headline
+from a complete partition (the registry's headline_partitions), marked in value_derivation.
+
+The file is built from the bundled sample's KS4 2021/22 file in the layout of DfE's 2017/18
+characteristics file (t_att8 and t_pupils per group, no avg_att8, no all-pupils row), with planted
+cases: a suppressed part, a part with no row, a zero denominator, and the file's own (suppressed)
+headline row beside a complete partition.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO_ROOT, run_pipeline
+
+pytestmark = pytest.mark.e2e
+
+SAMPLE = REPO_ROOT / "raw" / "sample"
+STANDARD = [
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "la_name",
+    "new_la_code",
+    "version",
+]
+SUPPRESSED_PART, MISSING_PART, ZERO_PUPILS, OWN_HEADLINE = "342", "340", "343", "344"
+
+
+def _totals_only_file(path) -> dict[tuple[str, str], tuple[float, int]]:
+    """Writes the file; returns (old_la_code, breakdown) -> (t_att8, t_pupils) as written."""
+    with (SAMPLE / "ks4" / "ks4_la_2022_provisional.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    written, totals = [], {}
+    for row in rows:
+        if row["sex"] != "Total":
+            continue
+        group = {"Disadvantaged": "disadvantaged", "Not disadvantaged": "disadvantaged_Total_other"}.get(
+            row["breakdown"]
+        )
+        code = row["old_la_code"]
+        if group is None and code != OWN_HEADLINE:
+            continue  # like DfE's file: no all-pupils row
+        try:  # the sample withholds some small groups ('c'): their totals are withheld too
+            pupils, att8 = row["t_pupils"], str(round(float(row["avg_att8"]) * int(row["t_pupils"]), 1))
+        except ValueError:
+            pupils, att8 = row["t_pupils"], "c"
+        out = {c: row[c] for c in STANDARD}
+        out.update(
+            breakdown="Disadvantage" if group else "Total",
+            characteristic_disadvantage=group or "Total",
+            t_pupils=pupils,
+            t_att8=att8,
+        )
+        if code == SUPPRESSED_PART and group == "disadvantaged_Total_other":
+            out["t_att8"] = "c"
+        if code == MISSING_PART and group == "disadvantaged_Total_other":
+            continue
+        if code == ZERO_PUPILS and group == "disadvantaged":
+            out["t_pupils"], out["t_att8"] = "0", "0"
+        if code == OWN_HEADLINE and group is None:
+            out["t_att8"] = "c"
+        if out["t_att8"] != "c":
+            totals[(code, group or "all")] = (float(out["t_att8"]), int(out["t_pupils"]))
+        written.append(out)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(written[0]))
+        writer.writeheader()
+        writer.writerows(written)
+    return totals
+
+
+@pytest.fixture(scope="module")
+def derived_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("derived")
+    totals = _totals_only_file(workdir / "ks4_totals_only.csv")
+    sources = workdir / "sources.yml"
+    sources.write_text(
+        "datasets:\n"
+        f"  ks4:\n    files: [{workdir / 'ks4_totals_only.csv'}]\n"
+        f"  statistical_neighbours:\n    files: [{SAMPLE / 'statistical_neighbours' / 'sn_model_wide.csv'}]\n",
+        encoding="utf-8",
+    )
+    result = run_pipeline(workdir, sources, EDU_RUN_OUTPUTS="0")
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    con = duckdb.connect(str(workdir / "warehouse" / "education.duckdb"), read_only=True)
+    yield totals, con
+    con.close()
+
+
+def _row(con, code: str, breakdown: str):
+    return con.execute(
+        "SELECT value, value_status, value_derivation FROM marts.fct_la_measure "
+        "WHERE measure_code = 'ks4_attainment8' AND breakdown = ? AND old_la_code = ?",
+        [breakdown, code],
+    ).fetchone()
+
+
+def test_a_group_is_its_totals_ratio_and_says_so(derived_run):
+    totals, con = derived_run
+    att8, pupils = totals[("350", "disadvantaged")]
+    assert _row(con, "350", "disadvantaged") == (
+        round(att8 / pupils, 1),
+        "published",
+        "t_att8 / t_pupils of the same row",
+    )
+
+
+def test_the_headline_is_the_partitions_summed_totals(derived_run):
+    totals, con = derived_run
+    (a1, n1), (a2, n2) = totals[("350", "disadvantaged")], totals[("350", "disadvantaged_Total_other")]
+    assert _row(con, "350", "all") == (
+        round((a1 + a2) / (n1 + n2), 1),
+        "published",
+        "sum of t_att8 / sum of t_pupils over disadvantaged + not_disadvantaged",
+    )
+    derivations = {r[0] for r in con.execute("SELECT DISTINCT value_derivation FROM marts.fct_la_measure").fetchall()}
+    assert "published" not in derivations  # nothing in this file is the measure itself
+
+
+def test_a_suppressed_part_keeps_the_headline_suppressed(derived_run):
+    _, con = derived_run
+    assert _row(con, SUPPRESSED_PART, "not_disadvantaged")[:2] == (None, "suppressed")
+    value, status, _ = _row(con, SUPPRESSED_PART, "all")
+    assert (value, status) == (None, "suppressed")  # the sum would reveal the withheld part
+
+
+def test_a_part_with_no_row_had_no_pupils(derived_run):
+    totals, con = derived_run
+    att8, pupils = totals[(MISSING_PART, "disadvantaged")]
+    assert _row(con, MISSING_PART, "not_disadvantaged") is None
+    assert _row(con, MISSING_PART, "all")[:2] == (round(att8 / pupils, 1), "published")
+
+
+def test_a_zero_denominator_has_no_value(derived_run):
+    totals, con = derived_run
+    assert _row(con, ZERO_PUPILS, "disadvantaged")[:2] == (None, "not_applicable")
+    att8, pupils = totals[(ZERO_PUPILS, "disadvantaged_Total_other")]
+    assert _row(con, ZERO_PUPILS, "all")[:2] == (round(att8 / pupils, 1), "published")
+
+
+def test_the_files_own_headline_row_beats_the_partition_even_suppressed(derived_run):
+    _, con = derived_run
+    assert _row(con, OWN_HEADLINE, "all") == (None, "suppressed", "t_att8 / t_pupils of the same row")
+    assert _row(con, OWN_HEADLINE, "disadvantaged")[1] == "published"
