@@ -1,5 +1,5 @@
 """Backtest on DfE's real downloads as published (../shared/data, ../shared/reference/ees_real),
-each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on eleven real
+each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on twelve real
 files together, then one test per quirk they carry and the published values against DfE's own
 LAIT figures.
 
@@ -21,6 +21,8 @@ LAIT figures.
   all-pupils row: each group is its totals' ratio, the headline is disadvantaged + other pupils
 - ``ees/absence/absence_by_term.csv``: school_type has no Total (phases only), so the headline is
   the phases' summed sessions; Rutland has no special school, City of London no secondary
+- ``ees/ks5/alevel_attainment_with_2025.csv``: national only; the state-funded total named three
+  ways across the years, grades in words beside the points, no state-funded total for 2012/13
 - ``ees_real/ks2_la.csv``, ``ks4_la.csv``, ``absence_la.csv``: outcomes of children in need,
   social_care_group CINO / CPPO / CLA and never an all-pupils row; no higher-standard KS2 column
 
@@ -58,6 +60,7 @@ FILES = {
     ],
     "ks2": EES_REAL / "ks2_la.csv",
     "absence": ["ees/absence/absence_by_term.csv", EES_REAL / "absence_la.csv"],
+    "ks5": "ees/ks5/alevel_attainment_with_2025.csv",
 }
 
 
@@ -337,3 +340,31 @@ def test_at_least_twenty_series_come_out_of_real_files(real_run):
         "SELECT count(DISTINCT (measure_code, breakdown)) FROM marts.fct_la_measure WHERE value_status = 'published'"
     ).fetchall()[0][0]
     assert series >= 80
+
+
+def test_a_national_only_file_gives_englands_values(real_run):
+    """DfE's A level time series has England's rows only: they are England's values (LAIT's
+    APSE_Alevel, as published to four places since 2019/20), and the LA facts say the measure has
+    none of their own rather than failing. 2012/13 has no state-funded total and no points on
+    today's scale: a warning, not a failure."""
+    _, report, con = real_run
+    england = dict(
+        con.execute(
+            "SELECT time_period, value FROM marts.fct_area_measure WHERE measure_code = 'ks5_aps_per_entry' "
+            "AND breakdown = 'all' AND area_level = 'national' AND value_status = 'published'"
+        ).fetchall()
+    )
+    theirs = {
+        lait_period(years): float(value)
+        for years, value in duckdb.execute(
+            'SELECT "Years", "Values" FROM read_parquet(?) WHERE "Short Desc" = \'APSE_Alevel\' '
+            "AND \"LA and Regions\" = 'England'",
+            [str(LAIT)],
+        ).fetchall()
+    }
+    assert len(theirs) == 10 and set(theirs) <= set(england)
+    assert all(abs(england[p] - theirs[p]) < 0.006 for p in theirs), {p: (england[p], theirs[p]) for p in theirs}
+    assert england[201920] == 38.5477  # as the file publishes it
+    assert published(con, "ks5_aps_per_entry") == {}
+    assert "ks5_aps_per_entry: the loaded ks5 files have no local-authority rows" in report
+    assert "1 group(s) of rows have no headline row" in report and "line 602" in report

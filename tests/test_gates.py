@@ -209,7 +209,7 @@ def test_mart_gates_on_candidate_rows_judge_as_on_the_whole_table(sample_publica
         con.execute("UPDATE marts.fct_la_measure SET value = 1e9 WHERE rowid = 5")
         con.execute("UPDATE marts.fct_la_measure SET rank = ranked_count + 3 WHERE rowid = 7")
         con.execute("DELETE FROM marts.fct_area_measure WHERE measure_code LIKE 'ks4%'")
-        parameters = suite_parameters(con)
+        parameters, _ = suite_parameters(con, "fct_la_measure")
         tables = [
             r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
         ]

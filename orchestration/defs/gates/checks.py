@@ -9,11 +9,12 @@ from orchestration.lib import gates
 from orchestration.lib.gates import coverage, geography
 
 
-def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
+def suite_parameters(con: duckdb.DuckDBPyConnection, table: str) -> tuple[dict, list[str]]:
     """Values the mart suites compare against, read from this build's own inputs: the catalogue
-    measures whose columns the loaded files carry."""
-    measures, _ = coverage.carried_measures(con)
-    return {"catalogue_measure_codes": measures}
+    measures whose columns the loaded files carry (for the LA facts, in files with LA rows); and,
+    said once, on the LA facts, the measures of loaded datasets that are not published there."""
+    measures, not_carried = coverage.carried_measures(con, local_authority=table == "fct_la_measure")
+    return {"catalogue_measure_codes": measures}, not_carried if table == "fct_la_measure" else []
 
 
 def _mart_check(table: str) -> dg.AssetChecksDefinition:
@@ -29,9 +30,7 @@ def _mart_check(table: str) -> dg.AssetChecksDefinition:
         with duckdb.connect(
             str(warehouse.settings().build_db), read_only=True, config=warehouse.settings().duckdb_config
         ) as con:
-            parameters = suite_parameters(con)
-            # said once, on the LA fact table: measures of loaded datasets no loaded file carries
-            not_carried = coverage.carried_measures(con)[1] if table == "fct_la_measure" else []
+            parameters, not_carried = suite_parameters(con, table)
             rows = con.execute(f"SELECT count(*) FROM marts.{gates.quote_identifier(table)}").fetchall()[0][0]
             # Only the rows the suite could fail on reach Great Expectations (the raw gates' compiler).
             frame = gates.row_candidates(

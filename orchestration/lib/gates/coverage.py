@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
+from orchestration.lib.gates.suites import quote_identifier
 from orchestration.lib.rules import registry
 from orchestration.lib.rules.catalogue import catalogue_rows, is_carried
 
@@ -24,14 +25,33 @@ def _raw_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return columns
 
 
-def carried_measures(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+def _has_local_authority_rows(con: duckdb.DuckDBPyConnection, dataset: str, columns: set[str]) -> bool:
+    if "geographic_level" not in columns:
+        return True  # no level column: nothing says the file is not about LAs
+    return bool(
+        con.execute(
+            f"SELECT 1 FROM raw.{quote_identifier(dataset)} WHERE lower(geographic_level) = 'local authority' LIMIT 1"
+        ).fetchall()
+    )
+
+
+def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = False) -> tuple[list[str], list[str]]:
     """(measure codes the loaded files carry, one warning per catalogue measure of a loaded
-    dataset that no loaded file carries)."""
+    dataset that no loaded file carries). With ``local_authority``, for the LA facts: a dataset
+    whose files have no local-authority rows (DfE's national-only A level time series) carries
+    England's values only, and its measures are said to be so."""
     loaded = {r[0] for r in con.execute("SELECT DISTINCT dataset FROM raw.landed_files").fetchall()}
     columns = _raw_columns(con)
+    national_only = (
+        {d for d in loaded if d in columns and not _has_local_authority_rows(con, d, columns[d])}
+        if local_authority
+        else set()
+    )
     datasets = registry.ees_datasets()
     carried: set[str] = set()
+    england_only: set[str] = set()
     absent: dict[str, tuple[str, str]] = {}
+    catalogue_dataset = {row["measure_code"]: row["dataset"] for row in catalogue_rows()}
     for row in catalogue_rows():
         dataset, measure, column = row["dataset"], row["measure_code"], row["indicator_column"].lower()
         if dataset not in loaded:
@@ -41,14 +61,20 @@ def carried_measures(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[st
         def has_column(name: str, entry=entry, present=present) -> bool:
             return bool({name, *(a.lower() for a in (entry.aliases.get(name, ()) if entry else ()))} & present)
 
-        if is_carried(row, has_column):
-            carried.add(measure)
-        else:
+        if not is_carried(row, has_column):
             absent.setdefault(measure, (dataset, column))
+        elif dataset in national_only:
+            england_only.add(measure)
+        else:
+            carried.add(measure)
     warnings = [
         f"{measure}: no loaded {dataset} file has the column {column} (or a name it had before), so it is "
         "not published in this build"
         for measure, (dataset, column) in sorted(absent.items())
-        if measure not in carried
+        if measure not in carried | england_only
+    ] + [
+        f"{measure}: the loaded {catalogue_dataset[measure]} files have no local-authority rows, so it has "
+        "England's (and regions') values only in this build"
+        for measure in sorted(england_only - carried)
     ]
     return sorted(carried), warnings

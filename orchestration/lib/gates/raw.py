@@ -615,10 +615,19 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
     return frames
 
 
-def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list[pd.DataFrame]:
+def _headline_gaps(con, table: str, dataset: str, present: set[str]) -> list[pd.DataFrame]:
     """Every period x area (x version, x each filter the file never totals) needs its headline row,
     where every filter the file does total holds its headline value (Total, or what the dataset's
-    registry entry names): without it the headline silently vanishes."""
+    registry entry names): without it the headline silently vanishes. One row per group without
+    one; `publishes` says whether any of its cells in a column a measure reads is a number (DfE's
+    A level series has no state-funded total for 2012/13, whose points are all NA)."""
+    read, _ = gated_indicators(con, dataset)
+    pattern = _literal(ees_cells.number_pattern())
+    publishes = (
+        " OR ".join(f"regexp_full_match(replace(coalesce({_quote(c)}, ''), ',', ''), {pattern})" for c in read)
+        if read
+        else "true"
+    )
     frames = []
     for (sha,) in con.execute(f"SELECT DISTINCT _file_sha256 FROM {table} ORDER BY 1").fetchall():
         filters = _file_filters(con, dataset, sha, present)
@@ -654,13 +663,14 @@ def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list
             con.execute(
                 f"""
             WITH grouped AS (
-                SELECT *, bool_or({headline}) OVER w AS _has_headline, count(*) OVER w AS _n,
+                SELECT *, bool_or({headline}) OVER w AS _has_headline, bool_or({publishes}) OVER w AS _publishes,
+                    count(*) OVER w AS _n,
                     min(_row_number) OVER w AS _first, max(_row_number) OVER w AS _last,
                     row_number() OVER (PARTITION BY {group} ORDER BY _row_number) AS _position
                 FROM {table} WHERE _file_sha256 = ?
                 WINDOW w AS (PARTITION BY {group})
             )
-            SELECT _source_file, _row_number, 'headline_problem' AS kind,
+            SELECT _source_file, _row_number, 'headline_problem' AS kind, _publishes AS publishes,
                 format('no headline row ({{}}) for {{}} {{}}{{}}: its {{}} row(s), lines {{}}-{{}}, are all breakdowns',
                        '{wanted}', {_col(present, "time_period")}, {area_name}, {other_values}, _n, _first, _last) AS problem
             FROM grouped WHERE NOT _has_headline AND _position = 1
@@ -676,28 +686,37 @@ def _headline_partitions(dataset: str) -> tuple[tuple[str, ...], ...]:
     return entry.headline_partitions if entry else ()
 
 
-def _headline_gap_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
-    """A dataset whose registry entry names headline_partitions may lack all-pupils rows (DfE's KS4
-    2017/18 characteristics file): dbt works the headline out from a complete partition instead,
-    and the geography gate on the published marts blocks an LA left with neither. So a missing
-    headline row is counted here, not blocked."""
-    partitions = _headline_partitions(dataset)
-    if not partitions:
+def _headline_problems(con, table: str, dataset: str, present: set[str]) -> list[pd.DataFrame]:
+    """The headline gaps that would lose a published headline: none where the registry names
+    headline_partitions (dbt works the headline out from a complete partition, and the geography
+    gate on the published marts blocks an LA left with neither)."""
+    if _headline_partitions(dataset):
         return []
+    return [g[g["publishes"]].drop(columns="publishes") for g in _headline_gaps(con, table, dataset, present)]
+
+
+def _headline_gap_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """The headline gaps that do not block, counted: groups with nothing a measure would publish,
+    and every gap of a dataset with headline_partitions."""
+    partitions = _headline_partitions(dataset)
     frames = [
-        f
-        for f in _headline_problems(con, gated_relation(con, dataset), dataset, _table_columns(con, dataset))
-        if not f.empty
+        g if partitions else g[~g["publishes"]]
+        for g in _headline_gaps(con, gated_relation(con, dataset), dataset, _table_columns(con, dataset))
     ]
+    frames = [f for f in frames if not f.empty]
     if not frames:
         return []
     gaps = pd.concat(frames, ignore_index=True).sort_values(["_source_file", "_row_number"])
     first = gaps.iloc[0]
-    named = "; ".join(" + ".join(p) for p in partitions)
+    why = (
+        f"the headline is worked out from a complete partition ({'; '.join(' + '.join(p) for p in partitions)}) "
+        "where the file publishes one; an LA left without a headline blocks at the geography gate"
+        if partitions
+        else "no column a measure reads has a number there, so nothing is published for them"
+    )
     return [
-        f"{len(gaps):,} group(s) of rows have no headline row, e.g. {first['_source_file']} line {first['_row_number']}: "
-        f"{first['problem']}. The headline is worked out from a complete partition ({named}) where the file "
-        "publishes one; an LA left without a headline blocks at the geography gate"
+        f"{len(gaps):,} group(s) of rows have no headline row, e.g. {first['_source_file']} line "
+        f"{first['_row_number']}: {first['problem']}. Not blocked: {why}"
     ]
 
 
@@ -767,7 +786,7 @@ def raw_row_problems(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFra
         *_time_problems(con, table, present),
         *_region_problems(con, table, present),
         *_la_problems(con, table, present),
-        *([] if _headline_partitions(dataset) else _headline_problems(con, table, dataset, present)),
+        *_headline_problems(con, table, dataset, present),
         *_count_problems(con, table, dataset, present),
     ]
     frames = [f for f in frames if not f.empty]

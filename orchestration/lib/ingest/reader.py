@@ -550,6 +550,10 @@ def classify_columns(
             roles[column] = "geography"
         elif column == VERSION_COLUMN:
             roles[column] = "version"
+        elif column in spec.text_columns:
+            # a grade beside its points (aps_per_entry_grade = 'B-'): read as a filter, it would
+            # leave the file with no headline row; no measure reads it
+            roles[column] = "text"
         elif column in meta:
             roles[column] = meta[column]
         elif column in indicators:

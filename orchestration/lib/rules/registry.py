@@ -44,7 +44,7 @@ MODELS_FILE = STAGING_DIR / "_stg_ees__models.yml"
 # An entry's keys: (required, optional). The name doubles as a raw table and a dbt model name.
 ENTRY_KEYS = (
     ("title", "publication", "periods", "geographic_levels", "required_columns", "gate"),
-    ("description", "aliases", "headline", "headline_partitions"),
+    ("description", "aliases", "headline", "headline_partitions", "text_columns"),
 )
 GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
@@ -87,6 +87,8 @@ class EesDataset:
     headline: dict[str, tuple[str, ...]]
     # catalogue breakdowns that together are all pupils, for files with no all-pupils row
     headline_partitions: tuple[tuple[str, ...], ...]
+    # columns that state a value in words (A level grades beside points): neither filter nor number
+    text_columns: tuple[str, ...]
     percentages: Bounds
     ranges: tuple[Bounds, ...]
 
@@ -203,6 +205,7 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
         aliases={k: _text_list(f"{where}.aliases.{k}", v) for k, v in aliases.items()},
         headline={k: (v,) if isinstance(v, str) else tuple(v) for k, v in headline.items()},
         headline_partitions=tuple(tuple(p) for p in partitions),
+        text_columns=_text_list(f"{where}.text_columns", spec.get("text_columns") or []),
         percentages=_bounds(f"{where}.gate.percentages", None, gate["percentages"]),
         ranges=tuple(_bounds(f"{where}.gate.ranges.{k}", k, v) for k, v in ranges.items()),
     )

@@ -55,6 +55,8 @@ class DatasetSpec:
     # name -> template: a header name a file repeats, named from the column before it (DfE's
     # neighbour workbook follows each SN<k> with a closeness column headed just "SNP").
     repeated_columns: dict[str, str] = field(default_factory=dict)
+    # columns that state a value in words (ees_datasets text_columns): kept, never a filter
+    text_columns: tuple[str, ...] = ()
 
     def has_column(self, columns: set[str], canonical: str) -> bool:
         return canonical in columns or any(a in columns for a in self.aliases.get(canonical, ()))
@@ -96,7 +98,9 @@ def dataset_specs() -> dict[str, DatasetSpec]:
     from orchestration.lib.rules.registry import ees_datasets  # imports this module
 
     specs = {
-        name: DatasetSpec(name=name, kind="ees", required_columns=d.required_columns, aliases=d.aliases)
+        name: DatasetSpec(
+            name=name, kind="ees", required_columns=d.required_columns, aliases=d.aliases, text_columns=d.text_columns
+        )
         for name, d in ees_datasets().items()
     }
     for name, spec in (dbt_project_vars().get("other_datasets") or {}).items():
