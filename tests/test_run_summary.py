@@ -255,3 +255,41 @@ def test_a_long_failure_line_is_wrapped_so_the_file_and_line_show():
     assert all(len(text) <= run_summary.SCREEN_WIDTH for text in lines[start + 1 : start + 4])
     assert "".join(text[4:] for text in lines[start + 2 : start + 4]) == line
     assert lines[start + 4].startswith("Warnings")  # nothing left out: no pointer needed
+
+
+def test_a_dbt_failure_names_the_model_and_dbts_own_message(tmp_path):
+    """dagster-dbt says only "The dbt CLI process ... failed"; the step's error names each node that
+    errored or failed, from dbt's run_results.json, so the run summary shows the cause."""
+    import json
+
+    from orchestration.defs.transform.dbt_log import dbt_errors
+
+    assert dbt_errors(None) == [] and dbt_errors(tmp_path) == []
+    (tmp_path / "run_results.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    {"unique_id": "model.edu_outcomes.stg_ees__ks2", "status": "success", "message": "OK"},
+                    {
+                        "unique_id": "model.edu_outcomes.int_measure_values",
+                        "status": "error",
+                        "message": "Runtime Error in model int_measure_values "
+                        "(models/intermediate/int_measure_values.sql)\n"
+                        "  Binder Error: Cannot mix aggregates with non-aggregated columns!",
+                    },
+                    {"unique_id": "model.edu_outcomes.fct_la_measure", "status": "skipped", "message": None},
+                    *(
+                        {"unique_id": f"unit_test.edu_outcomes.int_x.case_{n}", "status": "fail", "message": "differs"}
+                        for n in range(6)
+                    ),
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    said = dbt_errors(tmp_path)
+    assert said[0] == "model int_measure_values: Binder Error: Cannot mix aggregates with non-aggregated columns!"
+    assert said[1:5] == [f"unit_test int_x.case_{n}: differs" for n in range(4)]
+    assert said[5] == "and 2 more"
+    (tmp_path / "run_results.json").write_text("{not json", encoding="utf-8")
+    assert dbt_errors(tmp_path) == []

@@ -8,8 +8,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.defs.transform.dbt_log import DbtProgress, dbt_log, dbt_log_path, routed
+from orchestration.defs.transform.dbt_log import DbtProgress, dbt_errors, dbt_log, dbt_log_path, routed
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
+from orchestration.lib.errors import DbtBuildError
 
 
 class EducationDbtTranslator(DagsterDbtTranslator):
@@ -50,6 +51,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     progress = DbtProgress(context, dbt_log_path(settings))
     with dbt_log(settings, f"dbt build, run {context.run_id}") as sink:
         progress.start("build")
+        invocation = None
         try:
             with contextlib.redirect_stdout(sink):
                 invocation = dbt.cli(["build", *dbt_vars(settings)], context=context)
@@ -57,6 +59,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                 progress.see(event)
                 yield event
         except Exception as exc:
-            progress.failed(exc)
+            said = dbt_errors(invocation.target_path if invocation is not None else None)
+            progress.failed(exc, said)
+            if said:
+                raise DbtBuildError("dbt build failed: " + "; ".join(said)) from exc
             raise
     progress.finish()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import sys
 import time
 from collections import Counter
@@ -135,6 +136,30 @@ class DbtProgress:
             f"models and seeds built, {tests}"
         )
 
-    def failed(self, error: Exception) -> None:
+    def failed(self, error: Exception, dbt_errors: list[str]) -> None:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        self.log.error(f"dbt build failed after {self._elapsed()}: {first} (dbt's output: {self.log_path})")
+        said = "; ".join(dbt_errors) if dbt_errors else first
+        self.log.error(f"dbt build failed after {self._elapsed()}: {said} (dbt's output: {self.log_path})")
+
+
+def dbt_errors(target_path: Path | None, limit: int = 5) -> list[str]:
+    """What dbt itself said about each node that errored or failed (its run_results.json), e.g.
+    "model int_measure_values: Binder Error: ...", so the run summary names the model and the
+    cause instead of dagster-dbt's "The dbt CLI process ... failed"."""
+    results = (target_path / "run_results.json") if target_path else None
+    if results is None or not results.is_file():
+        return []
+    try:
+        nodes = json.loads(results.read_text(encoding="utf-8")).get("results", [])
+    except (OSError, ValueError):
+        return []
+    said = []
+    for node in nodes:
+        if node.get("status") not in ("error", "fail"):
+            continue
+        kind, _, name = str(node.get("unique_id", "?")).partition(".")
+        lines = [line.strip() for line in str(node.get("message") or "").splitlines() if line.strip()]
+        # dbt's first line repeats the node ("Runtime Error in model x (path)"); the cause follows
+        cause = " ".join(lines[1:] if len(lines) > 1 else lines)
+        said.append(f"{kind} {name.partition('.')[2] or name}: {cause}")
+    return said[:limit] + ([f"and {len(said) - limit} more"] if len(said) > limit else [])
