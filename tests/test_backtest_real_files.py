@@ -1,5 +1,5 @@
 """Backtest on DfE's real downloads as published (../shared/data, ../shared/reference/ees_real),
-each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on twelve real
+each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on thirteen real
 files together, then one test per quirk they carry and the published values against DfE's own
 LAIT figures.
 
@@ -23,6 +23,9 @@ LAIT figures.
   the phases' summed sessions; Rutland has no special school, City of London no secondary
 - ``ees/ks5/alevel_attainment_with_2025.csv``: national only; the state-funded total named three
   ways across the years, grades in words beside the points, no state-funded total for 2012/13
+- ``ees/level_2_3_at_19/level_2_3_sfla.csv``: each area's all-Total row repeated three times
+  (the cohort, then its pupils without and with SEN labelled as the total), LA names cut short
+  ('Wals', 'Cornw'), FSM and SEN breakdowns in `characteristic` columns
 - ``ees_real/ks2_la.csv``, ``ks4_la.csv``, ``absence_la.csv``: outcomes of children in need,
   social_care_group CINO / CPPO / CLA and never an all-pupils row; no higher-standard KS2 column
 
@@ -61,6 +64,7 @@ FILES = {
     "ks2": EES_REAL / "ks2_la.csv",
     "absence": ["ees/absence/absence_by_term.csv", EES_REAL / "absence_la.csv"],
     "ks5": "ees/ks5/alevel_attainment_with_2025.csv",
+    "age19": "ees/level_2_3_at_19/level_2_3_sfla.csv",
 }
 
 
@@ -368,3 +372,42 @@ def test_a_national_only_file_gives_englands_values(real_run):
     assert published(con, "ks5_aps_per_entry") == {}
     assert "ks5_aps_per_entry: the loaded ks5 files have no local-authority rows" in report
     assert "1 group(s) of rows have no headline row" in report and "line 602" in report
+
+
+def test_repeated_total_rows_read_the_whole_cohort(real_run):
+    """level_2_3_sfla.csv repeats each area's all-Total row: the cohort (largest), then sub-groups
+    labelled as the total. The headline is the cohort's row: St Helens' level 3 by 19 in 2015/16 is
+    50.46% (PROVENANCE: LAIT's later revision gives 50.41)."""
+    _, report, con = real_run
+    sheet = pd.read_csv(DATA / FILES["age19"], dtype=str)
+    totals = sheet[
+        (sheet["old_la_code"] == "342") & (sheet["time_period"] == "201516") & (sheet["characteristic"] == "Total")
+    ]
+    assert len(totals) == 3
+    cohort = totals.loc[totals["number_in_ss_cohort"].astype(int).idxmax()]
+    assert published(con, "age19_l3")[(201516, "342")] == float(cohort["l3by19"])
+    assert round(float(cohort["l3by19"]), 2) == 50.46
+    assert "4,186 row(s) repeat another row's period, area and filters with a smaller number_in_ss_cohort" in report
+
+
+def test_shortened_la_names_warn_and_publish_under_the_models_name(real_run):
+    _, report, con = real_run
+    assert "old_la_code 335 is named 'Wals' on 109 row(s), short for 'Walsall': read as Walsall" in report
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT la_name FROM marts.fct_la_measure WHERE old_la_code IN ('335', '908')"
+        ).fetchall()
+    }
+    assert names == {"Walsall", "Cornwall"}
+
+
+def test_age_19_breakdowns_come_from_characteristic_columns(real_run):
+    _, _, con = real_run
+    for breakdown in ("fsm_eligible", "not_fsm_eligible", "sen_support", "ehc_plan", "no_sen"):
+        assert len(published(con, "age19_l3", breakdown)) >= 1_900, breakdown
+    # England's FSM figure of 2004/05 passes the catalogue's bounds (the history starts low)
+    assert con.execute(
+        "SELECT round(value, 1) FROM marts.fct_area_measure WHERE measure_code = 'age19_l2_em' "
+        "AND breakdown = 'fsm_eligible' AND area_level = 'national' AND time_period = 200405"
+    ).fetchall() == [(19.9,)]

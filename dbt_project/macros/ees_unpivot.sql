@@ -183,10 +183,21 @@
     {%- endif -%}
 
 
+{%- set keep_largest = (var('ees_datasets')[dataset] or {}).get('repeated_rows_keep_largest') -%}
 {%- if indicators %}
 with source as (
 
     select * from {{ relation }}
+    {%- if keep_largest and keep_largest in column_names %}
+    -- The registry's repeated_rows_keep_largest (as the raw gate's gated_relation applies it): of
+    -- rows sharing period, area, version and every filter in a file, the one with the largest
+    -- {{ keep_largest }}; DfE labels sub-groups as the total in the level 2/3 at 19 file.
+    qualify row_number() over (
+        partition by _file_sha256
+        {%- for c in ['time_period', 'time_identifier', 'geographic_level', 'country_code', 'region_code', 'old_la_code', 'new_la_code', 'version'] + filter_columns if c in column_names %}, {{ adapter.quote(c) }}{% endfor %}
+        order by try_cast(replace({{ adapter.quote(keep_largest) }}, ',', '') as double) desc nulls last, _row_number
+    ) = 1
+    {%- endif %}
 
 ),
 

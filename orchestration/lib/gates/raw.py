@@ -85,8 +85,9 @@ def _levels(dataset: str) -> tuple[str, ...] | None:
     return entry.geographic_levels if entry is not None else None
 
 
-def gated_relation(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
-    """SQL relation of the raw table's rows at published levels (all rows for other datasets)."""
+def gated_relation(con: duckdb.DuckDBPyConnection, dataset: str, repeated_rows: bool = False) -> str:
+    """SQL relation of the raw table's rows at published levels (all rows for other datasets);
+    with ``repeated_rows``, also the rows the registry's repeated_rows_keep_largest leaves unread."""
     table = f"raw.{_quote(dataset)}"
     levels = _levels(dataset)
     present = _table_columns(con, dataset)
@@ -100,7 +101,26 @@ def gated_relation(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
         else ""
     )
     # Compared as staging compares them (int_measure_values: case-insensitive).
-    return f"(SELECT *{region} FROM {table} WHERE lower(geographic_level) IN (SELECT lower(unnest([{listed}]))))"
+    return (
+        f"(SELECT *{region} FROM {table} WHERE lower(geographic_level) IN (SELECT lower(unnest([{listed}])))"
+        f"{'' if repeated_rows else _repeated_rows_qualify(con, dataset, present)})"
+    )
+
+
+def _repeated_rows_qualify(con: duckdb.DuckDBPyConnection, dataset: str, present: set[str]) -> str:
+    """The registry's repeated_rows_keep_largest, as staging applies it (macros/ees_unpivot.sql):
+    of the rows of a file that share period, area, version and every filter, the one with the
+    largest count. DfE's level 2/3 at 19 file repeats each area's all-Total row three times: the
+    cohort, and its pupils with and without SEN labelled as the total."""
+    entry = registry.ees_datasets().get(dataset)
+    cohort = entry.repeated_rows_keep_largest if entry is not None else None
+    if cohort is None or cohort not in present:
+        return ""
+    standard = [c for c in RAW_STANDARD_COLUMNS if c in present and c != "la_name"]
+    filters = [c for c, r in _roles(con, dataset) if r == "filter" and c in present]
+    key = ", ".join(_quote(c) for c in ["_file_sha256", *standard, *filters])
+    count = f"TRY_CAST(replace({_quote(cohort)}, ',', '') AS DOUBLE)"
+    return f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {count} DESC NULLS LAST, _row_number) = 1"
 
 
 def gated_indicators(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[list[str], list[str]]:
@@ -137,6 +157,8 @@ def raw_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
                 f"kept in raw.{dataset}, not checked, not published"
             )
     warnings += _unreadable_files(con, dataset)
+    warnings += _shortened_name_warnings(con, dataset)
+    warnings += _repeated_row_warnings(con, dataset)
     warnings += _headline_gap_warnings(con, dataset)
     _, unread = gated_indicators(con, dataset)
     if unread:
@@ -407,6 +429,66 @@ def _name_key(expression: str) -> str:
     return areas.name_key_sql(f"coalesce({expression}, '')")
 
 
+# DfE's level 2/3 at 19 file cuts some names short ('Wals' for Walsall, 'Cornw' for Cornwall): a
+# name that starts the model's name, this long or longer, names the same LA (its code decides).
+SHORTENED_NAME_MIN_LENGTH = 4
+
+
+def _same_la_name(key: str, reference_key: str) -> str:
+    """SQL: whether a row's name key names the reference's LA: equal, or the reference's name cut short."""
+    return (
+        f"({key} = {reference_key} OR (length({key}) >= {SHORTENED_NAME_MIN_LENGTH} "
+        f"AND starts_with({reference_key}, {key})))"
+    )
+
+
+def _repeated_row_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """Rows the registry's repeated_rows_keep_largest leaves unread, counted with an example."""
+    if not _repeated_rows_qualify(con, dataset, _table_columns(con, dataset)):
+        return []
+    dropped, example = con.execute(
+        f"SELECT count(*), arg_min(_source_file || ' line ' || _row_number, _row_number) FROM ("
+        f"SELECT _source_file, _row_number FROM {gated_relation(con, dataset, repeated_rows=True)} "
+        f"EXCEPT SELECT _source_file, _row_number FROM {gated_relation(con, dataset)})"
+    ).fetchall()[0]
+    cohort = registry.ees_datasets()[dataset].repeated_rows_keep_largest
+    return (
+        [
+            f"{dropped:,} row(s) repeat another row's period, area and filters with a smaller {cohort} "
+            f"(e.g. {example}): read as sub-groups DfE labelled as the total; the row with the largest {cohort} "
+            "is the one read"
+        ]
+        if dropped
+        else []
+    )
+
+
+def _shortened_name_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """LA names a file cuts short, said once per name: they pass, and the published name is the model's."""
+    present = _table_columns(con, dataset)
+    reference = _la_reference(con)
+    if reference is None or not {"geographic_level", "old_la_code", "la_name"} <= present:
+        return []
+    con.register("_la_reference", reference)
+    try:
+        shortened = con.execute(
+            f"""
+            SELECT DISTINCT raw.old_la_code, raw.la_name, ref.la_name, count(*) OVER (PARTITION BY raw.old_la_code)
+            FROM {gated_relation(con, dataset)} raw JOIN _la_reference ref ON ref.old_la_code = raw.old_la_code
+            WHERE lower(raw.geographic_level) = 'local authority' AND coalesce(raw.la_name, '') <> ''
+                AND {_name_key("raw.la_name")} <> {_name_key("ref.la_name")}
+                AND {_same_la_name(_name_key("raw.la_name"), _name_key("ref.la_name"))}
+            ORDER BY 1
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_la_reference")
+    return [
+        f"old_la_code {code} is named '{name}' on {rows:,} row(s), short for '{full}': read as {full}"
+        for code, name, full, rows in shortened
+    ]
+
+
 def _plain(text: str) -> str:
     """The same key in Python."""
     return areas.name_key(text)
@@ -596,7 +678,7 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
                         CASE WHEN ref.old_la_code IS NULL THEN
                             format('old_la_code {{}} (''{{}}'') is not an LA in {{}}', la.old_la_code, la.la_name, ?)
                         ELSE concat_ws('; ',
-                            CASE WHEN la.la_name <> '' AND la.name_key <> {_name_key("ref.la_name")} THEN
+                            CASE WHEN la.la_name <> '' AND NOT {_same_la_name("la.name_key", _name_key("ref.la_name"))} THEN
                                 format('old_la_code {{}} is ''{{}}'' in {{}}, not ''{{}}''',
                                        la.old_la_code, ref.la_name, ref.source, la.la_name) END,
                             CASE WHEN la.region_key <> '' AND ref.region_code IS NOT NULL AND la.region_key <> ref.region_code THEN

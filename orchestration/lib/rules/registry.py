@@ -44,7 +44,7 @@ MODELS_FILE = STAGING_DIR / "_stg_ees__models.yml"
 # An entry's keys: (required, optional). The name doubles as a raw table and a dbt model name.
 ENTRY_KEYS = (
     ("title", "publication", "periods", "geographic_levels", "required_columns", "gate"),
-    ("description", "aliases", "headline", "headline_partitions", "text_columns"),
+    ("description", "aliases", "headline", "headline_partitions", "text_columns", "repeated_rows_keep_largest"),
 )
 GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
@@ -89,6 +89,9 @@ class EesDataset:
     headline_partitions: tuple[tuple[str, ...], ...]
     # columns that state a value in words (A level grades beside points): neither filter nor number
     text_columns: tuple[str, ...]
+    # a count column: rows repeating another's period, area and filters are read as the one with
+    # the largest count (DfE labels sub-groups as the total in the level 2/3 at 19 file)
+    repeated_rows_keep_largest: str | None
     percentages: Bounds
     ranges: tuple[Bounds, ...]
 
@@ -122,6 +125,14 @@ def _text_list(where: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise PipelineInputError(f"{where}: expected a list of names, got {value!r}")
     return tuple(value)
+
+
+def _column_name(where: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise PipelineInputError(f"{where}: expected a lower-case column name, got {value!r}")
+    return value
 
 
 def _number(where: str, value: object) -> float:
@@ -206,6 +217,9 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
         headline={k: (v,) if isinstance(v, str) else tuple(v) for k, v in headline.items()},
         headline_partitions=tuple(tuple(p) for p in partitions),
         text_columns=_text_list(f"{where}.text_columns", spec.get("text_columns") or []),
+        repeated_rows_keep_largest=_column_name(
+            f"{where}.repeated_rows_keep_largest", spec.get("repeated_rows_keep_largest")
+        ),
         percentages=_bounds(f"{where}.gate.percentages", None, gate["percentages"]),
         ranges=tuple(_bounds(f"{where}.gate.ranges.{k}", k, v) for k, v in ranges.items()),
     )
