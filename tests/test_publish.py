@@ -88,13 +88,42 @@ def test_a_bad_school_threshold_is_refused(value, monkeypatch):
     assert load_settings().publication_parameters() == {"EDU_SCHOOL_MIN_COHORT": 6}
 
 
-@pytest.mark.parametrize("folder", ["council's data", "x' AS build; CREATE TABLE pwned AS SELECT 1; --"])
-def test_a_build_path_with_quotes_publishes_and_runs_no_sql(tmp_path, folder):
-    """The ATTACH of the build database takes no parameter: its path is quoted, never pasted."""
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "council's data",
+        "x' AS build; CREATE TABLE pwned AS SELECT 1; --",
+        "x' AS previous (READ_ONLY); CREATE TABLE pwned AS SELECT 1; --",
+        'q"uoted %s $1 {0}',
+        "''; DROP SCHEMA marts CASCADE; --",
+    ],
+)
+def test_a_warehouse_path_with_quotes_publishes_twice_and_runs_no_sql(tmp_path, folder):
+    """Neither ATTACH (the build database; the previous publication, whose audit rows are carried
+    over) takes a parameter: both paths are quoted, never pasted. The second publication attaches
+    the first, so both are exercised."""
     (tmp_path / folder).mkdir()
     build, served = tmp_path / folder / "build.duckdb", tmp_path / folder / "wh" / "education.duckdb"
     make_build(build, 57)
     publish(build, served, "run-1", [], [])
+    make_build(build2 := tmp_path / folder / "build2.duckdb", 58)
+    publish(build2, served, "run-2", [], [])
     with duckdb.connect(str(served), read_only=True) as con:
-        assert con.execute("SELECT v FROM marts.fct WHERE m = 'ks2'").fetchone()[0] == 57
+        assert con.execute("SELECT v FROM marts.fct WHERE m = 'ks2'").fetchone()[0] == 58
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pwned'").fetchone()[0] == 0
+        assert con.execute("SELECT publication_id FROM audit.publications ORDER BY 1").fetchall() == [
+            ("run-1",),
+            ("run-2",),
+        ]
+
+
+def test_table_names_with_quotes_are_quoted(tmp_path):
+    """Table names come from the build database: quoted as identifiers when copied and checksummed."""
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    make_build(build, 57)
+    with duckdb.connect(str(build)) as con:
+        con.execute('CREATE TABLE marts."we""ird; DROP TABLE marts.fct; --" AS SELECT 1 AS x')
+    published = publish(build, served, "run-1", [], [])
+    assert published.tables['marts.we"ird; DROP TABLE marts.fct; --']["rows"] == 1
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.fct").fetchone()[0] == 2

@@ -10,6 +10,7 @@ from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.outputs.assets import BRIEFINGS_KEY, EXPORTS_KEY
 from orchestration.lib.outputs.briefing import render
 from orchestration.lib.outputs.exports import DICTIONARY_NAME
+from orchestration.lib.sql import quote_identifier
 
 
 @dg.asset_check(
@@ -51,7 +52,9 @@ def exports_match_publication(warehouse: WarehouseResource) -> dg.AssetCheckResu
             if not path.exists():
                 problems.append(f"{path.name} missing")
                 continue
-            rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
+            rows = con.execute(f"SELECT count(*) FROM {quote_identifier(schema)}.{quote_identifier(table)}").fetchall()[
+                0
+            ][0]
             metadata = pq.read_metadata(path)
             if (metadata.num_rows, metadata.num_columns) != (rows, column_count):
                 problems.append(

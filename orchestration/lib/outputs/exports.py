@@ -25,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.sql import quote_identifier
+
 EXPORTED_SCHEMAS = ("marts", "audit")
 DICTIONARY_NAME = "data_dictionary.json"
 
@@ -209,7 +211,9 @@ def data_dictionary(con: duckdb.DuckDBPyConnection, manifest_path: Path | None) 
             "file": f"{name}.parquet",
             "description": doc.get("description") or None,
             "grain": doc.get("grain") or _grain(doc.get("description", "")),
-            "rows": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0],
+            "rows": con.execute(
+                f"SELECT count(*) FROM {quote_identifier(schema)}.{quote_identifier(table)}"
+            ).fetchall()[0][0],
             "columns": [
                 {
                     "name": column,

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.settings import REPO_ROOT
-from orchestration.lib.sql import sql_literal
+from orchestration.lib.sql import quote_identifier, sql_literal
 
 PUBLISHED_SCHEMAS = ("marts",)
 PUBLICATIONS_DDL = """
@@ -66,7 +66,7 @@ def table_checksums(con: duckdb.DuckDBPyConnection, catalog: str, schemas=PUBLIS
     for schema, table in tables:
         rows, checksum = con.execute(
             f"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) "
-            f'FROM (SELECT md5(t::VARCHAR) AS h FROM "{catalog}"."{schema}"."{table}" AS t)'
+            f"FROM (SELECT md5(t::VARCHAR) AS h FROM {quote_identifier(catalog)}.{quote_identifier(schema)}.{quote_identifier(table)} AS t)"
         ).fetchone()
         result[f"{schema}.{table}"] = {"rows": rows, "checksum": checksum}
     return result
@@ -99,19 +99,20 @@ def publish(
             # "council's data")
             con.execute(f"ATTACH {sql_literal(str(build_db))} AS build (READ_ONLY)")
             for schema in PUBLISHED_SCHEMAS:
-                con.execute(f'CREATE SCHEMA "{schema}"')
+                con.execute(f"CREATE SCHEMA {quote_identifier(schema)}")
                 for (table,) in con.execute(
                     "SELECT table_name FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = ? ORDER BY 1",
                     [schema],
                 ).fetchall():
-                    con.execute(f'CREATE TABLE "{schema}"."{table}" AS SELECT * FROM build."{schema}"."{table}"')
+                    name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+                    con.execute(f"CREATE TABLE {name} AS SELECT * FROM build.{name}")
             con.execute("DETACH build")
             checksums = table_checksums(con, con.execute("SELECT current_database()").fetchone()[0])
             con.execute("CREATE SCHEMA audit")
             con.execute(PUBLICATIONS_DDL)
             previous_id = None
             if published_db.exists():
-                con.execute(f"ATTACH '{published_db}' AS previous (READ_ONLY)")
+                con.execute(f"ATTACH {sql_literal(str(published_db))} AS previous (READ_ONLY)")
                 has_audit = con.execute(
                     "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
                     "AND schema_name = 'audit' AND table_name = 'publications'"
