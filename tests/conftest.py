@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import http.server
 import ipaddress
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -216,6 +218,36 @@ def copy_publication(source: Path, target: Path) -> Path:
     return target
 
 
+# What the sample_publication run tried to reach through the recording proxy (one line each).
+NETWORK_ATTEMPTS_FILE = "network_attempts.txt"
+
+
+class _RecordingProxy(http.server.BaseHTTPRequestHandler):
+    """An HTTP(S) proxy on loopback that refuses every request and remembers it: a run whose
+    environment names it as its proxy shows each internet call it tries (requests, urllib and
+    pip all honour HTTP(S)_PROXY), instead of failing quietly offline."""
+
+    seen: list[str] = []
+
+    def _refuse(self) -> None:
+        type(self).seen.append(f"{self.command} {self.path}")
+        self.send_error(403, "no internet during a run")
+
+    do_CONNECT = do_GET = do_POST = do_HEAD = _refuse
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def recording_proxy_env(proxy: http.server.HTTPServer) -> dict[str, str]:
+    address = f"http://127.0.0.1:{proxy.server_address[1]}"
+    return {
+        **{name: address for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")},
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
 @pytest.fixture(scope="session")
 def sample_publication(tmp_path_factory) -> Path:
     """ONE `make run` on the bundled sample (the repo's sources.yml): the workdir (warehouse/,
@@ -224,7 +256,16 @@ def sample_publication(tmp_path_factory) -> Path:
     briefing, exports, docs; a few seconds): this is the suite's only whole `make run`, and exit
     code 0 means none of them failed after the publication."""
     workdir = tmp_path_factory.mktemp("sample_publication")
-    result = run_pipeline(workdir)
+    # Every internet call the run tries goes to a proxy that records it (tests/test_pipeline_e2e.py
+    # checks there were none)
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        result = run_pipeline(workdir, **recording_proxy_env(proxy))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    (workdir / NETWORK_ATTEMPTS_FILE).write_text("".join(f"{line}\n" for line in _RecordingProxy.seen), encoding="utf-8")
     (workdir / CONSOLE_FILE).write_text(result.stdout, encoding="utf-8")
     (workdir / STDERR_FILE).write_text(result.stderr, encoding="utf-8")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]

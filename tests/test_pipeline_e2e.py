@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -12,9 +14,12 @@ import pytest
 from tests.conftest import (
     CONSOLE_FILE,
     CONTRACT_COLUMNS,
+    NETWORK_ATTEMPTS_FILE,
+    PIPELINE_COMMAND,
     REPO_ROOT,
     STDERR_FILE,
     copy_publication,
+    pipeline_env,
     run_pipeline,
     write_sources,
 )
@@ -225,3 +230,29 @@ def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path):
     assert "Not run    " in summary and "dbt_models" in summary
     assert len(summary.splitlines()) <= 40
     assert served.read_bytes() == before
+
+
+def test_a_run_never_contacts_the_internet(sample_publication):
+    """The session's whole run (ingest, dbt, gates, publication, briefings, exports, docs) had a
+    recording proxy as its HTTP(S) proxy: it tried nothing. (dagster-dbt's `dbt --version` used to
+    ask PyPI for dbt's latest release on every run.)"""
+    assert (sample_publication / NETWORK_ATTEMPTS_FILE).read_text(encoding="utf-8") == ""
+
+
+def _no_network_namespace() -> bool:
+    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True)
+    return probe.returncode != 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("unshare") is None or _no_network_namespace(), reason="no network namespaces here")
+def test_the_whole_pipeline_publishes_in_a_network_namespace_without_network(tmp_path):
+    """`unshare -rn`: a namespace with only a loopback device, down. Nothing the run does may
+    need the network."""
+    env = pipeline_env(tmp_path)
+    result = subprocess.run(
+        ["unshare", "-rn", *PIPELINE_COMMAND], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "published; every step and gate passed (exit 0)" in result.stdout
+

@@ -1,11 +1,14 @@
 """dbt wiring: one DbtProject for the whole pipeline."""
 
+import importlib.metadata
 import json
 import shutil
 import sys
+from functools import cached_property
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
@@ -29,8 +32,18 @@ def dbt_vars(settings: Settings) -> list[str]:
     ]
 
 
+class OfflineDbtCliResource(DbtCliResource):
+    """dagster-dbt learns dbt's version by running `dbt --version`, and dbt answers that by asking
+    PyPI for the latest release: a call to the internet on every run. A run never contacts the
+    internet, so the version is read from the installed dbt-core's package metadata instead."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+
 def dbt_resource() -> DbtCliResource:
     # No colour codes: dbt's per-node lines go to a log file (orchestration/defs/transform/dbt_log.py).
-    return DbtCliResource(
+    return OfflineDbtCliResource(
         project_dir=dbt_project, dbt_executable=dbt_executable(), global_config_flags=["--no-use-colors"]
     )
