@@ -265,7 +265,9 @@ def sample_publication(tmp_path_factory) -> Path:
     finally:
         proxy.shutdown()
         proxy.server_close()
-    (workdir / NETWORK_ATTEMPTS_FILE).write_text("".join(f"{line}\n" for line in _RecordingProxy.seen), encoding="utf-8")
+    (workdir / NETWORK_ATTEMPTS_FILE).write_text(
+        "".join(f"{line}\n" for line in _RecordingProxy.seen), encoding="utf-8"
+    )
     (workdir / CONSOLE_FILE).write_text(result.stdout, encoding="utf-8")
     (workdir / STDERR_FILE).write_text(result.stderr, encoding="utf-8")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]

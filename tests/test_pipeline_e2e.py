@@ -255,4 +255,3 @@ def test_the_whole_pipeline_publishes_in_a_network_namespace_without_network(tmp
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "published; every step and gate passed (exit 0)" in result.stdout
-
