@@ -85,6 +85,22 @@ def _guard_address(family: int, address: object) -> None:
         raise NetworkBlockedError(f"{BLOCKED_MESSAGE}: connect to {address!r}")
 
 
+# Folders a test's sources.yml may read besides its own: the bundled sample (linked beside it)
+# and DfE's real files. Tests of the rule itself set EDU_SOURCE_DIRS themselves.
+TEST_SOURCE_DIRS = os.pathsep.join(str(p) for p in (REPO_ROOT / "raw", REPO_ROOT.parent / "shared"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _source_dirs():
+    previous = os.environ.get("EDU_SOURCE_DIRS")
+    os.environ["EDU_SOURCE_DIRS"] = TEST_SOURCE_DIRS
+    yield
+    if previous is None:
+        os.environ.pop("EDU_SOURCE_DIRS", None)
+    else:
+        os.environ["EDU_SOURCE_DIRS"] = previous
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _offline():
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex

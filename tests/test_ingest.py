@@ -68,6 +68,9 @@ def test_landing_is_content_addressed_immutable_and_idempotent(tmp_path, isolate
     assert landed.read_bytes() == source.read_bytes()
     assert records[0].sha256 in str(landed)
     assert not os.stat(landed).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    # readable by the owner only, in folders only the owner can enter
+    assert stat.S_IMODE(os.stat(landed).st_mode) == stat.S_IRUSR
+    assert stat.S_IMODE(os.stat(landed.parent).st_mode) == 0o700
     # A changed source is a new landing; the first copy is kept as received.
     write(source, "\n".join([HEADER, *ROWS[:2]]) + "\n")
     ingest(settings, tmp_path / "b.duckdb")

@@ -171,7 +171,8 @@ def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
 def _bad_sources(tmp_path: Path, corrupt) -> Path:
     """A copy of the sample's sources.yml whose KS2 timeseries file is corrupted by ``corrupt``."""
     original = REPO_ROOT / "raw/sample/ks2/ks2_la_timeseries.csv"
-    bad = tmp_path / "ks2_la_timeseries.csv"
+    (tmp_path / "sources").mkdir(parents=True, exist_ok=True)
+    bad = tmp_path / "sources" / "ks2_la_timeseries.csv"  # inside the sources folder, where files may be
     bad.write_text(corrupt(original.read_text().splitlines()), encoding="utf-8")
     (tmp_path / "ks2_la_timeseries.meta.csv").write_bytes(original.with_name("ks2_la_timeseries.meta.csv").read_bytes())
 
@@ -221,7 +222,7 @@ def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path):
     # The summary shows the first lines; run_report.txt every failure in full, with file and line.
     report = (published / "warehouse/build/logs/run_report.txt").read_text(encoding="utf-8")
     assert report.startswith(summary.rstrip())
-    lines = (tmp_path / "ks2_la_timeseries.csv").read_text().splitlines()
+    lines = (tmp_path / "sources" / "ks2_la_timeseries.csv").read_text().splitlines()
     for expected_message, la_code in (("percentage within 0-100", "342"), ("no duplicate rows", "340")):
         assert expected_message in summary
         bad_line = _line_of(lines, la_code) + 1

@@ -27,6 +27,8 @@ DEFAULT_EES_API_URL = "https://api.education.gov.uk/statistics/v1"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 3600
 MIN_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_ZIP_MAX_BYTES = 8 * 1024**3
+DEFAULT_GLOB_MAX_ENTRIES = 100_000
+DEFAULT_META_MAX_BYTES = 1024**2
 # DuckDB keeps as much as it may in memory (80% of RAM by default) and spills the rest to disk:
 # a cap keeps a run on a million-row characteristics file within a modest machine's memory.
 DEFAULT_DUCKDB_MEMORY_MIB = 1024
@@ -98,6 +100,11 @@ class Settings:
     allow_large_files: bool = False  # EDU_ALLOW_LARGE_FILES
     max_rows_per_file: int | None = None  # EDU_MAX_ROWS_PER_FILE: None = no limit
     duckdb_memory_mib: int = DEFAULT_DUCKDB_MEMORY_MIB  # EDU_DUCKDB_MEMORY_MIB: per DuckDB process
+    # Folders besides the one holding sources.yml that its files: entries may read (os.pathsep-separated)
+    source_dirs: tuple[Path, ...] = ()  # EDU_SOURCE_DIRS
+    # Directory entries a files: glob may visit before it is refused (a ** over a huge or looping tree)
+    glob_max_entries: int = DEFAULT_GLOB_MAX_ENTRIES  # EDU_GLOB_MAX_ENTRIES
+    meta_max_bytes: int = DEFAULT_META_MAX_BYTES  # EDU_META_MAX_BYTES: a file's .meta.csv
 
     @property
     def school_min_cohort(self) -> int:
@@ -165,4 +172,7 @@ def load_settings() -> Settings:
         max_rows_per_file=_whole_number("EDU_MAX_ROWS_PER_FILE", "rows", 1),
         duckdb_memory_mib=_whole_number("EDU_DUCKDB_MEMORY_MIB", "MiB", MIN_DUCKDB_MEMORY_MIB)
         or DEFAULT_DUCKDB_MEMORY_MIB,
+        source_dirs=tuple(Path(p).expanduser() for p in _text("EDU_SOURCE_DIRS").split(os.pathsep) if p.strip()),
+        glob_max_entries=_whole_number("EDU_GLOB_MAX_ENTRIES", "entries", 1) or DEFAULT_GLOB_MAX_ENTRIES,
+        meta_max_bytes=_whole_number("EDU_META_MAX_BYTES", "bytes", 1) or DEFAULT_META_MAX_BYTES,
     )

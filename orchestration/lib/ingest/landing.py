@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import stat
+import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +94,7 @@ def _copy_immutable(source: Path, target: Path, expected_sha: str) -> None:
                 "restore it or remove that folder so it can be landed again"
             )
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     shutil.copyfile(source, partial)
     with partial.open("rb") as handle:
@@ -100,8 +102,41 @@ def _copy_immutable(source: Path, target: Path, expected_sha: str) -> None:
     if sha256_of(partial) != expected_sha:
         partial.unlink()
         raise PipelineInputError(f"{source} changed while it was being copied; run again")
-    os.chmod(partial, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    # read-only, and only for the owner: a landed file may hold what the council would not share
+    os.chmod(partial, stat.S_IRUSR)
     os.replace(partial, target)
+
+
+@contextlib.contextmanager
+def incoming_copy(landing_dir: Path, source: Path) -> Iterator[tuple[Path, str]]:
+    """A private copy of ``source`` (owner-only, outside the landing zone proper) and its sha256,
+    for the checks a file must pass before it lands; removed afterwards, passed or not. Read from
+    the source without following a link (its path was checked where it leads) and only if it is a
+    regular file, so a path swapped for a link or a device after that check is refused."""
+    folder = landing_dir / ".incoming"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    copy = folder / f"{uuid.uuid4().hex}-{source.name}"
+    digest = hashlib.sha256()
+    try:
+        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise PipelineInputError(f"{source}: cannot be opened ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise PipelineInputError(f"{source}: not a regular file")
+        target = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            while chunk := os.read(handle, _CHUNK):
+                digest.update(chunk)
+                os.write(target, chunk)
+        finally:
+            os.close(target)
+    finally:
+        os.close(handle)
+    try:
+        yield copy, digest.hexdigest()
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def land_file(
@@ -112,14 +147,17 @@ def land_file(
     release: str | None,
     meta: Path | None = None,
     *,
+    copy_from: Path | None = None,
     data_set_id: str | None = None,
     data_set_version: str | None = None,
     origin_url: str | None = None,
     meta_generated: bool = False,
 ) -> LandedFile:
     """Land ``source`` (and its ``.meta.csv``) unless these exact bytes already landed for ``dataset``
-    (from the same data set version, for EES API sources)."""
-    sha = sha256_of(source)
+    (from the same data set version, for EES API sources). ``copy_from``: the bytes to land, when
+    they were copied from ``source`` and checked before landing (incoming_copy)."""
+    data = copy_from or source
+    sha = sha256_of(data)
     meta_sha = sha256_of(meta) if meta else None
     with _locked_manifest(landing_dir) as manifest:
         existing = read_manifest(landing_dir)
@@ -130,11 +168,11 @@ def land_file(
                 and record.meta_sha256 == meta_sha
                 and (record.data_set_id, record.data_set_version) == (data_set_id, data_set_version)
             ):
-                _copy_immutable(source, Path(record.landed_path), sha)
+                _copy_immutable(data, Path(record.landed_path), sha)
                 return record
         folder = landing_dir / dataset / sha[:2] / sha
         target = folder / source.name
-        _copy_immutable(source, target, sha)
+        _copy_immutable(data, target, sha)
         meta_target = None
         if meta is not None and meta_sha is not None:
             meta_target = folder / meta.name
@@ -142,7 +180,7 @@ def land_file(
         record = LandedFile(
             dataset=dataset,
             sha256=sha,
-            size_bytes=source.stat().st_size,
+            size_bytes=data.stat().st_size,
             source=str(source),
             listed_as=listed_as,
             release=release,

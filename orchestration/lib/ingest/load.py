@@ -11,6 +11,7 @@ debugged on its own; the Dagster ingest asset calls :func:`ingest`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.ingest.landing import LandedFile, land_file, read_manifest
+from orchestration.lib.ingest.landing import LandedFile, incoming_copy, land_file, read_manifest
 from orchestration.lib.ingest.local_datasets import (
     KIND_TABLE,
     LOCAL_TABLES,
@@ -38,6 +39,7 @@ from orchestration.lib.ingest.local_datasets import (
 from orchestration.lib.ingest.reader import (
     ParsedFile,
     TextScan,
+    check_indicator_columns,
     create_raw_table,
     parse_csv,
     read_header,
@@ -114,9 +116,11 @@ def previous_landing(landing_dir: Path, landed: LandedFile) -> LandedFile | None
     return max(earlier, key=lambda r: r.landed_seq, default=None)
 
 
-def check_file_size(settings: Settings, landed: LandedFile, row_count: int) -> str | None:
+def check_file_size(settings: Settings, landed: LandedFile, row_count: int | None) -> str | None:
     """Stop a file far larger than usual, unless EDU_ALLOW_LARGE_FILES=1 (then it is recorded as
-    accepted and the reason returned for the run's log). The file stays landed as received."""
+    accepted and the reason returned for the run's log). ``landed`` may be a candidate not landed
+    yet (landed_path ''): its bytes are judged before they are parsed, and its rows (``row_count``,
+    None when not counted yet) before it lands."""
     landing_dir = settings.landing_dir
     problems = []
     previous = previous_landing(landing_dir, landed)
@@ -130,7 +134,7 @@ def check_file_size(settings: Settings, landed: LandedFile, row_count: int) -> s
             f"bytes of its previous landing (sha256 {previous.sha256[:12]}…, landed {previous.landed_at})"
         )
     limit = settings.max_rows_per_file
-    if limit is not None and row_count > limit:
+    if limit is not None and row_count is not None and row_count > limit:
         problems.append(f"it has {row_count:,} data rows, more than {MAX_ROWS_ENV}={limit:,}")
     if not problems:
         return None
@@ -141,7 +145,7 @@ def check_file_size(settings: Settings, landed: LandedFile, row_count: int) -> s
         raise PipelineInputError(
             f"{landed.listed_as}: unusually large file: {reason}. Check it is the right download (LA-level, the "
             f"expected years); if it is, run once with {ALLOW_LARGE_FILES_ENV}=1 to accept it. "
-            f"The file is kept as received at {landed.landed_path}"
+            + (f"The file is kept as received at {landed.landed_path}" if landed.landed_path else "Nothing was landed.")
         )
     _record_accepted(landing_dir, landed, reason)
     return f"{landed.listed_as}: accepted with {ALLOW_LARGE_FILES_ENV}=1: {reason}"
@@ -207,26 +211,43 @@ def land_sources(
     files = [source for source in resolved.files if source.dataset in pending]
     seen: set[tuple[str, str]] = set()
     for number, source in enumerate(files, start=1):
-        landed = land_file(
-            settings.landing_dir,
-            source.dataset,
-            source.path,
-            source.listed_as,
-            source.release,
-            source.meta_path,
-            data_set_id=source.data_set_id,
-            data_set_version=source.data_set_version,
-            origin_url=source.origin_url,
-            meta_generated=source.meta_generated,
-        )
-        if (source.dataset, landed.sha256) in seen:
-            continue  # the same bytes listed twice (e.g. overlapping globs) load once
-        seen.add((source.dataset, landed.sha256))
-        spec = specs[source.dataset]
-        scan = scan_text(Path(landed.landed_path), source.listed_as, scratch_dir(settings), spec)
-        columns, header = read_header(scan, source.listed_as, spec)
-        # Lines, not rows: known from the byte scan, before DuckDB reads anything.
-        accepted = check_file_size(settings, landed, max(scan.lines - 1, 0))
+        meta = source.meta_path
+        if meta is not None and meta.stat().st_size > settings.meta_max_bytes:
+            raise PipelineInputError(
+                f"{source.listed_as}: its {meta.name} is {meta.stat().st_size:,} bytes, more than "
+                f"EDU_META_MAX_BYTES={settings.meta_max_bytes:,} (an EES .meta.csv is a few kilobytes)"
+            )
+        # Checked on a private copy before anything lands: a file that fails leaves no trace in
+        # the landing zone, and the bytes checked are the bytes landed.
+        with incoming_copy(settings.landing_dir, source.path) as (copy, sha):
+            if (source.dataset, sha) in seen:
+                continue  # the same bytes listed twice (e.g. overlapping globs) load once
+            seen.add((source.dataset, sha))
+            candidate = _candidate(settings.landing_dir, source, sha, copy.stat().st_size)
+            # bytes before anything is parsed; lines, not rows, from the byte scan, before DuckDB
+            accepted = check_file_size(settings, candidate, None)
+            spec = specs[source.dataset]
+            scan = scan_text(copy, source.listed_as, scratch_dir(settings), spec)
+            columns, header = read_header(scan, source.listed_as, spec)
+            check_indicator_columns(columns, spec, source.listed_as)
+            if scan.lines <= 1:
+                raise PipelineInputError(f"{source.listed_as}: the file has a header but no data rows")
+            accepted = check_file_size(settings, candidate, max(scan.lines - 1, 0)) or accepted
+            landed = land_file(
+                settings.landing_dir,
+                source.dataset,
+                source.path,
+                source.listed_as,
+                source.release,
+                meta,
+                copy_from=copy,
+                data_set_id=source.data_set_id,
+                data_set_version=source.data_set_version,
+                origin_url=source.origin_url,
+                meta_generated=source.meta_generated,
+            )
+            if scan.readable == copy:
+                scan = dataclasses.replace(scan, readable=Path(landed.landed_path))
         if accepted and log is not None:
             log.warning(accepted)
         pending[source.dataset].append(PendingFile(landed, source.listed_as, source.release, scan, columns, header))
@@ -238,6 +259,28 @@ def land_sources(
     with_local = bool(selected & set(LOCAL_TABLES))
     schemas, local = land_and_parse_local(settings, resolved, log) if with_local else ({}, {})
     return Landing(pending, resolved, schemas, local, with_local)
+
+
+def _candidate(landing_dir: Path, source, sha: str, size: int) -> LandedFile:
+    """The landing record a checked file would get: the earlier one for bytes already landed, else
+    a new one (not written until the file lands)."""
+    existing = read_manifest(landing_dir)
+    same = next((r for r in existing if r.dataset == source.dataset and r.sha256 == sha), None)
+    if same is not None:
+        return same
+    return LandedFile(
+        dataset=source.dataset,
+        sha256=sha,
+        size_bytes=size,
+        source=str(source.path),
+        listed_as=source.listed_as,
+        release=source.release,
+        landed_path="",
+        landed_at="",
+        landed_seq=max((r.landed_seq for r in existing), default=0) + 1,
+        data_set_id=source.data_set_id,
+        data_set_version=source.data_set_version,
+    )
 
 
 def scratch_dir(settings: Settings) -> Path:

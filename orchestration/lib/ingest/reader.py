@@ -326,8 +326,8 @@ def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSp
         workbook.close()
     wanted = ", ".join(spec.required_columns) if spec is not None else "time_period, geographic_level"
     raise PipelineInputError(
-        f"{source_file}: no sheet has a header row naming {wanted} in its first {_XLSX_HEADER_SEARCH_ROWS} rows "
-        f"(sheets: {', '.join(sheets)})"
+        f"{source_file}: none of its {len(sheets)} sheet(s) has a header row naming {wanted} in its first "
+        f"{_XLSX_HEADER_SEARCH_ROWS} rows"
     )
 
 
@@ -363,9 +363,9 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
                 f"{source_file}: the header row runs over {reader.line_num} lines (a quoted line break)"
             )
     columns = [normalise_header(h) for h in header]
-    for position, (original, name) in enumerate(zip(header, columns), start=1):
+    for position, name in enumerate(columns, start=1):
         if not name:
-            raise PipelineInputError(f"{source_file}: header column {position} ('{original}') is blank")
+            raise PipelineInputError(f"{source_file}: header column {position} is blank")
     if spec.kind == "other":
         columns = canonical_columns(columns, spec)
     duplicated = sorted(name for name, count in Counter(columns).items() if count > 1)
@@ -376,9 +376,11 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
     present = set(columns)
     missing = [c for c in spec.required_columns if not spec.has_column(present, c)]
     if missing:
+        # The file's own names are not repeated: a refused file's contents are never printed (its
+        # first line could be anything, a password included).
         raise PipelineInputError(
             f"{source_file}: required column(s) missing: {', '.join(missing)} "
-            f"(dataset '{spec.name}'; the file has: {', '.join(columns)})"
+            f"(dataset '{spec.name}'; the file's header row has {len(columns):,} other column(s))"
         )
     return columns, header
 
@@ -483,35 +485,32 @@ def parse_csv(
         encoding=scan.encoding,
     )
     parsed.roles = classify_columns(con, dataset, parsed, spec)
-    check_indicator_columns(parsed, spec)
     return parsed
 
 
-def check_indicator_columns(parsed: ParsedFile, spec: DatasetSpec) -> None:
+def check_indicator_columns(columns: list[str], spec: DatasetSpec, source_file: str) -> None:
     """A file of a known dataset must have at least one indicator column the catalogue reads (or
-    an alias of one): otherwise it adds no rows to any measure, silently. The usual cause is DfE
-    renaming a column; the fix is an alias in dbt_project.yml."""
+    an alias of one, or the totals it is worked out from): otherwise it adds no rows to any
+    measure, silently. The usual cause is DfE renaming a column; the fix is an alias in
+    dbt_project.yml. Judged on the header, before the file lands."""
     records = [r for r in catalogue_rows() if r.get("dataset") == spec.name]
     if spec.kind != "ees" or not records:
         return
-    present = set(parsed.columns)
+    present = set(columns)
     if any(is_carried(record, lambda column: spec.has_column(present, column)) for record in records):
         return
     expected = list(dict.fromkeys(record["indicator_column"].lower() for record in records))
     totals = list(dict.fromkeys(" and ".join(ratio) for ratio in map(ratio_columns, records) if ratio))
-    standard = ("time", "geography", "version")
-    unknown = [c for c in parsed.columns if parsed.roles.get(c) == "indicator"] or [
-        c for c in parsed.columns if parsed.roles.get(c) not in standard
-    ]
     described = ", ".join(
         column + (f" (or {', '.join(spec.aliases[column])})" if spec.aliases.get(column) else "") for column in expected
     )
+    others = [c for c in columns if c not in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS, VERSION_COLUMN)]
+    # the file's own names are not repeated: a refused file's contents are never printed
     raise PipelineInputError(
-        f"{parsed.source_file}: none of the {spec.name} indicator columns the measure catalogue reads is in the file, "
+        f"{source_file}: none of the {spec.name} indicator columns the measure catalogue reads is in the file, "
         f"so it would add nothing: expected {described}"
         + (f", or the totals they are worked out from ({'; '.join(totals)})" if totals else "")
-        + "; "
-        f"indicator columns in the file that it does not read: {', '.join(unknown) or '(none)'}. "
+        + f"; the file has {len(others):,} other column(s) besides the standard EES ones. "
         f"If DfE renamed a column, add the new name to its "
         f"aliases in dbt_project/dbt_project.yml (vars: ees_datasets: {spec.name}: aliases)"
     )

@@ -32,8 +32,10 @@ Their schema files are read by :mod:`orchestration.lib.ingest.local_datasets`.
 from __future__ import annotations
 
 import datetime as dt
-import glob
+import fnmatch
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +43,7 @@ from pathlib import Path
 import yaml
 
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.settings import DBT_PROJECT_DIR
+from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
 
 RELEASES = ("provisional", "revised", "final")
 
@@ -80,7 +82,13 @@ class SourceFile:
         name = self.path.name
         stem = name[: -len(".csv")] if name.lower().endswith(".csv") else self.path.stem
         candidate = self.path.with_name(f"{stem}.meta.csv")
-        return candidate if candidate.exists() else None
+        if not candidate.exists():
+            return None
+        # beside its data file, not a link out of that folder, and a plain file
+        real = candidate.resolve()
+        if real.parent != self.path.parent or not stat.S_ISREG(real.stat().st_mode):
+            raise PipelineInputError(f"{self.listed_as}: its {candidate.name} is a link or not a regular file")
+        return real
 
 
 @lru_cache(maxsize=1)
@@ -115,10 +123,102 @@ def dataset_specs() -> dict[str, DatasetSpec]:
     return specs
 
 
+_GLOB_MAGIC = re.compile(r"[*?[]")
+# Kernel and device filesystems: nothing there is a data file, whatever folders are allowed.
+_SPECIAL_ROOTS = tuple(Path(p) for p in ("/proc", "/sys", "/dev", "/run"))
+
+
+def _glob(pattern: Path, max_entries: int, where: str) -> list[Path]:
+    """The paths ``pattern`` names: `*`, `?`, `[...]` within a name and `**` for any depth of
+    folders, as glob does, but never following a link to a folder while descending (a folder that
+    links to itself would never end) and refusing after ``max_entries`` directory entries."""
+    parts = pattern.parts
+    first = next((i for i, part in enumerate(parts) if _GLOB_MAGIC.search(part)), None)
+    if first is None:
+        return [pattern] if os.path.lexists(pattern) else []
+    root, rest = Path(*parts[:first]), parts[first:]
+    visited = 0
+
+    def entries(folder: Path) -> list[os.DirEntry]:
+        nonlocal visited
+        try:
+            with os.scandir(folder) as listing:
+                found = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            return []
+        visited += len(found)
+        if visited > max_entries:
+            raise PipelineInputError(
+                f"{where}: the pattern visits more than {max_entries:,} folder entries under {root} "
+                "(EDU_GLOB_MAX_ENTRIES); name the files more narrowly"
+            )
+        return found
+
+    def match(folder: Path, remaining: tuple[str, ...]) -> list[Path]:
+        part, later = remaining[0], remaining[1:]
+        if part == "**":
+            found = match(folder, later) if later else []
+            for entry in entries(folder):
+                if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                    found += match(Path(entry.path), remaining)
+            return found
+        if not _GLOB_MAGIC.search(part):
+            path = folder / part
+            if not later:
+                return [path] if os.path.lexists(path) else []
+            return match(path, later) if path.is_dir() else []
+        found = []
+        for entry in entries(folder):
+            if entry.name.startswith(".") and not part.startswith("."):
+                continue  # as glob: a wildcard does not match hidden names
+            if fnmatch.fnmatchcase(entry.name, part):
+                if not later:
+                    found.append(Path(entry.path))
+                elif entry.is_dir():
+                    found += match(Path(entry.path), later)
+        return found
+
+    return sorted(set(match(root, rest)))
+
+
+def source_roots(base: Path) -> tuple[Path, ...]:
+    """The folders sources may be read from: the one holding sources.yml, and EDU_SOURCE_DIRS."""
+    roots = [base.resolve()]
+    for folder in load_settings().source_dirs:
+        if not folder.is_dir():
+            raise PipelineInputError(f"EDU_SOURCE_DIRS names {folder}, which is not a folder")
+        roots.append(folder.resolve())
+    return tuple(roots)
+
+
+def checked_source(path: Path, roots: tuple[Path, ...], where: str) -> Path:
+    """``path`` resolved, if it is a regular file inside one of ``roots``; links are followed only
+    to check where they lead. Says nothing of the file's contents."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise PipelineInputError(f"{where}: {path} cannot be opened (a missing target or a link loop)") from None
+    if any(real.is_relative_to(special) for special in _SPECIAL_ROOTS) or not any(
+        real.is_relative_to(root) for root in roots
+    ):
+        plain = Path(os.path.normpath(path.absolute()))
+        raise PipelineInputError(
+            f"{where}: {plain} is {'a link to ' + str(real) + ', ' if real != plain else ''}outside the "
+            f"folders sources may be read from ({', '.join(map(str, roots))}); name its folder in EDU_SOURCE_DIRS "
+            "to allow it"
+        )
+    if not stat.S_ISREG(real.stat().st_mode):
+        raise PipelineInputError(f"{where}: {path} is not a regular file (a folder, device, pipe or socket)")
+    return real
+
+
 def _expand(entry: str, base: Path, dataset: str, sources_file: Path) -> list[Path]:
-    pattern = entry if Path(entry).is_absolute() else str(base / entry)
-    matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
-    matches = [p for p in matches if p.is_file() and not p.name.endswith(".meta.csv")]
+    where = f"{sources_file}: dataset '{dataset}': '{entry}'"
+    pattern = Path(entry) if Path(entry).is_absolute() else base / entry
+    roots = source_roots(base)
+    matches = [p for p in _glob(pattern, load_settings().glob_max_entries, where) if not p.name.endswith(".meta.csv")]
+    # a folder a ** pattern passes is no match; anything else it names must be a file it may read
+    matches = [checked_source(p, roots, where) for p in matches if not (p.is_dir() and _GLOB_MAGIC.search(entry))]
     if not matches:
         raise PipelineInputError(f"{sources_file}: dataset '{dataset}': no file matches '{entry}' (looked in {base})")
     return matches
@@ -127,10 +227,10 @@ def _expand(entry: str, base: Path, dataset: str, sources_file: Path) -> list[Pa
 def _listed_files(pattern: str, dataset: str, sources_file: Path) -> list[tuple[Path, str]]:
     """The files a pattern names: each resolved, and as listed (relative to the folder of
     sources.yml when inside it, so a lock or a record reads the same on any machine)."""
-    base = sources_file.parent
+    base = sources_file.parent.resolve()
     return [
-        (path.resolve(), str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
-        for path in _expand(pattern, base, dataset, sources_file)
+        (path, str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
+        for path in _expand(pattern, sources_file.parent, dataset, sources_file)
     ]
 
 
@@ -352,12 +452,13 @@ def _local_datasets(sources_file: Path, local: object, specs: dict[str, DatasetS
         if not isinstance(schema, str) or not schema.strip():
             raise PipelineInputError(f"{where}: 'schema:' (the path of its schema file) is required")
         schema_path = Path(schema) if Path(schema).is_absolute() else sources_file.parent / schema
-        if not schema_path.is_file():
+        if not os.path.lexists(schema_path):
             raise PipelineInputError(f"{where}: schema file '{schema}' not found (looked for {schema_path})")
+        schema_path = checked_source(schema_path, source_roots(sources_file.parent), f"{where}: schema file")
         if not entry.get("files"):
             raise PipelineInputError(f"{where}: 'files:' (its CSV or XLSX files) is required")
         files = _local_files(sources_file, name, entry["files"])
-        result.append(LocalDataset(name, schema_path.resolve(), schema, files))
+        result.append(LocalDataset(name, schema_path, schema, files))
     return result
 
 

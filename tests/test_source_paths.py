@@ -1,0 +1,128 @@
+"""Sources stay where they belong: a files: entry reads only inside the folder of sources.yml (or
+folders named in EDU_SOURCE_DIRS), links may not lead out, only regular files are read, globs
+never loop, and a refused file is neither landed nor quoted in the message."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.ingest.landing import read_manifest
+from orchestration.lib.ingest.load import ingest
+from orchestration.lib.settings import load_settings
+from orchestration.lib.sources.config import read_sources
+
+HEADER = (
+    "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"
+    "old_la_code,la_name,new_la_code,pt_rwm_met_expected_standard"
+)
+ROW = "202122,Academic year,National,E92000001,England,,,,,,59"
+
+
+@pytest.fixture
+def folder(tmp_path, isolated_env, monkeypatch) -> Path:
+    """A sources folder, and a folder beside it that is not allowed."""
+    monkeypatch.delenv("EDU_SOURCE_DIRS", raising=False)
+    src = tmp_path / "src"
+    src.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "ks2.csv").write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    return src
+
+
+def sources(folder: Path, entry: str, monkeypatch) -> Path:
+    file = folder / "sources.yml"
+    file.write_text(f"datasets:\n  ks2:\n    files: ['{entry}']\n", encoding="utf-8")
+    monkeypatch.setenv("EDU_SOURCES", str(file))
+    return file
+
+
+@pytest.mark.parametrize("entry", ["../elsewhere/ks2.csv", "{tmp}/elsewhere/ks2.csv", "../elsewhere/*.csv"])
+def test_a_path_out_of_the_sources_folder_is_refused(folder, monkeypatch, entry):
+    file = sources(folder, entry.format(tmp=folder.parent), monkeypatch)
+    with pytest.raises(PipelineInputError, match=r"is outside the folders sources may be read from.*EDU_SOURCE_DIRS"):
+        read_sources(file)
+
+
+def test_a_link_out_of_the_folder_is_refused(folder, monkeypatch):
+    (folder / "ks2.csv").symlink_to(folder.parent / "elsewhere" / "ks2.csv")
+    file = sources(folder, "ks2.csv", monkeypatch)
+    with pytest.raises(PipelineInputError, match=r"ks2\.csv is a link to .*elsewhere/ks2\.csv, outside the folders"):
+        read_sources(file)
+    # the same through a glob, and through a linked folder
+    (folder / "data").symlink_to(folder.parent / "elsewhere", target_is_directory=True)
+    with pytest.raises(PipelineInputError, match="outside the folders"):
+        read_sources(sources(folder, "data/*.csv", monkeypatch))
+
+
+def test_a_folder_named_in_edu_source_dirs_is_allowed(folder, monkeypatch):
+    (folder / "ks2.csv").symlink_to(folder.parent / "elsewhere" / "ks2.csv")
+    monkeypatch.setenv("EDU_SOURCE_DIRS", str(folder.parent / "elsewhere"))
+    [source] = read_sources(sources(folder, "ks2.csv", monkeypatch))
+    assert source.path == (folder.parent / "elsewhere" / "ks2.csv").resolve()
+
+
+@pytest.mark.parametrize("target", ["/proc/self/environ", "/proc/self/cmdline", "/dev/zero"])
+def test_kernel_files_are_refused_even_when_every_folder_is_allowed(folder, monkeypatch, target):
+    if not os.path.exists(target):
+        pytest.skip(f"{target} does not exist here")
+    monkeypatch.setenv("EDU_SOURCE_DIRS", "/")
+    with pytest.raises(PipelineInputError, match="outside the folders"):
+        read_sources(sources(folder, target, monkeypatch))
+
+
+def test_special_files_are_refused(folder, monkeypatch):
+    os.mkfifo(folder / "ks2.csv")  # reading a pipe would wait for ever
+    with pytest.raises(PipelineInputError, match=r"ks2\.csv is not a regular file"):
+        read_sources(sources(folder, "*.csv", monkeypatch))
+    os.unlink(folder / "ks2.csv")
+    (folder / "ks2.csv").mkdir()
+    with pytest.raises(PipelineInputError, match="not a regular file"):
+        read_sources(sources(folder, "ks2.csv", monkeypatch))
+
+
+def test_a_glob_under_folders_that_link_to_themselves_ends(folder, monkeypatch):
+    (folder / "a" / "b").mkdir(parents=True)
+    (folder / "a" / "b" / "ks2.csv").write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    (folder / "a" / "loop").symlink_to(folder / "a", target_is_directory=True)
+    (folder / "a" / "b" / "up").symlink_to(folder, target_is_directory=True)
+    [source] = read_sources(sources(folder, "**/*.csv", monkeypatch))
+    assert source.path == folder / "a" / "b" / "ks2.csv"
+
+
+def test_a_glob_over_too_many_entries_names_its_limit(folder, monkeypatch):
+    for n in range(30):
+        (folder / f"f{n}.txt").write_text("", encoding="utf-8")
+    monkeypatch.setenv("EDU_GLOB_MAX_ENTRIES", "20")
+    with pytest.raises(PipelineInputError, match=r"more than 20 folder entries .*\(EDU_GLOB_MAX_ENTRIES\)"):
+        read_sources(sources(folder, "**/*.csv", monkeypatch))
+
+
+def test_a_meta_csv_that_links_out_is_refused(folder, monkeypatch):
+    (folder / "ks2.csv").write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    (folder.parent / "elsewhere" / "secret.csv").write_text("col_name,col_type\n", encoding="utf-8")
+    (folder / "ks2.meta.csv").symlink_to(folder.parent / "elsewhere" / "secret.csv")
+    [source] = read_sources(sources(folder, "ks2.csv", monkeypatch))
+    with pytest.raises(PipelineInputError, match=r"ks2\.meta\.csv is a link or not a regular file"):
+        _ = source.meta_path
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    ["password=hunter2,token=s3cr3t", "AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI", "time_period,hunter2"],
+)
+def test_a_refused_file_is_not_landed_and_its_contents_are_not_printed(folder, monkeypatch, first_line):
+    (folder / "ks2.csv").write_text(f"{first_line}\n1,2\n", encoding="utf-8")
+    sources(folder, "ks2.csv", monkeypatch)
+    settings = load_settings()
+    with pytest.raises(PipelineInputError) as error:
+        ingest(settings, folder.parent / "build.duckdb")
+    message = str(error.value)
+    assert "required column(s) missing" in message
+    for secret in ("hunter2", "s3cr3t", "wJalrXUtnFEMI", "password"):
+        assert secret not in message
+    assert read_manifest(settings.landing_dir) == []
+    assert not [p for p in settings.landing_dir.rglob("*") if p.is_file() and "hunter2" in p.read_text(errors="ignore")]
