@@ -160,3 +160,23 @@ def test_release_override_and_globs(tmp_path):
         ("ks2/b.csv", "provisional"),
     ]
     assert found[1].meta_path == tmp_path / "ks2" / "b.meta.csv" and found[0].meta_path is None
+
+
+def test_two_windows_1252_files_each_keep_their_own_rows(tmp_path, isolated_env, monkeypatch):
+    """Each re-encoded (scratch) copy is named after its own file: two Windows-1252 files of one run
+    are read as themselves, not one twice (both are checked from the same private folder)."""
+    write(tmp_path / "src" / "a.csv", "\n".join([HEADER, ROWS[0]]).replace("England", "Englànd") + "\n", "cp1252")
+    other = [r.replace("202122", "202223").replace("St. Helens", "St. Hélens") for r in ROWS[1:]]
+    write(tmp_path / "src" / "b.csv", "\n".join([HEADER, *other]) + "\n", "cp1252")
+    sources(tmp_path, "datasets:\n  ks2: {files: ['*.csv']}\n", monkeypatch)
+    db = tmp_path / "b.duckdb"
+    ingest(load_settings(), db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT _source_file, time_period, country_name, la_name FROM raw.ks2 ORDER BY 1, 4"
+        ).fetchall()
+    assert rows == [
+        ("a.csv", "202122", "Englànd", ""),
+        ("b.csv", "202223", "England", "Knowsley"),
+        ("b.csv", "202223", "England", "St. Hélens"),
+    ]

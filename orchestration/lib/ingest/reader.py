@@ -244,7 +244,8 @@ def scan_text(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSpec
     if failed_at is None:
         return TextScan("utf-8", lines, blank, path)
     scratch_dir.mkdir(parents=True, exist_ok=True)
-    copy = scratch_dir / f"{path.parent.name}.utf8.csv"
+    # unique per file: its landing folder is its sha256, a checked copy's name starts with a uuid
+    copy = scratch_dir / f"{path.parent.name}.{path.name}.utf8.csv"
     try:
         with (
             _open(path, "r", encoding="cp1252", newline="") as source,
@@ -306,7 +307,7 @@ def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSp
             width = max((i + 1 for i, c in enumerate(head[header_at]) if c), default=0)
             scratch_dir.mkdir(parents=True, exist_ok=True)
             # one copy per dataset: the same workbook may be listed under two datasets, each its own sheet
-            copy = scratch_dir / f"{path.parent.name}.{spec.name if spec else 'file'}.xlsx.csv"
+            copy = scratch_dir / f"{path.parent.name}.{path.name}.{spec.name if spec else 'file'}.xlsx.csv"
             lines, blank = 0, False
             with copy.open("w", encoding="utf-8", newline="") as target:
                 writer = csv.writer(target, lineterminator="\n")
