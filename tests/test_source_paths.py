@@ -126,3 +126,86 @@ def test_a_refused_file_is_not_landed_and_its_contents_are_not_printed(folder, m
         assert secret not in message
     assert read_manifest(settings.landing_dir) == []
     assert not [p for p in settings.landing_dir.rglob("*") if p.is_file() and "hunter2" in p.read_text(errors="ignore")]
+
+
+# --- small inputs that would take all the time or memory: limits checked first -------------------
+
+BILLION_LAUGHS = """datasets:
+  ks2:
+    a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+    files: [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+"""
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (BILLION_LAUGHS, r"line 4: aliases \(\*name\) are not accepted here"),
+        ("datasets:\n  ks2: &x {files: [a.csv]}\n  ks4: *x\n", r"line 3: aliases \(\*name\) are not accepted"),
+        ("datasets: " + "[" * 500 + "]" * 500 + "\n", r"nested more than 50 levels deep"),
+        ("datasets:\n" + "".join("  " * (n + 1) + f"k{n}:\n" for n in range(200)), "nested more than 50 levels deep"),
+    ],
+    ids=["billion-laughs", "one-alias", "deep-flow", "deep-block"],
+)
+def test_hostile_yaml_is_refused_before_it_is_built(folder, monkeypatch, text, message):
+    file = folder / "sources.yml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(PipelineInputError, match=message):
+        read_sources(file)
+
+
+def test_an_oversized_sources_file_is_refused_before_it_is_parsed(folder, monkeypatch):
+    file = folder / "sources.yml"
+    file.write_text("datasets:\n  ks2: {files: [ks2.csv]}\n" + "#" * 5000 + "\n", encoding="utf-8")
+    monkeypatch.setenv("EDU_YAML_MAX_BYTES", "4096")
+    with pytest.raises(PipelineInputError, match=r"5,0\d\d bytes, more than EDU_YAML_MAX_BYTES=4,096"):
+        read_sources(file)
+
+
+def test_a_header_of_a_million_names_is_refused_at_once(folder, monkeypatch):
+    import time
+
+    (folder / "ks2.csv").write_text(",".join(f"c{n}" for n in range(1_000_000)) + "\n1\n", encoding="utf-8")
+    sources(folder, "ks2.csv", monkeypatch)
+    settings = load_settings()
+    started = time.monotonic()
+    with pytest.raises(PipelineInputError, match=r"the header has 1,000,000 columns, more than EDU_MAX_COLUMNS=2,000"):
+        ingest(settings, folder.parent / "build.duckdb")
+    assert time.monotonic() - started < 60  # not the hours it took (loose: the suite may run loaded)
+    assert read_manifest(settings.landing_dir) == []
+
+
+def test_an_xlsx_that_inflates_past_its_limit_is_refused_before_it_is_opened(folder, monkeypatch):
+    import zipfile
+
+    # a valid-looking workbook whose sheet inflates to 64 MiB from a few kilobytes
+    with zipfile.ZipFile(folder / "ks2.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<" + " " * (64 * 1024**2) + ">")
+    assert (folder / "ks2.xlsx").stat().st_size < 200_000
+    sources(folder, "ks2.xlsx", monkeypatch)
+    monkeypatch.setenv("EDU_XLSX_MAX_BYTES", str(32 * 1024**2))
+    settings = load_settings()
+    with pytest.raises(
+        PipelineInputError,
+        match=r"ks2\.xlsx: the workbook unzips to 67,1\d\d,\d\d\d bytes, more than EDU_XLSX_MAX_BYTES=",
+    ):
+        ingest(settings, folder.parent / "build.duckdb")
+    assert read_manifest(settings.landing_dir) == []
+
+
+def test_an_oversized_meta_csv_is_refused(folder, monkeypatch):
+    (folder / "ks2.csv").write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    (folder / "ks2.meta.csv").write_text("col_name,col_type\n" + "x,Filter\n" * 1000, encoding="utf-8")
+    sources(folder, "ks2.csv", monkeypatch)
+    monkeypatch.setenv("EDU_META_MAX_BYTES", "1000")
+    settings = load_settings()
+    with pytest.raises(
+        PipelineInputError, match=r"its ks2\.meta\.csv is 9,018 bytes, more than EDU_META_MAX_BYTES=1,000"
+    ):
+        ingest(settings, folder.parent / "build.duckdb")
+    assert read_manifest(settings.landing_dir) == []

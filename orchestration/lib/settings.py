@@ -29,6 +29,9 @@ MIN_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_ZIP_MAX_BYTES = 8 * 1024**3
 DEFAULT_GLOB_MAX_ENTRIES = 100_000
 DEFAULT_META_MAX_BYTES = 1024**2
+DEFAULT_YAML_MAX_BYTES = 1024**2
+DEFAULT_MAX_COLUMNS = 2_000
+DEFAULT_XLSX_MAX_BYTES = 512 * 1024**2
 # DuckDB keeps as much as it may in memory (80% of RAM by default) and spills the rest to disk:
 # a cap keeps a run on a million-row characteristics file within a modest machine's memory.
 DEFAULT_DUCKDB_MEMORY_MIB = 1024
@@ -105,6 +108,9 @@ class Settings:
     # Directory entries a files: glob may visit before it is refused (a ** over a huge or looping tree)
     glob_max_entries: int = DEFAULT_GLOB_MAX_ENTRIES  # EDU_GLOB_MAX_ENTRIES
     meta_max_bytes: int = DEFAULT_META_MAX_BYTES  # EDU_META_MAX_BYTES: a file's .meta.csv
+    yaml_max_bytes: int = DEFAULT_YAML_MAX_BYTES  # EDU_YAML_MAX_BYTES: sources.yml, sources.lock, schemas
+    max_columns: int = DEFAULT_MAX_COLUMNS  # EDU_MAX_COLUMNS: a data file's header
+    xlsx_max_bytes: int = DEFAULT_XLSX_MAX_BYTES  # EDU_XLSX_MAX_BYTES: a workbook once unzipped
 
     @property
     def school_min_cohort(self) -> int:
@@ -175,4 +181,7 @@ def load_settings() -> Settings:
         source_dirs=tuple(Path(p).expanduser() for p in _text("EDU_SOURCE_DIRS").split(os.pathsep) if p.strip()),
         glob_max_entries=_whole_number("EDU_GLOB_MAX_ENTRIES", "entries", 1) or DEFAULT_GLOB_MAX_ENTRIES,
         meta_max_bytes=_whole_number("EDU_META_MAX_BYTES", "bytes", 1) or DEFAULT_META_MAX_BYTES,
+        yaml_max_bytes=_whole_number("EDU_YAML_MAX_BYTES", "bytes", 1) or DEFAULT_YAML_MAX_BYTES,
+        max_columns=_whole_number("EDU_MAX_COLUMNS", "columns", 1) or DEFAULT_MAX_COLUMNS,
+        xlsx_max_bytes=_whole_number("EDU_XLSX_MAX_BYTES", "bytes", 1) or DEFAULT_XLSX_MAX_BYTES,
     )

@@ -38,6 +38,7 @@ from orchestration.lib.ingest.landing import LandedFile
 from orchestration.lib.ingest.reader import ParsedFile, _decode, normalise_header
 from orchestration.lib.settings import DBT_PROJECT_DIR
 from orchestration.lib.sources.config import LocalDataset, LocalFile, _as_list
+from orchestration.lib.sources.yaml_input import SafeLoader, read_yaml
 
 SCHOOL_REGISTER = "school_register"
 SCHOOL_MEASURES = "school_measures"
@@ -245,7 +246,7 @@ def _number(where: str, key: str, value: object) -> str | None:
     return _text(int(value) if float(value).is_integer() else value)
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(SafeLoader):
     """Records the line of every mapping, so a measure's row in raw.local_measures and messages
     about it point at its place in the schema file."""
 
@@ -379,11 +380,7 @@ def _grade(where: str, coding: object, target: object) -> str:
 def read_schema(path: Path, listed_as: str, dataset: str) -> LocalSchema:
     """Read and check a schema file; every problem names the file (and line) and the key."""
     where = f"{listed_as} (schema of local dataset '{dataset}')"
-    raw = path.read_bytes()
-    try:
-        document = yaml.load(raw.decode("utf-8-sig"), Loader=_LineLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise PipelineInputError(f"{where}: not valid YAML: {exc}") from exc
+    document, raw = read_yaml(path, where, _LineLoader)
     if not isinstance(document, dict):
         raise PipelineInputError(f"{where}: expected a mapping with kind:, columns: ...")
     kind = document.get("kind")

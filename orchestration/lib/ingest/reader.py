@@ -33,6 +33,7 @@ from orchestration.lib.rules.catalogue import (
     ratio_columns,
     read_columns,
 )
+from orchestration.lib.settings import load_settings
 from orchestration.lib.sources.config import DatasetSpec
 from orchestration.lib.sql import quote_identifier as _quote
 
@@ -290,6 +291,17 @@ def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSp
     columns, as a UTF-8 CSV from that header down; rows above it are counted in line_offset."""
     import openpyxl  # only workbooks need it
 
+    # what the workbook unzips to, from the ZIP's directory, before anything is inflated
+    limit = load_settings().xlsx_max_bytes
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise PipelineInputError(f"{source_file}: not a readable XLSX workbook: {exc}") from None
+    if inflated > limit:
+        raise PipelineInputError(
+            f"{source_file}: the workbook unzips to {inflated:,} bytes, more than EDU_XLSX_MAX_BYTES={limit:,}"
+        )
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
@@ -363,6 +375,12 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
             raise PipelineInputError(
                 f"{source_file}: the header row runs over {reader.line_num} lines (a quoted line break)"
             )
+    # before any check that compares names (a header of a million names would take hours)
+    limit = load_settings().max_columns
+    if len(header) > limit:
+        raise PipelineInputError(
+            f"{source_file}: the header has {len(header):,} columns, more than EDU_MAX_COLUMNS={limit:,}"
+        )
     columns = [normalise_header(h) for h in header]
     for position, name in enumerate(columns, start=1):
         if not name:

@@ -44,6 +44,7 @@ import yaml
 
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
+from orchestration.lib.sources.yaml_input import load_yaml
 
 RELEASES = ("provisional", "revised", "final")
 
@@ -466,10 +467,7 @@ def read_sources_config(sources_file: Path) -> SourcesConfig:
     """Every source of every dataset; local globs expanded, remote sources not yet resolved."""
     if not sources_file.exists():
         raise PipelineInputError(f"sources file not found: {sources_file} (set EDU_SOURCES)")
-    try:
-        document = yaml.safe_load(sources_file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise PipelineInputError(f"{sources_file}: not valid YAML: {exc}") from exc
+    document = load_yaml(sources_file, str(sources_file)) or {}
     datasets = document.get("datasets") if isinstance(document, dict) else None
     if not isinstance(datasets, dict) or not datasets:
         raise PipelineInputError(f"{sources_file}: expected a 'datasets:' mapping with at least one dataset")

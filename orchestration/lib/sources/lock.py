@@ -48,6 +48,7 @@ from orchestration.lib.sources.ees_api import (
     meta_csv_text,
     version_key,
 )
+from orchestration.lib.sources.yaml_input import load_yaml
 
 LOCK_VERSION = 1
 LOCK_HEADER = """\
@@ -89,9 +90,9 @@ def read_lock(path: Path) -> dict[str, list[dict]]:
     if not path.exists():
         return {}
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise PipelineInputError(f"{path}: not valid YAML ({exc}); delete it and run `make update-sources`") from exc
+        document = load_yaml(path, str(path)) or {}
+    except PipelineInputError as exc:
+        raise PipelineInputError(f"{exc}; delete it and run `make update-sources`") from None
     if not isinstance(document, dict) or document.get("lock_version") != LOCK_VERSION:
         raise PipelineInputError(
             f"{path}: not a lock file this version understands (lock_version {LOCK_VERSION} expected); "
