@@ -71,6 +71,17 @@ def run() -> int:
     except PipelineInputError as exc:  # a malformed EDU_* variable: nothing has run
         print(f"NOT RUN: {exc}", file=sys.stderr)
         return 1
+    from orchestration.lib import run_lock
+
+    try:
+        with run_lock.exclusive(settings.warehouse_dir, "make run"):
+            return _run_locked(settings)
+    except run_lock.RunLockedError as exc:  # another run holds the warehouse folder: nothing has run
+        print(f"NOT RUN: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run_locked(settings) -> int:
     # The dbt assets are defined from the manifest: parse first so it matches the models on disk.
     prepare()
     import dagster as dg

@@ -34,7 +34,7 @@ def test_publish_copies_marts_and_appends_audit(tmp_path):
     assert json.loads(audit[0][2]) == [{"dataset": "ks2", "sha256": "ab"}]
     assert json.loads(audit[0][3])["marts.fct"]["rows"] == 2
     assert first.tables["marts.fct"]["checksum"] != json.loads(audit[1][3])["marts.fct"]["checksum"]
-    assert sorted(p.name for p in served.parent.iterdir()) == ["education.duckdb"]
+    assert sorted(p.name for p in served.parent.iterdir()) == [".publish.lock", "education.duckdb"]  # no partials
 
 
 def test_checksum_is_order_independent(tmp_path):
@@ -59,7 +59,7 @@ def test_crash_during_publication_leaves_previous_byte_identical(tmp_path, monke
     with pytest.raises(OSError, match="disk full"):
         publish(build2, served, "run-2", [], [])
     assert served.read_bytes() == before
-    assert sorted(p.name for p in served.parent.iterdir()) == ["education.duckdb"]
+    assert sorted(p.name for p in served.parent.iterdir()) == [".publish.lock", "education.duckdb"]  # no partials
 
 
 def test_publication_records_the_settings_that_shaped_it_and_keeps_older_rows(tmp_path):
@@ -127,3 +127,83 @@ def test_table_names_with_quotes_are_quoted(tmp_path):
     assert published.tables['marts.we"ird; DROP TABLE marts.fct; --']["rows"] == 1
     with duckdb.connect(str(served), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.fct").fetchone()[0] == 2
+
+
+def test_a_second_run_on_the_same_warehouse_says_who_holds_it(tmp_path):
+    """make run holds <warehouse>/.run.lock; a second one stops at once naming the holder, and the
+    lock is free again when the first ends."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.lib import run_lock
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from orchestration.lib import run_lock\n"
+            "with run_lock.exclusive(Path(sys.argv[1]), 'make run'):\n"
+            "    print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(run_lock.RunLockedError) as error:
+            with run_lock.exclusive(tmp_path, "make run"):
+                pass
+        assert f"another run is using {tmp_path}: make run (pid {holder.pid} on " in str(error.value)
+        assert ", since 20" in str(error.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    with run_lock.exclusive(tmp_path, "make run"):  # released when its process ended, however it ended
+        assert os.path.exists(tmp_path / ".run.lock")
+
+
+def test_two_publications_never_delete_each_others_files(tmp_path):
+    """Publications into one folder take turns (the publication lock): each one's partial file is
+    its own, and both land in audit.publications."""
+    import threading
+
+    served = tmp_path / "wh" / "education.duckdb"
+    builds = []
+    for n in range(4):
+        make_build(build := tmp_path / f"build{n}.duckdb", 50 + n)
+        builds.append(build)
+    errors = []
+
+    def publish_one(n: int) -> None:
+        try:
+            publish(builds[n], served, f"run-{n}", [], [])
+        except Exception as exc:  # noqa: BLE001 - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=publish_one, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with duckdb.connect(str(served), read_only=True) as con:
+        ids = {r[0] for r in con.execute("SELECT publication_id FROM audit.publications").fetchall()}
+    assert ids == {f"run-{n}" for n in range(4)}
+    assert sorted(p.name for p in served.parent.iterdir()) == [".publish.lock", "education.duckdb"]
+
+
+def test_make_run_while_another_holds_the_warehouse_stops_before_doing_anything(tmp_path):
+    import subprocess
+
+    from orchestration.lib import run_lock
+    from tests.conftest import PIPELINE_COMMAND, REPO_ROOT, pipeline_env
+
+    with run_lock.exclusive(tmp_path / "warehouse", "make run"):
+        result = subprocess.run(
+            PIPELINE_COMMAND, cwd=REPO_ROOT, env=pipeline_env(tmp_path), capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"NOT RUN: another run is using {tmp_path / 'warehouse'}: make run (pid ")
+    assert not (tmp_path / "landing").exists()  # nothing landed, nothing built

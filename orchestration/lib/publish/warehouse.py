@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib import run_lock
 from orchestration.lib.settings import REPO_ROOT
 from orchestration.lib.sql import quote_identifier, sql_literal
 
@@ -89,9 +90,23 @@ def publish(
     sources_file: str | None = None,
     parameters: dict | None = None,
 ) -> Publication:
-    published_db.parent.mkdir(parents=True, exist_ok=True)
+    """Publish under the folder's publication lock, so two publications never race (one would
+    delete the other's partial file as a crashed run's leftover)."""
+    with run_lock.publishing(published_db.parent):
+        return _publish(build_db, published_db, publication_id, raw_files, check_results, sources_file, parameters)
+
+
+def _publish(
+    build_db: Path,
+    published_db: Path,
+    publication_id: str,
+    raw_files: list[dict],
+    check_results: list[dict],
+    sources_file: str | None,
+    parameters: dict | None,
+) -> Publication:
     for stale in published_db.parent.glob(f".{published_db.name}.*.partial*"):
-        stale.unlink()  # left by a run that crashed mid-publication
+        stale.unlink()  # left by a publication that crashed: none other is running (the lock)
     partial = published_db.parent / f".{published_db.name}.{publication_id}.partial"
     try:
         with duckdb.connect(str(partial)) as con:
