@@ -213,25 +213,26 @@ def checked_source(path: Path, roots: tuple[Path, ...], where: str) -> Path:
     return real
 
 
-def _expand(entry: str, base: Path, dataset: str, sources_file: Path) -> list[Path]:
+def _expand(entry: str, base: Path, dataset: str, sources_file: Path) -> list[tuple[Path, Path]]:
+    """(each path the entry names, as matched, and where it resolves to, checked)."""
     where = f"{sources_file}: dataset '{dataset}': '{entry}'"
     pattern = Path(entry) if Path(entry).is_absolute() else base / entry
     roots = source_roots(base)
     matches = [p for p in _glob(pattern, load_settings().glob_max_entries, where) if not p.name.endswith(".meta.csv")]
     # a folder a ** pattern passes is no match; anything else it names must be a file it may read
-    matches = [checked_source(p, roots, where) for p in matches if not (p.is_dir() and _GLOB_MAGIC.search(entry))]
-    if not matches:
+    checked = [(p, checked_source(p, roots, where)) for p in matches if not (p.is_dir() and _GLOB_MAGIC.search(entry))]
+    if not checked:
         raise PipelineInputError(f"{sources_file}: dataset '{dataset}': no file matches '{entry}' (looked in {base})")
-    return matches
+    return checked
 
 
 def _listed_files(pattern: str, dataset: str, sources_file: Path) -> list[tuple[Path, str]]:
     """The files a pattern names: each resolved, and as listed (relative to the folder of
     sources.yml when inside it, so a lock or a record reads the same on any machine)."""
-    base = sources_file.parent.resolve()
+    base = sources_file.parent
     return [
-        (path, str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
-        for path in _expand(pattern, sources_file.parent, dataset, sources_file)
+        (real, str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
+        for path, real in _expand(pattern, base, dataset, sources_file)
     ]
 
 
