@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from orchestration.lib.printable import printable
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT, load_settings
 
 QUIET_ENV = {
@@ -69,7 +70,7 @@ def run() -> int:
     try:
         settings = load_settings()
     except PipelineInputError as exc:  # a malformed EDU_* variable: nothing has run
-        print(f"NOT RUN: {exc}", file=sys.stderr)
+        print(f"NOT RUN: {printable(str(exc))}", file=sys.stderr)
         return 1
     from orchestration.lib import run_lock
 
@@ -77,7 +78,7 @@ def run() -> int:
         with run_lock.exclusive(settings.warehouse_dir, "make run"):
             return _run_locked(settings)
     except run_lock.RunLockedError as exc:  # another run holds the warehouse folder: nothing has run
-        print(f"NOT RUN: {exc}", file=sys.stderr)
+        print(f"NOT RUN: {printable(str(exc))}", file=sys.stderr)
         return 1
 
 
@@ -105,7 +106,7 @@ def _run_locked(settings) -> int:
         asset_selection=selection,
     )
     text, code = report(instance.all_logs(result.run_id), settings)
-    print("\n" + text, flush=True)
+    print("\n" + printable(text), flush=True)
     return code
 
 
@@ -128,7 +129,7 @@ def report(records, settings) -> tuple[str, int]:
         report=report_path,
     )
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(run_summary.full_report(facts, summary), encoding="utf-8")
+    report_path.write_text(printable(run_summary.full_report(facts, summary)), encoding="utf-8")
     return summary, run_summary.exit_code(facts)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.lib.printable import printable
 from orchestration.lib.run_summary import (
     CHECK_FAILED_ERROR,
     LINEAGE_TABLES,
@@ -175,7 +176,7 @@ class ProgressFormatter(logging.Formatter):
             text = f"{moment.strftime('%H:%M:%S')} {record.edu_label:<10} {level}{record.edu_line}"
         if record.exc_info and getattr(record, "edu_debug", False):
             text += "\n" + self.formatException(record.exc_info)
-        return text
+        return printable(text)  # a cell or a name from a file may carry a terminal escape
 
 
 def console_handler(level: str | int, stream=None) -> logging.Handler:

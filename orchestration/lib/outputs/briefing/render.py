@@ -54,6 +54,7 @@ from orchestration.lib.outputs.briefing.sentences import (
     short_name,
     slugify,
 )
+from orchestration.lib.printable import markdown_text
 
 log = logging.getLogger(__name__)
 
@@ -553,19 +554,30 @@ def part_text(part: Any) -> str:
 
 
 def md_cell(part: Any) -> str:
-    return part_text(part).replace("|", "\\|")
+    # the Markdown template escapes every value it writes (finalize), '|' included
+    return part_text(part)
 
 
-def template_environment():
+def _finalize(value: Any) -> Any:
+    """Every value a Markdown template writes is escaped as Markdown (LA, school and file names
+    come from input files); HTML templates are escaped by Jinja's autoescape."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return markdown_text(value)
+    return value
+
+
+def template_environment(markdown: bool = False):
     import jinja2
     from markupsafe import Markup
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+        # Markdown: every value escaped as Markdown by finalize (HTML escaping would show &lt;)
+        autoescape=False if markdown else jinja2.select_autoescape(["html", "html.j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        **({"finalize": _finalize} if markdown else {}),
     )
     env.filters["html"] = lambda part: Markup(part_html(part))
     env.filters["text"] = part_text
@@ -618,7 +630,8 @@ def _write_las(
     renderer = charts_module.ChartRenderer() if charts else None
     ctx = Context(published, renderer)
     env = template_environment()
-    html_template, md_template = env.get_template("briefing.html.j2"), env.get_template("briefing.md.j2")
+    html_template = env.get_template("briefing.html.j2")
+    md_template = template_environment(markdown=True).get_template("briefing.md.j2")
     done = _Written()
     try:
         for la in las:

@@ -1,0 +1,28 @@
+"""Text from inputs made safe for where it is shown: file, LA and school names and cell values
+reach the console, the run report and the Markdown briefings, and any of them may carry control
+characters (a terminal escape can rewrite the screen) or Markdown and HTML (a link to
+`javascript:`, a script tag)."""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 control characters and DEL, except tab and line feed; also Unicode's bidirectional
+# overrides, which make a line read differently from what it holds.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# What can make text more than text within a line of CommonMark and GitHub's tables: links and
+# images need brackets, HTML and autolinks angle brackets, entities '&', table cells '|', code
+# and emphasis '`', '*' and '_'. Parentheses and the rest stay as they are (readable raw).
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|&~])")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (each shown as '?', so the reader sees something was there)."""
+    return _CONTROL.sub("?", text)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as literal Markdown: control characters replaced, every Markdown and HTML
+    character backslash-escaped, so it renders as written and never as a link, an image, HTML or
+    a table cell boundary."""
+    return _MARKDOWN.sub(r"\\\1", printable(text))
