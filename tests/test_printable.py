@@ -53,6 +53,4 @@ def test_a_markdown_briefing_escapes_names_from_files(tmp_path):
     env = template_environment(markdown=True)
     template = env.from_string("# {{ name }}\n\nSource: {{ file }} | {{ value }}\n")
     text = template.render(name="<b>Evil</b> [x](javascript:alert(1))", file="a_b*.csv\x1b[2J", value=57)
-    assert text == (
-        "# \\<b\\>Evil\\</b\\> \\[x\\](javascript:alert(1))\n\nSource: a\\_b\\*.csv?\\[2J | 57\n"
-    )
+    assert text == ("# \\<b\\>Evil\\</b\\> \\[x\\](javascript:alert(1))\n\nSource: a\\_b\\*.csv?\\[2J | 57\n")
