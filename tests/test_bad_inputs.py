@@ -720,3 +720,47 @@ def test_a_filter_with_many_values_and_its_total_is_readable(drop):
     drop.gate()
     with duckdb.connect(str(drop.db), read_only=True) as con:
         assert gates.raw_warnings(con, "ks2") == []
+
+
+# --- absurd numbers: every number a measure reads is finite and within its bounds -------------
+
+KS4_HEADER = (
+    "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"
+    "old_la_code,la_name,new_la_code,version,t_pupils,avg_att8,avg_p8score,avg_ebaccaps,pt_l2basics_95"
+)
+
+
+def ks4_rows() -> list[str]:
+    """The KS2 rows' areas and years as a KS4 file: headline rows with plausible scores."""
+    rows = []
+    for row in base_rows():
+        cells = row.split(",")
+        if cells[12] == "Total":
+            rows.append(",".join([*cells[:11], cells[13], "46.1", "-0.05", "4.05", "45.2"]))
+    return rows
+
+
+@pytest.mark.parametrize(
+    "column, value, check",
+    [
+        ("avg_p8score", "1e27", "avg_p8score within -5-5"),
+        ("avg_p8score", "-7.5", "avg_p8score within -5-5"),
+        ("avg_ebaccaps", "99999", "avg_ebaccaps within 0-9"),
+        ("avg_att8", "91", "avg_att8 within 0-90"),
+        ("avg_att8", "1e400", "number is finite"),
+        ("avg_p8score", "-1e400", "number is finite"),
+        ("pt_l2basics_95", "1e400", "number is finite"),
+    ],
+)
+def test_an_absurd_score_stops_at_the_raw_gate_naming_file_line_and_column(drop, column, value, check):
+    rows = ks4_rows()
+    index = index_of(rows, "202223", "342")
+    set_cell(rows, index, column, value, KS4_HEADER)
+    drop.write(csv_text(rows, KS4_HEADER))
+    (drop.folder / "sources.yml").write_text("datasets:\n  ks4: {files: [ks2_la.csv]}\n", encoding="utf-8")
+    drop.ingest()
+    with duckdb.connect(str(drop.db), read_only=True) as con:
+        result = gates.validate("raw_ks4", gates.raw_ees_frame(con, "ks4"))
+    assert not result.passed
+    message = failure(result, check)
+    assert f"ks2_la.csv line {index + 2} (indicator={column}, value=" in message

@@ -129,7 +129,7 @@ def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
     lines = console.rstrip().splitlines()
     progress = [line[9:] for line in lines]  # without the HH:MM:SS
     assert "ingest     loaded raw/ks2: 2 files, 12,705 rows" in progress
-    assert "gate       passed raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in progress
+    assert "gate       passed raw/ks2 / gx_raw_ks2: raw_ks2: all 20 expectations passed" in progress
     assert "dbt        dbt: marts built (15 models, " in "\n".join(progress)
     assert any(p.startswith("publish    published ") for p in progress)
 
@@ -164,7 +164,7 @@ def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
     assert "=== dbt docs generate, run " in dbt_log and "Catalog written to" in dbt_log
     report = (sample_publication / "warehouse/build/logs/run_report.txt").read_text(encoding="utf-8")
     assert (
-        report.startswith(text) and "passed  raw    raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in report
+        report.startswith(text) and "passed  raw    raw/ks2 / gx_raw_ks2: raw_ks2: all 20 expectations passed" in report
     )
 
 

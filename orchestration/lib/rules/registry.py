@@ -50,6 +50,7 @@ GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
 PERIOD_KEYS = (("time_identifier", "time_period_regex", "check", "example"), ())
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+FINITE_BOUND = 1e300  # beyond any statistic; a value past it is a double's infinity
 
 
 @dataclass(frozen=True)
@@ -315,6 +316,13 @@ def raw_suite(dataset: EesDataset) -> dict:
             "expect_column_values_to_match_regex",
             {"column": "raw_value", "regex": {"$PARAMETER": "ees_cell_regex"}},
             "cell is a number or an EES symbol",
+        ),
+        # 1e400 is a number to the EES syntax but infinite as a double (dbt's cast would fail with
+        # no file or line): every number a measure reads must be finite
+        check(
+            "expect_column_values_to_be_between",
+            {"column": "value", "min_value": -FINITE_BOUND, "max_value": FINITE_BOUND},
+            "number is finite",
         ),
         within(
             percentages,
