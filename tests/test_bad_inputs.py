@@ -764,3 +764,29 @@ def test_an_absurd_score_stops_at_the_raw_gate_naming_file_line_and_column(drop,
     assert not result.passed
     message = failure(result, check)
     assert f"ks2_la.csv line {index + 2} (indicator={column}, value=" in message
+
+
+@pytest.mark.parametrize(
+    "name, passes",
+    [
+        ("St Hel", True),  # DfE's level 2/3 file cuts names short ('Wals', 'Cornw')
+        ("St", False),  # too short to name anyone
+        ("Saint Helens", False),  # not a shortening
+        ("Knowsley", False),  # another LA's name
+    ],
+)
+def test_an_la_name_cut_short_passes_only_when_it_names_one_la(drop, name, passes):
+    rows = [r.replace("St. Helens", name) for r in base_rows()]
+    drop.write(csv_text(rows), sn=True)
+    result = drop.gate()
+    assert result.passed is passes, result.summary()
+
+
+def test_a_shortening_that_starts_two_las_names_blocks(drop):
+    """'St' + 'Hel...' is unique; 'Knows' is not when the model also has a 'Knowsley Vale'."""
+    rows = [r.replace("Knowsley", "Knows") for r in base_rows()]
+    drop.write(csv_text(rows), sn=True)
+    assert drop.gate().passed
+    (drop.folder / "sn.csv").write_text(SN_FILE + "341,Knowsley Vale,2,North West,342,Close\n", encoding="utf-8")
+    message = failure(drop.gate(), "LA code, name and region agree")
+    assert "old_la_code 340 is 'Knowsley' in the statistical neighbour model (sn.csv), not 'Knows'" in message

@@ -11,6 +11,7 @@ headline row beside a complete partition.
 from __future__ import annotations
 
 import csv
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
@@ -20,7 +21,15 @@ from tests.conftest import REPO_ROOT, run_pipeline
 pytestmark = pytest.mark.e2e
 
 SAMPLE = REPO_ROOT / "raw" / "sample"
-SUPPRESSED_PART, MISSING_PART, ZERO_PUPILS, OWN_HEADLINE = "342", "340", "343", "344"
+# MISSING_PART is the Isles of Scilly: an LA missing from a headline only warns there (DfE often
+# leaves it out), so the run still publishes
+SUPPRESSED_PART, MISSING_PART, ZERO_PUPILS, OWN_HEADLINE, HALF_WAY = "342", "420", "343", "344", "341"
+
+
+def rounded(numerator: float, denominator: float, places: int = 1) -> float:
+    """Half away from zero on the exact quotient, as DfE publishes (Python's round works on the double)."""
+    exact = Decimal(str(numerator)) / Decimal(str(denominator))
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def _totals_only_file(path) -> dict[tuple[str, str], tuple[float, int]]:
@@ -51,12 +60,14 @@ def _totals_only_file(path) -> dict[tuple[str, str], tuple[float, int]]:
         )
         if code == SUPPRESSED_PART and group == "disadvantaged_Total_other":
             out["t_att8"] = "c"
-        if code == MISSING_PART and group == "disadvantaged_Total_other":
+        if code == MISSING_PART and group == "disadvantaged":
             continue
         if code == ZERO_PUPILS and group == "disadvantaged":
             out["t_pupils"], out["t_att8"] = "0", "0"
         if code == OWN_HEADLINE and group is None:
             out["t_att8"] = "c"
+        if code == HALF_WAY and group == "disadvantaged":
+            out["t_pupils"], out["t_att8"] = "20", "23"  # 1.15 exactly; the double 23 / 20 is 1.1499999...
         if out["t_att8"] != "c":
             totals[(code, group or "all")] = (float(out["t_att8"]), int(out["t_pupils"]))
         written.append(out)
@@ -97,7 +108,7 @@ def test_a_group_is_its_totals_ratio_and_says_so(derived_run):
     totals, con = derived_run
     att8, pupils = totals[("350", "disadvantaged")]
     assert _row(con, "350", "disadvantaged") == (
-        round(att8 / pupils, 1),
+        rounded(att8, pupils),
         "published",
         "t_att8 / t_pupils of the same row",
     )
@@ -107,7 +118,7 @@ def test_the_headline_is_the_partitions_summed_totals(derived_run):
     totals, con = derived_run
     (a1, n1), (a2, n2) = totals[("350", "disadvantaged")], totals[("350", "disadvantaged_Total_other")]
     assert _row(con, "350", "all") == (
-        round((a1 + a2) / (n1 + n2), 1),
+        rounded(a1 + a2, n1 + n2),
         "published",
         "sum of t_att8 / sum of t_pupils over disadvantaged + not_disadvantaged",
     )
@@ -122,21 +133,28 @@ def test_a_suppressed_part_keeps_the_headline_suppressed(derived_run):
     assert (value, status) == (None, "suppressed")  # the sum would reveal the withheld part
 
 
-def test_a_part_with_no_row_had_no_pupils(derived_run):
+def test_a_partition_with_a_member_missing_makes_no_headline(derived_run):
     totals, con = derived_run
-    att8, pupils = totals[(MISSING_PART, "disadvantaged")]
-    assert _row(con, MISSING_PART, "not_disadvantaged") is None
-    assert _row(con, MISSING_PART, "all")[:2] == (round(att8 / pupils, 1), "published")
+    att8, pupils = totals[(MISSING_PART, "disadvantaged_Total_other")]
+    assert _row(con, MISSING_PART, "disadvantaged") is None
+    # KS4's partitions need every member: with one missing, no headline is made up from the other
+    assert _row(con, MISSING_PART, "all") is None
+    assert _row(con, MISSING_PART, "not_disadvantaged")[:2] == (rounded(att8, pupils), "published")
 
 
 def test_a_zero_denominator_has_no_value(derived_run):
     totals, con = derived_run
     assert _row(con, ZERO_PUPILS, "disadvantaged")[:2] == (None, "not_applicable")
     att8, pupils = totals[(ZERO_PUPILS, "disadvantaged_Total_other")]
-    assert _row(con, ZERO_PUPILS, "all")[:2] == (round(att8 / pupils, 1), "published")
+    assert _row(con, ZERO_PUPILS, "all")[:2] == (rounded(att8, pupils), "published")
 
 
 def test_the_files_own_headline_row_beats_the_partition_even_suppressed(derived_run):
     _, con = derived_run
     assert _row(con, OWN_HEADLINE, "all") == (None, "suppressed", "t_att8 / t_pupils of the same row")
     assert _row(con, OWN_HEADLINE, "disadvantaged")[1] == "published"
+
+
+def test_a_derived_value_rounds_half_away_from_zero_on_the_exact_quotient(derived_run):
+    _, con = derived_run
+    assert _row(con, HALF_WAY, "disadvantaged")[:2] == (1.2, "published")

@@ -54,3 +54,17 @@ def test_a_markdown_briefing_escapes_names_from_files(tmp_path):
     template = env.from_string("# {{ name }}\n\nSource: {{ file }} | {{ value }}\n")
     text = template.render(name="<b>Evil</b> [x](javascript:alert(1))", file="a_b*.csv\x1b[2J", value=57)
     assert text == ("# \\<b\\>Evil\\</b\\> \\[x\\](javascript:alert(1))\n\nSource: a\\_b\\*.csv?\\[2J | 57\n")
+
+
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("Evil\n# Heading", "Evil # Heading"),
+        ("a\r\n| b |", "a  \\| b \\|"),
+        ("see www.evil.example", "see www\\.evil.example"),
+        ("https://evil.example/x", "https:\\/\\/evil.example/x"),
+        ("line\u2028break", "line break"),
+    ],
+)
+def test_markdown_text_stays_on_one_line_and_links_nothing(name, shown):
+    assert markdown_text(name) == shown

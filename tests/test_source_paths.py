@@ -209,3 +209,18 @@ def test_an_oversized_meta_csv_is_refused(folder, monkeypatch):
     ):
         ingest(settings, folder.parent / "build.duckdb")
     assert read_manifest(settings.landing_dir) == []
+
+
+def test_a_pipe_or_device_is_never_read_as_a_file(folder, monkeypatch):
+    """A path swapped for a pipe after its check: the private copy refuses it at once instead of
+    waiting for a writer; sources.yml itself may not be a device either."""
+    from orchestration.lib.ingest.landing import incoming_copy
+
+    os.mkfifo(folder / "pipe.csv")
+    with pytest.raises(PipelineInputError, match=r"pipe\.csv: not a regular file"):
+        with incoming_copy(folder.parent / "landing", folder / "pipe.csv"):
+            pass
+    assert list((folder.parent / "landing" / ".incoming").iterdir()) == []
+    monkeypatch.setenv("EDU_SOURCES", "/dev/zero")
+    with pytest.raises(PipelineInputError, match=r"/dev/zero: not a regular file"):
+        read_sources(Path("/dev/zero"))

@@ -113,28 +113,32 @@
 
 
 {#- The registry's headline_partitions (vars.ees_datasets) as rows: dataset, partition_number
-    (1 = the entry's first list, preferred) and breakdown (a catalogue breakdown code). -#}
+    (1 = the entry's first list, preferred), breakdown (a catalogue breakdown code), members (how
+    many the partition has) and may_be_absent (the entry's partition_members_may_be_absent). -#}
 {% macro ees_headline_partitions_sql() -%}
     {%- set rows = [] -%}
     {%- for dataset, spec in var('ees_datasets').items() -%}
+        {%- set may_be_absent = (spec or {}).get('partition_members_may_be_absent') is sameas true -%}
         {%- for partition in ((spec or {}).get('headline_partitions') or []) -%}
             {%- set number = loop.index -%}
             {%- for breakdown in partition -%}
-                {%- do rows.append((dataset, number, breakdown)) -%}
+                {%- do rows.append((dataset, number, breakdown, partition | length, may_be_absent)) -%}
             {%- endfor -%}
         {%- endfor -%}
     {%- endfor -%}
     {%- if rows -%}
     select * from (values
-        {%- for dataset, number, breakdown in rows %}
-        ('{{ dataset }}', {{ number }}, '{{ breakdown }}'){{ ',' if not loop.last }}
+        {%- for dataset, number, breakdown, members, may_be_absent in rows %}
+        ('{{ dataset }}', {{ number }}, '{{ breakdown }}', {{ members }}, {{ 'true' if may_be_absent else 'false' }}){{ ',' if not loop.last }}
         {%- endfor %}
-    ) as partitions (dataset, partition_number, breakdown)
+    ) as partitions (dataset, partition_number, breakdown, members, may_be_absent)
     {%- else -%}
     select
         cast(null as varchar) as dataset,
         cast(null as integer) as partition_number,
-        cast(null as varchar) as breakdown
+        cast(null as varchar) as breakdown,
+        cast(null as integer) as members,
+        cast(null as boolean) as may_be_absent
     where false
     {%- endif -%}
 {%- endmacro %}
@@ -192,11 +196,18 @@ with source as (
     -- The registry's repeated_rows_keep_largest (as the raw gate's gated_relation applies it): of
     -- rows sharing period, area, version and every filter in a file, the one with the largest
     -- {{ keep_largest }}; DfE labels sub-groups as the total in the level 2/3 at 19 file.
-    qualify row_number() over (
-        partition by _file_sha256
+    {%- set repeated_key -%}
+        _file_sha256
         {%- for c in ['time_period', 'time_identifier', 'geographic_level', 'country_code', 'region_code', 'old_la_code', 'new_la_code', 'version'] + filter_columns if c in column_names %}, {{ adapter.quote(c) }}{% endfor %}
+    {%- endset %}
+    -- where a repeated row's count is withheld, all stay (the raw gate's uniqueness check blocks)
+    qualify row_number() over (
+        partition by {{ repeated_key }}
         order by try_cast(replace({{ adapter.quote(keep_largest) }}, ',', '') as double) desc nulls last, _row_number
     ) = 1
+    or bool_or(try_cast(replace({{ adapter.quote(keep_largest) }}, ',', '') as double) is null) over (
+        partition by {{ repeated_key }}
+    )
     {%- endif %}
 
 ),

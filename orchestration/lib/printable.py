@@ -21,8 +21,16 @@ def printable(text: str) -> str:
     return _CONTROL.sub("?", text)
 
 
+# Line breaks would end a table row or start a heading; GitHub links bare web addresses.
+_LINE_BREAK = re.compile("[\r\n\u2028\u2029\x85]")
+_AUTOLINK = re.compile(r"(?i)(://|www\.)")
+
+
 def markdown_text(text: str) -> str:
-    """``text`` as literal Markdown: control characters replaced, every Markdown and HTML
-    character backslash-escaped, so it renders as written and never as a link, an image, HTML or
-    a table cell boundary."""
-    return _MARKDOWN.sub(r"\\\1", printable(text))
+    """``text`` as literal Markdown on one line: line breaks become spaces, control characters
+    are replaced, every Markdown and HTML character is backslash-escaped and web addresses are
+    broken (`http:\\/\\/`, `www\\.`), so it renders as written and never as a link, an image,
+    HTML, a heading or a table cell boundary."""
+    one_line = _LINE_BREAK.sub(" ", text)
+    escaped = _MARKDOWN.sub(r"\\\1", printable(one_line))
+    return _AUTOLINK.sub(lambda m: m.group(1).replace("/", "\\/").replace(".", "\\."), escaped)

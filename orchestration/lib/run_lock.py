@@ -30,7 +30,10 @@ def exclusive(folder: Path, what: str) -> Iterator[None]:
     """Hold ``folder``/.run.lock for ``what`` (e.g. "make run"), or raise naming its holder."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)  # never truncate a link's target
+    except OSError as exc:
+        raise PipelineInputError(f"{path}: cannot be used as the run's lock ({exc.strerror})") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -67,7 +70,7 @@ def publishing(folder: Path) -> Iterator[None]:
     """One publication at a time into ``folder`` (waits for another to finish: it takes seconds).
     While it is held, a leftover partial file there is a crashed publication's, never a live one's."""
     folder.mkdir(parents=True, exist_ok=True)
-    handle = os.open(folder / PUBLISH_LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    handle = os.open(folder / PUBLISH_LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -173,9 +173,11 @@ ratio_rows as (
 
 -- The headline of a file with no all-pupils row, from a complete partition of pupils in the
 -- same file (the registry's headline_partitions: disadvantaged + not disadvantaged, or the
--- three state-funded phases): the members' totals summed. A member the file has no row for had
--- no pupils (EES files leave such groups out, and mark a withheld one with a symbol): City of
--- London has no state secondary school, so DfE's and LAIT's total there is its primary figure.
+-- three state-funded phases): the members' totals summed, every member there. Only where the
+-- registry says partition_members_may_be_absent (absence's phases) is a member with no row read
+-- as no pupils (EES files leave out a phase an LA has no school of, and mark a withheld one with a
+-- symbol): City of London has no state secondary school, so DfE's and LAIT's total there is its
+-- primary figure.
 partitions as (
 
     {{ ees_headline_partitions_sql() }}
@@ -235,7 +237,9 @@ partition_sums as (
             ratio_rows.dataset = partitions.dataset
             and ratio_rows.breakdown = partitions.breakdown
     group by all
-    having count(*) = count(distinct ratio_rows.breakdown)
+    having
+        count(*) = count(distinct ratio_rows.breakdown)
+        and (count(*) = any_value(partitions.members) or bool_and(partitions.may_be_absent))
 
 ),
 
@@ -273,8 +277,10 @@ derived as (
         numerator_column as indicator,
         cast(null as varchar) as raw_value,
         case
+            -- multiplied first and rounded as a decimal: 23 / 80 x 100 is 28.75, which rounds to
+            -- 28.8, whereas the double 23 / 80 * 100 is 28.749999999999996 and rounds to 28.7
             when parts_status = 'published' and denominator > 0
-                then round(numerator / denominator * ratio_multiplier, cast(decimal_places as integer))
+                then {{ round_decimal(as_decimal('numerator * ratio_multiplier / denominator'), 'decimal_places') }}
         end as value,
         case
             when parts_status = 'published' and not denominator > 0 then 'not_applicable'

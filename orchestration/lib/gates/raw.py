@@ -120,7 +120,12 @@ def _repeated_rows_qualify(con: duckdb.DuckDBPyConnection, dataset: str, present
     filters = [c for c, r in _roles(con, dataset) if r == "filter" and c in present]
     key = ", ".join(_quote(c) for c in ["_file_sha256", *standard, *filters])
     count = f"TRY_CAST(replace({_quote(cohort)}, ',', '') AS DOUBLE)"
-    return f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {count} DESC NULLS LAST, _row_number) = 1"
+    # where a repeated row's count is withheld ('c'), which one is the whole cohort is unknown: all
+    # stay, and the uniqueness check blocks
+    return (
+        f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {count} DESC NULLS LAST, _row_number) = 1"
+        f" OR bool_or({count} IS NULL) OVER (PARTITION BY {key})"
+    )
 
 
 def gated_indicators(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[list[str], list[str]]:
@@ -435,10 +440,13 @@ SHORTENED_NAME_MIN_LENGTH = 4
 
 
 def _same_la_name(key: str, reference_key: str) -> str:
-    """SQL: whether a row's name key names the reference's LA: equal, or the reference's name cut short."""
+    """SQL: whether a row's name key names the reference's LA: equal, or the reference's name cut
+    short and no other LA's name (current or predecessor) starts the same way, so 'Bedford' on
+    Bedfordshire's code (820) or 'Bournemouth' on BCP's still blocks. Needs _la_reference registered."""
+    others = f"(SELECT count(*) FROM _la_reference o WHERE starts_with({_name_key('o.la_name')}, {key}))"
     return (
         f"({key} = {reference_key} OR (length({key}) >= {SHORTENED_NAME_MIN_LENGTH} "
-        f"AND starts_with({reference_key}, {key})))"
+        f"AND starts_with({reference_key}, {key}) AND {others} = 1))"
     )
 
 
@@ -473,7 +481,8 @@ def _shortened_name_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> li
     try:
         shortened = con.execute(
             f"""
-            SELECT DISTINCT raw.old_la_code, raw.la_name, ref.la_name, count(*) OVER (PARTITION BY raw.old_la_code)
+            SELECT DISTINCT raw.old_la_code, raw.la_name, ref.la_name,
+                count(*) OVER (PARTITION BY raw.old_la_code, raw.la_name)
             FROM {gated_relation(con, dataset)} raw JOIN _la_reference ref ON ref.old_la_code = raw.old_la_code
             WHERE lower(raw.geographic_level) = 'local authority' AND coalesce(raw.la_name, '') <> ''
                 AND {_name_key("raw.la_name")} <> {_name_key("ref.la_name")}

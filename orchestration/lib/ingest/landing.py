@@ -115,22 +115,26 @@ def incoming_copy(landing_dir: Path, source: Path) -> Iterator[tuple[Path, str]]
     regular file, so a path swapped for a link or a device after that check is refused."""
     folder = landing_dir / ".incoming"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    copy = folder / f"{uuid.uuid4().hex}-{source.name}"
+    copy = folder / uuid.uuid4().hex  # formats are told by content, never by name
     digest = hashlib.sha256()
     try:
-        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: opening a pipe swapped in for the file must not wait for a writer
+        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         raise PipelineInputError(f"{source}: cannot be opened ({exc.strerror})") from None
     try:
         if not stat.S_ISREG(os.fstat(handle).st_mode):
             raise PipelineInputError(f"{source}: not a regular file")
-        target = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            while chunk := os.read(handle, _CHUNK):
+        with (
+            os.fdopen(os.dup(handle), "rb") as reader,
+            os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as writer,
+        ):
+            while chunk := reader.read(_CHUNK):
                 digest.update(chunk)
-                os.write(target, chunk)
-        finally:
-            os.close(target)
+                writer.write(chunk)
+    except BaseException:
+        copy.unlink(missing_ok=True)  # a copy cut short (disk full) is never left behind
+        raise
     finally:
         os.close(handle)
     try:

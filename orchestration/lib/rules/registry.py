@@ -44,7 +44,15 @@ MODELS_FILE = STAGING_DIR / "_stg_ees__models.yml"
 # An entry's keys: (required, optional). The name doubles as a raw table and a dbt model name.
 ENTRY_KEYS = (
     ("title", "publication", "periods", "geographic_levels", "required_columns", "gate"),
-    ("description", "aliases", "headline", "headline_partitions", "text_columns", "repeated_rows_keep_largest"),
+    (
+        "description",
+        "aliases",
+        "headline",
+        "headline_partitions",
+        "partition_members_may_be_absent",
+        "text_columns",
+        "repeated_rows_keep_largest",
+    ),
 )
 GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
@@ -88,6 +96,9 @@ class EesDataset:
     headline: dict[str, tuple[str, ...]]
     # catalogue breakdowns that together are all pupils, for files with no all-pupils row
     headline_partitions: tuple[tuple[str, ...], ...]
+    # True where a partition member with no row had no pupils (an LA without special schools);
+    # otherwise every member must be there for a headline to be worked out
+    partition_members_may_be_absent: bool
     # columns that state a value in words (A level grades beside points): neither filter nor number
     text_columns: tuple[str, ...]
     # a count column: rows repeating another's period, area and filters are read as the one with
@@ -217,6 +228,7 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
         aliases={k: _text_list(f"{where}.aliases.{k}", v) for k, v in aliases.items()},
         headline={k: (v,) if isinstance(v, str) else tuple(v) for k, v in headline.items()},
         headline_partitions=tuple(tuple(p) for p in partitions),
+        partition_members_may_be_absent=spec.get("partition_members_may_be_absent") is True,
         text_columns=_text_list(f"{where}.text_columns", spec.get("text_columns") or []),
         repeated_rows_keep_largest=_column_name(
             f"{where}.repeated_rows_keep_largest", spec.get("repeated_rows_keep_largest")

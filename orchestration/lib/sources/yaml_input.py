@@ -4,6 +4,8 @@ limit checked before parsing, no aliases (nested aliases expand a small file int
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -41,10 +43,17 @@ def read_yaml(path: Path, where: str, loader: type[SafeLoader] = SafeLoader) -> 
     """(the document in ``path``, the bytes it was read from); a problem is a PipelineInputError
     naming ``where``."""
     limit = load_settings().yaml_max_bytes
-    size = path.stat().st_size
-    if size > limit:
-        raise PipelineInputError(f"{where}: {size:,} bytes, more than EDU_YAML_MAX_BYTES={limit:,}")
-    raw = path.read_bytes()[: limit + 1]  # a file that grew since: still no more than the limit is read
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise PipelineInputError(f"{where}: cannot be opened ({exc.strerror})") from None
+    with os.fdopen(handle, "rb") as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode):  # /dev/zero or a pipe would never end
+            raise PipelineInputError(f"{where}: not a regular file")
+        if status.st_size > limit:
+            raise PipelineInputError(f"{where}: {status.st_size:,} bytes, more than EDU_YAML_MAX_BYTES={limit:,}")
+        raw = file.read(limit + 1)  # a file that grew since it was measured: still no more than this
     if len(raw) > limit:
         raise PipelineInputError(f"{where}: more than EDU_YAML_MAX_BYTES={limit:,} bytes")
     try:
