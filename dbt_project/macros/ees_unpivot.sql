@@ -200,13 +200,16 @@ with source as (
         _file_sha256
         {%- for c in ['time_period', 'time_identifier', 'geographic_level', 'country_code', 'region_code', 'old_la_code', 'new_la_code', 'version'] + filter_columns if c in column_names %}, {{ adapter.quote(c) }}{% endfor %}
     {%- endset %}
-    -- where a repeated row's count is withheld, all stay (the raw gate's uniqueness check blocks)
+    {%- set repeated_count = "try_cast(replace(" ~ adapter.quote(keep_largest) ~ ", ',', '') as double)" %}
+    -- where some counts are withheld and some not, all stay (the raw gate's uniqueness check
+    -- blocks); where all are withheld, the first row (DfE lists the total first)
     qualify row_number() over (
         partition by {{ repeated_key }}
-        order by try_cast(replace({{ adapter.quote(keep_largest) }}, ',', '') as double) desc nulls last, _row_number
+        order by {{ repeated_count }} desc nulls last, _row_number
     ) = 1
-    or bool_or(try_cast(replace({{ adapter.quote(keep_largest) }}, ',', '') as double) is null) over (
-        partition by {{ repeated_key }}
+    or (
+        bool_or({{ repeated_count }} is null) over (partition by {{ repeated_key }})
+        and bool_or({{ repeated_count }} is not null) over (partition by {{ repeated_key }})
     )
     {%- endif %}
 

@@ -120,11 +120,12 @@ def _repeated_rows_qualify(con: duckdb.DuckDBPyConnection, dataset: str, present
     filters = [c for c, r in _roles(con, dataset) if r == "filter" and c in present]
     key = ", ".join(_quote(c) for c in ["_file_sha256", *standard, *filters])
     count = f"TRY_CAST(replace({_quote(cohort)}, ',', '') AS DOUBLE)"
-    # where a repeated row's count is withheld ('c'), which one is the whole cohort is unknown: all
-    # stay, and the uniqueness check blocks
+    # where some repeated rows' counts are withheld ('c') and others are not, which one is the whole
+    # cohort is unknown: all stay, and the uniqueness check blocks. Where every count is withheld
+    # (the Isles of Scilly) the first row is read: DfE lists the total first in every such group.
     return (
         f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {count} DESC NULLS LAST, _row_number) = 1"
-        f" OR bool_or({count} IS NULL) OVER (PARTITION BY {key})"
+        f" OR (bool_or({count} IS NULL) OVER (PARTITION BY {key}) AND bool_or({count} IS NOT NULL) OVER (PARTITION BY {key}))"
     )
 
 

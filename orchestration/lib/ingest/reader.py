@@ -302,9 +302,13 @@ def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSp
         raise PipelineInputError(
             f"{source_file}: the workbook unzips to {inflated:,} bytes, more than EDU_XLSX_MAX_BYTES={limit:,}"
         )
+    # opened as a file, not by name: openpyxl judges a name by its suffix, and a workbook is told
+    # by its content here (a checked copy has no suffix, a download may have the wrong one)
+    handle = path.open("rb")
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
+        handle.close()
         raise PipelineInputError(f"{source_file}: not a readable XLSX workbook: {exc}") from exc
     sheets = workbook.sheetnames
     try:
@@ -337,6 +341,7 @@ def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSp
             return TextScan("xlsx", lines, blank, copy, line_offset=header_at, sheet=worksheet.title)
     finally:
         workbook.close()
+        handle.close()
     wanted = ", ".join(spec.required_columns) if spec is not None else "time_period, geographic_level"
     raise PipelineInputError(
         f"{source_file}: none of its {len(sheets)} sheet(s) has a header row naming {wanted} in its first "
