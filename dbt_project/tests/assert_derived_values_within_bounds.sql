@@ -18,16 +18,6 @@ derived as (
 
 ),
 
-catalogue as (
-
-    select
-        measure_code,
-        breakdown,
-        indicator_column
-    from {{ ref('measure_catalogue') }}
-
-),
-
 bounds as (
 
     select * from (
@@ -35,7 +25,7 @@ bounds as (
         {% for dataset, column, low, high in bounds -%}
             ('{{ dataset }}', '{{ column }}', {{ low }}, {{ high }}){{ ',' if not loop.last }}
         {% endfor -%}
-    ) as ranges (dataset, indicator_column, min_value, max_value)
+    ) as ranges (dataset, indicator, min_value, max_value)
 
 )
 
@@ -48,14 +38,10 @@ select
     derived.value_derivation,
     derived.source_file
 from derived
-inner join catalogue
-    on
-        derived.measure_code = catalogue.measure_code
-        and derived.breakdown = catalogue.breakdown
 left join bounds
     on
         derived.dataset = bounds.dataset
-        and catalogue.indicator_column = bounds.indicator_column
+        and derived.indicator = bounds.indicator
 where
     (derived.unit = '%' and (derived.value < 0 or derived.value > 100))
     or derived.value < bounds.min_value

@@ -130,6 +130,7 @@ ratio_rows as (
         matched_combinations.polarity,
         matched_combinations.unit,
         matched_combinations.decimal_places,
+        matched_combinations.indicator_column,
         matched_combinations.numerator_column,
         matched_combinations.denominator_column,
         matched_combinations.ratio_multiplier,
@@ -192,6 +193,7 @@ partition_sums as (
         ratio_rows.polarity,
         ratio_rows.unit,
         ratio_rows.decimal_places,
+        ratio_rows.indicator_column,
         ratio_rows.numerator_column,
         ratio_rows.denominator_column,
         ratio_rows.ratio_multiplier,
@@ -273,8 +275,11 @@ derived_parts as (
 derived as (
 
     select
-        * exclude (numerator, denominator, parts_status, numerator_column, denominator_column, ratio_multiplier),
-        numerator_column as indicator,
+        * exclude (
+            numerator, denominator, parts_status, indicator_column, numerator_column, denominator_column, ratio_multiplier
+        ),
+        -- the column the value stands for (avg_att8), so its bounds and lineage read as the file's own would
+        indicator_column as indicator,
         cast(null as varchar) as raw_value,
         case
             -- multiplied first and rounded as a decimal: 23 / 80 x 100 is 28.75, which rounds to
