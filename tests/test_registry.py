@@ -56,7 +56,17 @@ def _check(suite: dict, label_start: str) -> dict:
 
 def test_suites_carry_each_datasets_own_checks():
     ks1, ks2, ks4 = (_suite(d)["expectations"] for d in ("ks1", "ks2", "ks4"))
-    assert ks1 == ks2 == ks4 and len(ks2) == 19
+    assert ks1 == ks2 and len(ks2) == 20
+    # KS4 adds its scores' bounds (Attainment 8, Progress 8, EBacc APS, under both names)
+    extra = [e["meta"]["check"].split(" (")[0] for e in ks4 if e not in ks2]
+    assert extra == [
+        "avg_att8 within 0-90",
+        "attainment8_average within 0-90",
+        "avg_p8score within -5-5",
+        "progress8_average within -5-5",
+        "avg_ebaccaps within 0-9",
+        "ebacc_aps_average within 0-9",
+    ]
     neet = _suite("neet")
     assert _check(neet, "calendar-year time period")["kwargs"] == {"column": "time_period", "regex": r"^(19|20)\d{2}$"}
     assert _check(neet, "time identifier")["kwargs"]["value_set"] == ["Calendar year"]
@@ -78,7 +88,8 @@ def test_suites_carry_each_datasets_own_checks():
     )
     # The extra ranges sit after the all-percentages check and before the duplicate check.
     labels = [e["meta"]["check"] for e in _suite("eyfs")["expectations"]]
-    assert labels[12:16] == [
+    assert labels[12:17] == [
+        "number is finite",
         "percentage within 0-100",
         "gld_percentage within 0-100",
         "elg_percentage within 0-100",

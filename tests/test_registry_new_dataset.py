@@ -6,6 +6,7 @@ and one run later its values are in the published marts.fct_la_measure."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -158,7 +159,12 @@ def test_a_new_dataset_is_one_entry_plus_catalogue_rows(tmp_path):
     sources["datasets"][DATASET] = {"files": [str(data)]}
     (project / "sources.yml").write_text(yaml.safe_dump(sources, sort_keys=False), encoding="utf-8")
 
-    env = {**pipeline_env(tmp_path, project / "sources.yml", EDU_RUN_OUTPUTS="0"), "PYTHONPATH": str(project)}
+    env = {
+        **pipeline_env(tmp_path, project / "sources.yml", EDU_RUN_OUTPUTS="0"),
+        "PYTHONPATH": str(project),
+        # the new dataset's file sits beside the project copy, a folder the operator names
+        "EDU_SOURCE_DIRS": os.pathsep.join([os.environ.get("EDU_SOURCE_DIRS", ""), str(tmp_path / "data")]),
+    }
     generate = subprocess.run(
         [sys.executable, "-m", "orchestration.lib.rules.registry"], cwd=project, env=env, capture_output=True, text=True
     )
