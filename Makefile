@@ -42,7 +42,14 @@ update-sources: setup  ## resolve sources.yml's ees_api:/url: sources again and 
 test: prepare  ## fast tier (offline, a few minutes): unit, dbt and one end-to-end run on the sample
 	$(PY) -m pytest -m "not slow"
 
-test-all: prepare  ## every test (offline): adds crash safety, the Dagster UI in Chromium, backtests, concurrent readers
+# DuckDB 1.1 in its own environment: the oldest DuckDB inside BI drivers; a test opens the
+# published file with it (the publication's storage-format promise, README).
+COMPAT_DUCKDB := .tools/duckdb-1.1/bin/python
+$(COMPAT_DUCKDB): | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) .tools/duckdb-1.1
+	VIRTUAL_ENV=.tools/duckdb-1.1 $(UV) pip install --quiet "duckdb==1.1.3"
+
+test-all: prepare $(COMPAT_DUCKDB)  ## every test (offline): adds crash safety, the Dagster UI in Chromium, backtests, concurrent readers
 	$(PY) -m pytest
 
 lint: setup  ## ruff (Python) and sqlfluff (dbt models and tests); CI runs it

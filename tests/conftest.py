@@ -35,6 +35,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+# DuckDB 1.1 in an environment of its own (`make test-all` installs it; .ci/run calls that): the
+# oldest DuckDB BI drivers bundle, which must open the published file.
+COMPAT_DUCKDB_PYTHON = REPO_ROOT / ".tools" / "duckdb-1.1" / "bin" / "python"
+
+
+def compat_duckdb_python() -> str:
+    if not COMPAT_DUCKDB_PYTHON.exists():
+        pytest.skip(f"no DuckDB 1.1 environment at {COMPAT_DUCKDB_PYTHON.parent.parent}: `make test-all` installs it")
+    return str(COMPAT_DUCKDB_PYTHON)
+
+
 def reference_file(*parts: str) -> Path:
     """A file of ../shared/reference, or skip the test cleanly when it is not beside the repo."""
     path = REFERENCE.joinpath(*parts)

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.lib.outputs import docs, exports
+from orchestration.lib.publish import documentation
 from tests.test_briefing_render import build_published_db
 
 MANIFEST = {
@@ -102,7 +103,7 @@ def test_data_dictionary_describes_grain_columns_and_types(published, manifest, 
 
 
 def test_grain_stops_at_the_first_clause():
-    grain = exports._grain("LA. One row per local authority (keyed by old_la_code, 3 digits), with its codes.")
+    grain = documentation.grain_of("LA. One row per local authority (keyed by old_la_code, 3 digits), with its codes.")
     assert grain == "One row per local authority (keyed by old_la_code, 3 digits)"
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from orchestration.lib.publish import warehouse as publish_module
 from orchestration.lib.publish.warehouse import publish
+from tests.conftest import compat_duckdb_python
 
 
 def make_build(path, value: float) -> None:
@@ -207,3 +208,118 @@ def test_make_run_while_another_holds_the_warehouse_stops_before_doing_anything(
     assert result.returncode == 1
     assert result.stderr.startswith(f"NOT RUN: another run is using {tmp_path / 'warehouse'}: make run (pid ")
     assert not (tmp_path / "landing").exists()  # nothing landed, nothing built
+
+
+# A BI tool in its own process: opens the served file the way it is told, prints the query's
+# answer, then answers again on every line it reads, holding the file open until stdin closes.
+BI_TOOL = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read_only")
+print(con.execute(sys.argv[3]).fetchone()[0], flush=True)
+for _ in sys.stdin:
+    print(con.execute(sys.argv[3]).fetchone()[0], flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["read_only", "read_write"])
+def test_a_bi_tool_holding_the_file_open_never_blocks_a_publication(tmp_path, mode):
+    import subprocess
+    import sys
+
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    make_build(build, 57)
+    publish(build, served, "run-1", [], [])
+    query = "SELECT v FROM marts.fct WHERE m = 'ks2'"
+    tool = subprocess.Popen(
+        [sys.executable, "-c", BI_TOOL, str(served), mode, query],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert float(tool.stdout.readline()) == 57, tool.stderr.read()  # the tool holds the file now
+        make_build(build2 := tmp_path / "build2.duckdb", 58)
+        publish(build2, served, "run-2", [], [])
+        tool.stdin.write("again\n")
+        tool.stdin.flush()
+        # The open connection keeps the publication it opened until it reconnects (README).
+        assert float(tool.stdout.readline()) == 57
+    finally:
+        tool.stdin.close()
+        tool.wait(timeout=60)
+    assert tool.returncode == 0, tool.stderr.read()
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute(query).fetchone()[0] == 58
+        chain = con.execute(
+            "SELECT publication_id, previous_publication_id FROM audit.publications ORDER BY 1"
+        ).fetchall()
+    assert chain == [("run-1", None), ("run-2", "run-1")]
+    assert sorted(p.name for p in served.parent.iterdir() if not p.name.endswith(".wal")) == [
+        ".publish.lock",
+        "education.duckdb",
+    ]
+
+
+def test_published_tables_and_columns_carry_the_dbt_descriptions(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "nodes": {
+                    "model.p.fct": {
+                        "resource_type": "model",
+                        "name": "fct",
+                        "config": {"schema": "marts"},
+                        "description": "One row per measure. The council's figures.",
+                        "columns": {"v": {"description": "Value as published; 'c' when suppressed."}},
+                    }
+                }
+            }
+        )
+    )
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    make_build(build, 57)
+    publish(build, served, "run-1", [], [], manifest_path=manifest)
+    with duckdb.connect(str(served), read_only=True) as con:
+        tables = dict(con.execute("SELECT schema_name || '.' || table_name, comment FROM duckdb_tables()").fetchall())
+        columns = dict(
+            con.execute(
+                "SELECT schema_name || '.' || table_name || '.' || column_name, comment FROM duckdb_columns()"
+            ).fetchall()
+        )
+    assert tables["marts.fct"] == "One row per measure. The council's figures."
+    assert columns["marts.fct.v"] == "Value as published; 'c' when suppressed."
+    assert columns["marts.fct.m"] is None  # undocumented: no comment invented
+    assert tables["audit.publications"].startswith("One row per publication")
+    assert columns["audit.publications.publication_id"] == "Dagster run id of the run that published."
+
+
+def test_the_published_file_opens_in_duckdb_1_1(tmp_path):
+    """BI drivers bundle their own, older DuckDB: the oldest common one (1.1, installed by
+    `make test-all` in its own environment) reads the publication, comments and lists included."""
+    import subprocess
+
+    python = compat_duckdb_python()
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute(
+            "CREATE TABLE marts.fct AS SELECT 'ks2' AS m, 57.25::DECIMAL(9, 2) AS v, ['a', 'b'] AS neighbours, "
+            "TIMESTAMPTZ '2025-09-01 10:00:00+00' AS at"
+        )
+    publish(build, served, "run-1", [], [])
+    script = (
+        "import sys, duckdb; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(duckdb.__version__); "
+        'print(c.execute("SELECT m, v, neighbours FROM marts.fct").fetchall()); '
+        'print(c.execute("SELECT publication_id FROM audit.publications").fetchall()); '
+        "print(c.execute(\"SELECT comment FROM duckdb_tables() WHERE table_name = 'publications'\").fetchall())"
+    )
+    result = subprocess.run([python, "-c", script, str(served)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    version, rows, audit, comment = result.stdout.splitlines()
+    assert version.startswith("1.1.")
+    assert rows == "[('ks2', Decimal('57.25'), ['a', 'b'])]"
+    assert audit == "[('run-1',)]"
+    assert comment.startswith("[('One row per publication")

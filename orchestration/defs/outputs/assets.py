@@ -5,6 +5,7 @@ a failure leaves the previous output as it was and never touches the publication
 
 import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +17,7 @@ from orchestration.defs.transform.dbt_log import dbt_log
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
 from orchestration.lib.outputs import docs, exports
 from orchestration.lib.outputs.briefing import render
+from orchestration.lib.publish.warehouse import published_copy
 
 GROUP = "outputs"
 BRIEFINGS_KEY = dg.AssetKey(["outputs", "briefings"])
@@ -28,11 +30,16 @@ def _link(path: Path) -> dg.MetadataValue:
     return dg.MetadataValue.url(path.resolve().as_uri())
 
 
-def _published(warehouse: WarehouseResource) -> Path:
-    path = warehouse.settings().published_db
-    if not path.exists():
-        raise dg.Failure(f"no published database at {path}: materialize warehouse/education first (make run)")
-    return path
+@contextlib.contextmanager
+def published(warehouse: WarehouseResource) -> Iterator[Path]:
+    """A private copy of the publication to read (a BI tool may hold the served file open)."""
+    settings = warehouse.settings()
+    if not settings.published_db.exists():
+        raise dg.Failure(
+            f"no published database at {settings.published_db}: materialize warehouse/education first (make run)"
+        )
+    with published_copy(settings.published_db, settings.build_dir) as copy:
+        yield copy
 
 
 @dg.asset(
@@ -47,7 +54,8 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     settings = warehouse.settings()
     spec = settings.briefing_las
     try:
-        run = render.write_briefings(_published(warehouse), settings.warehouse_dir / "briefings", spec)
+        with published(warehouse) as publication:
+            run = render.write_briefings(publication, settings.warehouse_dir / "briefings", spec)
     except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
         raise dg.Failure(f"{render.BRIEFING_LAS_ENV}={spec!r}: {exc}") from exc
     context.log.info(f"{run.las} briefings, {run.charts} charts in {run.seconds:.1f} s: {run.index}")
@@ -79,7 +87,8 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
 )
 def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
-    run = exports.export_published(_published(warehouse), settings.warehouse_dir / "exports", dbt_project.manifest_path)
+    with published(warehouse) as publication:
+        run = exports.export_published(publication, settings.warehouse_dir / "exports", dbt_project.manifest_path)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(run.out_dir)),
@@ -151,7 +160,8 @@ def dbt_docs(
 )
 def gx_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
-    report = docs.write_gate_report(_published(warehouse), settings.warehouse_dir / "docs" / "gx")
+    with published(warehouse) as publication:
+        report = docs.write_gate_report(publication, settings.warehouse_dir / "docs" / "gx")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(report.path)),

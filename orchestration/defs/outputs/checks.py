@@ -7,7 +7,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.defs.outputs.assets import BRIEFINGS_KEY, EXPORTS_KEY
+from orchestration.defs.outputs.assets import BRIEFINGS_KEY, EXPORTS_KEY, published
 from orchestration.lib.outputs.briefing import render
 from orchestration.lib.outputs.exports import DICTIONARY_NAME
 from orchestration.lib.sql import quote_identifier
@@ -22,7 +22,8 @@ from orchestration.lib.sql import quote_identifier
 )
 def briefing_numbers_match_marts(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     settings = warehouse.settings()
-    files, numbers, problems = render.verify_briefings(settings.published_db, settings.warehouse_dir / "briefings")
+    with published(warehouse) as publication:
+        files, numbers, problems = render.verify_briefings(publication, settings.warehouse_dir / "briefings")
     return dg.AssetCheckResult(
         passed=not problems and files > 0,
         description=(
@@ -43,7 +44,7 @@ def exports_match_publication(warehouse: WarehouseResource) -> dg.AssetCheckResu
     settings = warehouse.settings()
     out = settings.warehouse_dir / "exports"
     problems = []
-    with duckdb.connect(str(settings.published_db), read_only=True) as con:
+    with published(warehouse) as publication, duckdb.connect(str(publication), read_only=True) as con:
         tables = con.execute(
             "SELECT schema_name, table_name, column_count FROM duckdb_tables() WHERE schema_name IN ('marts', 'audit')"
         ).fetchall()

@@ -1,9 +1,12 @@
 """Publication: copy the gated build into the served warehouse atomically, with an audit row."""
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 
 from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.transform.resources import dbt_project
 from orchestration.lib.publish.warehouse import publish
 
 PUBLICATION_KEY = dg.AssetKey(["warehouse", "education"])
@@ -76,6 +79,7 @@ def build_publication_asset(upstream: list[dg.AssetKey], gate_count: int) -> dg.
             evaluations,
             str(settings.sources_file),
             settings.publication_parameters(),
+            manifest_path=Path(dbt_project.manifest_path),
         )
         return dg.MaterializeResult(
             metadata={

@@ -25,30 +25,11 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.publish.documentation import AUDIT_TABLES, dbt_documentation, grain_of
 from orchestration.lib.sql import quote_identifier
 
 EXPORTED_SCHEMAS = ("marts", "audit")
 DICTIONARY_NAME = "data_dictionary.json"
-
-# audit.publications is written by the publication step, not dbt: its documentation lives here.
-AUDIT_TABLES = {
-    "audit.publications": {
-        "description": "One row per publication of the warehouse: when it happened, what it was built from and "
-        "which checks passed.",
-        "grain": "One row per publication",
-        "columns": {
-            "publication_id": "Dagster run id of the run that published.",
-            "published_at": "When the new database was swapped in (UTC).",
-            "code_version": "Git commit of the pipeline code (suffix -dirty when it had uncommitted changes).",
-            "sources_file": "The sources.yml the run read.",
-            "raw_files": "JSON list of the raw files: dataset, source_file, sha256, size_bytes, release, landed_seq.",
-            "check_results": "JSON list of every gate: check, asset, passed, description.",
-            "table_checksums": "JSON object: table -> {rows, checksum} (order-independent content checksum).",
-            "previous_publication_id": "The publication this one replaced.",
-        },
-    }
-}
-
 
 # --- swapping outputs in --------------------------------------------------------------------------
 
@@ -141,42 +122,6 @@ def link_or_copy(source: Path, destination: Path) -> None:
 # --- the data dictionary ------------------------------------------------------------------------
 
 
-def _grain(description: str) -> str | None:
-    """ "One row per local authority (keyed by old_la_code), with ..." -> "One row per local
-    authority (keyed by old_la_code)": up to the first , : ; or . outside brackets."""
-    start = (description or "").find("One row per ")
-    if start < 0:
-        return None
-    depth = 0
-    for end in range(start, len(description)):
-        char = description[end]
-        depth += char == "("
-        depth -= char == ")"
-        if depth == 0 and char in ",:;." and not (char == "." and description[end + 1 : end + 2].isalnum()):
-            return description[start:end].strip()
-    return description[start:].strip()
-
-
-def dbt_documentation(manifest_path: Path | None) -> dict[str, dict]:
-    """``schema.table`` -> {description, columns: {name: description}} from dbt's manifest."""
-    docs: dict[str, dict] = {}
-    if not manifest_path or not Path(manifest_path).exists():
-        return docs
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") not in ("model", "seed", "snapshot"):
-            continue
-        schema = (node.get("config") or {}).get("schema") or node.get("schema")
-        name = node.get("alias") or node.get("name")
-        docs[f"{schema}.{name}"] = {
-            "description": " ".join((node.get("description") or "").split()),
-            "columns": {
-                c: " ".join((v.get("description") or "").split()) for c, v in (node.get("columns") or {}).items()
-            },
-        }
-    return docs
-
-
 def published_tables(con: duckdb.DuckDBPyConnection, schemas=EXPORTED_SCHEMAS) -> list[tuple[str, str]]:
     return con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
@@ -210,7 +155,7 @@ def data_dictionary(con: duckdb.DuckDBPyConnection, manifest_path: Path | None) 
             "table": name,
             "file": f"{name}.parquet",
             "description": doc.get("description") or None,
-            "grain": doc.get("grain") or _grain(doc.get("description", "")),
+            "grain": doc.get("grain") or grain_of(doc.get("description", "")),
             "rows": con.execute(
                 f"SELECT count(*) FROM {quote_identifier(schema)}.{quote_identifier(table)}"
             ).fetchall()[0][0],
