@@ -81,9 +81,10 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     key=EXPORTS_KEY,
     deps=[PUBLICATION_KEY],
     group_name=GROUP,
-    kinds={"parquet"},
-    description="warehouse/exports/<schema>.<table>.parquet for every published table, and data_dictionary.json "
-    "(grain, columns, types, descriptions)",
+    kinds={"parquet", "csv", "excel"},
+    description="warehouse/exports/: <schema>.<table>.parquet and .csv (UTF-8 with BOM, for Excel) for every "
+    "published table, education.xlsx (a sheet per table, a read-me sheet of column descriptions) and "
+    "data_dictionary.json (grain, columns, types, descriptions)",
 )
 def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
@@ -93,6 +94,7 @@ def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         metadata={
             "path": dg.MetadataValue.path(str(run.out_dir)),
             "data_dictionary": dg.MetadataValue.path(str(run.dictionary)),
+            "workbook": dg.MetadataValue.path(str(run.workbook)),
             "open_data_dictionary": _link(run.dictionary),
             "tables": dg.MetadataValue.md(
                 "\n".join(f"- `{table}`: {run.rows[table]:,} rows, `{path}`" for table, path in run.files.items())

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.outputs.assets import BRIEFINGS_KEY, EXPORTS_KEY, published
+from orchestration.lib.outputs import spreadsheets
 from orchestration.lib.outputs.briefing import render
 from orchestration.lib.outputs.exports import DICTIONARY_NAME
 from orchestration.lib.sql import quote_identifier
@@ -38,7 +39,8 @@ def briefing_numbers_match_marts(warehouse: WarehouseResource) -> dg.AssetCheckR
 @dg.asset_check(
     asset=EXPORTS_KEY,
     name="exports_match_publication",
-    description="One Parquet per published table, with the table's rows and columns",
+    description="One Parquet per published table with the table's rows and columns, a CSV beside it, and the "
+    "Excel workbook with a sheet for every table it holds",
 )
 def exports_match_publication(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     settings = warehouse.settings()
@@ -62,13 +64,33 @@ def exports_match_publication(warehouse: WarehouseResource) -> dg.AssetCheckResu
                     f"{path.name}: {metadata.num_rows} rows x {metadata.num_columns} columns, "
                     f"published {rows} x {column_count}"
                 )
+            if not path.with_suffix(".csv").exists():
+                problems.append(f"{path.with_suffix('.csv').name} missing")
     if not (out / DICTIONARY_NAME).exists():
         problems.append(f"{DICTIONARY_NAME} missing")
+    problems += _workbook_problems(out / spreadsheets.WORKBOOK_NAME, tables)
     return dg.AssetCheckResult(
         passed=not problems,
         description=f"{len(tables)} tables exported" if not problems else "; ".join(problems),
         metadata={"tables": len(tables)},
     )
+
+
+def _workbook_problems(path, tables) -> list[str]:
+    if not path.exists():
+        return [f"{path.name} missing"]
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        sheets = set(workbook.sheetnames)
+    finally:
+        workbook.close()
+    return [
+        f"{path.name} has no sheet {table}"
+        for schema, table, _ in tables
+        if f"{schema}.{table}" not in spreadsheets.CSV_ONLY and table[: spreadsheets.XLSX_SHEET_NAME_MAX] not in sheets
+    ]
 
 
 output_checks = [briefing_numbers_match_marts, exports_match_publication]

@@ -54,7 +54,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         invocation = None
         try:
             with contextlib.redirect_stdout(sink):
-                invocation = dbt.cli(["build", *dbt_vars(settings)], context=context)
+                # --full-refresh: seeds are re-created, not truncated and refilled, so a seed
+                # that gained columns (a new catalogue column) loads into a build database an
+                # older version made. Every model is a table or view rebuilt anyway.
+                invocation = dbt.cli(["build", "--full-refresh", *dbt_vars(settings)], context=context)
             for event in routed(invocation.stream(), sink):
                 progress.see(event)
                 yield event

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.outputs import spreadsheets
 from orchestration.lib.publish.documentation import AUDIT_TABLES, dbt_documentation, grain_of
 from orchestration.lib.sql import quote_identifier
 
@@ -175,8 +176,11 @@ def data_dictionary(con: duckdb.DuckDBPyConnection, manifest_path: Path | None) 
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "publication": publication,
-        "format": "One Parquet file per table (exports/<schema>.<table>.parquet); column descriptions are also "
-        "in each file's Parquet field metadata (key 'description').",
+        "format": "Per table: exports/<schema>.<table>.parquet (column descriptions also in each file's Parquet "
+        "field metadata, key 'description') and exports/<schema>.<table>.csv (UTF-8 with a byte-order mark, for "
+        f"Excel); every table in exports/{spreadsheets.WORKBOOK_NAME}, a sheet each after a 'read me' sheet. In "
+        "CSV and XLSX, list columns are text joined with '; ', a withheld value is a blank cell beside its "
+        "value_status, and text that Excel would run as a formula is never one.",
         "tables": tables,
     }
 
@@ -189,6 +193,8 @@ class ExportRun:
     out_dir: Path
     files: dict[str, Path]  # table -> parquet
     dictionary: Path
+    csv_files: dict[str, Path]  # table -> csv
+    workbook: Path
     rows: dict[str, int]
 
 
@@ -234,18 +240,35 @@ def export_published(published_db: Path, out_dir: Path, manifest_path: Path | No
                 path = stage / entry["file"]
                 pq.write_table(arrow, path, compression="zstd")
                 staged[entry["table"]] = path
+                entry["csv_file"] = f"{entry['table']}.csv"
+                spreadsheets.write_csv(con, schema, table, stage / entry["csv_file"])
+            sheets = spreadsheets.write_workbook(con, dictionary, stage / spreadsheets.WORKBOOK_NAME)
+            for entry in dictionary["tables"]:
+                entry["xlsx_sheets"] = sheets.get(entry["table"], [])
         dictionary_path = stage / DICTIONARY_NAME
         dictionary_path.write_text(json.dumps(dictionary, indent=1, default=str) + "\n", encoding="utf-8")
         out_dir.mkdir(parents=True, exist_ok=True)
         final: dict[str, Path] = {}
+        csv_files: dict[str, Path] = {}
         for table, path in staged.items():
             os.replace(path, out_dir / path.name)
             final[table] = out_dir / path.name
+            csv_name = f"{table}.csv"
+            os.replace(stage / csv_name, out_dir / csv_name)
+            csv_files[table] = out_dir / csv_name
+        os.replace(stage / spreadsheets.WORKBOOK_NAME, out_dir / spreadsheets.WORKBOOK_NAME)
         os.replace(dictionary_path, out_dir / DICTIONARY_NAME)  # last: it describes the files above
-        keep = {p.name for p in final.values()} | {DICTIONARY_NAME}
-        for old in out_dir.glob("*.parquet"):
+        keep = {p.name for p in [*final.values(), *csv_files.values()]} | {DICTIONARY_NAME}
+        for old in [*out_dir.glob("*.parquet"), *out_dir.glob("*.csv")]:
             if old.name not in keep:
                 old.unlink()
     finally:
         remove_tree(stage)
-    return ExportRun(out_dir, final, out_dir / DICTIONARY_NAME, {t["table"]: t["rows"] for t in dictionary["tables"]})
+    return ExportRun(
+        out_dir,
+        final,
+        out_dir / DICTIONARY_NAME,
+        csv_files,
+        out_dir / spreadsheets.WORKBOOK_NAME,
+        {t["table"]: t["rows"] for t in dictionary["tables"]},
+    )

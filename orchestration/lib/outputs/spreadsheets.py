@@ -1,0 +1,245 @@
+"""Excel-ready exports of the publication: a CSV per table and one XLSX workbook.
+
+Many council analysts work in Excel, which reads these as they expect:
+
+- **CSV** in UTF-8 with a byte-order mark (without it Excel reads UTF-8 as Windows-1252 and
+  garbles names such as "Bournemouth, Christchurch and Poole" typed with any non-ASCII character).
+  A text cell that begins with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return) and is
+  not a plain number gets a leading ``'``: Excel would otherwise run it as a formula (CSV
+  injection). Numbers stay numbers.
+- **XLSX**: a sheet per published table except :data:`CSV_ONLY` (a table longer than a sheet's
+  1,048,576 rows continues on "name (2)", ...) after a "read me" sheet with the publication and
+  every column's type and description. Numbers are numeric cells; text cells are always stored
+  as text, so a value beginning with ``=`` is shown, never evaluated, and never cut short.
+
+In both, list columns (statistical_neighbours, ...) are plain text joined with "; ", and a
+withheld value is a blank cell with its ``value_status`` beside it, as in the marts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.rules import ees_cells
+from orchestration.lib.sql import quote_identifier, sql_literal
+
+CSV_BOM = b"\xef\xbb\xbf"
+LIST_SEPARATOR = "; "
+WORKBOOK_NAME = "education.xlsx"
+README_SHEET = "read me"
+XLSX_MAX_ROWS = 1_048_576  # Excel's limit per sheet, header included
+XLSX_SHEET_NAME_MAX = 31
+XLSX_MAX_CELL_CHARS = 32_767
+# Tables only in CSV (and Parquet): the long fact table's figures are in the phase sheets
+# (mart_key_stage_2, ...) in wide form, and Excel takes minutes over its millions of cells;
+# the audit's JSON cells are longer than an Excel cell holds.
+CSV_ONLY = {
+    "marts.fct_la_measure": "its figures are on the phase sheets (mart_*) in wide form; the long table is "
+    "marts.fct_la_measure.csv",
+    "audit.publications": "its JSON cells are longer than an Excel cell holds; see audit.publications.csv",
+}
+# What Excel starts a formula with (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, table],
+    ).fetchall()
+
+
+def _is_list(data_type: str) -> bool:
+    return data_type.endswith("[]")
+
+
+def _csv_select(columns: list[tuple[str, str]], schema: str, table: str) -> str:
+    """SELECT of the table as a CSV shows it: lists as text, formula-like text defused. The
+    number pattern is the EES one (vars.ees_cells), passed as parameter $1."""
+    expressions = []
+    for name, data_type in columns:
+        column = quote_identifier(name)
+        if _is_list(data_type):
+            column = f"array_to_string({column}, {sql_literal(LIST_SEPARATOR)})"
+        elif data_type != "VARCHAR":
+            expressions.append(column)
+            continue
+        starts = " OR ".join(f"starts_with({column}, {sql_literal(start)})" for start in FORMULA_STARTS)
+        expressions.append(
+            f"CASE WHEN ({starts}) AND NOT regexp_full_match(trim({column}), $1) "
+            f"THEN '''' || {column} ELSE {column} END AS {quote_identifier(name)}"
+        )
+    # ORDER BY ALL: the same publication gives the same file
+    return f"SELECT {', '.join(expressions)} FROM {quote_identifier(schema)}.{quote_identifier(table)} ORDER BY ALL"
+
+
+def write_csv(con: duckdb.DuckDBPyConnection, schema: str, table: str, path: Path) -> int:
+    """``schema.table`` as an Excel-ready CSV at ``path``; the number of data rows."""
+    body = path.with_name(path.name + ".body")
+    sql = _csv_select(_columns(con, schema, table), schema, table)
+    # COPY takes no parameters in its query: the pattern goes in through a prepared view of it.
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _csv_export AS {sql.replace('$1', sql_literal(ees_cells.number_pattern()))}"
+    )
+    try:
+        con.execute(f"COPY _csv_export TO {sql_literal(str(body))} (FORMAT csv, HEADER true)").fetchall()
+    finally:
+        con.execute("DROP VIEW IF EXISTS _csv_export")
+    try:
+        with path.open("wb") as out, body.open("rb") as data:
+            out.write(CSV_BOM)
+            while chunk := data.read(1 << 20):
+                out.write(chunk)
+    finally:
+        body.unlink(missing_ok=True)
+    return con.execute(f"SELECT count(*) FROM {quote_identifier(schema)}.{quote_identifier(table)}").fetchall()[0][0]
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join("" if v is None else str(v) for v in value)
+    return str(value)
+
+
+def _sheet_names(table: str, rows: int, taken: set[str]) -> list[str]:
+    """One name per sheet the table needs (Excel: at most 31 characters, unique ignoring case)."""
+    sheets = max(1, -(-rows // (XLSX_MAX_ROWS - 1)))
+    names = []
+    for part in range(1, sheets + 1):
+        suffix = "" if part == 1 else f" ({part})"
+        base = table[: XLSX_SHEET_NAME_MAX - len(suffix)] + suffix
+        name, n = base, 1
+        while name.lower() in taken:
+            n += 1
+            tail = f"~{n}"
+            name = base[: XLSX_SHEET_NAME_MAX - len(tail)] + tail
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _writer(data_type: str, formats: dict):
+    """How a column's cells are written: numbers as numbers, times as Excel dates, anything
+    else as text (never a formula or a link, whatever it begins with)."""
+    if data_type.endswith("[]") or data_type in ("VARCHAR", "JSON", "UUID", "BLOB"):
+        return lambda sheet, row, col, value: sheet.write_string(row, col, _checked_text(_text(value)))
+    if data_type == "BOOLEAN":
+        return lambda sheet, row, col, value: sheet.write_boolean(row, col, value)
+    if data_type.startswith(("TIMESTAMP", "DATE")):
+
+        def write_time(sheet, row, col, value):
+            if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)  # Excel has no time zones: UTC
+            sheet.write_datetime(
+                row, col, value, formats["time"] if isinstance(value, dt.datetime) else formats["date"]
+            )
+
+        return write_time
+    if data_type.startswith(("DECIMAL", "DOUBLE", "FLOAT", "REAL")) or "INT" in data_type:
+        return lambda sheet, row, col, value: sheet.write_number(row, col, float(value))
+    return lambda sheet, row, col, value: sheet.write_string(row, col, _checked_text(str(value)))
+
+
+def _checked_text(text: str) -> str:
+    # Excel truncates a longer cell silently: a value is never shown cut short.
+    if len(text) > XLSX_MAX_CELL_CHARS:
+        raise ValueError(f"a text of {len(text):,} characters is longer than an Excel cell holds")
+    return text
+
+
+def write_workbook(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path) -> dict[str, list[str]]:
+    """One workbook of the tables in ``dictionary`` (the export's data dictionary) that it holds
+    (not :data:`CSV_ONLY`), after a read-me sheet; table -> the sheets it went to."""
+    import xlsxwriter
+
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
+    formats = {
+        "bold": workbook.add_format({"bold": True}),
+        "time": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+    }
+    taken = {README_SHEET}
+    placed = {
+        entry["table"]: _sheet_names(entry["table"].split(".", 1)[1], entry["rows"], taken)
+        for entry in dictionary["tables"]
+        if entry["table"] not in CSV_ONLY
+    }
+    try:
+        _write_readme(workbook.add_worksheet(README_SHEET), dictionary, placed, formats)
+        for entry in dictionary["tables"]:
+            if entry["table"] in placed:
+                try:
+                    _write_table(workbook, con, entry, placed[entry["table"]], formats)
+                except ValueError as exc:
+                    raise ValueError(f"{path.name}: {entry['table']}: {exc}") from exc
+    finally:
+        workbook.close()
+    return placed
+
+
+def _write_readme(sheet, dictionary: dict, placed: dict[str, list[str]], formats: dict) -> None:
+    bold = formats["bold"]
+    publication = dictionary.get("publication") or {}
+    row = 0
+    for label in ("publication_id", "published_at", "code_version"):
+        sheet.write_string(row, 0, label, bold)
+        sheet.write_string(row, 1, str(publication.get(label) or ""))
+        row += 1
+    row += 1
+    for table, why in CSV_ONLY.items():
+        sheet.write_string(row, 0, f"{table} is not in this workbook: {why}")
+        row += 1
+    row += 1
+    headers = ("table", "sheets", "column", "type", "description", "table grain")
+    for col, header in enumerate(headers):
+        sheet.write_string(row, col, header, bold)
+    sheet.set_column(0, 3, 24)
+    sheet.set_column(4, 4, 80, formats["wrap"])
+    sheet.set_column(5, 5, 40)
+    for entry in dictionary["tables"]:
+        for column in entry["columns"]:
+            row += 1
+            cells = (
+                entry["table"],
+                ", ".join(placed.get(entry["table"], [])) or f"{entry['table']}.csv",
+                column["name"],
+                column["type"],
+                column["description"] or "",
+                entry.get("grain") or "",
+            )
+            for col, text in enumerate(cells):
+                sheet.write_string(row, col, _checked_text(str(text)))
+
+
+def _write_table(workbook, con: duckdb.DuckDBPyConnection, entry: dict, sheets: list[str], formats: dict) -> None:
+    schema, table = entry["table"].split(".", 1)
+    columns = _columns(con, schema, table)
+    writers = [_writer(data_type, formats) for _, data_type in columns]
+    # ORDER BY ALL: the same publication gives the same workbook
+    result = con.execute(f"SELECT * FROM {quote_identifier(schema)}.{quote_identifier(table)} ORDER BY ALL")
+    for name in sheets:
+        sheet = workbook.add_worksheet(name)
+        for col, (column, _) in enumerate(columns):
+            sheet.write_string(0, col, column, formats["bold"])
+        sheet.freeze_panes(1, 0)
+        row = 0
+        while row < XLSX_MAX_ROWS - 1:
+            batch = result.fetchmany(min(10_000, XLSX_MAX_ROWS - 1 - row))
+            if not batch:
+                break
+            for values in batch:
+                row += 1
+                for col, value in enumerate(values):
+                    if value is not None:  # a withheld value is a blank cell (its status is beside it)
+                        try:
+                            writers[col](sheet, row, col, value)
+                        except ValueError as exc:
+                            raise ValueError(f"row {row}, column {columns[col][0]}: {exc}") from exc
+    if result.fetchall():  # the sheets were counted from the row count: nothing may be left
+        raise RuntimeError(f"{entry['table']} changed while it was exported")
