@@ -14,10 +14,11 @@ from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.ingest.sensors import build_ees_sensor
 from orchestration.defs.outputs.assets import output_assets
 from orchestration.defs.outputs.checks import output_checks
-from orchestration.defs.publish.assets import build_publication_asset
+from orchestration.defs.publish.assets import build_publication_asset, postgres_publication
 from orchestration.defs.publish.schedules import refresh_and_publish, termly_schedule
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.defs.transform.resources import dbt_resource
+from orchestration.lib.settings import load_settings
 
 
 def build_definitions() -> dg.Definitions:
@@ -25,8 +26,10 @@ def build_definitions() -> dg.Definitions:
     checks = raw_checks() + mart_checks([k.path[-1] for k in mart_keys])
     gate_count = len(dbt_models.check_keys) + sum(len(c.check_keys) for c in checks)
     publication = build_publication_asset(mart_keys, gate_count)
+    # PostgreSQL is an optional second target: its asset exists only when a database is named.
+    postgres = [postgres_publication] if load_settings().publish_postgres_url else []
     return dg.Definitions(
-        assets=[ingest_raw_files, dbt_models, publication, *output_assets],
+        assets=[ingest_raw_files, dbt_models, publication, *postgres, *output_assets],
         asset_checks=[*checks, *output_checks],
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],

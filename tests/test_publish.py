@@ -323,3 +323,32 @@ def test_the_published_file_opens_in_duckdb_1_1(tmp_path):
     assert rows == "[('ks2', Decimal('57.25'), ['a', 'b'])]"
     assert audit == "[('run-1',)]"
     assert comment.startswith("[('One row per publication")
+
+
+def test_the_sample_publication_opens_in_duckdb_1_1_with_every_table_and_comment(sample_publication):
+    import subprocess
+
+    python = compat_duckdb_python()
+    served = sample_publication / "warehouse" / "education.duckdb"
+    count_sql = (
+        "SELECT schema_name || '.' || table_name, estimated_size, "
+        "(SELECT count(*) FROM duckdb_columns() c WHERE c.table_oid = t.table_oid AND c.comment IS NOT NULL) "
+        "FROM duckdb_tables() t ORDER BY 1"
+    )
+    script = (
+        "import sys, duckdb; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(repr(c.execute(sys.argv[2]).fetchall())); "
+        "print(c.execute('SELECT count(*), count(DISTINCT measure_code) FROM marts.fct_la_measure').fetchall())"
+    )
+    result = subprocess.run([python, "-c", script, str(served), count_sql], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    tables, fct = result.stdout.splitlines()
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert tables == repr(con.execute(count_sql).fetchall())
+        assert fct == str(
+            con.execute("SELECT count(*), count(DISTINCT measure_code) FROM marts.fct_la_measure").fetchall()
+        )
+        columns, commented = con.execute(
+            "SELECT count(*), count(comment) FROM duckdb_columns() WHERE schema_name IN ('marts', 'audit')"
+        ).fetchall()[0]
+    assert columns == commented > 500  # every published column carries its dbt description

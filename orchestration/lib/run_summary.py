@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 
 PUBLICATION_ASSET = "warehouse/education"
+POSTGRES_ASSET = "warehouse/postgres"
 LINEAGE_TABLES = {"landed_files", "file_columns", "data_set_versions"}
 SCHEMA_ONLY_TABLES = {"local_measures"}  # rows are the measures its schema files declare; no data file
 OUTPUT_LABELS = {"briefings": "briefings", "exports": "exports", "dbt_docs": "dbt docs", "gx_docs": "gate report"}
@@ -81,6 +82,7 @@ class RunFacts:
     steps_started: list[str] = field(default_factory=list)
     failed_steps: list[StepFailure] = field(default_factory=list)
     publication: dict | None = None  # id, path, tables
+    postgres: str | None = None  # where the PostgreSQL publication went, and how long it took
     outputs: dict[str, dict] = field(default_factory=dict)  # name -> {"path": ..., "count": ...}
     outputs_planned: list[str] = field(default_factory=list)
 
@@ -206,6 +208,8 @@ def collect(records: Iterable) -> RunFacts:
                     "path": str(_value(metadata, "path") or ""),
                     "tables": tables if tables is not None else len(bullets(metadata, "tables")),
                 }
+            elif name == POSTGRES_ASSET:
+                facts.postgres = f"{_value(metadata, 'database')} in {_value(metadata, 'seconds')} s"
             elif key[0] == "outputs":
                 path = _value(metadata, "index") or _value(metadata, "path")
                 count = _int(metadata, "briefings") if key[-1] == "briefings" else None
@@ -409,6 +413,8 @@ def render(
     if facts.publication:
         p = facts.publication
         out.append(f"{'Published':<11}{p['path']}: publication {p['id']}, {_plural(p['tables'], 'table')}")
+        if facts.postgres:
+            out.append(f"{'':<11}and to PostgreSQL {facts.postgres}")
     else:
         where = f"{published_db} left as it was" if published_db else "the published database left as it was"
         out.append(f"{'Published':<11}nothing new: {where}")

@@ -9,7 +9,8 @@ is refused there with a message naming the variable, before anything runs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,6 +86,21 @@ def _http_address(name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+def _postgres_url(name: str) -> str:
+    """A PostgreSQL URL, or "" when unset. Never echoed: it may hold a password."""
+    value = _text(name)
+    if value and (urlsplit(value).scheme not in ("postgresql", "postgres") or not urlsplit(value).netloc):
+        raise PipelineInputError(f"{name} must be a postgresql://user:password@host:port/database address")
+    return value
+
+
+def _role_name(name: str) -> str:
+    value = _text(name)
+    if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", value):
+        raise PipelineInputError(f"{name} must be a PostgreSQL role name (letters, digits, _), got '{value}'")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     sources_file: Path  # EDU_SOURCES
@@ -111,6 +127,10 @@ class Settings:
     yaml_max_bytes: int = DEFAULT_YAML_MAX_BYTES  # EDU_YAML_MAX_BYTES: sources.yml, sources.lock, schemas
     max_columns: int = DEFAULT_MAX_COLUMNS  # EDU_MAX_COLUMNS: a data file's header
     xlsx_max_bytes: int = DEFAULT_XLSX_MAX_BYTES  # EDU_XLSX_MAX_BYTES: a workbook once unzipped
+    # After the DuckDB publication, publish to this PostgreSQL database too ("" = off); kept out
+    # of repr, logs and metadata (a password).
+    publish_postgres_url: str = field(default="", repr=False)  # EDU_PUBLISH_POSTGRES_URL
+    publish_postgres_read_role: str = ""  # EDU_PUBLISH_POSTGRES_READ_ROLE: granted SELECT on what is published
 
     @property
     def school_min_cohort(self) -> int:
@@ -184,4 +204,6 @@ def load_settings() -> Settings:
         yaml_max_bytes=_whole_number("EDU_YAML_MAX_BYTES", "bytes", 1) or DEFAULT_YAML_MAX_BYTES,
         max_columns=_whole_number("EDU_MAX_COLUMNS", "columns", 1) or DEFAULT_MAX_COLUMNS,
         xlsx_max_bytes=_whole_number("EDU_XLSX_MAX_BYTES", "bytes", 1) or DEFAULT_XLSX_MAX_BYTES,
+        publish_postgres_url=_postgres_url("EDU_PUBLISH_POSTGRES_URL"),
+        publish_postgres_read_role=_role_name("EDU_PUBLISH_POSTGRES_READ_ROLE"),
     )

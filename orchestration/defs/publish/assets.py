@@ -7,7 +7,8 @@ import duckdb
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.transform.resources import dbt_project
-from orchestration.lib.publish.warehouse import publish
+from orchestration.lib.publish.postgres import describe_database, publish_postgres
+from orchestration.lib.publish.warehouse import publish, published_copy
 
 PUBLICATION_KEY = dg.AssetKey(["warehouse", "education"])
 
@@ -97,3 +98,41 @@ def build_publication_asset(upstream: list[dg.AssetKey], gate_count: int) -> dg.
         )
 
     return publication
+
+
+POSTGRES_KEY = dg.AssetKey(["warehouse", "postgres"])
+
+
+@dg.asset(
+    key=POSTGRES_KEY,
+    deps=[PUBLICATION_KEY],
+    group_name="publish",
+    kinds={"postgres"},
+    description="The publication in PostgreSQL (EDU_PUBLISH_POSTGRES_URL): the same marts and audit tables, "
+    "keys and column comments, swapped in whole in one transaction after the DuckDB publication",
+)
+def postgres_publication(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    try:
+        with published_copy(settings.published_db, settings.build_dir) as publication:
+            result = publish_postgres(
+                publication,
+                settings.publish_postgres_url,
+                Path(dbt_project.manifest_path),
+                settings.publish_postgres_read_role or None,
+            )
+    except Exception as exc:
+        # psycopg's messages never carry the password; the URL itself is never shown.
+        raise dg.Failure(
+            f"not published to PostgreSQL at {describe_database(settings.publish_postgres_url)}: {exc}; "
+            "the previous PostgreSQL publication is unchanged (the DuckDB publication stands)"
+        ) from exc
+    context.log.info(f"published to PostgreSQL {result.database} in {result.seconds:.1f} s")
+    return dg.MaterializeResult(
+        metadata={
+            "database": result.database,
+            "seconds": result.seconds,
+            "dagster/row_count": sum(result.tables.values()),
+            "tables": dg.MetadataValue.md("\n".join(f"- `{t}`: {n:,} rows" for t, n in result.tables.items())),
+        }
+    )

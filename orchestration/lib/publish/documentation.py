@@ -69,13 +69,18 @@ def table_documentation(manifest_path: Path | None) -> dict[str, dict]:
     return {**dbt_documentation(manifest_path), **AUDIT_TABLES}
 
 
-def comment_statements(table: str, columns: list[str], docs: dict[str, dict]) -> list[tuple[str, str]]:
+def comment_statements(
+    table: str, columns: list[str], docs: dict[str, dict], schema: str | None = None
+) -> list[tuple[str, str]]:
     """(object, comment) pairs for ``COMMENT ON TABLE/COLUMN <object> IS <comment>``, quoted for
-    SQL: the same statements serve DuckDB and PostgreSQL. Undocumented objects get none."""
+    SQL: the same statements serve DuckDB and PostgreSQL. ``schema`` names the schema the table
+    is in now when that is not its published one (PostgreSQL's loading schema). Undocumented
+    objects get none."""
     from orchestration.lib.sql import quote_identifier
 
     doc = docs.get(table) or {}
-    schema, name = table.split(".", 1)
+    published_schema, name = table.split(".", 1)
+    schema = schema or published_schema
     qualified = f"{quote_identifier(schema)}.{quote_identifier(name)}"
     pairs = []
     if doc.get("description"):
@@ -85,3 +90,26 @@ def comment_statements(table: str, columns: list[str], docs: dict[str, dict]) ->
         if text:
             pairs.append((f"COLUMN {qualified}.{quote_identifier(column)}", text))
     return pairs
+
+
+def table_keys(manifest_path: Path | None) -> dict[str, list[str]]:
+    """``schema.table`` -> the columns its dbt tests prove unique together (a model-level
+    unique_combination, else a column's unique test): the key a database can declare."""
+    keys: dict[str, list[str]] = {"audit.publications": ["publication_id"]}
+    if not manifest_path or not Path(manifest_path).exists():
+        return keys
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    nodes = manifest.get("nodes", {})
+    for node in nodes.values():
+        test = node.get("test_metadata") or {}
+        model = nodes.get(node.get("attached_node") or "")
+        if node.get("resource_type") != "test" or not model or test.get("name") not in ("unique_combination", "unique"):
+            continue
+        table = (
+            f"{(model.get('config') or {}).get('schema') or model.get('schema')}.{model.get('alias') or model['name']}"
+        )
+        kwargs = test.get("kwargs") or {}
+        columns = (kwargs.get("arguments") or kwargs).get("columns") or [node.get("column_name")]
+        if all(columns) and (test["name"] == "unique_combination" or table not in keys):
+            keys[table] = list(columns)
+    return keys

@@ -914,6 +914,7 @@ def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[
 def main(argv: list[str] | None = None) -> int:
     """``python -m orchestration.cli briefing --la "St. Helens"``: regenerate briefings from the
     published database without running the pipeline."""
+    from orchestration.lib.publish.warehouse import published_copy
     from orchestration.lib.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="briefing", description=main.__doc__)
@@ -927,7 +928,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     spec = ",".join(args.la) if args.la else settings.briefing_las
     try:
-        run = write_briefings(settings.published_db, settings.warehouse_dir / "briefings", spec)
+        # a private copy: a BI tool may hold the served file open
+        with published_copy(settings.published_db, settings.build_dir) as publication:
+            run = write_briefings(publication, settings.warehouse_dir / "briefings", spec)
     except (ValueError, FileNotFoundError) as exc:
         print(f"briefing: {exc}", file=sys.stderr)
         return 1
