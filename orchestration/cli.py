@@ -89,6 +89,7 @@ def _run_locked(settings) -> int:
 
     from orchestration.definitions import defs
     from orchestration.defs.publish.schedules import REFRESH_JOB_NAME
+    from orchestration.lib.alerts import ALERTED_TAG
 
     print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}", flush=True)
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
@@ -101,13 +102,33 @@ def _run_locked(settings) -> int:
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
+        # this command sends the run's failure alert itself; the UI's sensor leaves the run alone
+        tags={ALERTED_TAG: "make run"},
         # The console logger (orchestration/defs/console.py) shows progress at INFO, every event at DEBUG.
         run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
         asset_selection=selection,
     )
-    text, code = report(instance.all_logs(result.run_id), settings)
+    records = instance.all_logs(result.run_id)
+    text, code = report(records, settings)
     print("\n" + printable(text), flush=True)
+    if not result.success:
+        _alert(records, result.run_id, settings)
     return code
+
+
+def _alert(records, run_id: str, settings) -> None:
+    from orchestration.defs.publish.schedules import REFRESH_JOB_NAME
+    from orchestration.lib import run_summary
+    from orchestration.lib.alerts import deliver, failure_alert
+
+    alert = failure_alert(
+        run_summary.collect(records), run_id, REFRESH_JOB_NAME, str(settings.log_dir / "run_report.txt")
+    )
+    problems = deliver(alert, settings)
+    where = "posted to EDU_ALERT_WEBHOOK_URL and " if settings.alert_webhook_url and not problems else ""
+    print(f"alert {where}written to {settings.log_dir / 'alerts.log'}", flush=True)
+    for problem in problems:
+        print(f"alert: {problem}", file=sys.stderr, flush=True)
 
 
 def report(records, settings) -> tuple[str, int]:

@@ -15,7 +15,9 @@ from orchestration.defs.ingest.sensors import build_ees_sensor
 from orchestration.defs.outputs.assets import output_assets
 from orchestration.defs.outputs.checks import output_checks
 from orchestration.defs.publish.assets import build_publication_asset, postgres_publication
+from orchestration.defs.publish.checks import publication_freshness_checks, publication_freshness_sensor
 from orchestration.defs.publish.schedules import refresh_and_publish, termly_schedule
+from orchestration.defs.publish.sensors import run_failure_alert
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.defs.transform.resources import dbt_resource
 from orchestration.lib.settings import load_settings
@@ -28,12 +30,13 @@ def build_definitions() -> dg.Definitions:
     publication = build_publication_asset(mart_keys, gate_count)
     # PostgreSQL is an optional second target: its asset exists only when a database is named.
     postgres = [postgres_publication] if load_settings().publish_postgres_url else []
+    freshness = publication_freshness_checks()
     return dg.Definitions(
         assets=[ingest_raw_files, dbt_models, publication, *postgres, *output_assets],
-        asset_checks=[*checks, *output_checks],
+        asset_checks=[*checks, *output_checks, *freshness],
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],
-        sensors=[build_ees_sensor()],
+        sensors=[build_ees_sensor(), run_failure_alert, publication_freshness_sensor(freshness)],
         resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
         executor=dg.in_process_executor,
         # The console shows the pipeline's progress, not every Dagster event (EDU_LOG_LEVEL).

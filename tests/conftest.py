@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import http.server
 import ipaddress
+import json
 import os
 import shutil
 import socket
@@ -337,3 +338,31 @@ CONTRACT_COLUMNS = [
     "decimal_places",
     "comparability_note",
 ]
+
+
+class _Webhook(http.server.BaseHTTPRequestHandler):
+    """A Teams/Slack-style incoming webhook on loopback: records each JSON body posted to it and
+    answers with the status the test sets."""
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.posts.append({"path": self.path, "body": json.loads(self.rfile.read(length) or b"null")})
+        self.send_response(self.server.status)
+        self.end_headers()
+        self.wfile.write(b"1")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook():
+    """A loopback webhook: ``.url`` to post to (with a secret-looking token), ``.posts`` received,
+    ``.status`` to answer with."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    server.posts, server.status = [], 200
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/webhookb2/token-SECRET123"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -209,12 +209,22 @@ def both_corruptions(lines: list[str]) -> str:
 
 
 @pytest.mark.slow  # a second whole pipeline run (~40 s); the fast tier checks the messages in test_bad_inputs.py
-def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path):
-    """One run on a KS2 file with both corruptions: each is named with its check and its line."""
+def test_bad_input_blocks_publication_and_keeps_previous(published, tmp_path, webhook):
+    """One run on a KS2 file with both corruptions: each is named with its check and its line,
+    and the failure is posted to the alert webhook and written to the alerts log."""
     served = published / "warehouse" / "education.duckdb"
     before = served.read_bytes()
-    result = run_pipeline(published, _bad_sources(tmp_path, both_corruptions))
+    result = run_pipeline(
+        published, _bad_sources(tmp_path, both_corruptions), EDU_ALERT_WEBHOOK_URL=webhook.url, NO_PROXY="127.0.0.1"
+    )
     assert result.returncode == 1
+    assert [p["path"] for p in webhook.posts] == ["/webhookb2/token-SECRET123"]  # one alert, once
+    alert = webhook.posts[0]["body"]
+    assert alert["failed_gates"][0]["asset"] == "raw/ks2" and alert["failed_gates"][0]["check"] == "gx_raw_ks2"
+    assert "percentage within 0-100" in alert["text"] and "nothing new was published" in alert["text"]
+    alerts_log = (published / "warehouse/build/logs/alerts.log").read_text(encoding="utf-8")
+    assert alert["text"] in alerts_log
+    assert "SECRET123" not in result.stdout + result.stderr + alerts_log
     console = result.stdout
     summary = console[console.rindex("\n", 0, console.index(" run summary ")) + 1 :]
     assert "NOT PUBLISHED (1 gate failed; exit 1)" in summary.splitlines()[1]

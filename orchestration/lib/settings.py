@@ -21,6 +21,9 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
 DEFAULT_TERM_CRON = "0 6 1 9,1,4 *"  # 06:00 on 1 September, 1 January and 1 April: each term's start
+# A week after the termly run: a publication older than the window before this is late.
+DEFAULT_PUBLICATION_DEADLINE_CRON = "0 18 8 9,1,4 *"
+DEFAULT_PUBLICATION_WINDOW_DAYS = 14
 # School-level values about fewer pupils are withheld (dbt macro school_min_cohort reads the same
 # variable); stricter than DfE's performance tables, which withhold 5 or fewer.
 DEFAULT_SCHOOL_MIN_COHORT = 11
@@ -86,11 +89,27 @@ def _http_address(name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+def _cron(name: str, default: str) -> str:
+    value = _text(name) or default
+    # Five fields of numbers, names, ranges, steps and lists; Dagster checks the values themselves.
+    if not re.fullmatch(r"\s*([0-9A-Za-z*,/\-]+\s+){4}[0-9A-Za-z*,/\-]+\s*", value):
+        raise PipelineInputError(f"{name} must be a cron expression such as '{default}', got '{value}'")
+    return value
+
+
 def _postgres_url(name: str) -> str:
     """A PostgreSQL URL, or "" when unset. Never echoed: it may hold a password."""
     value = _text(name)
     if value and (urlsplit(value).scheme not in ("postgresql", "postgres") or not urlsplit(value).netloc):
         raise PipelineInputError(f"{name} must be a postgresql://user:password@host:port/database address")
+    return value
+
+
+def _optional_http_address(name: str) -> str:
+    """An http(s) address, or "" when unset. Never echoed: a webhook address carries its token."""
+    value = _text(name)
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise PipelineInputError(f"{name} must be an http(s) address")
     return value
 
 
@@ -107,6 +126,9 @@ class Settings:
     warehouse_dir: Path  # EDU_WAREHOUSE_DIR
     landing_dir: Path  # EDU_LANDING_DIR
     term_cron: str = DEFAULT_TERM_CRON  # EDU_TERM_CRON
+    # The publication is late when none was made in the window_days before the deadline's last tick.
+    publication_deadline_cron: str = DEFAULT_PUBLICATION_DEADLINE_CRON  # EDU_PUBLICATION_DEADLINE_CRON
+    publication_window_days: int = DEFAULT_PUBLICATION_WINDOW_DAYS  # EDU_PUBLICATION_WINDOW_DAYS
     # Console of `make run`: INFO shows the pipeline's progress; DEBUG every Dagster event and
     # dbt's per-node lines (otherwise only in log_dir/dbt.log).
     log_level: str = "INFO"  # EDU_LOG_LEVEL
@@ -131,6 +153,8 @@ class Settings:
     # of repr, logs and metadata (a password).
     publish_postgres_url: str = field(default="", repr=False)  # EDU_PUBLISH_POSTGRES_URL
     publish_postgres_read_role: str = ""  # EDU_PUBLISH_POSTGRES_READ_ROLE: granted SELECT on what is published
+    # Where a failed run's alert is posted (a Teams or Slack incoming webhook; "" = the log file only)
+    alert_webhook_url: str = field(default="", repr=False)  # EDU_ALERT_WEBHOOK_URL
 
     @property
     def school_min_cohort(self) -> int:
@@ -186,7 +210,10 @@ def load_settings() -> Settings:
         sources_file=_path("EDU_SOURCES", REPO_ROOT / "sources.yml"),
         warehouse_dir=_path("EDU_WAREHOUSE_DIR", REPO_ROOT / "warehouse"),
         landing_dir=_path("EDU_LANDING_DIR", REPO_ROOT / "raw" / "landing"),
-        term_cron=_text("EDU_TERM_CRON") or DEFAULT_TERM_CRON,
+        term_cron=_cron("EDU_TERM_CRON", DEFAULT_TERM_CRON),
+        publication_deadline_cron=_cron("EDU_PUBLICATION_DEADLINE_CRON", DEFAULT_PUBLICATION_DEADLINE_CRON),
+        publication_window_days=_whole_number("EDU_PUBLICATION_WINDOW_DAYS", "days", 1)
+        or DEFAULT_PUBLICATION_WINDOW_DAYS,
         log_level=_log_level("EDU_LOG_LEVEL"),
         run_outputs=_flag("EDU_RUN_OUTPUTS", True),
         briefing_las=_text("EDU_BRIEFING_LAS"),
@@ -206,4 +233,5 @@ def load_settings() -> Settings:
         xlsx_max_bytes=_whole_number("EDU_XLSX_MAX_BYTES", "bytes", 1) or DEFAULT_XLSX_MAX_BYTES,
         publish_postgres_url=_postgres_url("EDU_PUBLISH_POSTGRES_URL"),
         publish_postgres_read_role=_role_name("EDU_PUBLISH_POSTGRES_READ_ROLE"),
+        alert_webhook_url=_optional_http_address("EDU_ALERT_WEBHOOK_URL"),
     )
