@@ -32,9 +32,12 @@ QUIET_ENV = {
 
 
 def configure_environment() -> None:
-    """No telemetry from dbt, Great Expectations or Dagster, and a Dagster home, for this
-    process and the tools it starts. The pipeline's own settings are not set here: they are
-    read through orchestration.lib.settings."""
+    """The project's .env (as the Dagster UI reads it), no telemetry from dbt, Great Expectations
+    or Dagster, and a Dagster home, for this process and the tools it starts. The pipeline's own
+    settings are not set here: they are read through orchestration.lib.settings."""
+    from orchestration.lib.env_file import load_env_file
+
+    load_env_file(REPO_ROOT)
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
@@ -204,6 +207,13 @@ def main(argv: list[str] | None = None) -> None:
         help="briefing: an LA name or code, repeatable (default: $EDU_BRIEFING_LAS, else every LA)",
     )
     args = parser.parse_args(argv)
+    from orchestration.lib.errors import PipelineInputError
+
+    try:
+        configure_environment()  # first: .env fills in the settings every command reads
+    except PipelineInputError as exc:  # a malformed .env: nothing has run
+        print(f"NOT RUN: {printable(str(exc))}", file=sys.stderr)
+        sys.exit(1)
     if args.command == "briefing":  # rewrite briefings from the published database, no pipeline run
         from orchestration.lib.outputs.briefing.render import main as briefing
 

@@ -20,10 +20,12 @@ from orchestration.defs.publish.schedules import refresh_and_publish, termly_sch
 from orchestration.defs.publish.sensors import run_failure_alert
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.defs.transform.resources import dbt_resource
-from orchestration.lib.settings import load_settings
+from orchestration.lib.env_file import load_env_file
+from orchestration.lib.settings import REPO_ROOT, load_settings
 
 
 def build_definitions() -> dg.Definitions:
+    load_env_file(REPO_ROOT)  # the same .env, read the same way, as `make run` (orchestration/cli.py)
     mart_keys = sorted((k for k in dbt_models.keys if k.path[0] == "marts"), key=lambda k: k.path)
     checks = raw_checks() + mart_checks([k.path[-1] for k in mart_keys])
     gate_count = len(dbt_models.check_keys) + sum(len(c.check_keys) for c in checks)

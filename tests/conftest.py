@@ -103,6 +103,18 @@ TEST_SOURCE_DIRS = os.pathsep.join(str(p) for p in (REPO_ROOT / "raw", REPO_ROOT
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _no_env_file():
+    """A developer's .env must not change what the tests (and the runs they start) see."""
+    previous = os.environ.get("EDU_ENV_FILE")
+    os.environ["EDU_ENV_FILE"] = ""
+    yield
+    if previous is None:
+        os.environ.pop("EDU_ENV_FILE", None)
+    else:
+        os.environ["EDU_ENV_FILE"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _source_dirs():
     previous = os.environ.get("EDU_SOURCE_DIRS")
     os.environ["EDU_SOURCE_DIRS"] = TEST_SOURCE_DIRS
