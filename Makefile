@@ -63,7 +63,7 @@ format: setup  ## apply ruff's and sqlfluff's fixes
 	cd dbt_project && ../$(VENV)/bin/sqlfluff fix models tests --processes 2
 
 dev: prepare  ## the Dagster UI on http://127.0.0.1:3000
-	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: prepare  ## wall time and peak memory of a full build on the sample
 	$(PY) scripts/bench.py

@@ -23,6 +23,24 @@ from orchestration.defs.transform.resources import dbt_resource
 from orchestration.lib.env_file import load_env_file
 from orchestration.lib.settings import REPO_ROOT, load_settings
 
+# The stage an asset belongs to, from the first part of its key, as a tag the UI can filter on.
+STAGES = {
+    "raw": "ingest",
+    "reference": "transform",
+    "staging": "transform",
+    "intermediate": "transform",
+    "marts": "transform",
+    "warehouse": "publish",
+    "outputs": "outputs",
+}
+
+
+def _owned_and_tagged(spec: dg.AssetSpec, owners: tuple[str, ...]) -> dg.AssetSpec:
+    return spec.merge_attributes(
+        owners=[o for o in owners if o not in spec.owners],
+        tags={"domain": "education", "stage": STAGES.get(spec.key.path[0], "other")},
+    )
+
 
 def build_definitions() -> dg.Definitions:
     load_env_file(REPO_ROOT)  # the same .env, read the same way, as `make run` (orchestration/cli.py)
@@ -31,10 +49,15 @@ def build_definitions() -> dg.Definitions:
     gate_count = len(dbt_models.check_keys) + sum(len(c.check_keys) for c in checks)
     publication = build_publication_asset(mart_keys, gate_count)
     # PostgreSQL is an optional second target: its asset exists only when a database is named.
-    postgres = [postgres_publication] if load_settings().publish_postgres_url else []
+    settings = load_settings()
+    postgres = [postgres_publication] if settings.publish_postgres_url else []
     freshness = publication_freshness_checks()
+    assets = dg.map_asset_specs(
+        lambda spec: _owned_and_tagged(spec, settings.asset_owners),
+        [ingest_raw_files, dbt_models, publication, *postgres, *output_assets],
+    )
     return dg.Definitions(
-        assets=[ingest_raw_files, dbt_models, publication, *postgres, *output_assets],
+        assets=assets,
         asset_checks=[*checks, *output_checks, *freshness],
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],

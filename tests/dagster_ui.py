@@ -70,7 +70,7 @@ def manifest_is_fresh() -> bool:
 
 
 class DagsterDev:
-    """`dagster dev -m orchestration.definitions` on 127.0.0.1, in its own process group."""
+    """`dagster dev -w workspace.yaml` (code location edu_outcomes) on 127.0.0.1, in its own process group."""
 
     def __init__(self, workdir: Path, sources: Path, port: int | None = None):
         self.workdir = workdir
@@ -116,7 +116,7 @@ class DagsterDev:
         dagster = Path(sys.executable).with_name("dagster")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(self.port)],
+            [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port)],
             cwd=REPO_ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,

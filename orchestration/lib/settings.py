@@ -24,6 +24,7 @@ DEFAULT_TERM_CRON = "0 6 1 9,1,4 *"  # 06:00 on 1 September, 1 January and 1 Apr
 # A week after the termly run: a publication older than the window before this is late.
 DEFAULT_PUBLICATION_DEADLINE_CRON = "0 18 8 9,1,4 *"
 DEFAULT_PUBLICATION_WINDOW_DAYS = 14
+DEFAULT_ASSET_OWNERS = "team:education-data"
 # School-level values about fewer pupils are withheld (dbt macro school_min_cohort reads the same
 # variable); stricter than DfE's performance tables, which withhold 5 or fewer.
 DEFAULT_SCHOOL_MIN_COHORT = 11
@@ -113,6 +114,15 @@ def _optional_http_address(name: str) -> str:
     return value
 
 
+def _owners(name: str, default: str) -> tuple[str, ...]:
+    """Dagster asset owners: e-mail addresses or team:<name>."""
+    owners = tuple(o.strip() for o in (_text(name) or default).split(",") if o.strip())
+    for owner in owners:
+        if not re.fullmatch(r"team:[A-Za-z0-9_-]{1,63}|[^@\s,]{1,64}@[^@\s,]{1,190}\.[A-Za-z]{2,}", owner):
+            raise PipelineInputError(f"{name}: '{owner}' is neither an e-mail address nor team:<name>")
+    return owners
+
+
 def _role_name(name: str) -> str:
     value = _text(name)
     if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", value):
@@ -155,6 +165,8 @@ class Settings:
     publish_postgres_read_role: str = ""  # EDU_PUBLISH_POSTGRES_READ_ROLE: granted SELECT on what is published
     # Where a failed run's alert is posted (a Teams or Slack incoming webhook; "" = the log file only)
     alert_webhook_url: str = field(default="", repr=False)  # EDU_ALERT_WEBHOOK_URL
+    # Who the Dagster UI names as owning every asset (e-mail addresses or team:<name>)
+    asset_owners: tuple[str, ...] = (DEFAULT_ASSET_OWNERS,)  # EDU_ASSET_OWNERS
 
     @property
     def school_min_cohort(self) -> int:
@@ -234,4 +246,5 @@ def load_settings() -> Settings:
         publish_postgres_url=_postgres_url("EDU_PUBLISH_POSTGRES_URL"),
         publish_postgres_read_role=_role_name("EDU_PUBLISH_POSTGRES_READ_ROLE"),
         alert_webhook_url=_optional_http_address("EDU_ALERT_WEBHOOK_URL"),
+        asset_owners=_owners("EDU_ASSET_OWNERS", DEFAULT_ASSET_OWNERS),
     )

@@ -26,10 +26,6 @@ DBT_DOCS_KEY = dg.AssetKey(["outputs", "dbt_docs"])
 GX_DOCS_KEY = dg.AssetKey(["outputs", "gx_docs"])
 
 
-def _link(path: Path) -> dg.MetadataValue:
-    return dg.MetadataValue.url(path.resolve().as_uri())
-
-
 @contextlib.contextmanager
 def published(warehouse: WarehouseResource) -> Iterator[Path]:
     """A private copy of the publication to read (a BI tool may hold the served file open)."""
@@ -47,7 +43,7 @@ def published(warehouse: WarehouseResource) -> Iterator[Path]:
     deps=[PUBLICATION_KEY],
     group_name=GROUP,
     kinds={"python", "html"},
-    description="warehouse/briefings/<la>/<year>.html and .md: committee briefings per LA (EDU_BRIEFING_LAS "
+    description="`warehouse/briefings/<la>/<year>.html` and `.md`: committee briefings per LA (EDU_BRIEFING_LAS "
     "picks the LAs; default all), with an index.html",
 )
 def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -62,13 +58,12 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     examples = list(run.examples.items())
     metadata = {
         "index": dg.MetadataValue.path(str(run.index)),
-        "open": _link(run.index),
         "briefings": run.las,
         "charts": run.charts,
         "seconds": round(run.seconds, 1),
         "selection": spec or "all local authorities",
         "examples": dg.MetadataValue.md(
-            "\n".join(f"- [{name}]({path.resolve().as_uri()}): `{path}`" for name, path in examples[:10])
+            "\n".join(f"- {name}: `{path}`" for name, path in examples[:10])
             + (f"\n- ... and {len(examples) - 10} more" if len(examples) > 10 else "")
         ),
     }
@@ -82,7 +77,7 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     deps=[PUBLICATION_KEY],
     group_name=GROUP,
     kinds={"parquet", "csv", "excel"},
-    description="warehouse/exports/: <schema>.<table>.parquet and .csv (UTF-8 with BOM, for Excel) for every "
+    description="`warehouse/exports/`: `<schema>.<table>.parquet` and `.csv` (UTF-8 with BOM, for Excel) for every "
     "published table, education.xlsx (a sheet per table, a read-me sheet of column descriptions) and "
     "data_dictionary.json (grain, columns, types, descriptions)",
 )
@@ -95,7 +90,6 @@ def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             "path": dg.MetadataValue.path(str(run.out_dir)),
             "data_dictionary": dg.MetadataValue.path(str(run.dictionary)),
             "workbook": dg.MetadataValue.path(str(run.workbook)),
-            "open_data_dictionary": _link(run.dictionary),
             "tables": dg.MetadataValue.md(
                 "\n".join(f"- `{table}`: {run.rows[table]:,} rows, `{path}`" for table, path in run.files.items())
             ),
@@ -146,7 +140,6 @@ def dbt_docs(
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(page)),
-            "open": _link(page),
             "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in copied.values())),
         }
     )
@@ -167,7 +160,6 @@ def gx_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(report.path)),
-            "open": _link(report.path),
             "publication_id": report.publication_id or "",
             "gates": report.checks,
             "failed": report.failed,
