@@ -564,10 +564,47 @@ def test_rendered_briefing_opens_in_headless_chromium_with_its_charts(published_
     colours = image.getcolors(maxcolors=1 << 20)
     assert colours and len(colours) > 500  # text, tables, bands and charts, not a blank page
     present = {rgb for _, rgb in colours}
-    # The charts' LA line and the band colours of the tables are on the page.
+    # The charts' LA line and LAIT's band colours (A green, D red) are on the page.
     assert (0x12, 0x43, 0x6D) in present
-    assert {(0x2C, 0x7B, 0xB6), (0xAB, 0xD9, 0xE9), (0xFD, 0xAE, 0x61), (0xD7, 0x19, 0x1C)} & present
+    assert {(0x00, 0x70, 0x3C), (0xD4, 0x35, 0x1C)} & present
     print(f"screenshot: {screenshot}")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_briefing_fits_a_phone_and_a_desktop_without_sideways_scrolling(sample_publication, tmp_path, width):
+    """Chromium at a phone's width (390 px) and a desktop's (1280 px): the page is never wider than
+    the window (the measure tables become one card per measure on a phone), and the band ranges
+    show. Screenshots are kept in the test's folder."""
+    from tests.dagster_ui import CHROMIUM, launch_browser
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+    from playwright.sync_api import sync_playwright
+
+    # The session's publication of the sample: every section, the schools, the band thresholds.
+    render.write_briefings(sample_publication / "warehouse/education.duckdb", tmp_path / "briefings", "St. Helens")
+    html = max((tmp_path / "briefings/st-helens").glob("*.html"))
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 844})
+            page.goto(html.as_uri())
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            # every element's right edge, but inside a scrolling box (school tables) only the box's
+            widest = page.evaluate(
+                "Math.max(...[...document.querySelectorAll('body *')]"
+                ".filter(e => !e.parentElement.closest('.table-scroll'))"
+                ".map(e => e.getBoundingClientRect().right))"
+            )
+            stacked = page.evaluate("getComputedStyle(document.querySelector('table.measures thead')).display")
+            ranges = page.locator("td.band .range").all_inner_texts()
+            page.screenshot(path=str(tmp_path / f"briefing-{width}px.png"), full_page=True)
+        finally:
+            browser.close()
+    assert overflow <= 0 and widest <= width + 0.5, (overflow, widest)
+    assert (stacked == "none") == (width < 640)
+    assert ranges and all(" to " in r for r in ranges)
+    print(f"screenshot: {tmp_path / f'briefing-{width}px.png'}")
 
 
 def test_outputs_assets_materialize_from_the_published_database(published_db, tmp_path, monkeypatch):
@@ -634,3 +671,49 @@ def test_real_publication_if_present(tmp_path):
         for number in page.numbers:
             assert number["text"] == expected_text(con, "342", number), number
     assert len(page.numbers) > 100
+
+
+@pytest.mark.parametrize(
+    "palette, coloured, uncoloured",
+    [("lait", {"A": "#00703c", "D": "#d4351c"}, {"B", "C"}), ("diverging", {"A": "#2c7bb6", "C": "#fdae61"}, set())],
+)
+def test_band_colours_are_lait_by_default_and_the_old_palette_is_an_option(palette, coloured, uncoloured, monkeypatch):
+    import re
+
+    if palette == "lait":
+        monkeypatch.delenv("EDU_BRIEFING_BAND_PALETTE", raising=False)
+    else:
+        monkeypatch.setenv("EDU_BRIEFING_BAND_PALETTE", palette)
+    css = render.template_environment().get_template("_style.css.j2").render()
+    rules = dict(re.findall(r"\.band-([ABCD]) \{ background: (#[0-9a-f]{6});", css))
+    assert {band: rules[band] for band in coloured} == coloured
+    assert not uncoloured & set(rules)  # LAIT leaves B and C uncoloured
+
+
+def test_an_unknown_palette_is_refused(monkeypatch):
+    from orchestration.lib.errors import PipelineInputError
+    from orchestration.lib.settings import load_settings
+
+    monkeypatch.setenv("EDU_BRIEFING_BAND_PALETTE", "rainbow")
+    with pytest.raises(PipelineInputError, match="EDU_BRIEFING_BAND_PALETTE must be one of lait, diverging"):
+        load_settings()
+
+
+def test_the_markdown_briefing_shows_each_bands_range(sample_publication, tmp_path):
+    import duckdb
+
+    render.write_briefings(
+        sample_publication / "warehouse/education.duckdb", tmp_path / "b", "St. Helens", charts=False
+    )
+    markdown = max((tmp_path / "b/st-helens").glob("*.md")).read_text(encoding="utf-8")
+    shown = re.findall(r"\| ([ABCD]) \(([-0-9.]+) to ([-0-9.]+)\) \|", markdown)
+    assert len(shown) >= 10
+    with duckdb.connect(str(sample_publication / "warehouse/education.duckdb"), read_only=True) as con:
+        ranges = {
+            r
+            for row in con.execute(
+                "SELECT band_a_range, band_b_range, band_c_range, band_d_range FROM marts.fct_band_thresholds"
+            ).fetchall()
+            for r in row
+        }
+    assert all(f"{low} to {high}" in ranges for _, low, high in shown)

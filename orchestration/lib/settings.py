@@ -123,6 +123,14 @@ def _owners(name: str, default: str) -> tuple[str, ...]:
     return owners
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset)."""
+    value = _text(name).lower() or choices[0]
+    if value not in choices:
+        raise PipelineInputError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
+    return value
+
+
 def _role_name(name: str) -> str:
     value = _text(name)
     if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", value):
@@ -167,6 +175,8 @@ class Settings:
     alert_webhook_url: str = field(default="", repr=False)  # EDU_ALERT_WEBHOOK_URL
     # Who the Dagster UI names as owning every asset (e-mail addresses or team:<name>)
     asset_owners: tuple[str, ...] = (DEFAULT_ASSET_OWNERS,)  # EDU_ASSET_OWNERS
+    # Quartile band colours in briefings: lait (A green, D red, as LAIT) or diverging (blue to red)
+    briefing_band_palette: str = "lait"  # EDU_BRIEFING_BAND_PALETTE
 
     @property
     def school_min_cohort(self) -> int:
@@ -247,4 +257,5 @@ def load_settings() -> Settings:
         publish_postgres_read_role=_role_name("EDU_PUBLISH_POSTGRES_READ_ROLE"),
         alert_webhook_url=_optional_http_address("EDU_ALERT_WEBHOOK_URL"),
         asset_owners=_owners("EDU_ASSET_OWNERS", DEFAULT_ASSET_OWNERS),
+        briefing_band_palette=_choice("EDU_BRIEFING_BAND_PALETTE", ("lait", "diverging")),
     )

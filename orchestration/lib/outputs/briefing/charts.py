@@ -22,7 +22,25 @@ import numpy as np
 
 from orchestration.lib.outputs.briefing.sentences import format_number, ordinal, period_label
 
-BAND_COLOURS = {"A": "#2c7bb6", "B": "#abd9e9", "C": "#fdae61", "D": "#d7191c"}
+# Quartile band colours. "lait" (the default) is LAIT's look, from its code: band A in GOV.UK green,
+# D in GOV.UK red, B and C uncoloured in tables (greys in the chart's strip, which needs a colour).
+# "diverging" is the blue-to-red palette the briefings used before (EDU_BRIEFING_BAND_PALETTE).
+BAND_PALETTES = {
+    "lait": {"A": "#00703c", "B": None, "C": None, "D": "#d4351c"},
+    "diverging": {"A": "#2c7bb6", "B": "#abd9e9", "C": "#fdae61", "D": "#d7191c"},
+}
+STRIP_UNCOLOURED = {"B": "#b1b4b6", "C": "#dee0e2"}
+
+
+def band_colours(palette: str) -> dict[str, str | None]:
+    """Table colours of the bands in ``palette`` (None: no colour, as LAIT shows B and C)."""
+    return BAND_PALETTES[palette]
+
+
+def strip_colours(palette: str) -> dict[str, str]:
+    return {band: colour or STRIP_UNCOLOURED[band] for band, colour in BAND_PALETTES[palette].items()}
+
+
 LA_COLOUR, ENGLAND_COLOUR, REGION_COLOUR, SN_COLOUR = "#12436d", "#222222", "#8a8a8a", "#e07b00"
 WIDTH_IN, HEIGHT_IN, DPI = 7.6, 2.5, 100
 
@@ -74,9 +92,10 @@ class LaSeries:
 class _Canvas:
     """A figure for one measure with its background drawn, and the artists each LA redraws."""
 
-    def __init__(self, series: MeasureSeries):
+    def __init__(self, series: MeasureSeries, strip: dict[str, str]):
         Figure, FigureCanvasAgg = _matplotlib()
         self.series = series
+        self.strip = strip
         self.palette = None
         fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
         self.canvas = FigureCanvasAgg(fig)
@@ -111,7 +130,7 @@ class _Canvas:
             series.strip_values,
             s=7,
             linewidths=0,
-            c=[BAND_COLOURS.get(b, "#999999") for b in series.strip_bands],
+            c=[self.strip.get(b, "#999999") for b in series.strip_bands],
         )
         right.set_xlim(0, max(len(series.strip_values), 1) + 1)
         right.set_xticks([])
@@ -236,13 +255,14 @@ def _png(image, palette=None):
 class ChartRenderer:
     """Keeps one drawn background per measure, so each further LA costs only its own lines."""
 
-    def __init__(self):
+    def __init__(self, palette: str = "lait"):
         self._canvases: dict[tuple, _Canvas] = {}
+        self._strip = strip_colours(palette)
 
     def render(self, series: MeasureSeries, la: LaSeries) -> bytes:
         canvas = self._canvases.get(series.key)
         if canvas is None or (canvas.series is not series and canvas.series != series):
-            canvas = self._canvases[series.key] = _Canvas(series)
+            canvas = self._canvases[series.key] = _Canvas(series, self._strip)
         return canvas.render(la)
 
     def close(self) -> None:

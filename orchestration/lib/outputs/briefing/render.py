@@ -193,9 +193,17 @@ def load_published(path: Path) -> Published:
             )
             publication = found[0] if found else {}
         schools = schools_module.load_school_data(con, _rows, _has_table)
+        ranges = {}
+        if _has_table(con, "marts", "fct_band_thresholds"):  # publications before it have none
+            for r in _rows(con, "SELECT * FROM marts.fct_band_thresholds"):
+                ranges[(r["measure_code"], r["breakdown"], r["time_period"])] = r
     by_la: dict[str, dict] = defaultdict(dict)
     by_measure: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in facts:
+        # the range of the LA's band, as LAIT shows it beside the band
+        band = row["quartile_band"]
+        thresholds = ranges.get((row["measure_code"], row["breakdown"], row["time_period"]))
+        row["band_range"] = thresholds.get(f"band_{band.lower()}_range") if band and thresholds else None
         by_la[row["old_la_code"]][(row["measure_code"], row["breakdown"], row["time_period"])] = row
         by_measure[(row["measure_code"], row["breakdown"])].append(row)
     return Published(measures, las, dict(by_la), dict(by_measure), national_previous, publication, schools)
@@ -293,6 +301,7 @@ def _table_row(m: MeasureRow, label: str) -> dict:
     if cells["band"]:
         cells["band_num"] = Num(cells["band"], "quartile_band", m.code, m.breakdown, m.period)
         cells["band_title"] = band_description(cells["band"], m.polarity)
+        cells["band_range"] = m["band_range"]
     return cells
 
 
@@ -583,9 +592,15 @@ def template_environment(markdown: bool = False):
     env.filters["text"] = part_text
     env.filters["md_cell"] = md_cell
     env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
-    env.globals["band_colours"] = charts_module.BAND_COLOURS
+    env.globals["band_colours"] = charts_module.band_colours(_band_palette())
     env.globals["band_quarters"] = BAND_QUARTERS_HIGH
     return env
+
+
+def _band_palette() -> str:
+    from orchestration.lib.settings import load_settings
+
+    return load_settings().briefing_band_palette
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -627,7 +642,7 @@ def _write_las(
     published: Published, stage: Path, las: list[dict], provenance: dict, charts: bool, progress=None
 ) -> _Written:
     """Render and write the briefings of ``las`` into ``stage``."""
-    renderer = charts_module.ChartRenderer() if charts else None
+    renderer = charts_module.ChartRenderer(_band_palette()) if charts else None
     ctx = Context(published, renderer)
     env = template_environment()
     html_template = env.get_template("briefing.html.j2")
