@@ -387,6 +387,11 @@ def expected_text(con: duckdb.DuckDBPyConnection, la: str, number: dict) -> str:
         return _fmt(row[field], dp, unit, signed=True)
     if field in ("time_period", "previous_time_period"):
         return _label(row[field], phase)
+    if field == "academic_year":  # the mart's own label: tables mixing phases use it for every row
+        return row["academic_year"]
+    if field == "previous_academic_year":
+        previous = row["previous_time_period"]
+        return f"{previous // 100}/{previous % 100:02d}" if previous >= 100000 else str(previous)
     if field == "national_previous_time_period":
         previous = con.execute(
             "SELECT previous_time_period FROM marts.fct_area_measure WHERE area_level = 'national' "
@@ -717,3 +722,19 @@ def test_the_markdown_briefing_shows_each_bands_range(sample_publication, tmp_pa
             for r in row
         }
     assert all(f"{low} to {high}" in ranges for _, low, high in shown)
+
+
+def test_the_glance_table_writes_every_year_one_way(sample_publication, tmp_path):
+    """Exam years (2025) and whole-year measures (2024/25) never meet in one table: the glance
+    table, which mixes phases, writes every school year as 2024/25 (a calendar-year measure's
+    year stays as it is, 2025)."""
+    render.write_briefings(
+        sample_publication / "warehouse/education.duckdb", tmp_path / "b", "St. Helens", charts=False
+    )
+    html = max((tmp_path / "b/st-helens").glob("*.html")).read_text(encoding="utf-8")
+    glance = html[html.index('<table class="glance') : html.index("</table>", html.index('<table class="glance'))]
+    years = re.findall(r'data-field="(academic_year|previous_academic_year)"[^>]*data-period="(\d+)">([^<]+)<', glance)
+    assert len(years) >= 10
+    for _, period, text in years:
+        assert re.fullmatch(r"\d{4}/\d{2}", text) if len(period) == 6 else re.fullmatch(r"\d{4}", text), (period, text)
+    assert "2024/25" in {text for _, _, text in years}

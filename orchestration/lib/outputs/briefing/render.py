@@ -293,6 +293,7 @@ def _table_row(m: MeasureRow, label: str) -> dict:
     if m["change_vs_previous"] is not None and m["previous_time_period"] is not None:
         cells["change"] = m.num("change_vs_previous", signed=True)
         cells["change_since"] = m.year("previous_time_period")
+        cells["previous_period"] = m["previous_time_period"]
     for name in ("national_value", "regional_value", "sn_average"):
         cells[name] = m.num(name) if m[name] is not None else None
     if m.published and m["rank"] is not None:
@@ -303,6 +304,23 @@ def _table_row(m: MeasureRow, label: str) -> dict:
         cells["band_title"] = band_description(cells["band"], m.polarity)
         cells["band_range"] = m["band_range"]
     return cells
+
+
+def _academic_years(row: dict) -> dict:
+    """A table row with its years written as school years (2024/25): one style in a table that
+    mixes phases, where exam years (2025) and whole-year measures (2024/25) would meet."""
+    row = dict(row)
+    year = row["year"]
+    row["year"] = Num(academic_year_label(year.period), "academic_year", year.measure, year.breakdown, year.period)
+    if row.get("change_since") is not None and row.get("previous_period") is not None:
+        row["change_since"] = Num(
+            academic_year_label(row["previous_period"]),
+            "previous_academic_year",
+            year.measure,
+            year.breakdown,
+            year.period,
+        )
+    return row
 
 
 def _measure_series(
@@ -500,7 +518,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
         sections.append(section)
         headline_row = table[0] if table else None
         if headline_row:
-            glance.append({"section": section, "row": headline_row})
+            glance.append({"section": section, "row": _academic_years(headline_row)})
     latest = max((s["period"] for s in sections if s["period"] >= 100000), default=None) or max(
         (s["period"] for s in sections), default=None
     )
@@ -863,6 +881,10 @@ def expected_number(
         return None if row[field_name] is None else format_number(row[field_name], dp, unit, signed=True)
     if field_name in ("time_period", "previous_time_period"):
         return None if row[field_name] is None else period_label(row[field_name], phase)
+    if field_name == "academic_year":
+        return academic_year_label(row["time_period"])
+    if field_name == "previous_academic_year":
+        return None if row["previous_time_period"] is None else academic_year_label(row["previous_time_period"])
     if field_name == "national_previous_time_period":
         previous = published.national_previous.get((measure, breakdown, period))
         return None if previous is None else period_label(previous, phase)
