@@ -738,3 +738,44 @@ def test_the_glance_table_writes_every_year_one_way(sample_publication, tmp_path
     for _, period, text in years:
         assert re.fullmatch(r"\d{4}/\d{2}", text) if len(period) == 6 else re.fullmatch(r"\d{4}", text), (period, text)
     assert "2024/25" in {text for _, _, text in years}
+
+
+def test_the_word_briefing_reads_back_equal_to_the_marts(sample_publication, tmp_path):
+    """The committee paper in Word: title page, contents field, page numbers, the sections with
+    their tables (band colours) and charts, the sources appendix with sha256; every number, read
+    back from its tag with python-docx, equals the mart (as the HTML's do)."""
+    import docx
+    from docx.oxml.ns import qn
+
+    from orchestration.lib.outputs.briefing import word
+
+    published = sample_publication / "warehouse/education.duckdb"
+    out = tmp_path / "b"
+    render.write_briefings(published, out, "St. Helens")
+    paper = max((out / "st-helens").glob("*.docx"))
+    files, numbers, problems = render.verify_briefings(published, out)
+    tagged = word.tagged_numbers(paper)
+    assert files == 1 and problems == [] and len(tagged) > 500 and numbers > 2 * 500
+    assert {tag[0] for tag, _ in tagged} == {"num", "school"}
+    document = docx.Document(str(paper))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert document.paragraphs[1].text == "Education outcomes in St Helens" and "Publication " in text
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:2] == ["Contents", "At a glance"] and "Schools" in headings and "Appendix: sources" in headings
+    xml = document.element.xml
+    assert 'TOC \\o "1-2"' in xml
+    assert "updateFields" in document.settings.element.xml
+    assert "PAGE" in document.sections[0].footer._element.xml
+    assert len(document.inline_shapes) >= 5  # the section charts
+    sha = [p.text for p in document.paragraphs if ": sha256 " in p.text]
+    assert sha and all(len(line.rsplit(" ", 1)[1]) == 64 for line in sha)
+    fills = {shd.get(qn("w:fill")) for shd in document.element.body.iter(qn("w:shd"))}
+    assert fills & {"00703c", "d4351c"}  # LAIT's band colours
+    # a cell's whole text, its tagged numbers included (python-docx's .text leaves content controls out)
+    cells = [
+        "".join(t.text or "" for t in c._tc.iter(qn("w:t")))
+        for t in document.tables
+        for row in t.rows
+        for c in row.cells
+    ]
+    assert any(re.fullmatch(r"[ABCD] \([-0-9.]+ to [-0-9.]+\)", c) for c in cells)  # with the band's range

@@ -42,8 +42,8 @@ def published(warehouse: WarehouseResource) -> Iterator[Path]:
     key=BRIEFINGS_KEY,
     deps=[PUBLICATION_KEY],
     group_name=GROUP,
-    kinds={"python", "html"},
-    description="`warehouse/briefings/<la>/<year>.html` and `.md`: committee briefings per LA (EDU_BRIEFING_LAS "
+    kinds={"python", "html", "word"},
+    description="`warehouse/briefings/<la>/<year>.html`, `.md` and `.docx` (the Word committee paper): briefings per LA (EDU_BRIEFING_LAS "
     "picks the LAs; default all), with an index.html",
 )
 def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -32,6 +32,7 @@ import duckdb
 
 from orchestration.lib.outputs.briefing import charts as charts_module
 from orchestration.lib.outputs.briefing import schools as schools_module
+from orchestration.lib.outputs.briefing import word
 from orchestration.lib.outputs.briefing.schools import SchoolData, SchoolNum
 from orchestration.lib.outputs.briefing.sentences import (
     BAND_QUARTERS_HIGH,
@@ -687,7 +688,9 @@ def _write_las(
             html_path, md_path = folder / f"{slug}.html", folder / f"{slug}.md"
             html_path.write_text(html_template.render(**context), encoding="utf-8")
             md_path.write_text(md_template.render(**context), encoding="utf-8")
-            done.files += [html_path, md_path]
+            docx_path = folder / f"{slug}.docx"
+            word.write_word(briefing, provenance, docx_path, charts_module.band_colours(_band_palette()))
+            done.files += [html_path, md_path, docx_path]
             done.examples.setdefault(briefing["la"]["display_name"], f"{folder.name}/{html_path.name}")
             if progress:
                 progress(briefing["la"]["display_name"])
@@ -826,6 +829,8 @@ def _write_index(env, stage: Path, published: Published, provenance: dict) -> Pa
                         "html": f"{folder.name}/{f.name}",
                         "md": f"{folder.name}/{f.stem}.md",
                         "has_md": f.with_suffix(".md").exists(),
+                        "docx": f"{folder.name}/{f.stem}.docx",
+                        "has_docx": f.with_suffix(".docx").exists(),
                     }
                     for f in files
                 ],
@@ -931,6 +936,23 @@ def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[
                         f"{period['html']}: {measure}/{breakdown}/{tp} {field_name} shows "
                         f"{html_unescape(text)!r}, the mart says {expected!r}"
                     )
+            if period.get("has_docx"):  # the Word paper: the same numbers, read from its tags
+                for tag, text in word.tagged_numbers(out_dir / period["docx"]):
+                    numbers += 1
+                    if tag[0] == "num":
+                        field_name, measure, breakdown, tp = tag[1:]
+                        expected = expected_number(
+                            published, entry["old_la_code"], measure, breakdown, int(tp), field_name
+                        )
+                    else:
+                        table, key, field_name = tag[1:]
+                        expected = schools_module.expected_school_number(
+                            published.schools, table, key, field_name, phases, entry["old_la_code"]
+                        )
+                    if text != expected:
+                        problems.append(
+                            f"{period['docx']}: {':'.join(tag[1:])} shows {text!r}, the mart says {expected!r}"
+                        )
             for table, key, field_name, text in _SCHOOL_NUMBER.findall(html):
                 numbers += 1
                 table, key = html_unescape(table), html_unescape(key)
