@@ -378,3 +378,41 @@ def webhook():
     yield server
     server.shutdown()
     server.server_close()
+
+
+# A BI tool in its own process: opens the served file the way it is told (read_only or
+# read_write), prints the query's answer, then answers again on every line it reads, holding the
+# file open until stdin closes.
+_BI_TOOL = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read_only")
+print(con.execute(sys.argv[3]).fetchone()[0], flush=True)
+for _ in sys.stdin:
+    print(con.execute(sys.argv[3]).fetchone()[0], flush=True)
+"""
+
+
+class BiTool:
+    """``with BiTool(path, mode, query) as tool``: ``tool.first`` is its first answer (the file is
+    held from then on); ``tool.ask()`` asks again on the same connection."""
+
+    def __init__(self, path: Path, mode: str, query: str):
+        self.args = [sys.executable, "-c", _BI_TOOL, str(path), mode, query]
+
+    def __enter__(self) -> BiTool:
+        self.process = subprocess.Popen(
+            self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.first = self.process.stdout.readline().strip()
+        assert self.first, self.process.stderr.read()
+        return self
+
+    def ask(self) -> str:
+        self.process.stdin.write("again\n")
+        self.process.stdin.flush()
+        return self.process.stdout.readline().strip()
+
+    def __exit__(self, *exc) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        assert self.process.returncode == 0 or exc[0] is not None, self.process.stderr.read()

@@ -14,7 +14,7 @@ from orchestration.lib.publish import postgres as pg_module
 from orchestration.lib.publish.postgres import publish_postgres
 from orchestration.lib.publish.warehouse import publish
 from orchestration.lib.settings import load_settings
-from tests.conftest import copy_publication, run_pipeline
+from tests.conftest import BiTool, copy_publication, run_pipeline
 from tests.postgres_server import PASSWORD, start_postgres, stop_postgres
 
 MANIFEST_DOCS = {
@@ -228,35 +228,17 @@ def test_make_run_publishes_to_postgres_while_a_bi_tool_holds_the_duckdb_file(
     open (read-write, which DuckDB makes exclusive, or read-only): the publications succeed, the
     tool keeps the publication it opened, and PostgreSQL returns the same fct_la_measure rows as
     DuckDB, with column comments. With read-write, the outputs run too (they read a copy)."""
-    import subprocess
-    import sys
-
-    from tests.test_publish import BI_TOOL
-
     workdir = copy_publication(sample_publication, tmp_path / "work")
     served = workdir / "warehouse" / "education.duckdb"
     query = "SELECT publication_id FROM audit.publications ORDER BY published_at DESC LIMIT 1"
-    tool = subprocess.Popen(
-        [sys.executable, "-c", BI_TOOL, str(served), mode, query],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        before = tool.stdout.readline().strip()
-        assert before, tool.stderr.read()
+    with BiTool(served, mode, query) as tool:
+        before = tool.first
         result = run_pipeline(
             workdir,
             EDU_PUBLISH_POSTGRES_URL=server.url(database),
             EDU_RUN_OUTPUTS="1" if mode == "read_write" else "0",
         )
-        tool.stdin.write("again\n")
-        tool.stdin.flush()
-        assert tool.stdout.readline().strip() == before  # until it reconnects
-    finally:
-        tool.stdin.close()
-        tool.wait(timeout=60)
+        assert tool.ask() == before  # until it reconnects
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"and to PostgreSQL 127.0.0.1:{server.port}/{database}" in result.stdout
     assert PASSWORD not in result.stdout + result.stderr

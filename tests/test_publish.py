@@ -9,7 +9,7 @@ import pytest
 
 from orchestration.lib.publish import warehouse as publish_module
 from orchestration.lib.publish.warehouse import publish
-from tests.conftest import compat_duckdb_python
+from tests.conftest import BiTool, compat_duckdb_python
 
 
 def make_build(path, value: float) -> None:
@@ -210,45 +210,18 @@ def test_make_run_while_another_holds_the_warehouse_stops_before_doing_anything(
     assert not (tmp_path / "landing").exists()  # nothing landed, nothing built
 
 
-# A BI tool in its own process: opens the served file the way it is told, prints the query's
-# answer, then answers again on every line it reads, holding the file open until stdin closes.
-BI_TOOL = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read_only")
-print(con.execute(sys.argv[3]).fetchone()[0], flush=True)
-for _ in sys.stdin:
-    print(con.execute(sys.argv[3]).fetchone()[0], flush=True)
-"""
-
-
 @pytest.mark.parametrize("mode", ["read_only", "read_write"])
 def test_a_bi_tool_holding_the_file_open_never_blocks_a_publication(tmp_path, mode):
-    import subprocess
-    import sys
-
     build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
     make_build(build, 57)
     publish(build, served, "run-1", [], [])
     query = "SELECT v FROM marts.fct WHERE m = 'ks2'"
-    tool = subprocess.Popen(
-        [sys.executable, "-c", BI_TOOL, str(served), mode, query],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert float(tool.stdout.readline()) == 57, tool.stderr.read()  # the tool holds the file now
+    with BiTool(served, mode, query) as tool:
+        assert float(tool.first) == 57  # the tool holds the file now
         make_build(build2 := tmp_path / "build2.duckdb", 58)
         publish(build2, served, "run-2", [], [])
-        tool.stdin.write("again\n")
-        tool.stdin.flush()
         # The open connection keeps the publication it opened until it reconnects (README).
-        assert float(tool.stdout.readline()) == 57
-    finally:
-        tool.stdin.close()
-        tool.wait(timeout=60)
-    assert tool.returncode == 0, tool.stderr.read()
+        assert float(tool.ask()) == 57
     with duckdb.connect(str(served), read_only=True) as con:
         assert con.execute(query).fetchone()[0] == 58
         chain = con.execute(
@@ -352,3 +325,25 @@ def test_the_sample_publication_opens_in_duckdb_1_1_with_every_table_and_comment
             "SELECT count(*), count(comment) FROM duckdb_columns() WHERE schema_name IN ('marts', 'audit')"
         ).fetchall()[0]
     assert columns == commented > 500  # every published column carries its dbt description
+
+
+def test_readers_copies_are_private_and_leftovers_of_killed_processes_go(tmp_path):
+    import os
+    import stat
+
+    from orchestration.lib.publish.warehouse import published_copy
+
+    build, served = tmp_path / "build.duckdb", tmp_path / "wh" / "education.duckdb"
+    make_build(build, 57)
+    publish(build, served, "run-1", [], [])
+    scratch = tmp_path / "wh" / "build"
+    scratch.mkdir()
+    dead = scratch / ".reading-999999999-deadbeef.duckdb"  # no such process
+    dead.write_bytes(b"old copy")
+    alive = scratch / f".reading-{os.getpid()}-cafef00d.duckdb"  # this process: in use
+    alive.write_bytes(b"in use")
+    with published_copy(served, scratch) as copy:
+        assert copy.read_bytes() == served.read_bytes()
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+        assert not dead.exists() and alive.exists()
+    assert not copy.exists()

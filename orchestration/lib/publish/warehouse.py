@@ -122,6 +122,18 @@ def _private_copy(source: Path, destination: Path) -> Path:
     return destination
 
 
+def _process_alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def published_copy(published_db: Path, scratch_dir: Path) -> Iterator[Path]:
     """A private copy of the served publication for the pipeline's own readers (outputs, the
@@ -130,6 +142,9 @@ def published_copy(published_db: Path, scratch_dir: Path) -> Iterator[Path]:
     if not published_db.exists():
         raise FileNotFoundError(f"no published database at {published_db}: run `make run` first")
     scratch_dir.mkdir(parents=True, exist_ok=True)
+    for stale in scratch_dir.glob(".reading-*.duckdb*"):  # left by a process that was killed
+        if not _process_alive(stale.name.split("-")[1]):
+            stale.unlink(missing_ok=True)
     copy = scratch_dir / f".reading-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
     try:
         yield _private_copy(published_db, copy)
