@@ -113,9 +113,9 @@ def _run_locked(settings) -> int:
     )
     records = instance.all_logs(result.run_id)
     text, code = report(records, settings)
-    print("\n" + printable(text), flush=True)
-    if not result.success:
+    if not result.success:  # before the summary, which stays the console's last word
         _alert(records, result.run_id, settings)
+    print("\n" + printable(text), flush=True)
     return code
 
 

@@ -1,7 +1,8 @@
 {{ config(meta={"dagster": {"ref": {"name": "fct_band_thresholds"}}}) }}
 
--- Every LA's published value lies within the range fct_band_thresholds shows for its band: the
--- ranges a BI tool or the briefing shows never contradict the bands. Returns the LAs outside.
+-- Every LA's figure as published (rounded to its decimal places) lies within the range
+-- fct_band_thresholds shows for its band: the ranges a BI tool or the briefing shows never
+-- contradict the bands. Returns the LAs outside.
 with
 
 thresholds as (
@@ -24,7 +25,7 @@ shown as (
         la_values.breakdown,
         la_values.time_period,
         la_values.old_la_code,
-        la_values.value,
+        {{ round_decimal(as_decimal('la_values.value'), 'la_values.decimal_places') }} as value,
         la_values.quartile_band,
         string_split(
             case la_values.quartile_band

@@ -34,57 +34,75 @@ thresholds as (
 
 ),
 
--- A band's range in published figures: values carry decimal_places decimals, so the largest
--- value at or below a threshold q is floor(q) at that precision, and the smallest above it is
--- one step more. Worked in whole steps (a decimal, not binary floating point) so 0.29 stays 0.29.
-steps as (
+-- A band's range as LAIT shows it beside the band: from the best to the weakest figure of the
+-- LAs in it, each as published (rounded to decimal_places), so every LA's figure lies within
+-- its band's range as shown. Published figures only; an empty band has none.
+band_members as (
 
     select
-        thresholds.*,
-        measures.decimal_places,
-        cast(pow(10, measures.decimal_places) as bigint) as scale,
-        floor(cast(thresholds.q1 as decimal(38, 9)) * cast(pow(10, measures.decimal_places) as bigint)) as q1_step,
-        floor(cast(thresholds.q2 as decimal(38, 9)) * cast(pow(10, measures.decimal_places) as bigint)) as q2_step,
-        floor(cast(thresholds.q3 as decimal(38, 9)) * cast(pow(10, measures.decimal_places) as bigint)) as q3_step,
-        round(cast(thresholds.lowest_value as decimal(38, 9)) * cast(pow(10, measures.decimal_places) as bigint))
-            as lowest_step,
-        round(cast(thresholds.highest_value as decimal(38, 9)) * cast(pow(10, measures.decimal_places) as bigint))
-            as highest_step
-    from thresholds
+        ranked.measure_code,
+        ranked.breakdown,
+        ranked.time_period,
+        ranked.quartile_band,
+        any_value(ranked.polarity) as polarity,
+        any_value(measures.decimal_places) as decimal_places,
+        min({{ round_decimal(as_decimal('ranked.value'), 'measures.decimal_places') }}) as lowest_shown,
+        max({{ round_decimal(as_decimal('ranked.value'), 'measures.decimal_places') }}) as highest_shown
+    from ranked
     inner join measures
         on
-            thresholds.measure_code = measures.measure_code
-            and thresholds.breakdown = measures.breakdown
+            ranked.measure_code = measures.measure_code
+            and ranked.breakdown = measures.breakdown
+    where ranked.rank is not null
+    group by ranked.measure_code, ranked.breakdown, ranked.time_period, ranked.quartile_band
 
 ),
 
--- "from to" as LAIT writes a band: best end first (high polarity runs from the highest value).
+-- best end first: the highest figure first where higher is better
+band_ranges as (
+
+    select
+        measure_code,
+        breakdown,
+        time_period,
+        any_value(decimal_places) as decimal_places,
+        max(shown_range) filter (where quartile_band = 'A') as band_a_range,
+        max(shown_range) filter (where quartile_band = 'B') as band_b_range,
+        max(shown_range) filter (where quartile_band = 'C') as band_c_range,
+        max(shown_range) filter (where quartile_band = 'D') as band_d_range
+    from (
+        select
+            *,
+            case
+                when polarity = 'low'
+                    then
+                        format('{:.{}f}', lowest_shown, decimal_places)
+                        || ' to ' || format('{:.{}f}', highest_shown, decimal_places)
+                else
+                    format('{:.{}f}', highest_shown, decimal_places)
+                    || ' to ' || format('{:.{}f}', lowest_shown, decimal_places)
+            end as shown_range
+        from band_members
+    ) as shown
+    group by measure_code, breakdown, time_period
+
+),
+
 ranges as (
 
     select
-        *,
-        {% set shown = "format('{:.{}f}', STEP / scale, decimal_places)" %}
-        case
-            when polarity = 'low'
-                then {{ shown | replace('STEP', 'lowest_step') }} || ' to ' || {{ shown | replace('STEP', 'q1_step') }}
-            else {{ shown | replace('STEP', 'highest_step') }} || ' to ' || {{ shown | replace('STEP', '(q3_step + 1)') }}
-        end as band_a_range,
-        case
-            when polarity = 'low'
-                then {{ shown | replace('STEP', '(q1_step + 1)') }} || ' to ' || {{ shown | replace('STEP', 'q2_step') }}
-            else {{ shown | replace('STEP', 'q3_step') }} || ' to ' || {{ shown | replace('STEP', '(q2_step + 1)') }}
-        end as band_b_range,
-        case
-            when polarity = 'low'
-                then {{ shown | replace('STEP', '(q2_step + 1)') }} || ' to ' || {{ shown | replace('STEP', 'q3_step') }}
-            else {{ shown | replace('STEP', 'q2_step') }} || ' to ' || {{ shown | replace('STEP', '(q1_step + 1)') }}
-        end as band_c_range,
-        case
-            when polarity = 'low'
-                then {{ shown | replace('STEP', '(q3_step + 1)') }} || ' to ' || {{ shown | replace('STEP', 'highest_step') }}
-            else {{ shown | replace('STEP', 'q1_step') }} || ' to ' || {{ shown | replace('STEP', 'lowest_step') }}
-        end as band_d_range
-    from steps
+        thresholds.*,
+        band_ranges.decimal_places,
+        band_ranges.band_a_range,
+        band_ranges.band_b_range,
+        band_ranges.band_c_range,
+        band_ranges.band_d_range
+    from thresholds
+    inner join band_ranges
+        on
+            thresholds.measure_code = band_ranges.measure_code
+            and thresholds.breakdown = band_ranges.breakdown
+            and thresholds.time_period = band_ranges.time_period
 
 ),
 
