@@ -25,6 +25,18 @@ class RunLockedError(PipelineInputError):
     """Another run holds the folder."""
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (one owned by another user counts as running): the
+    owner of a leftover file named after its pid may still be using it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def exclusive(folder: Path, what: str) -> Iterator[None]:
     """Hold ``folder``/.run.lock for ``what`` (e.g. "make run"), or raise naming its holder."""

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib import run_lock
 from orchestration.lib.outputs import spreadsheets
 from orchestration.lib.publish.documentation import AUDIT_TABLES, dbt_documentation, grain_of
 from orchestration.lib.sql import quote_identifier
@@ -35,16 +36,6 @@ DICTIONARY_NAME = "data_dictionary.json"
 # --- swapping outputs in --------------------------------------------------------------------------
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def staging_dir(target: Path) -> Path:
     """A fresh folder beside ``target`` (same filesystem, so the final rename is atomic). Stale
     ones left by a process that died are removed first."""
@@ -52,7 +43,7 @@ def staging_dir(target: Path) -> Path:
     prefix = f".{target.name}.staging-"
     for stale in target.parent.glob(prefix + "*"):
         match = re.match(r"(\d+)-", stale.name[len(prefix) :])
-        if not match or not _pid_alive(int(match.group(1))) or int(match.group(1)) == os.getpid():
+        if not match or not run_lock.pid_alive(int(match.group(1))) or int(match.group(1)) == os.getpid():
             remove_tree(stale)
     path = target.parent / f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     path.mkdir()

@@ -122,18 +122,6 @@ def _private_copy(source: Path, destination: Path) -> Path:
     return destination
 
 
-def _process_alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextmanager
 def published_copy(published_db: Path, scratch_dir: Path) -> Iterator[Path]:
     """A private copy of the served publication for the pipeline's own readers (outputs, the
@@ -143,7 +131,8 @@ def published_copy(published_db: Path, scratch_dir: Path) -> Iterator[Path]:
         raise FileNotFoundError(f"no published database at {published_db}: run `make run` first")
     scratch_dir.mkdir(parents=True, exist_ok=True)
     for stale in scratch_dir.glob(".reading-*.duckdb*"):  # left by a process that was killed
-        if not _process_alive(stale.name.split("-")[1]):
+        pid = stale.name.split("-")[1]
+        if not (pid.isdigit() and run_lock.pid_alive(int(pid))):
             stale.unlink(missing_ok=True)
     copy = scratch_dir / f".reading-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
     try:
