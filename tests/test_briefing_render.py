@@ -300,6 +300,7 @@ class _Numbers(HTMLParser):
         self.paragraphs: list[str] = []  # finding paragraphs as read, numbers included
         self.headings: list[str] = []
         self.images: list[str] = []
+        self.charts: list[str] = []  # the class of each chart panel (an inline svg)
         self._stack: list[tuple[str, dict]] = []
         self._finding: list[str] | None = None
         self._paragraph: list[str] | None = None
@@ -316,6 +317,8 @@ class _Numbers(HTMLParser):
             self._heading = []
         if tag == "img":
             self.images.append(attrs.get("src", ""))
+        if tag == "svg":
+            self.charts.append(attrs.get("class", ""))
 
     def handle_endtag(self, tag):
         if not self._stack:
@@ -536,11 +539,8 @@ def test_rendered_briefing_opens_in_headless_chromium_with_its_charts(published_
     run = render.write_briefings(published_db, tmp_path / "briefings", "St. Helens")
     html = tmp_path / "briefings/st-helens/2021-22.html"
     page = read_html(html)
-    assert (
-        run.charts == 3
-        and len(page.images) == 3
-        and all(src.startswith("data:image/png;base64,") for src in page.images)
-    )
+    # three sections with a chart, each drawn as two inline SVG panels; no raster image
+    assert run.charts == 3 and page.charts == ["chart-trend", "chart-strip"] * 3 and page.images == []
     screenshot = tmp_path / "st-helens-2021-22.png"
     result = subprocess.run(
         [
@@ -603,12 +603,18 @@ def test_briefing_fits_a_phone_and_a_desktop_without_sideways_scrolling(sample_p
             )
             stacked = page.evaluate("getComputedStyle(document.querySelector('table.measures thead')).display")
             ranges = page.locator("td.band .range").all_inner_texts()
+            # the charts' text as drawn on screen, in px (an SVG scales its text with its width)
+            chart_text = page.evaluate(
+                "[...document.querySelectorAll('figure svg text')].map(t => t.getBoundingClientRect().height)"
+            )
             page.screenshot(path=str(tmp_path / f"briefing-{width}px.png"), full_page=True)
         finally:
             browser.close()
     assert overflow <= 0 and widest <= width + 0.5, (overflow, widest)
     assert (stacked == "none") == (width < 640)
     assert ranges and all(" to " in r for r in ranges)
+    # readable at both widths: no chart text under 10 px on the phone, none blown up on the desktop
+    assert chart_text and min(chart_text) >= 10 and max(chart_text) <= 18, (min(chart_text), max(chart_text))
     print(f"screenshot: {tmp_path / f'briefing-{width}px.png'}")
 
 

@@ -1,4 +1,5 @@
-"""Section charts, drawn headless with matplotlib's Agg canvas.
+"""Section charts as PNG for the Word paper, drawn headless with matplotlib's Agg canvas (the HTML
+and Markdown briefings draw the same chart as SVG: see ``svg``).
 
 One chart per briefing section, for the section's headline measure: on the left the LA against
 England, its region and the average of its statistical neighbours over time (lines break where
@@ -257,12 +258,12 @@ class ChartRenderer:
 
     def __init__(self, palette: str = "lait"):
         self._canvases: dict[tuple, _Canvas] = {}
-        self._strip = strip_colours(palette)
+        self.strip = strip_colours(palette)
 
     def render(self, series: MeasureSeries, la: LaSeries) -> bytes:
         canvas = self._canvases.get(series.key)
         if canvas is None or (canvas.series is not series and canvas.series != series):
-            canvas = self._canvases[series.key] = _Canvas(series, self._strip)
+            canvas = self._canvases[series.key] = _Canvas(series, self.strip)
         return canvas.render(la)
 
     def close(self) -> None:

@@ -4,15 +4,15 @@
 ``dim_local_authority`` for names and regions, ``fct_area_measure`` for England's previous
 comparable year, the school marts where the publication has them (see :mod:`.schools`) and
 ``audit.publications`` for provenance) read-only, and writes, per LA,
-``<slug>/<period>.html`` (self-contained: charts embedded), ``<slug>/<period>.md`` with its charts
-in ``<slug>/<period>-charts/`` and an ``index.html`` linking them. Everything is written to a
+``<slug>/<period>.html`` (self-contained: charts inline as SVG), ``<slug>/<period>.md`` with its
+charts as SVG files in ``<slug>/<period>-charts/``, ``<slug>/<period>.docx`` (charts as PNG) and an
+``index.html`` linking them. Everything is written to a
 staging folder and swapped in whole, so a failed run leaves the previous briefings as they were.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import difflib
 import json
 import logging
@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from markupsafe import Markup
 
 from orchestration.lib.outputs.briefing import charts as charts_module
 from orchestration.lib.outputs.briefing import schools as schools_module
-from orchestration.lib.outputs.briefing import word
+from orchestration.lib.outputs.briefing import svg, word
 from orchestration.lib.outputs.briefing.schools import SchoolData, SchoolNum
 from orchestration.lib.outputs.briefing.sentences import (
     BAND_QUARTERS_HIGH,
@@ -405,29 +406,36 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
     strip_row = la_rows.get((code, "all", period)) or {}
     published = strip_row.get("value_status") == "published" and strip_row.get("rank") is not None
     name = display_name(la["la_name"])
-    png = ctx.renderer.render(
-        series,
-        charts_module.LaSeries(
-            la_name=name,
-            region_name=la.get("region_name"),
-            value=line("value"),
-            national=line("national_value"),
-            regional=line("regional_value"),
-            sn_average=line("sn_average"),
-            rank=strip_row.get("rank") if published else None,
-            ranked_count=strip_row.get("ranked_count") if published else None,
-            strip_value=strip_row.get("value") if published else None,
-        ),
+    la_series = charts_module.LaSeries(
+        la_name=name,
+        region_name=la.get("region_name"),
+        value=line("value"),
+        national=line("national_value"),
+        regional=line("regional_value"),
+        sn_average=line("sn_average"),
+        rank=strip_row.get("rank") if published else None,
+        ranked_count=strip_row.get("ranked_count") if published else None,
+        strip_value=strip_row.get("value") if published else None,
     )
     first, last = period_label(series.periods[0], phase), period_label(series.periods[-1], phase)
-    alt = (
+    trend_alt = (
         f"Line chart of {lower_first(series.title)} in {name}, England, {la.get('region_name') or 'its region'} and "
-        f"the average of its statistical neighbours, {first} to {last}; and a ranked strip of every local "
-        f"authority in {period_label(period, phase)}"
+        f"the average of its statistical neighbours, {first} to {last}"
     )
+    strip_alt = f"A ranked strip of every local authority in {period_label(period, phase)}"
     if published:
-        alt += f", with {name} {ordinal(strip_row['rank'])} of {strip_row['ranked_count']}"
-    return {"png": png, "alt": alt + ".", "title": series.title, "measure": code}
+        strip_alt += f", with {name} {ordinal(strip_row['rank'])} of {strip_row['ranked_count']}"
+    trend = svg.trend_svg(series, la_series, trend_alt + ".")
+    strip = svg.strip_svg(series, la_series, ctx.renderer.strip, strip_alt + ".")
+    return {
+        "png": ctx.renderer.render(series, la_series),  # for the Word paper
+        "svg_trend": Markup(trend),
+        "svg_strip": Markup(strip),
+        "svg_file": svg.standalone_svg(trend, strip),
+        "alt": f"{trend_alt}; and {lower_first(strip_alt)}.",
+        "title": series.title,
+        "measure": code,
+    }
 
 
 def build_briefing(ctx: Context, la: dict) -> dict:
@@ -610,7 +618,6 @@ def template_environment(markdown: bool = False):
     env.filters["html"] = lambda part: Markup(part_html(part))
     env.filters["text"] = part_text
     env.filters["md_cell"] = md_cell
-    env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
     env.globals["band_colours"] = charts_module.band_colours(_band_palette())
     env.globals["band_quarters"] = BAND_QUARTERS_HIGH
     return env
@@ -679,8 +686,8 @@ def _write_las(
             for section in briefing["sections"]:
                 if section["chart"]:
                     (folder / chart_dir_name).mkdir(exist_ok=True)
-                    chart_file = folder / chart_dir_name / f"{section['phase']}.png"
-                    chart_file.write_bytes(section["chart"]["png"])
+                    chart_file = folder / chart_dir_name / f"{section['phase']}.svg"
+                    chart_file.write_text(section["chart"]["svg_file"], encoding="utf-8")
                     section["chart"]["file"] = f"{chart_dir_name}/{chart_file.name}"
                     done.charts += 1
                     done.files.append(chart_file)
