@@ -1,8 +1,10 @@
 """The code location as the operator meets it in the Dagster UI: it loads, it is named after the
-project, every asset has owners and a stage tag, dbt assets show their columns and row counts,
+project, every asset has owners and a stage tag, dbt assets show their columns, row counts and column lineage,
 and no metadata is a link a browser refuses."""
 
 from __future__ import annotations
+
+import json
 
 import dagster as dg
 import duckdb
@@ -70,12 +72,18 @@ def test_descriptions_have_no_markup_the_ui_would_swallow():
 
 
 def test_the_run_records_row_counts_and_no_file_links(sample_publication):
-    """From the session's `make run`: dbt's table models carry dagster/row_count equal to the
-    build's rows; no metadata is a file:// link (browsers refuse them from the UI)."""
+    """From the session's `make run`: dbt's models, staging views included, carry dagster/row_count
+    equal to the build's rows; no metadata is a file:// link (browsers refuse them from the UI)."""
     instance = dg.DagsterInstance.from_config(str(sample_publication / "dagster_home"))
     build = sample_publication / "warehouse" / "build" / "education_build.duckdb"
     with duckdb.connect(str(build), read_only=True) as con:
-        for key in (["marts", "fct_la_measure"], ["intermediate", "int_measure_values"], ["marts", "dim_measure"]):
+        for key in (
+            ["marts", "fct_la_measure"],
+            ["intermediate", "int_measure_values"],
+            ["marts", "dim_measure"],
+            ["staging", "stg_ees__ks2"],
+            ["staging", "stg_local__schools"],
+        ):
             event = instance.get_latest_materialization_event(dg.AssetKey(key))
             rows = con.execute(f"SELECT count(*) FROM {key[0]}.{key[1]}").fetchall()[0][0]
             assert event.asset_materialization.metadata["dagster/row_count"].value == rows > 0, key
@@ -83,3 +91,25 @@ def test_the_run_records_row_counts_and_no_file_links(sample_publication):
         metadata = instance.get_latest_materialization_event(dg.AssetKey(key)).asset_materialization.metadata
         assert not [name for name, value in metadata.items() if "file://" in str(value.value)], key
         assert any(isinstance(v, dg.PathMetadataValue) for v in metadata.values()), key  # a path to copy
+
+
+def test_the_run_records_column_lineage_of_the_published_marts(sample_publication):
+    """dbt models carry dagster/column_lineage worked out from their compiled SQL: the contract's
+    statistical-neighbour average is worked out from the neighbours' values, the LA's value comes
+    from the intermediate models, and staging's columns from the raw tables."""
+    instance = dg.DagsterInstance.from_config(str(sample_publication / "dagster_home"))
+
+    def lineage(*key: str) -> dict[str, set[tuple[str, str]]]:
+        metadata = instance.get_latest_materialization_event(dg.AssetKey(list(key))).asset_materialization.metadata
+        deps = metadata["dagster/column_lineage"].value.deps_by_column
+        return {column: {(d.asset_key.to_user_string(), d.column_name) for d in ds} for column, ds in deps.items()}
+
+    fct = lineage("marts", "fct_la_measure")
+    assert ("intermediate/int_measure_previous_compared", "value") in fct["sn_average"]
+    assert fct["value"] and all(key.startswith("intermediate/") for key, _ in fct["value"])
+    assert set(fct) >= {"measure_code", "breakdown", "old_la_code", "time_period", "value", "rank", "quartile_band"}
+    schools = lineage("staging", "stg_local__schools")
+    assert schools["urn"] == {("raw/local_schools", "urn")}
+    # the cache beside dbt's target folder holds what was worked out, so the next run reads it
+    cache = json.loads((REPO_ROOT / "dbt_project/target/column_lineage.json").read_text(encoding="utf-8"))
+    assert cache and all(isinstance(v, dict) for v in cache.values())

@@ -2,6 +2,7 @@
 
 import contextlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,6 +13,17 @@ from orchestration.defs.transform.dbt_log import DbtProgress, dbt_errors, dbt_lo
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
 from orchestration.lib.errors import DbtBuildError
 from orchestration.lib.sql import quote_identifier
+from orchestration.lib.transform import column_lineage
+
+
+def asset_key_of(node: Mapping[str, Any]) -> dg.AssetKey | None:
+    """The asset key of a dbt source (the raw table the ingest asset writes) or model/seed."""
+    if node.get("resource_type") == "source":
+        return dg.AssetKey(["raw", node["name"]])
+    if node.get("resource_type") in ("model", "seed", "snapshot"):
+        schema = (node.get("config") or {}).get("schema") or node.get("schema") or "main"
+        return dg.AssetKey([schema, node["name"]])
+    return None
 
 
 class EducationDbtTranslator(DagsterDbtTranslator):
@@ -21,17 +33,13 @@ class EducationDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         node = manifest["sources"].get(unique_id) or manifest["nodes"].get(unique_id) or {}
-        if node.get("resource_type") == "source":
-            key = dg.AssetKey(["raw", node["name"]])
-        elif node.get("resource_type") in ("model", "seed", "snapshot"):
-            schema = (node.get("config") or {}).get("schema") or node.get("schema") or "main"
-            key = dg.AssetKey([schema, node["name"]])
-        else:
+        key = asset_key_of(node)
+        if key is None:
             return spec
         group = (
             "reference"
             if node.get("resource_type") == "seed"
-            else (schema if node.get("resource_type") != "source" else "ingest")
+            else (key.path[0] if node.get("resource_type") != "source" else "ingest")
         )
         spec = spec.replace_attributes(key=key, group_name=group)
         columns = node.get("columns") or {}
@@ -86,28 +94,81 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             if said:
                 raise DbtBuildError("dbt build failed: " + "; ".join(said)) from exc
             raise
-    yield from _with_row_counts(context, events, settings.build_db)
+    yield from _with_table_metadata(context, events, settings.build_db, invocation)
     progress.finish()
 
 
-def _with_row_counts(context: dg.AssetExecutionContext, events: list, build_db) -> list:
-    """Each table model's materialization with its row count (dagster/row_count), as the UI
-    shows for any asset; views (staging) are not counted, which would re-read the raw files."""
+def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_db, invocation) -> list:
+    """Each model's materialization with its row count (``dagster/row_count``) and column lineage
+    (``dagster/column_lineage``), as the UI shows for any asset. Both are read from the build
+    database once dbt has released it. Staging views are counted too: they read the raw tables
+    already in the build database, and DuckDB counts an unpivot without producing its rows."""
     import duckdb
 
     with duckdb.connect(str(build_db), read_only=True) as con:
-        tables = {
+        relations = {
             (schema, name)
             for schema, name in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+                "WHERE database_name = current_database() AND NOT internal"
             ).fetchall()
         }
-        counted = []
+        columns: dict[tuple[str, str], dict[str, str]] = {}
+        for schema, name, column, data_type in con.execute(
+            "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() ORDER BY schema_name, table_name, column_index"
+        ).fetchall():
+            columns.setdefault((schema, name), {})[column] = data_type
+        outputs = []
         for event in events:
-            if isinstance(event, dg.Output):
-                key = context.asset_key_for_output(event.output_name).path
-                if len(key) == 2 and tuple(key) in tables:
-                    rows = con.execute(f"SELECT count(*) FROM {quote_identifier(key[0])}.{quote_identifier(key[1])}")
-                    event = event.with_metadata({**event.metadata, "dagster/row_count": rows.fetchall()[0][0]})
-            counted.append(event)
-    return counted
+            key = context.asset_key_for_output(event.output_name).path if isinstance(event, dg.Output) else None
+            if key and len(key) == 2 and tuple(key) in relations:
+                rows = con.execute(f"SELECT count(*) FROM {quote_identifier(key[0])}.{quote_identifier(key[1])}")
+                event = event.with_metadata({**event.metadata, "dagster/row_count": rows.fetchall()[0][0]})
+            outputs.append(event)
+    return _with_column_lineage(context, outputs, columns, invocation)
+
+
+def _with_column_lineage(context: dg.AssetExecutionContext, events: list, columns: dict, invocation) -> list:
+    manifest = invocation.manifest
+    built = {
+        str(event.metadata["unique_id"].value): event
+        for event in events
+        if isinstance(event, dg.Output) and "unique_id" in event.metadata
+    }
+    models = [uid for uid in built if manifest["nodes"].get(uid, {}).get("resource_type") == "model"]
+    lineage = column_lineage.column_lineage(
+        manifest,
+        Path(invocation.target_path),
+        columns,
+        models,
+        cache_path=Path(dbt_project.project_dir) / "target" / column_lineage.CACHE_FILE,
+        on_skip=lambda uid, why: context.log.debug(f"no column lineage for {uid}: {why}"),
+    )
+    keyed = {}
+    for uid, deps in lineage.items():
+        keyed[uid] = dg.TableColumnLineage(
+            deps_by_column={
+                column: [
+                    dg.TableColumnDep(asset_key=asset_key_of(_node(manifest, parent)), column_name=parent_column)
+                    for parent, parent_column in parents
+                ]
+                for column, parents in deps.items()
+            }
+        )
+    out = []
+    for event in events:
+        uid = (
+            str(event.metadata["unique_id"].value)
+            if isinstance(event, dg.Output) and "unique_id" in event.metadata
+            else None
+        )
+        if uid in keyed:
+            event = event.with_metadata({**event.metadata, "dagster/column_lineage": keyed[uid]})
+        out.append(event)
+    return out
+
+
+def _node(manifest: Mapping[str, Any], unique_id: str) -> Mapping[str, Any]:
+    return manifest["nodes"].get(unique_id) or manifest["sources"][unique_id]
