@@ -91,16 +91,10 @@ def _run_locked(settings) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.defs.publish.schedules import REFRESH_JOB_NAME
     from orchestration.lib.alerts import ALERTED_TAG
 
     print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}", flush=True)
-    job = defs.resolve_job_def(REFRESH_JOB_NAME)
-    # EDU_RUN_OUTPUTS=0 stops after the publication (no briefings, exports or docs): quicker
-    # when only the warehouse is wanted, e.g. in tests of ingestion and publication.
-    selection = None
-    if not settings.run_outputs:
-        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "outputs"]
+    job = refresh_job(defs, settings.run_outputs)
     instance = dg.DagsterInstance.get()
     result = job.execute_in_process(
         instance=instance,
@@ -109,7 +103,6 @@ def _run_locked(settings) -> int:
         tags={ALERTED_TAG: "make run"},
         # The console logger (orchestration/defs/console.py) shows progress at INFO, every event at DEBUG.
         run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
-        asset_selection=selection,
     )
     records = instance.all_logs(result.run_id)
     text, code = report(records, settings)
@@ -117,6 +110,22 @@ def _run_locked(settings) -> int:
         _alert(records, result.run_id, settings)
     print("\n" + printable(text), flush=True)
     return code
+
+
+def refresh_job(defs, run_outputs: bool):
+    """The refresh job, or with EDU_RUN_OUTPUTS=0 the part up to the publication (no briefings,
+    exports or docs): quicker when only the warehouse is wanted, e.g. in tests of ingestion and
+    publication. Checks are chosen with their assets, so the freshness check, which the job leaves
+    to its sensor, stays out here too."""
+    from orchestration.defs.publish.schedules import FRESHNESS_CHECK_KEY, REFRESH_JOB_NAME
+
+    job = defs.resolve_job_def(REFRESH_JOB_NAME)
+    if run_outputs:
+        return job
+    graph = defs.resolve_asset_graph()
+    assets = {key for key in graph.get_all_asset_keys() if key.path[0] != "outputs"}
+    checks = {key for key in graph.asset_check_keys if key.asset_key in assets and key != FRESHNESS_CHECK_KEY}
+    return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 
 def _alert(records, run_id: str, settings) -> None:

@@ -202,3 +202,20 @@ def test_the_alert_and_freshness_sensors_run_by_default_and_the_job_leaves_the_f
         assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
     nodes = [n.name for n in defs.resolve_job_def("refresh_and_publish").graph.node_defs]
     assert nodes and not [n for n in nodes if n.startswith("freshness_check")]
+
+
+@pytest.mark.parametrize("run_outputs", [True, False])
+def test_make_run_never_evaluates_the_freshness_check(run_outputs):
+    """With EDU_RUN_OUTPUTS=0 the run is chosen by asset, and Dagster then adds every check of
+    those assets: the freshness check, left to its sensor, must stay out of the run all the same
+    (it did not), and the output checks go with the outputs."""
+    pytest.importorskip("orchestration.definitions", reason="needs the dbt manifest (make prepare)")
+    from orchestration.cli import refresh_job
+    from orchestration.definitions import defs
+    from orchestration.defs.publish.schedules import FRESHNESS_CHECK_KEY
+
+    checks = refresh_job(defs, run_outputs).asset_layer.asset_graph.asset_check_keys
+    assert FRESHNESS_CHECK_KEY not in checks
+    output_checks = {c for c in checks if c.asset_key.path[0] == "outputs"}
+    assert bool(output_checks) == run_outputs
+    assert len([c for c in checks if c.name.startswith(("unique_", "not_null_"))]) > 50  # the dbt gates stay
