@@ -155,3 +155,5 @@ def test_word_runs_carry_hostile_text_as_text():
     tag = paragraph.find(f".//{qn('w:sdt')}/{qn('w:sdtPr')}/{qn('w:tag')}").get(qn("w:val"))
     assert tag == '["num", "value", "ks2_<rwm>", "all", "202324"]'
     assert all(r.find(f"{qn('w:rPr')}/{qn('w:color')}") is not None for r in paragraph.iter(qn("w:r")))
+    # a rich-text control: LibreOffice shows a plain-text one's number in black at the body size
+    assert paragraph.find(f".//{qn('w:sdtPr')}/{qn('w:text')}") is None

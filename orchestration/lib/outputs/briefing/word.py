@@ -3,7 +3,7 @@ sentences, tables with band colours and charts, laid out as a council committee 
 page (LA, period, publication), a contents list, numbered pages and an appendix of the sources
 with their sha256.
 
-Every number is a plain-text content control tagged with the mart field it shows, as the HTML's
+Every number is a content control tagged with the mart field it shows, as the HTML's
 ``span.num`` is, so :func:`tagged_numbers` reads them back and the briefing check compares each
 with the mart. Word shows them as ordinary text.
 """
@@ -36,28 +36,33 @@ def _attr(text: str) -> str:
     return xml_escape(_NOT_XML.sub("?", text), {'"': "&quot;"})
 
 
-def _run(text: str, *, bold: bool = False, italic: bool = False, white: bool = False, size: int | None = None) -> str:
-    """One run of text. Paragraphs and tables are written as WordprocessingML text and parsed
-    once: python-docx's object per run made the Word paper most of a run's time."""
+def _run_properties(*, bold: bool = False, italic: bool = False, white: bool = False, size: int | None = None) -> str:
     properties = (
         ("<w:b/>" if bold else "")
         + ("<w:i/>" if italic else "")
         + ('<w:color w:val="FFFFFF"/>' if white else "")
         + (f'<w:sz w:val="{size}"/>' if size else "")
     )
-    properties = f"<w:rPr>{properties}</w:rPr>" if properties else ""
-    return f'<w:r>{properties}<w:t xml:space="preserve">{_xml_text(text)}</w:t></w:r>'
+    return f"<w:rPr>{properties}</w:rPr>" if properties else ""
+
+
+def _run(text: str, **properties) -> str:
+    """One run of text. Paragraphs and tables are written as WordprocessingML text and parsed
+    once: python-docx's object per run made the Word paper most of a run's time."""
+    return f'<w:r>{_run_properties(**properties)}<w:t xml:space="preserve">{_xml_text(text)}</w:t></w:r>'
 
 
 def _parts_xml(parts, white: bool = False, size: int | None = None) -> str:
-    """A sentence's parts as runs; each number a plain-text content control tagged with its field."""
+    """A sentence's parts as runs; each number a content control tagged with its field."""
     out = []
     for part in parts:
         if isinstance(part, Sentence):
             out.append(_parts_xml(part.parts, white, size))
         elif (tag := number_tag(part)) is not None:
             out.append(
-                f'<w:sdt><w:sdtPr><w:tag w:val="{_attr(tag)}"/><w:text/></w:sdtPr>'
+                # a rich-text control (no <w:text/>): LibreOffice draws a plain-text control's
+                # text in the paragraph's look, dropping the run's size and white-on-band colour
+                f'<w:sdt><w:sdtPr><w:tag w:val="{_attr(tag)}"/></w:sdtPr>'
                 f"<w:sdtContent>{_run(part.text, white=white, size=size)}</w:sdtContent></w:sdt>"
             )
         elif isinstance(part, Note):
