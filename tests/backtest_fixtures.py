@@ -28,8 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-# LAIT code -> (dataset, catalogue measure_code, breakdown, EES indicator column, decimal places).
-# The codes and their meaning are from lait_data_dictionary.csv ("Measure" in brackets):
+# LAIT code -> (dataset, catalogue measure_code, breakdown, EES indicator column, decimal places),
+# from the catalogue's lait_code column (dbt_project/seeds/measure_catalogue.csv), for the rows
+# whose breakdown these files can carry (BREAKDOWN_FILTERS). The codes and their meaning are from
+# lait_data_dictionary.csv ("Measure" in brackets):
 #   KS2W_Teacher_Assess        (KS2 TA - expected standard Writing - All Pupils)
 #   DAP_/NonDAP_NEW_KS2_RWM    (KS2 RWM Expected Level - attainment for (non) disadvantaged pupils)
 #   DAP_/NonDAP_KS4_ATT8       (Average Attainment 8 score per (non-)disadvantaged pupil)
@@ -49,61 +51,27 @@ import pandas as pd
 #   Pri/Sec/Spec TotAbs, PerAbNew, PermEx, FixedEx   (absence and exclusions by phase)
 # LAIT's FSM_NEW_KS2_RWM and KS1P_FSM are free-school-meal splits the catalogue does not have, so
 # they are written as decoy rows rather than compared. LAIT has no disadvantage split for EYFS,
-# phonics, KS1 or 16-18, so those catalogue breakdowns are not backtested here; KS4's other
-# breakdowns (FSM, SEN, children in need) are backtested on DfE's own files
-# (tests/test_backtest_real_files.py).
-LAIT_MEASURES: dict[str, tuple[str, str, str, str, int]] = {
-    "KS2RWM_Expected_STD": ("ks2", "ks2_rwm_expected", "all", "pt_rwm_met_expected_standard", 0),
-    "DAP_NEW_KS2_RWM": ("ks2", "ks2_rwm_expected", "disadvantaged", "pt_rwm_met_expected_standard", 0),
-    "NonDAP_NEW_KS2_RWM": ("ks2", "ks2_rwm_expected", "not_disadvantaged", "pt_rwm_met_expected_standard", 0),
-    "KS2RWM_Higher_STD": ("ks2", "ks2_rwm_higher", "all", "pt_rwm_met_higher_standard", 0),
-    "KS2R_Expected_STD": ("ks2", "ks2_reading_expected", "all", "pt_read_met_expected_standard", 0),
-    "KS2W_Teacher_Assess": ("ks2", "ks2_writing_expected", "all", "pt_writta_met_expected_standard", 0),
-    "KS2M_Expected_STD": ("ks2", "ks2_maths_expected", "all", "pt_mat_met_expected_standard", 0),
-    "KS2GPS_Expected_STD": ("ks2", "ks2_gps_expected", "all", "pt_gps_met_expected_standard", 0),
-    "AVG_Attain8_Score": ("ks4", "ks4_attainment8", "all", "avg_att8", 1),
-    "DAP_KS4_ATT8": ("ks4", "ks4_attainment8", "disadvantaged", "avg_att8", 1),
-    "NonDAP_KS4_ATT8": ("ks4", "ks4_attainment8", "not_disadvantaged", "avg_att8", 1),
-    "AVG_Prog8_Score": ("ks4", "ks4_progress8", "all", "avg_p8score", 2),
-    "EngMaths9-5": ("ks4", "ks4_em_95", "all", "pt_l2basics_95", 1),
-    "EngMaths9-4": ("ks4", "ks4_em_94", "all", "pt_l2basics_94", 1),
-    "EngBacEntries": ("ks4", "ks4_ebacc_entry", "all", "pt_ebacc_e_ptq_ee", 1),
-    "EngBacAvgPointScore": ("ks4", "ks4_ebacc_aps", "all", "avg_ebaccaps", 2),
-    "FSP_NEW_GOODDEV": ("eyfs", "eyfs_gld", "all", "gld_percentage", 1),
-    "KS1P_all": ("phonics", "phonics_y1_expected", "all", "pt_phonics_y1_met_expected_standard", 0),
-    "KS1R_Expected_STD": ("ks1", "ks1_reading_expected", "all", "pt_read_met_expected_standard", 0),
-    "KS1W_Expected _STD": ("ks1", "ks1_writing_expected", "all", "pt_writ_met_expected_standard", 0),
-    "KS1M_Expected _STD": ("ks1", "ks1_maths_expected", "all", "pt_mat_met_expected_standard", 0),
-    "APSE_Alevel": ("ks5", "ks5_aps_per_entry", "all", "aps_per_entry", 2),
-    "Alevel_AAB": ("ks5", "ks5_aab", "all", "aab_percent", 1),
-    "A3A": ("ks5", "ks5_three_a", "all", "three_a_percent", 1),
-    "Level2Age19_E&M": ("age19", "age19_l2_em", "all", "l2_with_em_by19_rate", 1),
-    "Level2Age19_E&M_FSM": ("age19", "age19_l2_em", "fsm_eligible", "l2_with_em_by19_rate", 1),
-    "Level2Age19_E&M_NON_FSM": ("age19", "age19_l2_em", "not_fsm_eligible", "l2_with_em_by19_rate", 1),
-    "Level3Age19": ("age19", "age19_l3", "all", "l3_by19_rate", 1),
-    "Level3_FMS_Attain": ("age19", "age19_l3", "fsm_eligible", "l3_by19_rate", 1),
-    "NonFSM_L3_aged19": ("age19", "age19_l3", "not_fsm_eligible", "l3_by19_rate", 1),
-    "TotAbs": ("absence", "absence_overall", "all", "sess_overall_percent", 1),
-    "TotPerAbNew": ("absence", "absence_persistent", "all", "enrolments_pa_10_exact_percent", 1),
-    "TotPermEx": ("exclusions", "exclusions_permanent_rate", "all", "perm_excl_rate", 2),
-    "TotFixedEx": ("exclusions", "exclusions_suspension_rate", "all", "susp_rate", 2),
-    "FSP_Gooddev_FSM": ("eyfs", "eyfs_gld", "fsm_eligible", "gld_percentage", 1),
-    "FSP_Gooddev_FSM_Other": ("eyfs", "eyfs_gld", "not_fsm_eligible", "gld_percentage", 1),
-    "PriTotAbs": ("absence", "absence_overall", "primary", "sess_overall_percent", 1),
-    "SecTotAbs": ("absence", "absence_overall", "secondary", "sess_overall_percent", 1),
-    "total_absence_special": ("absence", "absence_overall", "special", "sess_overall_percent", 1),
-    "SFPriPerAbNew": ("absence", "absence_persistent", "primary", "enrolments_pa_10_exact_percent", 1),
-    "SFSecPerAbNew": ("absence", "absence_persistent", "secondary", "enrolments_pa_10_exact_percent", 1),
-    "SpecPerAbNew": ("absence", "absence_persistent", "special", "enrolments_pa_10_exact_percent", 1),
-    "PriPermEx": ("exclusions", "exclusions_permanent_rate", "primary", "perm_excl_rate", 2),
-    "SecPermEx": ("exclusions", "exclusions_permanent_rate", "secondary", "perm_excl_rate", 2),
-    "SpecPermEx": ("exclusions", "exclusions_permanent_rate", "special", "perm_excl_rate", 2),
-    "PriFixedEx": ("exclusions", "exclusions_suspension_rate", "primary", "susp_rate", 2),
-    "SecFixedEx": ("exclusions", "exclusions_suspension_rate", "secondary", "susp_rate", 2),
-    "SpecFixedEx": ("exclusions", "exclusions_suspension_rate", "special", "susp_rate", 2),
-    "16-17 NEET": ("neet", "neet_16_17", "all", "neet_percent", 1),
-    "16-17_not known_NEET": ("neet", "neet_or_not_known_16_17", "all", "neet_not_known_percent", 1),
-}
+# phonics, KS1 or 16-18, so those catalogue breakdowns are not backtested here; KS4's SEN and
+# children-in-need breakdowns are backtested on DfE's own files (tests/test_backtest_real_files.py).
+CATALOGUE = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "measure_catalogue.csv"
+
+
+def catalogue_lait_rows() -> pd.DataFrame:
+    """The catalogue rows that name LAIT's code for the same measure and breakdown."""
+    catalogue = pd.read_csv(CATALOGUE, dtype=str, keep_default_na=False)
+    rows = catalogue[catalogue["lait_code"] != ""].copy()
+    rows["decimal_places"] = rows["decimal_places"].astype(int)
+    return rows
+
+
+def _lait_measures() -> dict[str, tuple[str, str, str, str, int]]:
+    rows = catalogue_lait_rows()
+    rows = rows[rows["breakdown"].isin(BREAKDOWN_FILTERS) & rows["dataset"].isin(DATASET_FILTERS)]
+    return {
+        r.lait_code: (r.dataset, r.measure_code, r.breakdown, r.indicator_column, r.decimal_places)
+        for r in rows.itertuples(index=False)
+    }
+
 
 # LAIT figures written into the files as rows that must NOT be read as the headline:
 # LAIT code -> (dataset, EES indicator column, the row's filter values).
@@ -158,6 +126,8 @@ BREAKDOWN_FILTERS: dict[str, dict[str, str]] = {
     "secondary": {"school_type": "State-funded secondary"},
     "special": {"school_type": "Special"},
 }
+LAIT_MEASURES = _lait_measures()
+
 # The NEET headline is the 16-17 age group, not an age 'Total'.
 HEADLINE_FILTERS: dict[str, dict[str, str]] = {"neet": {"age": "16-17"}}
 

@@ -332,6 +332,8 @@ CONTRACT_COLUMNS = [
     "release",
     "national_value",
     "regional_value",
+    "regional_comparator_code",
+    "regional_comparator_name",
     "sn_average",
     "sn_count",
     "diff_vs_national",

@@ -152,7 +152,19 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.D
     las["value_status"] = np.where(
         las["value"].notna(), "published", np.where(las["cell"] == "c", "suppressed", "not_available")
     )
-    las["comparator_region"] = las["region_code"].where(~las["region_code"].isin(LONDON_SUBREGIONS), LONDON_CODE)
+    # LAIT's clean_ldn_region: a London borough against its own Inner or Outer London when LAIT has
+    # any figure for that sub-region on the indicator (measure x breakdown), else against London
+    regional_rows = values[(values["area_level"] == "regional") & values["value"].notna()]
+    sub_regions_with_values = set(
+        zip(regional_rows["measure_code"], regional_rows["breakdown"], regional_rows["area_code"])
+    )
+    own = las["region_code"]
+    uses_sub_region = [
+        code in LONDON_SUBREGIONS and (m, b, code) in sub_regions_with_values
+        for m, b, code in zip(las["measure_code"], las["breakdown"], own)
+    ]
+    las["comparator_region"] = own.where(uses_sub_region, own.where(~own.isin(LONDON_SUBREGIONS), LONDON_CODE))
+    las["regional_comparator_code"] = las["comparator_region"]
 
     national = values[values["area_level"] == "national"]
     national = with_previous(national, "area_code")[group + ["value", "previous_value"]].rename(
@@ -173,6 +185,16 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.D
     sn = (
         pairs.groupby(group + ["old_la_code"])["neighbour_value"].agg(sn_average="mean", sn_count="count").reset_index()
     )
+    # the exact decimal mean of the published figures, for value - mean: a float mean such as
+    # 4.7700000000000005 would turn 5.12 - 4.77 = 0.35 into 0.3 instead of 0.4
+    exact_means = (
+        pairs.dropna(subset=["neighbour_value"])
+        .groupby(group + ["old_la_code"])["neighbour_value"]
+        .agg(lambda v: sum(Decimal(repr(float(x))) for x in v) / len(v))
+        .rename("sn_exact")
+        .reset_index()
+    )
+    sn = sn.merge(exact_means, on=group + ["old_la_code"], how="left")
     las = las.merge(sn, on=group + ["old_la_code"], how="left")
     las["sn_count"] = las["sn_count"].fillna(0).astype(int)
 
@@ -209,25 +231,29 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.D
     las["change_vs_previous"] = rounded_difference(las["value"], las["previous_value"])
     las["diff_vs_national"] = rounded_difference(las["value"], las["national_value"])
     las["diff_vs_regional"] = rounded_difference(las["value"], las["regional_value"])
-    las["diff_vs_sn"] = rounded_difference(las["value"], las["sn_average"])
+    las["diff_vs_sn"] = [
+        np.nan
+        if pd.isna(value) or not isinstance(mean, Decimal)
+        else float((Decimal(repr(float(value))) - mean).quantize(Decimal(1).scaleb(-int(dp)), rounding=ROUND_HALF_UP))
+        for value, mean, dp in zip(las["value"], las["sn_exact"], las["decimal_places"])
+    ]
     las["national_change_vs_previous"] = rounded_difference(las["national_value"], las["national_previous_value"])
     return las.rename(columns={"new_la_code": "la_code"})
 
 
 # --- comparison --------------------------------------------------------------------------------
 
-# column -> absolute tolerance in units of the measure's last decimal place. The expected
-# sn_average is the unrounded mean, so the published (rounded) one may differ by half a unit, and
-# diff_vs_sn (value minus the rounded mean, rounded) by one unit.
+# column -> absolute tolerance in units of the measure's last decimal place. sn_average is the
+# unrounded mean, as LAIT publishes it, and is compared unrounded.
 NUMERIC_CHECKS = {
     "value": 0,
     "national_value": 0,
     "regional_value": 0,
-    "sn_average": 0.5,
+    "sn_average": 0,
     "sn_count": 0,
     "diff_vs_national": 0,
     "diff_vs_regional": 0,
-    "diff_vs_sn": 1,
+    "diff_vs_sn": 0,
     "previous_time_period": 0,
     "previous_value": 0,
     "change_vs_previous": 0,
@@ -237,13 +263,13 @@ NUMERIC_CHECKS = {
     "ranked_count": 0,
     "decimal_places": 0,
 }
-TEXT_CHECKS = ["la_code", "value_status", "release", "quartile_band", "polarity"]
+TEXT_CHECKS = ["la_code", "regional_comparator_code", "value_status", "release", "quartile_band", "polarity"]
 # The previous comparable year is only meaningful for a published value (an unpublished year, e.g.
 # KS2 2019/20, belongs to no series); the same holds for England's previous value.
 PUBLISHED_ONLY = {"previous_time_period", "previous_value"}
 NATIONAL_PUBLISHED_ONLY = {"national_previous_value"}
 # Counts and periods are compared exactly; figures after rounding to the measure's decimal places.
-UNROUNDED = {"sn_count", "rank", "ranked_count", "previous_time_period", "decimal_places"}
+UNROUNDED = {"sn_count", "sn_average", "rank", "ranked_count", "previous_time_period", "decimal_places"}
 
 
 @pytest.fixture(scope="module")

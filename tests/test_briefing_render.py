@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def fct_rows() -> list[dict]:
                         "release": release,
                         "national_value": england,
                         "regional_value": round(sum(region) / len(region), dp) if region else None,
-                        "sn_average": round(sum(neighbours) / len(neighbours), dp) if neighbours else None,
+                        "sn_average": sum(neighbours) / len(neighbours) if neighbours else None,
                         "sn_count": len(neighbours),
                         "diff_vs_national": round(value - england, dp)
                         if value is not None and england is not None
@@ -361,6 +362,8 @@ def _label(period: int, phase: str) -> str:
 
 
 def _fmt(value: float, dp: int, unit: str | None, signed: bool = False) -> str:
+    # half away from zero, as written: sn_average is the unrounded mean (52.5 shows as 53)
+    value = float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP))
     text = f"{value:+.{dp}f}" if signed else f"{value:.{dp}f}"
     if float(text) == 0:
         text = f"{0:.{dp}f}"

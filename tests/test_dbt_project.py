@@ -711,16 +711,35 @@ def test_comparators_rank_band_and_neighbours(built):
         "342",
     )
     assert (national, regional, diff_national, diff_regional) == (59.0, 57.0, -3.0, -1.0)
-    # neighbours 340 (51) and 343 (60) are published, 201 is suppressed: mean 55.5 rounds to 56 (0 dp)
-    assert (sn_average, sn_count, diff_sn) == (56.0, 2, 0.0)
+    # neighbours 340 (51) and 343 (60) are published, 201 is suppressed: the mean 55.5, unrounded as
+    # LAIT publishes it; 56 - 55.5 = 0.5 rounds half away from zero to 1 (0 dp)
+    assert (sn_average, sn_count, diff_sn) == (55.5, 2, 1.0)
     # published 2021/22 LA values: 63, 60, 56, 51 -> St Helens 3rd; Q1 = 54.75, Q2 = 58 -> band C
     assert (rank, ranked, band, region_code) == (3, 4, "C", "E12000002")
-    # Camden is compared with London, not Inner London
-    assert la_row(built, "region_code, region_name, regional_value", "ks2_rwm_expected", 202122, "202") == (
-        "E12000007",
-        "London",
-        63.0,
+    # Camden is in London, and compared with Inner London, which KS2 publishes (LAIT's rule)
+    assert la_row(
+        built,
+        "region_code, region_name, regional_comparator_code, regional_comparator_name, regional_value, "
+        "diff_vs_regional",
+        "ks2_rwm_expected",
+        202122,
+        "202",
+    ) == ("E12000007", "London", "E13000001", "Inner London", 62.0, 1.0)
+    # ... and with London for a measure x breakdown that never publishes Inner London
+    fallback = rows(
+        built,
+        """SELECT f.measure_code, f.breakdown, f.regional_comparator_code, f.regional_comparator_name,
+                  f.regional_value IS NOT DISTINCT FROM london.value
+           FROM marts.fct_la_measure AS f
+           LEFT JOIN marts.fct_area_measure AS london
+               ON london.area_code = 'E12000007' AND london.measure_code = f.measure_code
+               AND london.breakdown = f.breakdown AND london.time_period = f.time_period
+           WHERE f.old_la_code = '202' AND NOT EXISTS (
+               SELECT 1 FROM marts.fct_area_measure AS inner_london
+               WHERE inner_london.area_code = 'E13000001' AND inner_london.value IS NOT NULL
+                 AND inner_london.measure_code = f.measure_code AND inner_london.breakdown = f.breakdown)""",
     )
+    assert fallback and {row[2:] for row in fallback} == {("E12000007", "London", True)}, fallback
 
 
 def test_dimensions_and_phase_marts(built):
@@ -873,7 +892,7 @@ def test_a_new_indicator_of_an_ingested_dataset_is_one_catalogue_row(built, tmp_
     with catalogue.open("a", encoding="utf-8") as f:
         f.write(
             "neet_not_known_16_17,16-17 year olds whose activity is not known,neet,neet,notknown_percent,"
-            "age=16-17,all,%,low,1,,,,,,\n"
+            "age=16-17,all,%,low,1,,,,,,,\n"
         )
     db = tmp_path / "build.duckdb"
     shutil.copy(built, db)

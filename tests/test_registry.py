@@ -231,10 +231,25 @@ def test_national_bounds_are_catalogue_rows_with_their_reason(tmp_path, monkeypa
     header = lines[0].split(",")
     assert header[10:13] == ["national_min", "national_max", "national_bounds_why"]
     (seeds / "measure_catalogue.csv").write_text(
-        "\n".join([lines[0], "ks2_x,X,ks2,ks2,pt_x,,all,%,high,0,10,90,,,,"]) + "\n", encoding="utf-8"
+        "\n".join([lines[0], "ks2_x,X,ks2,ks2,pt_x,,all,%,high,0,10,90,,,,,"]) + "\n", encoding="utf-8"
     )
     monkeypatch.setattr(registry, "DBT_PROJECT_DIR", tmp_path)
     with pytest.raises(
         PipelineInputError, match=r"measure_catalogue.csv ks2_x \(all\): national bounds need national_bounds_why"
     ):
         registry.national_bounds_expectations()
+
+
+def test_every_lait_code_in_the_catalogue_is_backtested_against_lait():
+    """A catalogue row claims LAIT's figure only where a backtest compares it with LAIT: the
+    rebuilt LAIT files (tests/test_backtest_lait.py) or DfE's own files
+    (tests/test_backtest_real_files.py). Codes are unique, as dim_measure's test also holds."""
+    from tests.backtest_fixtures import LAIT_MEASURES, catalogue_lait_rows
+    from tests.test_backtest_real_files import LAIT_CHECKS
+
+    rows = catalogue_lait_rows()
+    assert rows["lait_code"].is_unique and len(rows) >= 54
+    compared = set(LAIT_MEASURES) | {code for _, _, code, _ in LAIT_CHECKS}
+    assert set(rows["lait_code"]) == compared, set(rows["lait_code"]) ^ compared
+    # LAIT's "all other pupils" for EYFS is not the catalogue's "not FSM eligible" (72.8 vs 71.4)
+    assert "FSP_Gooddev_FSM_Other" not in set(rows["lait_code"])

@@ -40,9 +40,9 @@ ENTRY = f"""    {DATASET}:
 """
 CATALOGUE_ROWS = (
     f'{MEASURE},"Key stage 4 destinations: pupils in sustained education, apprenticeship or employment",'
-    f"ks4,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%,,,\n"
+    f"ks4,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%,,,,\n"
     f'{MEASURE},"Key stage 4 destinations: pupils in sustained education, apprenticeship or employment",'
-    f"ks4,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,,,,\n"
+    f"ks4,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,,,,,\n"
 )
 COLUMNS = [
     "time_period",
@@ -200,8 +200,11 @@ def test_a_new_dataset_is_one_entry_plus_catalogue_rows(tmp_path):
     assert by_key[("all", 202223, "342")] == (88 + 342 % 9 + 1, "published", 94.0, 92.0, 202122, 1.0, "E12000002")
     assert by_key[("all", 202122, "342")][:3] == (88 + 342 % 9, "published", 93.0)
     assert by_key[("disadvantaged", 202223, "342")][:3] == (88 + 342 % 9 + 1 - 10, "published", 84.0)
-    # A London borough is compared with London (E12000007), not Inner London.
-    assert by_key[("all", 202223, "202")][3:] == (93.5 + 1, 202122, 1.0, "E12000007")
+    # A London borough is in London (E12000007) and compared with Inner London, which the file
+    # publishes (LAIT's rule): Inner London's own figure, not London's.
+    inner_london = expected_percent("E13000001", "202223", "Total")
+    assert inner_london != expected_percent("E12000007", "202223", "Total")
+    assert by_key[("all", 202223, "202")][3:] == (inner_london, 202122, 1.0, "E12000007")
     assert by_key[("disadvantaged", 202223, "201")][:2] == (None, "suppressed")
     assert all(r[3] is not None for r in rows if r[2] != "201" or r[0] == "all")
     assert dim == [(DATASET, "overall"), (DATASET, "overall")]

@@ -16,6 +16,13 @@
     {{ code_expr }} in ({% for code in var('areas')['london_sub_regions'] %}'{{ code }}'{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
+{#- Inner or Outer London's name from its code (NULL for any other code). -#}
+{% macro london_sub_region_name(code_expr) -%}
+    case {{ code_expr }}
+        {%- for code, name in var('areas')['london_sub_regions'].items() %} when '{{ code }}' then '{{ name | replace("'", "''") }}'{% endfor %}
+    end
+{%- endmacro %}
+
 {#- The region an area is compared with: London for Inner/Outer London, else the code itself. -#}
 {% macro comparator_region(code_expr) -%}
     case when {{ is_london_sub_region(code_expr) }} then {{ london_code() }} else {{ code_expr }} end

@@ -42,18 +42,53 @@ local_authorities as (
 
 ),
 
--- A London borough is compared with London, not with its Inner/Outer sub-region.
-la_with_region as (
+-- Inner/Outer London sub-regions with a published figure for the measure x breakdown in any period.
+published_sub_regions as (
+
+    select distinct
+        measure_code,
+        breakdown,
+        area_code
+    from comparator_latest
+    where
+        area_level = 'regional'
+        and {{ is_london_sub_region('area_code') }}
+        and value is not null
+
+),
+
+la_regions as (
 
     select
         la_measures.*,
-        case
-            when {{ is_london_sub_region('la_measures.region_code') }} then {{ london_code() }}
-            else coalesce(la_measures.region_code, local_authorities.region_code)
-        end as comparator_region_code
+        coalesce(
+            la_measures.region_code, local_authorities.london_subregion_code, local_authorities.region_code
+        ) as own_region_code
     from la_measures
     left join local_authorities
         on la_measures.area_code = local_authorities.old_la_code
+
+),
+
+-- The LA's region (London for a London borough), and the area its regional figure comes from, as
+-- LAIT chooses it (clean_ldn_region): a London borough is compared with its own Inner or Outer
+-- London sub-region when the measure x breakdown publishes that sub-region in any period, and
+-- with London when it never does; every other LA with its region.
+la_with_region as (
+
+    select
+        la_regions.*,
+        {{ comparator_region('la_regions.own_region_code') }} as comparator_region_code,
+        case
+            when published_sub_regions.area_code is not null then la_regions.own_region_code
+            else {{ comparator_region('la_regions.own_region_code') }}
+        end as regional_comparator_code
+    from la_regions
+    left join published_sub_regions
+        on
+            la_regions.measure_code = published_sub_regions.measure_code
+            and la_regions.breakdown = published_sub_regions.breakdown
+            and la_regions.own_region_code = published_sub_regions.area_code
 
 ),
 
@@ -86,7 +121,7 @@ comparators as (
     left join comparator_releases as regional_same
         on
             regional_same.area_level = 'regional'
-            and regional_same.area_code = la.comparator_region_code
+            and regional_same.area_code = la.regional_comparator_code
             and la.measure_code = regional_same.measure_code
             and la.breakdown = regional_same.breakdown
             and la.time_period = regional_same.time_period
@@ -94,14 +129,15 @@ comparators as (
     left join comparator_latest as regional_latest
         on
             regional_latest.area_level = 'regional'
-            and regional_latest.area_code = la.comparator_region_code
+            and regional_latest.area_code = la.regional_comparator_code
             and la.measure_code = regional_latest.measure_code
             and la.breakdown = regional_latest.breakdown
             and la.time_period = regional_latest.time_period
 
 ),
 
--- Mean of the neighbours' published values (each from its own latest release).
+-- Mean of the neighbours' published values (each from its own latest release), unrounded as LAIT
+-- publishes it: it is rounded only where it is shown.
 neighbour_averages as (
 
     select
@@ -109,7 +145,7 @@ neighbour_averages as (
         la.breakdown,
         la.time_period,
         la.area_code as old_la_code,
-        {{ round_decimal(as_decimal('avg(neighbour_values.value)'), 'any_value(la.decimal_places)') }} as sn_average,
+        avg({{ as_decimal('neighbour_values.value') }}) as sn_average,
         count(neighbour_values.value) as sn_count
     from la_measures as la
     inner join neighbours
@@ -187,6 +223,15 @@ final as (
         cast(release as varchar) as release,
         cast(national_value as double) as national_value,
         cast(regional_value as double) as regional_value,
+        cast(regional_comparator_code as varchar) as regional_comparator_code,
+        cast(
+            case
+                when regional_comparator_code = {{ london_code() }} then {{ london_name() }}
+                when regional_comparator_code = comparator_region_code then coalesce(dim_region_name, region_name)
+                else {{ london_sub_region_name('regional_comparator_code') }}
+            end
+            as varchar
+        ) as regional_comparator_name,
         cast(sn_average as double) as sn_average,
         cast(sn_count as integer) as sn_count,
         {{ rounded_difference('value', 'national_value', 'decimal_places') }} as diff_vs_national,

@@ -48,6 +48,7 @@ from orchestration.lib.outputs.briefing.sentences import (
     display_name,
     format_number,
     gap_sentences,
+    get,
     lower_first,
     measure_sentences,
     ordinal,
@@ -298,6 +299,7 @@ def _table_row(m: MeasureRow, label: str) -> dict:
         cells["previous_period"] = m["previous_time_period"]
     for name in ("national_value", "regional_value", "sn_average"):
         cells[name] = m.num(name) if m[name] is not None else None
+    cells["regional_name"] = m.region_name
     if m.published and m["rank"] is not None:
         cells["rank"] = Num(ordinal(m["rank"]), "rank", m.code, m.breakdown, m.period)
         cells["ranked_count"] = Num(str(m["ranked_count"]), "ranked_count", m.code, m.breakdown, m.period)
@@ -306,6 +308,19 @@ def _table_row(m: MeasureRow, label: str) -> dict:
         cells["band_title"] = band_description(cells["band"], m.polarity)
         cells["band_range"] = m["band_range"]
     return cells
+
+
+def _regional_heading(table: list[dict], la_region: str | None) -> str:
+    """The regional column's heading: the comparator all rows share (Inner London, say), or the
+    LA's region with each row naming its own comparator when they differ (a London borough
+    compared with Inner London on one measure and with London on another)."""
+    names = {row.get("regional_name") for row in table if row.get("regional_value") is not None}
+    if len(names) == 1 and None not in names:
+        return names.pop()
+    for row in table:
+        if row.get("regional_value") is not None:
+            row["regional_flag"] = row.get("regional_name")
+    return la_region or "Region"
 
 
 def _academic_years(row: dict) -> dict:
@@ -408,7 +423,7 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
     name = display_name(la["la_name"])
     la_series = charts_module.LaSeries(
         la_name=name,
-        region_name=la.get("region_name"),
+        region_name=strip_row.get("regional_comparator_name") or la.get("region_name"),
         value=line("value"),
         national=line("national_value"),
         regional=line("regional_value"),
@@ -419,7 +434,7 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
     )
     first, last = period_label(series.periods[0], phase), period_label(series.periods[-1], phase)
     trend_alt = (
-        f"Line chart of {lower_first(series.title)} in {name}, England, {la.get('region_name') or 'its region'} and "
+        f"Line chart of {lower_first(series.title)} in {name}, England, {la_series.region_name or 'its region'} and "
         f"the average of its statistical neighbours, {first} to {last}"
     )
     strip_alt = f"A ranked strip of every local authority in {period_label(period, phase)}"
@@ -472,7 +487,9 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                     name,
                     phase,
                     measure.get("measure_name"),
-                    la.get("region_name"),
+                    # the area the regional figure is from: a London borough's Inner or Outer
+                    # London where published for the measure (LAIT's comparator), else its region
+                    get(r, "regional_comparator_name") or la.get("region_name"),
                     published.national_previous.get((*key, r["time_period"])),
                     between,
                 )
@@ -522,7 +539,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             "chart": chart,
             "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
             "local_name": name,
-            "region_name": la.get("region_name") or "Region",
+            "region_name": _regional_heading(table, la.get("region_name")),
         }
         sections.append(section)
         headline_row = table[0] if table else None

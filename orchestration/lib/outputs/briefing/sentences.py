@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 # Phases whose figures describe a whole school year rather than a summer assessment: officers
@@ -93,7 +94,11 @@ def get(row: Any, key: str) -> Any:
 def format_number(value: float, decimal_places: int, unit: str | None = None, *, signed: bool = False) -> str:
     """``value`` to the measure's decimal places (``%`` appended for percentages)."""
     dp = max(int(decimal_places or 0), 0)
-    text = f"{value:+.{dp}f}" if signed else f"{value:.{dp}f}"
+    # Half away from zero on the number as written (its shortest repr), as the marts round: the
+    # neighbours' mean is published unrounded, and a mean of 52.5 shows as 53, not as binary
+    # formatting's round-half-even 52.
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+    text = f"{rounded:+.{dp}f}" if signed else f"{rounded:.{dp}f}"
     if float(text) == 0:
         text = f"{0:.{dp}f}"  # never "-0" or "+0"
     if unit == "%" and not signed:

@@ -273,7 +273,7 @@ class _Writer:
                         ([r["value"], f" {r['flag']}" if r.get("flag") else ""], r.get("band")),
                         (_change(r), None),
                         ([r.get("national_value")], None),
-                        ([r.get("regional_value")], None),
+                        ([r.get("regional_value"), f" {r['regional_flag']}" if r.get("regional_flag") else ""], None),
                         ([r.get("sn_average")], None),
                         ([r["rank"], " of ", r["ranked_count"]] if r.get("rank") else [], None),
                         (_band(r), r.get("band")),
