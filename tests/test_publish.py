@@ -86,7 +86,11 @@ def test_a_bad_school_threshold_is_refused(value, monkeypatch):
     with pytest.raises(PipelineInputError, match=f"EDU_SCHOOL_MIN_COHORT must be a whole number.*'{value}'"):
         load_settings().validate()
     monkeypatch.setenv("EDU_SCHOOL_MIN_COHORT", " 6 ")
-    assert load_settings().publication_parameters() == {"EDU_SCHOOL_MIN_COHORT": 6}
+    assert load_settings().publication_parameters() == {
+        "EDU_SCHOOL_MIN_COHORT": 6,
+        "EDU_SCHOOL_MIN_POSSIBILITIES": 3,
+        "EDU_SCHOOL_MIN_INTERVAL_PERCENT": 10,
+    }
 
 
 @pytest.mark.parametrize(
@@ -347,3 +351,21 @@ def test_readers_copies_are_private_and_leftovers_of_killed_processes_go(tmp_pat
         assert stat.S_IMODE(copy.stat().st_mode) == 0o600
         assert not dead.exists() and alive.exists()
     assert not copy.exists()
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("EDU_SCHOOL_MIN_POSSIBILITIES", "1", "at least 2"),
+        ("EDU_SCHOOL_MIN_POSSIBILITIES", "three", "whole number"),
+        ("EDU_SCHOOL_MIN_INTERVAL_PERCENT", "0", "at least 1"),
+        ("EDU_SCHOOL_MIN_INTERVAL_PERCENT", "150", "at most 100"),
+    ],
+)
+def test_a_bad_narrowing_threshold_is_refused_naming_it(name, value, message, monkeypatch):
+    from orchestration.lib.errors import PipelineInputError
+    from orchestration.lib.settings import load_settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(PipelineInputError, match=f"{name} must .*{message}"):
+        load_settings().validate()

@@ -117,7 +117,46 @@ def _bounds(unit: str, value_min, value_max) -> tuple[float | None, float | None
     return value_min, value_max
 
 
-def test_no_withheld_school_value_can_be_worked_out_from_the_la_total(build, published):
+MIN_POSSIBILITIES = int(os.environ.get("EDU_SCHOOL_MIN_POSSIBILITIES", "3"))
+MIN_INTERVAL_PERCENT = int(os.environ.get("EDU_SCHOOL_MIN_INTERVAL_PERCENT", "10"))
+
+
+def feasible_counts(cohorts: list[int], total: int) -> list[set[int]]:
+    """The attacker's solve: for each school, every pupil count it can have when the schools'
+    counts (each 0..cohort) add up to ``total``. Subset sums of the others, by dynamic programming,
+    independently of the model's interval arithmetic."""
+    out = []
+    for i, n in enumerate(cohorts):
+        reachable = {0}
+        for j, m in enumerate(cohorts):
+            if j != i:
+                reachable = {r + k for r in reachable for k in range(m + 1)}
+        out.append({a for a in range(n + 1) if total - a in reachable})
+    return out
+
+
+def attack(hidden: list[dict], values: list[float], lo, hi) -> list[tuple[int, float]]:
+    """For each withheld school: how many values stay possible (None for a score) and the width of
+    the interval it can lie in, from the exact total of the withheld schools and their cohorts."""
+    cohorts = [m["cohort"] for m in hidden]
+    counts = [round(v * n / 100) for v, n in zip(values, cohorts)]
+    if lo == 0 and hi == 100 and all(abs(100 * a / n - v) <= 0.5 for a, n, v in zip(counts, cohorts, values) if n):
+        # percentages of whole pupils: solve for the counts
+        return [
+            (len(options), 100 * (max(options) - min(options)) / n)
+            for options, n in zip(feasible_counts(cohorts, sum(counts)), cohorts)
+        ]
+    total, cohort = sum(v * n for v, n in zip(values, cohorts)), sum(cohorts)
+    return [
+        (None, (min(hi * n, total - lo * (cohort - n)) - max(lo * n, total - hi * (cohort - n))) / n) for n in cohorts
+    ]
+
+
+def test_no_withheld_school_value_can_be_narrowed_from_the_la_total(build, published):
+    """The attacker knows every published school value and cohort and the exact LA total, so the
+    exact total of the withheld schools. Solving for them leaves each withheld value at least
+    EDU_SCHOOL_MIN_POSSIBILITIES pupil counts (or all its cohort allows) and an interval of at least
+    EDU_SCHOOL_MIN_INTERVAL_PERCENT of the measure's range."""
     truth = {
         (r["urn"], r["measure_code"], r["time_period"], r["time_identifier"]): r
         for r in rows(
@@ -138,29 +177,39 @@ def test_no_withheld_school_value_can_be_worked_out_from_the_la_total(build, pub
     ):
         groups[(r["old_la_code"], r["measure_code"], r["time_period"], r["time_identifier"])].append(r)
 
-    withheld_checked = secondary = 0
+    withheld_checked = secondary = counted = 0
     for key, members in groups.items():
         hidden = [m for m in members if m["value_status"] in WITHHELD]
         if not hidden:
             continue
         lo, hi = bounds[key[1]]
-        # The attacker's knowledge: the exact total of the withheld schools (LA total minus every
-        # published school), and their cohorts.
         known = [truth[(m["urn"], *key[1:])]["value"] for m in hidden]
         assert len(hidden) >= 2, f"{key}: a single withheld school is the LA total minus the others: {hidden}"
         if lo is None or hi is None or None in known:
             # Unbounded measure, or a value not published at source (unknown to us too): two
             # withheld schools is all that can be asked.
             continue
-        total = sum(v * m["cohort"] for v, m in zip(known, hidden))
-        cohort = sum(m["cohort"] for m in hidden)
-        for m in hidden:
-            n = m["cohort"]
-            width = min(total - lo * cohort, hi * cohort - total, (hi - lo) * n, (hi - lo) * (cohort - n))
-            assert width > 1e-9, f"{key}: URN {m['urn']} is pinned down by the published figures ({hidden})"
+        hidden_with_pupils = [(m, v) for m, v in zip(hidden, known) if m["cohort"]]
+        results = attack([m for m, _ in hidden_with_pupils], [v for _, v in hidden_with_pupils], lo, hi)
+        for (m, _), (possible, width) in zip(hidden_with_pupils, results):
+            where = f"{key}: URN {m['urn']} ({hidden})"
+            assert width >= MIN_INTERVAL_PERCENT / 100 * (hi - lo) - 1e-6, f"{where} narrowed to {width:.2f}"
+            if possible is not None:
+                assert possible >= min(MIN_POSSIBILITIES, m["cohort"] + 1), f"{where}: {possible} counts left"
+                counted += 1
             withheld_checked += 1
         secondary += sum(m["value_status"] == "suppressed_secondary" for m in hidden)
-    assert withheld_checked > 0 and secondary > 0
+    assert withheld_checked > 0 and secondary > 0 and counted > 0
+
+
+def test_the_attacker_solves_the_issues_example():
+    """The attacker above, on the case that used to get through: withheld cohorts of 10 and 1 with
+    8 passes between them leave the larger school at 7 or 8 passes (70% or 80%)."""
+    assert feasible_counts([10, 1], 8) == [{7, 8}, {0, 1}]
+    (possible, width), _ = attack([{"cohort": 10}, {"cohort": 1}], [80.0, 0.0], 0, 100)
+    assert (possible, width) == (2, 10.0)
+    # with a third school of 30 (15 passes) withheld too, every count 0-10 is possible again
+    assert attack([{"cohort": 10}, {"cohort": 1}, {"cohort": 30}], [80.0, 0.0, 50.0], 0, 100)[0] == (11, 100.0)
 
 
 def test_every_small_cohort_is_withheld_and_nothing_is_shown_beside_it(published):

@@ -13,6 +13,27 @@
     {{ configured | int }}
 {%- endmacro %}
 
+{#- How far an attacker may narrow a withheld school value (secondary suppression): at least
+    this many pupil counts must stay possible for a percentage of whole pupils (or every count
+    the cohort allows, when fewer: a one-pupil school is 0% or 100% whatever is published) ... -#}
+{% macro school_min_possibilities() -%}
+    {%- set configured = env_var('EDU_SCHOOL_MIN_POSSIBILITIES', '3') | trim -%}
+    {%- if not configured.isdigit() or configured | int < 2 -%}
+        {{ exceptions.raise_compiler_error("EDU_SCHOOL_MIN_POSSIBILITIES must be a whole number, 2 or more, got '" ~ configured ~ "'") }}
+    {%- endif -%}
+    {{ configured | int }}
+{%- endmacro %}
+
+{#- ... and the interval the value can lie in must stay at least this share of the measure's range,
+    in per cent (10: 10 percentage points of a 0-100% measure, 9 points of Attainment 8's 0-90). -#}
+{% macro school_min_interval_percent() -%}
+    {%- set configured = env_var('EDU_SCHOOL_MIN_INTERVAL_PERCENT', '10') | trim -%}
+    {%- if not configured.isdigit() or configured | int < 1 or configured | int > 100 -%}
+        {{ exceptions.raise_compiler_error("EDU_SCHOOL_MIN_INTERVAL_PERCENT must be a whole number from 1 to 100, got '" ~ configured ~ "'") }}
+    {%- endif -%}
+    {{ configured | int }}
+{%- endmacro %}
+
 {#- A local cell as number text: trimmed, thousands commas and a trailing % dropped
     ('1,234', '66%', ' 66 % '). -#}
 {% macro local_number_text(expr) -%}

@@ -28,6 +28,11 @@ DEFAULT_ASSET_OWNERS = "team:education-data"
 # School-level values about fewer pupils are withheld (dbt macro school_min_cohort reads the same
 # variable); stricter than DfE's performance tables, which withhold 5 or fewer.
 DEFAULT_SCHOOL_MIN_COHORT = 11
+# How far secondary suppression lets a withheld school value be narrowed (dbt macros
+# school_min_possibilities and school_min_interval_percent read the same variables): at least this
+# many pupil counts stay possible, and an interval of at least this share of the measure's range.
+DEFAULT_SCHOOL_MIN_POSSIBILITIES = 3
+DEFAULT_SCHOOL_MIN_INTERVAL_PERCENT = 10
 DEFAULT_EES_API_URL = "https://api.education.gov.uk/statistics/v1"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 3600
 MIN_SENSOR_INTERVAL_SECONDS = 30
@@ -189,13 +194,30 @@ class Settings:
             )
         return int(value)
 
+    @property
+    def school_min_possibilities(self) -> int:
+        value = _whole_number("EDU_SCHOOL_MIN_POSSIBILITIES", "pupil counts", 2)
+        return DEFAULT_SCHOOL_MIN_POSSIBILITIES if value is None else value
+
+    @property
+    def school_min_interval_percent(self) -> int:
+        value = _whole_number("EDU_SCHOOL_MIN_INTERVAL_PERCENT", "per cent of the measure's range", 1)
+        if value is not None and value > 100:
+            raise PipelineInputError(f"EDU_SCHOOL_MIN_INTERVAL_PERCENT must be at most 100; got '{value}'")
+        return DEFAULT_SCHOOL_MIN_INTERVAL_PERCENT if value is None else value
+
     def validate(self) -> None:
         """Refuse settings that would only fail (or, worse, quietly change published values) later."""
-        _ = self.school_min_cohort  # the property raises on a bad value
+        # the properties raise on a bad value
+        _ = self.school_min_cohort, self.school_min_possibilities, self.school_min_interval_percent
 
     def publication_parameters(self) -> dict:
         """Settings that change published values, recorded with each publication."""
-        return {"EDU_SCHOOL_MIN_COHORT": self.school_min_cohort}
+        return {
+            "EDU_SCHOOL_MIN_COHORT": self.school_min_cohort,
+            "EDU_SCHOOL_MIN_POSSIBILITIES": self.school_min_possibilities,
+            "EDU_SCHOOL_MIN_INTERVAL_PERCENT": self.school_min_interval_percent,
+        }
 
     @property
     def duckdb_config(self) -> dict:

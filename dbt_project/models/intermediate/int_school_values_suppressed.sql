@@ -7,11 +7,16 @@
 -- Secondary, per old_la_code x measure x period x term: assume an attacker knows the LA total
 -- exactly (DfE's LA figure x the LA cohort, or the sum of all schools), every published value
 -- and every cohort. Then of the withheld set S they know X = sum(value x cohort) and
--- N = sum(cohort). A member's own total is pinned down when its feasible interval has no width,
--- i.e. when S has fewer than two schools with pupils or X sits on a bound (lo x N or hi x N:
--- two schools both at 100% are both known to be 100%). So while S breaks that rule the next
--- school in order of cohort ascending, then URN, is withheld as well. A source-suppressed value
--- is unknown to us, so for a set that holds one only the two-school condition can be checked.
+-- N = sum(cohort), and each member's own total lies in
+-- [max(lo x n, X - hi x (N - n)), min(hi x n, X - lo x (N - n))] (lo, hi: the measure's bounds).
+-- For a percentage of whole pupils the totals are pupil counts, so only whole counts in that
+-- interval remain possible. S is safe when S has at least two schools with pupils and for every
+-- member at least EDU_SCHOOL_MIN_POSSIBILITIES counts stay possible (or all the cohort allows,
+-- when fewer) and the interval is at least EDU_SCHOOL_MIN_INTERVAL_PERCENT of the measure's range.
+-- While S is not safe the next school in order of cohort ascending, then URN, is withheld as
+-- well. (Two schools of 10 and 1 pupils with 8 passes between them leave the larger at 70% or
+-- 80%: two possibilities, so a third school is withheld.) A source-suppressed value is unknown
+-- to us, so for a set that holds one only the two-school condition can be checked.
 with
 
 school_values as (
@@ -149,6 +154,16 @@ ordered_candidates as (
         -- What an attacker could not reconstruct even with the LA total: a value the source
         -- withheld, or a school whose cohort is unknown.
         primary_status = 'suppressed_at_source' or cohort is null as is_unknown_to_attacker,
+        -- A percentage of whole pupils: the value is a pupil count over the cohort, as shown to
+        -- the measure's decimal places, so its total (value x cohort) is 100 x that count.
+        coalesce(
+            unit = '%'
+            and value_lower_bound = 0
+            and value_upper_bound = 100
+            and cohort > 0
+            and abs(100.0 * round(value * cohort / 100.0) / cohort - value) <= 0.5 * pow(10, -decimal_places) + 1e-9,
+            false
+        ) as is_pupil_count,
         row_number() over candidate_order as candidate_position
     from primary_suppressed
     where primary_status <> 'not_available'
@@ -162,6 +177,15 @@ ordered_candidates as (
 
 ),
 
+candidate_totals as (
+
+    select
+        *,
+        case when is_pupil_count then 100 * round(value * cohort / 100.0) else value * cohort end as member_total
+    from ordered_candidates
+
+),
+
 prefix_totals as (
 
     select
@@ -172,8 +196,8 @@ prefix_totals as (
         count(*) filter (where coalesce(cohort, 1) > 0) over prefix as prefix_schools_with_pupils,
         bool_or(is_unknown_to_attacker) over prefix as prefix_has_unknown,
         sum(cast(cohort as double)) over prefix as prefix_cohort,
-        sum(value * cohort) over prefix as prefix_total
-    from ordered_candidates
+        sum(member_total) over prefix as prefix_total
+    from candidate_totals
     window
         suppression_group as (partition by old_la_code, measure_code, time_period, time_identifier),
         prefix as (
@@ -184,21 +208,92 @@ prefix_totals as (
 
 ),
 
+-- For "withhold the first candidate_position candidates": the interval each of those schools'
+-- totals lies in, given the prefix's total and cohort and every other member's bounds.
+member_intervals as (
+
+    select
+        prefix.old_la_code,
+        prefix.measure_code,
+        prefix.time_period,
+        prefix.time_identifier,
+        prefix.candidate_position,
+        member.cohort as member_cohort,
+        member.is_pupil_count,
+        prefix.value_lower_bound,
+        prefix.value_upper_bound,
+        case
+            when prefix.prefix_cohort = member.cohort then member.member_total
+            else greatest(
+                coalesce(prefix.value_lower_bound * member.cohort, cast('-infinity' as double)),
+                prefix.prefix_total
+                - coalesce(prefix.value_upper_bound * (prefix.prefix_cohort - member.cohort), cast('infinity' as double))
+            )
+        end as total_low,
+        case
+            when prefix.prefix_cohort = member.cohort then member.member_total
+            else least(
+                coalesce(prefix.value_upper_bound * member.cohort, cast('infinity' as double)),
+                prefix.prefix_total
+                - coalesce(prefix.value_lower_bound * (prefix.prefix_cohort - member.cohort), cast('-infinity' as double))
+            )
+        end as total_high
+    from prefix_totals as prefix
+    inner join prefix_totals as member
+        on
+            prefix.old_la_code = member.old_la_code
+            and prefix.measure_code = member.measure_code
+            and prefix.time_period = member.time_period
+            and prefix.time_identifier is not distinct from member.time_identifier
+            and member.candidate_position <= prefix.candidate_position
+    where
+        member.cohort > 0
+        and not prefix.prefix_has_unknown
+
+),
+
+-- A member is hidden well enough when its interval keeps the stated width and, for a count, the
+-- stated number of whole counts (or every count its cohort allows). The small tolerance keeps a
+-- value computed as 29/29*100 = 99.99999... from passing as "below 100".
+prefix_narrowing as (
+
+    select
+        old_la_code,
+        measure_code,
+        time_period,
+        time_identifier,
+        candidate_position,
+        bool_and(
+            (total_high - total_low) / member_cohort
+            >= case
+                when value_lower_bound is not null and value_upper_bound is not null
+                    then {{ school_min_interval_percent() }} / 100.0 * (value_upper_bound - value_lower_bound) - 1e-6
+                else 1e-6
+            end
+            and (
+                not is_pupil_count
+                or floor((total_high - total_low) / 100.0 + 1e-6) + 1 >= least({{ school_min_possibilities() }}, member_cohort + 1)
+            )
+        ) as members_hidden
+    from member_intervals
+    group by old_la_code, measure_code, time_period, time_identifier, candidate_position
+
+),
+
 prefix_checked as (
 
     select
-        *,
-        -- The rule for "withhold the first candidate_position candidates". The small tolerance
-        -- keeps a value computed as 29/29*100 = 99.99999... from passing as "below 100".
-        prefix_schools_with_pupils >= 2
-        and (
-            prefix_has_unknown
-            or (
-                (value_lower_bound is null or prefix_total > value_lower_bound * prefix_cohort + 1e-6 * greatest(prefix_cohort, 1))
-                and (value_upper_bound is null or prefix_total < value_upper_bound * prefix_cohort - 1e-6 * greatest(prefix_cohort, 1))
-            )
-        ) as prefix_is_safe
+        prefix_totals.*,
+        prefix_totals.prefix_schools_with_pupils >= 2
+        and (prefix_totals.prefix_has_unknown or coalesce(prefix_narrowing.members_hidden, false)) as prefix_is_safe
     from prefix_totals
+    left join prefix_narrowing
+        on
+            prefix_totals.old_la_code = prefix_narrowing.old_la_code
+            and prefix_totals.measure_code = prefix_narrowing.measure_code
+            and prefix_totals.time_period = prefix_narrowing.time_period
+            and prefix_totals.time_identifier is not distinct from prefix_narrowing.time_identifier
+            and prefix_totals.candidate_position = prefix_narrowing.candidate_position
 
 ),
 

@@ -1,0 +1,154 @@
+"""Secondary suppression against an attacker who solves for the withheld cells, on 300 generated
+LA x measure groups (fixed seed): small and large cohorts, percentages of whole pupils and
+Attainment 8 scores near their bounds. The model (int_school_values_suppressed, as dbt compiles
+it) decides what is withheld; the attacker knows every published value and cohort and the exact
+LA total, solves for the withheld schools' pupil counts (tests/test_school_view.py's solver) and
+must be left, for every withheld value, with at least EDU_SCHOOL_MIN_POSSIBILITIES counts (or all
+its cohort allows) and an interval of EDU_SCHOOL_MIN_INTERVAL_PERCENT of the measure's range."""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib.settings import DBT_PROJECT_DIR
+from tests.test_school_view import MIN_INTERVAL_PERCENT, MIN_POSSIBILITIES, attack
+
+SEED = 20261206
+GROUPS = 300
+STAGING = ("stg_local__school_values", "stg_local__measures", "stg_local__schools")
+
+
+def compiled_model(build_db: Path, workdir: Path) -> str:
+    """The model's SQL as dbt compiles it (with this environment's thresholds)."""
+    import json
+
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "compile",
+            "--quiet",
+            "--select",
+            "int_school_values_suppressed",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(workdir / "target"),
+            "--vars",
+            json.dumps({"edu_build_db": str(build_db)}),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return next((workdir / "target" / "compiled").rglob("int_school_values_suppressed.sql")).read_text(encoding="utf-8")
+
+
+def generated_groups(rng: random.Random) -> tuple[list[tuple], list[tuple]]:
+    """School rows (urn, la, measure, value, cohort) and what the attacker is given per group."""
+    rows = []
+    for g in range(GROUPS):
+        la = f"{900 + g % 50}"
+        period = 202000 + 101 * (g // 50)  # six periods, so each LA x measure x period is one group
+        measure = "ks2_rwm_expected" if g % 3 else "ks4_attainment8"
+        small = rng.randint(1, 3)
+        large = rng.randint(1, 6)
+        cohorts = [rng.randint(1, 10) for _ in range(small)] + [rng.randint(11, 60) for _ in range(large)]
+        for i, n in enumerate(cohorts):
+            if measure == "ks2_rwm_expected":
+                # pass rates skewed to the ends, where narrowing bites
+                passes = rng.choice([0, n, n - 1, rng.randint(0, n)]) if n else 0
+                value = float(round(100 * max(passes, 0) / n))
+            else:
+                value = round(rng.choice([rng.uniform(80, 90), rng.uniform(0, 10), rng.uniform(30, 60)]), 1)
+            rows.append((f"G{g:03d}S{i:02d}", la, period, measure, value, n))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def decided(sample_publication: Path, tmp_path_factory) -> list[dict]:
+    workdir = tmp_path_factory.mktemp("narrowing")
+    build = workdir / "education_build.duckdb"  # the catalogue name the compiled SQL reads
+    sql = compiled_model(build, workdir)
+    sample_build = sample_publication / "warehouse" / "build" / "education_build.duckdb"
+    rows = generated_groups(random.Random(SEED))
+    with duckdb.connect(str(build)) as con:
+        con.execute("ATTACH ? AS sample (READ_ONLY)", [str(sample_build)])
+        con.execute("CREATE SCHEMA staging")
+        con.execute("CREATE SCHEMA reference")
+        for table in STAGING:  # the staging relations' columns and types, no rows
+            con.execute(f"CREATE TABLE staging.{table} AS SELECT * FROM sample.staging.{table} LIMIT 0")
+        con.execute("CREATE TABLE reference.measure_catalogue AS SELECT * FROM sample.reference.measure_catalogue")
+        con.execute("DETACH sample")
+        con.executemany(
+            "INSERT INTO staging.stg_local__school_values (dataset, urn, old_la_code, time_period, time_identifier, "
+            "measure_code, value, cohort, source_status, landed_seq, source_row_number) "
+            "VALUES (?, ?, ?, ?, 'Academic year', ?, ?, ?, 'published', 1, 1)",
+            [("ks2" if m.startswith("ks2") else "ks4", urn, la, p, m, v, n) for urn, la, p, m, v, n in rows],
+        )
+        con.executemany(
+            "INSERT INTO staging.stg_local__measures (dataset, measure_code, unit, value_min, value_max, is_headline, "
+            "uses_numerator_denominator, landed_seq) VALUES (?, ?, ?, ?, ?, true, false, 1)",
+            [("ks2", "ks2_rwm_expected", "percent", None, None), ("ks4", "ks4_attainment8", "score", 0, 90)],
+        )
+        select = re.sub(r"^\s*create .*? as\s*\(", "", sql, flags=re.I | re.S)  # the model's SELECT as compiled
+        cursor = con.execute(
+            f"SELECT urn, old_la_code, time_period, measure_code, cohort, unsuppressed_value AS value, value_status, "
+            f"is_group_total_safe "
+            f"FROM ({select}) AS decided"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def test_no_withheld_value_is_narrowed_beyond_the_stated_limits(decided):
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in decided:
+        groups[(row["old_la_code"], row["time_period"], row["measure_code"])].append(row)
+    assert len(groups) == GROUPS
+    bounds = {"ks2_rwm_expected": (0, 100), "ks4_attainment8": (0, 90)}
+    checked = counted = secondary = published = unsafe_groups = 0
+    for key, members in groups.items():
+        hidden = [m for m in members if m["value_status"] != "published"]
+        published += len(members) - len(hidden)
+        assert len(hidden) >= 2, key  # every group has a small school
+        if not members[0]["is_group_total_safe"]:
+            # Even withholding every school leaves a value narrowable from the LA total: then every
+            # school is withheld and the group is flagged, so no total of these schools is shown
+            # (the LA figure DfE publishes is the only thing that narrows them).
+            assert len(hidden) == len(members), key
+            unsafe_groups += 1
+            continue
+        with_pupils = [m for m in hidden if m["cohort"]]
+        lo, hi = bounds[key[2]]
+        for m, (possible, width) in zip(with_pupils, attack(with_pupils, [m["value"] for m in with_pupils], lo, hi)):
+            where = f"{key} URN {m['urn']}: {[(h['cohort'], h['value']) for h in hidden]}"
+            assert width >= MIN_INTERVAL_PERCENT / 100 * (hi - lo) - 1e-6, f"{where} narrowed to {width:.2f}"
+            if possible is not None:
+                assert possible >= min(MIN_POSSIBILITIES, m["cohort"] + 1), f"{where}: {possible} counts left"
+                counted += 1
+            checked += 1
+        secondary += sum(m["value_status"] == "suppressed_secondary" for m in hidden)
+    # the run exercised the rule: many withheld values solved for, secondary suppression used, and
+    # most large schools still published
+    assert checked > 600 and counted > 400 and secondary > 100 and published > 300, (
+        checked,
+        counted,
+        secondary,
+        published,
+    )
+    assert unsafe_groups < GROUPS // 5, unsafe_groups
+    print(
+        f"{checked} withheld values solved for ({counted} as pupil counts), {secondary} withheld by secondary "
+        f"suppression, {published} published; {unsafe_groups} groups withheld whole"
+    )
