@@ -224,3 +224,41 @@ def test_a_pipe_or_device_is_never_read_as_a_file(folder, monkeypatch):
     monkeypatch.setenv("EDU_SOURCES", "/dev/zero")
     with pytest.raises(PipelineInputError, match=r"/dev/zero: not a regular file"):
         read_sources(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("swapped", ["parent", "file"])
+def test_a_folder_or_file_swapped_for_a_link_after_its_check_is_refused(folder, swapped):
+    """The check resolves a files: entry to its real path; if a folder on that path (or the file)
+    is then replaced by a link to somewhere else, the private copy refuses it instead of following
+    it, and says nothing of what it would have read."""
+    from orchestration.lib.ingest.landing import incoming_copy
+    from orchestration.lib.sources.config import checked_source, source_roots
+
+    (folder / "sub").mkdir()
+    (folder / "sub" / "ks2.csv").write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    real = checked_source(folder / "sub" / "ks2.csv", source_roots(folder), "test")
+    secret = folder.parent / "elsewhere"
+    (secret / "ks2.csv").write_text("SECRET-LINE\n", encoding="utf-8")
+    if swapped == "parent":
+        (folder / "sub").rename(folder / "sub-old")
+        (folder / "sub").symlink_to(secret, target_is_directory=True)
+    else:
+        (folder / "sub" / "ks2.csv").unlink()
+        (folder / "sub" / "ks2.csv").symlink_to(secret / "ks2.csv")
+    with pytest.raises(PipelineInputError) as refused:
+        with incoming_copy(folder.parent / "landing", real, checked_real=True):
+            pass
+    assert "changed since it was checked" in str(refused.value) or "cannot be opened" in str(refused.value)
+    assert "SECRET" not in str(refused.value)
+    assert list((folder.parent / "landing" / ".incoming").iterdir()) == []
+
+
+def test_a_checked_path_unchanged_is_copied(folder):
+    from orchestration.lib.ingest.landing import incoming_copy
+    from orchestration.lib.sources.config import checked_source, source_roots
+
+    (folder / "sub").mkdir()
+    (folder / "sub" / "ks2.csv").write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    real = checked_source(folder / "sub" / "ks2.csv", source_roots(folder), "test")
+    with incoming_copy(folder.parent / "landing", real, checked_real=True) as (copy, sha):
+        assert copy.read_text(encoding="utf-8") == f"{HEADER}\n{ROW}\n" and len(sha) == 64

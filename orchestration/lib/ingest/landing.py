@@ -107,19 +107,40 @@ def _copy_immutable(source: Path, target: Path, expected_sha: str) -> None:
     os.replace(partial, target)
 
 
+def _open_without_links(source: Path, checked_real: bool) -> int:
+    """``source`` opened for reading with no link followed on the way: each folder from the root
+    is opened relative to the one before with O_NOFOLLOW, so a file or a parent folder swapped for
+    a link after the path was checked is refused, not followed. ``checked_real``: the path is the
+    one a check resolved (checked_source), so it must still be its own real path."""
+    real = Path(os.path.realpath(source))
+    if checked_real and real != source:
+        raise PipelineInputError(f"{source}: changed since it was checked (a folder on its path is now a link)")
+    parts = real.parts
+    folder = os.open(parts[0], os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in parts[1:-1]:
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        # O_NONBLOCK: opening a pipe swapped in for the file must not wait for a writer
+        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
 @contextlib.contextmanager
-def incoming_copy(landing_dir: Path, source: Path) -> Iterator[tuple[Path, str]]:
+def incoming_copy(landing_dir: Path, source: Path, *, checked_real: bool = False) -> Iterator[tuple[Path, str]]:
     """A private copy of ``source`` (owner-only, outside the landing zone proper) and its sha256,
     for the checks a file must pass before it lands; removed afterwards, passed or not. Read from
-    the source without following a link (its path was checked where it leads) and only if it is a
-    regular file, so a path swapped for a link or a device after that check is refused."""
+    the source without following a link anywhere on its path (it was checked where it leads) and
+    only if it is a regular file, so a path swapped for a link or a device after that check is
+    refused."""
     folder = landing_dir / ".incoming"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     copy = folder / uuid.uuid4().hex  # formats are told by content, never by name
     digest = hashlib.sha256()
     try:
-        # O_NONBLOCK: opening a pipe swapped in for the file must not wait for a writer
-        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        handle = _open_without_links(source, checked_real)
     except OSError as exc:
         raise PipelineInputError(f"{source}: cannot be opened ({exc.strerror})") from None
     try:

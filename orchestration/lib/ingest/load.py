@@ -219,7 +219,9 @@ def land_sources(
             )
         # Checked on a private copy before anything lands: a file that fails leaves no trace in
         # the landing zone, and the bytes checked are the bytes landed.
-        with incoming_copy(settings.landing_dir, source.path) as (copy, sha):
+        # a files: entry's path is the real path its check resolved; a download is the pipeline's own
+        checked = source.origin_url is None and source.data_set_id is None
+        with incoming_copy(settings.landing_dir, source.path, checked_real=checked) as (copy, sha):
             if (source.dataset, sha) in seen:
                 continue  # the same bytes listed twice (e.g. overlapping globs) load once
             seen.add((source.dataset, sha))
