@@ -450,6 +450,10 @@ def test_mapped_column_missing_from_the_file(council):
     )
     assert "PT_RWM_EXPECTED" in message
     assert not council.db.exists()
+    # checked on a private copy before it lands: the refused file is not in the landing zone
+    landed = [r.listed_as for r in read_manifest(load_settings().landing_dir)]
+    assert "local/ks2.csv" not in landed
+    assert not [p for p in (load_settings().landing_dir / ".incoming").iterdir()]
 
 
 def test_headers_match_ignoring_case_and_spacing(council):

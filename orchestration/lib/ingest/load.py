@@ -32,6 +32,7 @@ from orchestration.lib.ingest.local_datasets import (
     check_local_datasets,
     create_local_tables,
     insert_records,
+    landed_as,
     measure_records,
     parse_local_file,
     read_schema,
@@ -47,7 +48,7 @@ from orchestration.lib.ingest.reader import (
     write_file_tables,
 )
 from orchestration.lib.settings import Settings, load_settings
-from orchestration.lib.sources.config import dataset_specs
+from orchestration.lib.sources.config import SourceFile, dataset_specs
 from orchestration.lib.sources.downloads import Http, Log
 from orchestration.lib.sources.ees_api import EesApiClient
 from orchestration.lib.sources.lock import RemoteResult, ResolvedSources, resolve_sources
@@ -293,9 +294,11 @@ def scratch_dir(settings: Settings) -> Path:
 def land_and_parse_local(
     settings: Settings, resolved: ResolvedSources, log: Log | None = None
 ) -> tuple[dict[str, LocalSchema], dict[str, list[LocalParsedFile]]]:
-    """The local: datasets: every schema is read and checked before any of their files lands; each
-    file then lands like a DfE file, its schema file landed beside it as DfE's .meta.csv is (so the
-    manifest and raw.landed_files.meta_sha256 record which schema read it)."""
+    """The local: datasets: every schema is read and checked before any of their files lands. Each
+    file is then read and checked through its schema on a private copy, as a DfE file is, and lands
+    only if it passes, its schema file landed beside it as DfE's .meta.csv is (so the manifest and
+    raw.landed_files.meta_sha256 record which schema read it). A file that fails leaves nothing in
+    the landing zone."""
     datasets = resolved.config.local
     schemas = {d.name: read_schema(d.schema_path, d.schema_listed_as, d.name) for d in datasets}
     check_local_datasets(datasets, schemas, settings.sources_file)
@@ -304,15 +307,29 @@ def land_and_parse_local(
         seen: set[tuple[str, str | None]] = set()
         local[dataset.name] = []
         for file in dataset.files:
-            landed = land_file(settings.landing_dir, dataset.name, file.path, file.listed_as, None, dataset.schema_path)
-            if (landed.sha256, file.period) in seen:
-                continue  # the same bytes listed twice (overlapping globs) load once
-            seen.add((landed.sha256, file.period))
-            parsed = parse_local_file(landed, file, schemas[dataset.name])
-            accepted = check_file_size(settings, landed, parsed.parsed.row_count)
+            with incoming_copy(settings.landing_dir, file.path, checked_real=True) as (copy, sha):
+                if (sha, file.period) in seen:
+                    continue  # the same bytes listed twice (overlapping globs) load once
+                seen.add((sha, file.period))
+                source = SourceFile(dataset.name, file.path, file.listed_as, None)
+                candidate = _candidate(settings.landing_dir, source, sha, copy.stat().st_size)
+                accepted = check_file_size(settings, candidate, None)  # bytes, before it is parsed
+                parsed = parse_local_file(
+                    dataclasses.replace(candidate, landed_path=str(copy)), file, schemas[dataset.name]
+                )
+                accepted = check_file_size(settings, candidate, parsed.parsed.row_count) or accepted
+                landed = land_file(
+                    settings.landing_dir,
+                    dataset.name,
+                    file.path,
+                    file.listed_as,
+                    None,
+                    dataset.schema_path,
+                    copy_from=copy,
+                )
             if accepted and log is not None:
                 log.warning(accepted)
-            local[dataset.name].append(parsed)
+            local[dataset.name].append(landed_as(parsed, landed))
     return schemas, local
 
 

@@ -19,6 +19,7 @@ blocking raw gates (:mod:`orchestration.lib.gates`), which name the file and lin
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -35,7 +36,7 @@ import yaml
 
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ingest.landing import LandedFile
-from orchestration.lib.ingest.reader import ParsedFile, _decode, normalise_header
+from orchestration.lib.ingest.reader import ParsedFile, _decode, file_format, normalise_header, open_workbook
 from orchestration.lib.settings import DBT_PROJECT_DIR
 from orchestration.lib.sources.config import LocalDataset, LocalFile, _as_list
 from orchestration.lib.sources.yaml_input import SafeLoader, read_yaml
@@ -560,21 +561,16 @@ def _cell_text(value: object, number_format: str | None) -> str:
 
 
 def _xlsx_rows(path: Path, source_file: str, sheet: str | None) -> tuple[str, Iterator[tuple[int, list[str]]]]:
-    import openpyxl  # only XLSX files need it
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
-        raise PipelineInputError(f"{source_file}: not a readable XLSX workbook: {exc}") from exc
+    workbook, handle = open_workbook(path, source_file)
     if sheet is None:
         worksheet = workbook.worksheets[0]
     elif sheet in workbook.sheetnames:
         worksheet = workbook[sheet]
     else:
+        names = ", ".join(workbook.sheetnames)
         workbook.close()
-        raise PipelineInputError(
-            f"{source_file}: no sheet '{sheet}' (the workbook has: {', '.join(workbook.sheetnames)})"
-        )
+        handle.close()
+        raise PipelineInputError(f"{source_file}: no sheet '{sheet}' (the workbook has: {names})")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
@@ -582,6 +578,7 @@ def _xlsx_rows(path: Path, source_file: str, sheet: str | None) -> tuple[str, It
                 yield number, [_cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
         finally:
             workbook.close()
+            handle.close()
 
     return worksheet.title, rows()
 
@@ -601,7 +598,8 @@ def _csv_rows(path: Path, source_file: str) -> tuple[str, Iterator[tuple[int, li
 
 
 def is_xlsx(path: Path) -> bool:
-    return path.suffix.lower() in (".xlsx", ".xlsm")
+    """Told by content, as DfE files are: a checked private copy has no suffix."""
+    return file_format(path) == "xlsx"
 
 
 def read_table(path: Path, source_file: str, schema: LocalSchema) -> Table:
@@ -688,6 +686,14 @@ def _cell(row: list[str], index: int | None) -> str | None:
     if index is None:
         return None
     return row[index] if index < len(row) else ""
+
+
+def landed_as(parsed: LocalParsedFile, landed: LandedFile) -> LocalParsedFile:
+    """A file parsed from its private copy, recorded as the file that then landed: the landing's
+    sequence number (the copy was read under the one it would get) in its lineage."""
+    for record in parsed.records:
+        record["_landed_seq"] = landed.landed_seq
+    return dataclasses.replace(parsed, parsed=dataclasses.replace(parsed.parsed, landed=landed))
 
 
 def parse_local_file(landed: LandedFile, file: LocalFile, schema: LocalSchema) -> LocalParsedFile:

@@ -286,12 +286,11 @@ def _is_header(cells: list[str], spec: DatasetSpec | None) -> bool:
     return {"time_period", "geographic_level"} <= names
 
 
-def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSpec | None) -> TextScan:
-    """The first sheet whose header row (within its first rows) names the dataset's required
-    columns, as a UTF-8 CSV from that header down; rows above it are counted in line_offset."""
+def open_workbook(path: Path, source_file: str):
+    """An XLSX workbook read-only, and the file handle it reads (close both), once what it unzips
+    to is within EDU_XLSX_MAX_BYTES, judged from the ZIP's directory before anything is inflated."""
     import openpyxl  # only workbooks need it
 
-    # what the workbook unzips to, from the ZIP's directory, before anything is inflated
     limit = load_settings().xlsx_max_bytes
     try:
         with zipfile.ZipFile(path) as archive:
@@ -306,10 +305,16 @@ def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSp
     # by its content here (a checked copy has no suffix, a download may have the wrong one)
     handle = path.open("rb")
     try:
-        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        return openpyxl.load_workbook(handle, read_only=True, data_only=True), handle
     except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
         handle.close()
         raise PipelineInputError(f"{source_file}: not a readable XLSX workbook: {exc}") from exc
+
+
+def xlsx_to_csv(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSpec | None) -> TextScan:
+    """The first sheet whose header row (within its first rows) names the dataset's required
+    columns, as a UTF-8 CSV from that header down; rows above it are counted in line_offset."""
+    workbook, handle = open_workbook(path, source_file)
     sheets = workbook.sheetnames
     try:
         for worksheet in workbook.worksheets:
