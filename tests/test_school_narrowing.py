@@ -1,6 +1,7 @@
 """Secondary suppression against an attacker who solves for the withheld cells, on 300 generated
-LA x measure groups (fixed seed): small and large cohorts, percentages of whole pupils and
-Attainment 8 scores near their bounds. The model (int_school_values_suppressed, as dbt compiles
+LA x measure groups (fixed seed): small and large cohorts, percentages of whole pupils (some
+written coarser than the measure's decimal places), Attainment 8 scores near their bounds, and
+values withheld at source, unknown to the model but in the attacker's total. The model (int_school_values_suppressed, as dbt compiles
 it) decides what is withheld; the attacker knows every published value and cohort and the exact
 LA total, solves for the withheld schools' pupil counts (tests/test_school_view.py's solver) and
 must be left, for every withheld value, with at least EDU_SCHOOL_MIN_POSSIBILITIES counts (or all
@@ -54,24 +55,38 @@ def compiled_model(build_db: Path, workdir: Path) -> str:
     return next((workdir / "target" / "compiled").rglob("int_school_values_suppressed.sql")).read_text(encoding="utf-8")
 
 
-def generated_groups(rng: random.Random) -> tuple[list[tuple], list[tuple]]:
-    """School rows (urn, la, measure, value, cohort) and what the attacker is given per group."""
+MEASURES = {  # code -> (dataset, bounds); ks4_em_94 has one decimal place but is written whole
+    "ks2_rwm_expected": ("ks2", (0, 100)),
+    "ks4_em_94": ("ks4", (0, 100)),
+    "ks4_attainment8": ("ks4", (0, 90)),
+}
+
+
+def written(measure: str, value: float) -> float:
+    """As the council's file writes it: percentages whole, whatever the measure's decimal places."""
+    return value if measure == "ks4_attainment8" else float(round(value))
+
+
+def generated_groups(rng: random.Random) -> list[tuple]:
+    """School rows (urn, la, period, measure, true value, cohort, status): one to three small schools
+    and one to six larger ones per group; pass rates skewed to the ends, where narrowing bites; in
+    one group of six a school's value is withheld at source (the attacker's total still has it)."""
     rows = []
     for g in range(GROUPS):
         la = f"{900 + g % 50}"
         period = 202000 + 101 * (g // 50)  # six periods, so each LA x measure x period is one group
-        measure = "ks2_rwm_expected" if g % 3 else "ks4_attainment8"
-        small = rng.randint(1, 3)
-        large = rng.randint(1, 6)
-        cohorts = [rng.randint(1, 10) for _ in range(small)] + [rng.randint(11, 60) for _ in range(large)]
+        measure = list(MEASURES)[g % 3]
+        cohorts = [rng.randint(1, 10) for _ in range(rng.randint(1, 3))]
+        cohorts += [rng.randint(11, 120) for _ in range(rng.randint(1, 6))]
+        at_source = rng.randrange(len(cohorts)) if g % 6 == 0 else None
         for i, n in enumerate(cohorts):
-            if measure == "ks2_rwm_expected":
-                # pass rates skewed to the ends, where narrowing bites
-                passes = rng.choice([0, n, n - 1, rng.randint(0, n)]) if n else 0
-                value = float(round(100 * max(passes, 0) / n))
-            else:
+            if measure == "ks4_attainment8":
                 value = round(rng.choice([rng.uniform(80, 90), rng.uniform(0, 10), rng.uniform(30, 60)]), 1)
-            rows.append((f"G{g:03d}S{i:02d}", la, period, measure, value, n))
+            else:
+                passes = rng.choice([0, n, n - 1, rng.randint(0, n)])
+                value = 100 * passes / n  # the truth; the file writes it whole (below)
+            status = "suppressed_at_source" if i == at_source else "published"
+            rows.append((f"G{g:03d}S{i:02d}", la, period, measure, value, n, status))
     return rows
 
 
@@ -93,13 +108,20 @@ def decided(sample_publication: Path, tmp_path_factory) -> list[dict]:
         con.executemany(
             "INSERT INTO staging.stg_local__school_values (dataset, urn, old_la_code, time_period, time_identifier, "
             "measure_code, value, cohort, source_status, landed_seq, source_row_number) "
-            "VALUES (?, ?, ?, ?, 'Academic year', ?, ?, ?, 'published', 1, 1)",
-            [("ks2" if m.startswith("ks2") else "ks4", urn, la, p, m, v, n) for urn, la, p, m, v, n in rows],
+            "VALUES (?, ?, ?, ?, 'Academic year', ?, ?, ?, ?, 1, 1)",
+            [
+                (MEASURES[m][0], urn, la, p, m, written(m, v) if status == "published" else None, n, status)
+                for urn, la, p, m, v, n, status in rows
+            ],
         )
         con.executemany(
             "INSERT INTO staging.stg_local__measures (dataset, measure_code, unit, value_min, value_max, is_headline, "
             "uses_numerator_denominator, landed_seq) VALUES (?, ?, ?, ?, ?, true, false, 1)",
-            [("ks2", "ks2_rwm_expected", "percent", None, None), ("ks4", "ks4_attainment8", "score", 0, 90)],
+            [
+                ("ks2", "ks2_rwm_expected", "percent", None, None),
+                ("ks4", "ks4_em_94", "percent", None, None),
+                ("ks4", "ks4_attainment8", "score", 0, 90),
+            ],
         )
         select = re.sub(r"^\s*create .*? as\s*\(", "", sql, flags=re.I | re.S)  # the model's SELECT as compiled
         cursor = con.execute(
@@ -108,7 +130,8 @@ def decided(sample_publication: Path, tmp_path_factory) -> list[dict]:
             f"FROM ({select}) AS decided"
         )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
+        truth = {urn: value for urn, _, _, _, value, _, _ in rows}  # what the attacker's LA total is made of
+        return [{**dict(zip(names, r)), "true_value": truth[r[0]]} for r in cursor.fetchall()]
 
 
 def test_no_withheld_value_is_narrowed_beyond_the_stated_limits(decided):
@@ -116,7 +139,7 @@ def test_no_withheld_value_is_narrowed_beyond_the_stated_limits(decided):
     for row in decided:
         groups[(row["old_la_code"], row["time_period"], row["measure_code"])].append(row)
     assert len(groups) == GROUPS
-    bounds = {"ks2_rwm_expected": (0, 100), "ks4_attainment8": (0, 90)}
+    bounds = {code: limits for code, (_, limits) in MEASURES.items()}
     checked = counted = secondary = published = unsafe_groups = 0
     for key, members in groups.items():
         hidden = [m for m in members if m["value_status"] != "published"]
@@ -131,7 +154,8 @@ def test_no_withheld_value_is_narrowed_beyond_the_stated_limits(decided):
             continue
         with_pupils = [m for m in hidden if m["cohort"]]
         lo, hi = bounds[key[2]]
-        for m, (possible, width) in zip(with_pupils, attack(with_pupils, [m["value"] for m in with_pupils], lo, hi)):
+        solved = attack(with_pupils, [m["true_value"] for m in with_pupils], lo, hi)
+        for m, (possible, width) in zip(with_pupils, solved):
             where = f"{key} URN {m['urn']}: {[(h['cohort'], h['value']) for h in hidden]}"
             assert width >= MIN_INTERVAL_PERCENT / 100 * (hi - lo) - 1e-6, f"{where} narrowed to {width:.2f}"
             if possible is not None:

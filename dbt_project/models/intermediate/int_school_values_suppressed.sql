@@ -15,8 +15,10 @@
 -- when fewer) and the interval is at least EDU_SCHOOL_MIN_INTERVAL_PERCENT of the measure's range.
 -- While S is not safe the next school in order of cohort ascending, then URN, is withheld as
 -- well. (Two schools of 10 and 1 pupils with 8 passes between them leave the larger at 70% or
--- 80%: two possibilities, so a third school is withheld.) A source-suppressed value is unknown
--- to us, so for a set that holds one only the two-school condition can be checked.
+-- 80%: two possibilities, so a third school is withheld.) A value withheld at source is unknown
+-- to us but in the attacker's total: S is then checked at both ends of what that total can be. A
+-- school whose cohort nobody knows gives no cover. Where even withholding every school leaves a
+-- value narrowed, all are withheld and is_group_total_safe says no total of them may be shown.
 with
 
 school_values as (
@@ -154,14 +156,12 @@ ordered_candidates as (
         -- What an attacker could not reconstruct even with the LA total: a value the source
         -- withheld, or a school whose cohort is unknown.
         primary_status = 'suppressed_at_source' or cohort is null as is_unknown_to_attacker,
-        -- A percentage of whole pupils: the value is a pupil count over the cohort, as shown to
-        -- the measure's decimal places, so its total (value x cohort) is 100 x that count.
+        -- A percentage of the cohort's pupils (a measure, not a row, property: the files may write
+        -- it coarser than the measure's decimal places): its total, value x cohort, is 100 x a
+        -- whole number of pupils. Read so even where the value is of sessions, say, it only
+        -- makes the check stricter.
         coalesce(
-            unit = '%'
-            and value_lower_bound = 0
-            and value_upper_bound = 100
-            and cohort > 0
-            and abs(100.0 * round(value * cohort / 100.0) / cohort - value) <= 0.5 * pow(10, -decimal_places) + 1e-9,
+            unit = '%' and value_lower_bound = 0 and value_upper_bound = 100 and not uses_numerator_denominator,
             false
         ) as is_pupil_count,
         row_number() over candidate_order as candidate_position
@@ -181,7 +181,13 @@ candidate_totals as (
 
     select
         *,
-        case when is_pupil_count then 100 * round(value * cohort / 100.0) else value * cohort end as member_total
+        case when is_pupil_count then 100 * round(value * cohort / 100.0) else value * cohort end as member_total,
+        -- a whole percentage of 100 or more pupils may stand for either of two counts: the
+        -- attacker's total is then known to us within a pupil either way
+        case when is_pupil_count and cohort >= 100 and value is not null then 100 else 0 end as member_total_slack,
+        -- a value unknown to us, of a known cohort: the attacker's total includes it, anywhere in
+        -- its bounds
+        case when primary_status = 'suppressed_at_source' then cohort end as unknown_value_cohort
     from ordered_candidates
 
 ),
@@ -192,11 +198,13 @@ prefix_totals as (
         *,
         count(*) filter (where is_primary_withheld) over suppression_group as primary_withheld_count,
         count(*) over suppression_group as candidate_count,
-        -- Schools with pupils: a zero-cohort member hides nothing about the others.
-        count(*) filter (where coalesce(cohort, 1) > 0) over prefix as prefix_schools_with_pupils,
-        bool_or(is_unknown_to_attacker) over prefix as prefix_has_unknown,
-        sum(cast(cohort as double)) over prefix as prefix_cohort,
-        sum(member_total) over prefix as prefix_total
+        -- Schools with pupils: a zero-cohort member, or one whose cohort nobody knows, hides
+        -- nothing about the others.
+        count(*) filter (where coalesce(cohort, 0) > 0) over prefix as prefix_schools_with_pupils,
+        sum(cast(coalesce(cohort, 0) as double)) over prefix as prefix_cohort,
+        coalesce(sum(member_total) over prefix, 0) as prefix_known_total,
+        sum(member_total_slack) over prefix as prefix_total_slack,
+        coalesce(sum(cast(unknown_value_cohort as double)) over prefix, 0) as prefix_unknown_cohort
     from candidate_totals
     window
         suppression_group as (partition by old_la_code, measure_code, time_period, time_identifier),
@@ -208,8 +216,27 @@ prefix_totals as (
 
 ),
 
--- For "withhold the first candidate_position candidates": the interval each of those schools'
--- totals lies in, given the prefix's total and cohort and every other member's bounds.
+-- For "withhold the first candidate_position candidates" (only prefixes that hold every primary-
+-- withheld school can be chosen): the interval each of those schools' totals lies in, given the
+-- prefix's total X and cohort and every other member's bounds. With a value unknown to us in the
+-- prefix (or a count a whole percentage cannot pin), X is anywhere from its lowest to its highest;
+-- a member's interval is narrowest at one of those ends, so both are checked.
+prefix_ends as (
+
+    select
+        prefix_totals.*,
+        prefix_known_total
+        + case when ends.at_upper then prefix_total_slack else -prefix_total_slack end
+        + coalesce(case when ends.at_upper then value_upper_bound else value_lower_bound end, 0) * prefix_unknown_cohort
+            as total_at_end
+    from prefix_totals
+    cross join (values (false), (true)) as ends (at_upper)
+    where
+        primary_withheld_count > 0
+        and candidate_position >= primary_withheld_count
+
+),
+
 member_intervals as (
 
     select
@@ -222,39 +249,34 @@ member_intervals as (
         member.is_pupil_count,
         prefix.value_lower_bound,
         prefix.value_upper_bound,
-        case
-            when prefix.prefix_cohort = member.cohort then member.member_total
-            else greatest(
-                coalesce(prefix.value_lower_bound * member.cohort, cast('-infinity' as double)),
-                prefix.prefix_total
-                - coalesce(prefix.value_upper_bound * (prefix.prefix_cohort - member.cohort), cast('infinity' as double))
-            )
-        end as total_low,
-        case
-            when prefix.prefix_cohort = member.cohort then member.member_total
-            else least(
-                coalesce(prefix.value_upper_bound * member.cohort, cast('infinity' as double)),
-                prefix.prefix_total
-                - coalesce(prefix.value_lower_bound * (prefix.prefix_cohort - member.cohort), cast('-infinity' as double))
-            )
-        end as total_high
-    from prefix_totals as prefix
+        greatest(
+            coalesce(prefix.value_lower_bound * member.cohort, cast('-infinity' as double)),
+            prefix.total_at_end
+            - coalesce(prefix.value_upper_bound * (prefix.prefix_cohort - member.cohort), cast('infinity' as double))
+        ) as total_low,
+        least(
+            coalesce(prefix.value_upper_bound * member.cohort, cast('infinity' as double)),
+            prefix.total_at_end
+            - coalesce(prefix.value_lower_bound * (prefix.prefix_cohort - member.cohort), cast('-infinity' as double))
+        ) as total_high
+    from prefix_ends as prefix
     inner join prefix_totals as member
         on
-            prefix.old_la_code = member.old_la_code
+            prefix.old_la_code is not distinct from member.old_la_code
             and prefix.measure_code = member.measure_code
             and prefix.time_period = member.time_period
             and prefix.time_identifier is not distinct from member.time_identifier
             and member.candidate_position <= prefix.candidate_position
     where
         member.cohort > 0
-        and not prefix.prefix_has_unknown
+        -- a member that is the prefix's only pupils is pinned: the two-school rule refuses it
+        and prefix.prefix_cohort > member.cohort
 
 ),
 
--- A member is hidden well enough when its interval keeps the stated width and, for a count, the
--- stated number of whole counts (or every count its cohort allows). The small tolerance keeps a
--- value computed as 29/29*100 = 99.99999... from passing as "below 100".
+-- A member is hidden well enough when its interval keeps the stated width and, for a percentage of
+-- pupils, the stated number of whole counts (or every count its cohort allows). The small
+-- tolerance keeps a value computed as 29/29*100 = 99.99999... from passing as "below 100".
 prefix_narrowing as (
 
     select
@@ -272,7 +294,8 @@ prefix_narrowing as (
             end
             and (
                 not is_pupil_count
-                or floor((total_high - total_low) / 100.0 + 1e-6) + 1 >= least({{ school_min_possibilities() }}, member_cohort + 1)
+                or floor(total_high / 100.0 + 1e-6) - ceil(total_low / 100.0 - 1e-6) + 1
+                >= least({{ school_min_possibilities() }}, member_cohort + 1)
             )
         ) as members_hidden
     from member_intervals
@@ -284,12 +307,11 @@ prefix_checked as (
 
     select
         prefix_totals.*,
-        prefix_totals.prefix_schools_with_pupils >= 2
-        and (prefix_totals.prefix_has_unknown or coalesce(prefix_narrowing.members_hidden, false)) as prefix_is_safe
+        prefix_totals.prefix_schools_with_pupils >= 2 and coalesce(prefix_narrowing.members_hidden, false) as prefix_is_safe
     from prefix_totals
     left join prefix_narrowing
         on
-            prefix_totals.old_la_code = prefix_narrowing.old_la_code
+            prefix_totals.old_la_code is not distinct from prefix_narrowing.old_la_code
             and prefix_totals.measure_code = prefix_narrowing.measure_code
             and prefix_totals.time_period = prefix_narrowing.time_period
             and prefix_totals.time_identifier is not distinct from prefix_narrowing.time_identifier
