@@ -115,16 +115,16 @@ def _run_locked(settings) -> int:
 def refresh_job(defs, run_outputs: bool):
     """The refresh job, or with EDU_RUN_OUTPUTS=0 the part up to the publication (no briefings,
     exports or docs): quicker when only the warehouse is wanted, e.g. in tests of ingestion and
-    publication. Checks are chosen with their assets, so the freshness check, which the job leaves
-    to its sensor, stays out here too."""
-    from orchestration.defs.publish.schedules import FRESHNESS_CHECK_KEY, REFRESH_JOB_NAME
+    publication. The checks are the job's own on those assets, so what the job leaves out (the
+    freshness check, evaluated by its sensor) stays out here too."""
+    from orchestration.defs.publish.schedules import REFRESH_JOB_NAME
 
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
     if run_outputs:
         return job
-    graph = defs.resolve_asset_graph()
+    graph = job.asset_layer.asset_graph
     assets = {key for key in graph.get_all_asset_keys() if key.path[0] != "outputs"}
-    checks = {key for key in graph.asset_check_keys if key.asset_key in assets and key != FRESHNESS_CHECK_KEY}
+    checks = {key for key in graph.asset_check_keys if key.asset_key in assets}
     return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 

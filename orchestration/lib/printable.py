@@ -16,6 +16,18 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|&~])")
 
 
+# What XML 1.0 cannot carry at all (SVG charts, the Word paper): shown as '?'.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML character data or a double-quoted attribute value: markup escaped, and
+    characters XML cannot hold replaced, so a name from an input file never breaks the document."""
+    return (
+        _NOT_XML.sub("?", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
 def printable(text: str) -> str:
     """``text`` without control characters (each shown as '?', so the reader sees something was there)."""
     return _CONTROL.sub("?", text)

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 DIALECT = "duckdb"
 CACHE_FILE = "column_lineage.json"
+# Part of every cache key: change it when model_lineage changes what it works out.
+LINEAGE_VERSION = 1
 CACHE_LIMIT = 2000  # entries: each is one model's lineage for one version of its SQL and inputs
 PARALLEL_FROM = 4  # models to work out before a second process is worth its start-up
 
@@ -75,7 +77,13 @@ def _job(manifest: Mapping[str, Any], target_path: Path, columns: Columns, uniqu
         for parent in _parents(manifest, node)
     ]
     key_material = json.dumps(
-        {"sqlglot": importlib.metadata.version("sqlglot"), "sql": sql, "parents": parents}, sort_keys=True
+        {
+            "version": LINEAGE_VERSION,
+            "sqlglot": importlib.metadata.version("sqlglot"),
+            "sql": sql,
+            "parents": parents,
+        },
+        sort_keys=True,
     )
     return {
         "unique_id": unique_id,

@@ -61,9 +61,13 @@ la_regions as (
 
     select
         la_measures.*,
-        coalesce(
-            la_measures.region_code, local_authorities.london_subregion_code, local_authorities.region_code
-        ) as own_region_code
+        -- a London borough's sub-region from the LA dimension where the row says only London (or
+        -- nothing), so one file's coding never flips its comparator for a year
+        case
+            when la_measures.region_code is null or la_measures.region_code = {{ london_code() }}
+                then coalesce(local_authorities.london_subregion_code, local_authorities.region_code, la_measures.region_code)
+            else la_measures.region_code
+        end as own_region_code
     from la_measures
     left join local_authorities
         on la_measures.area_code = local_authorities.old_la_code

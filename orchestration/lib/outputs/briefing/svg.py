@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-from html import escape
 
 from orchestration.lib.outputs.briefing.charts import (
     ENGLAND_COLOUR,
@@ -26,6 +25,7 @@ from orchestration.lib.outputs.briefing.charts import (
     MeasureSeries,
 )
 from orchestration.lib.outputs.briefing.sentences import format_number, ordinal, period_label
+from orchestration.lib.printable import xml_text
 
 WIDTH, HEIGHT = 400, 250
 FONT = 12  # viewBox units: 10 to 15 px on screen (see the module docstring)
@@ -36,11 +36,8 @@ INK, MUTED, GRID = "#0b0c0c", "#505a5f", "#e6e6e6"
 
 
 def _text(x: float, y: float, text: str, *, size: float = FONT, anchor: str = "start", **attrs: str) -> str:
-    extra = "".join(f' {name.replace("_", "-")}="{escape(str(value))}"' for name, value in attrs.items())
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:g}" text-anchor="{anchor}"{extra}>'
-        f"{escape(text, quote=False)}</text>"
-    )
+    extra = "".join(f' {name.replace("_", "-")}="{xml_text(str(value))}"' for name, value in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:g}" text-anchor="{anchor}"{extra}>{xml_text(text)}</text>'
 
 
 def _ticks(low: float, high: float, target: int = 5) -> list[float]:
@@ -101,9 +98,9 @@ class _Frame:
 def _svg(label: str, parts: list[str], css_class: str) -> str:
     return (
         f'<svg class="{css_class}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(label)}" '
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{xml_text(label)}" '
         f'font-family="Helvetica Neue, Arial, Liberation Sans, sans-serif">'
-        f"<title>{escape(label, quote=False)}</title>" + "".join(parts) + "</svg>"
+        f"<title>{xml_text(label)}</title>" + "".join(parts) + "</svg>"
     )
 
 
@@ -172,7 +169,7 @@ def _line(frame, series, values, colour, dash, width, radius, name) -> list[str]
             value, series.decimal_places, series.unit
         )
         markers.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}"><title>{escape(tip, quote=False)}</title></circle>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}"><title>{xml_text(tip)}</title></circle>'
         )
     if not markers:
         return []

@@ -12,28 +12,17 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 from orchestration.lib.outputs.briefing.schools import SchoolNum
 from orchestration.lib.outputs.briefing.sentences import Note, Num, Sentence
+from orchestration.lib.printable import xml_text
 
 STATUS_WHITE_TEXT = ("A", "D")
 TEXT_WIDTH_TWIPS = 9638  # A4's 21 cm less 2 cm margins each side, in twentieths of a point
 TABLE_TEXT_HALF_POINTS = 18  # 9 pt
-# XML 1.0 cannot carry these; a name from an input file that holds one shows "?" instead
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _RUN_SEPARATOR = '<w:r><w:t xml:space="preserve"> </w:t></w:r>'
-
-
-def _xml_text(text: str) -> str:
-    return xml_escape(_NOT_XML.sub("?", text))
-
-
-def _attr(text: str) -> str:
-    return xml_escape(_NOT_XML.sub("?", text), {'"': "&quot;"})
 
 
 def _run_properties(*, bold: bool = False, italic: bool = False, white: bool = False, size: int | None = None) -> str:
@@ -49,7 +38,7 @@ def _run_properties(*, bold: bool = False, italic: bool = False, white: bool = F
 def _run(text: str, **properties) -> str:
     """One run of text. Paragraphs and tables are written as WordprocessingML text and parsed
     once: python-docx's object per run made the Word paper most of a run's time."""
-    return f'<w:r>{_run_properties(**properties)}<w:t xml:space="preserve">{_xml_text(text)}</w:t></w:r>'
+    return f'<w:r>{_run_properties(**properties)}<w:t xml:space="preserve">{xml_text(text)}</w:t></w:r>'
 
 
 def _parts_xml(parts, white: bool = False, size: int | None = None) -> str:
@@ -62,7 +51,7 @@ def _parts_xml(parts, white: bool = False, size: int | None = None) -> str:
             out.append(
                 # a rich-text control (no <w:text/>): LibreOffice draws a plain-text control's
                 # text in the paragraph's look, dropping the run's size and white-on-band colour
-                f'<w:sdt><w:sdtPr><w:tag w:val="{_attr(tag)}"/></w:sdtPr>'
+                f'<w:sdt><w:sdtPr><w:tag w:val="{xml_text(tag)}"/></w:sdtPr>'
                 f"<w:sdtContent>{_run(part.text, white=white, size=size)}</w:sdtContent></w:sdt>"
             )
         elif isinstance(part, Note):
@@ -146,7 +135,7 @@ class _Writer:
         self.paragraph(text, "Title" if level == 0 else f"Heading {level}")
 
     def _style_xml(self, style: str | None) -> str:
-        return f'<w:pPr><w:pStyle w:val="{_attr(self._style_id(style))}"/></w:pPr>' if style else ""
+        return f'<w:pPr><w:pStyle w:val="{xml_text(self._style_id(style))}"/></w:pPr>' if style else ""
 
     def _style_id(self, name: str) -> str:
         if name not in self._style_ids:
@@ -164,7 +153,7 @@ class _Writer:
             return f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{shading}</w:tcPr><w:p>{content}</w:p></w:tc>'
 
         out = [
-            f'<w:tbl {self.nsdecls}><w:tblPr><w:tblStyle w:val="{_attr(self._style_id("Table Grid"))}"/>'
+            f'<w:tbl {self.nsdecls}><w:tblPr><w:tblStyle w:val="{xml_text(self._style_id("Table Grid"))}"/>'
             '<w:tblW w:w="0" w:type="auto"/><w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" '
             'w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>',
             f'<w:gridCol w:w="{width}"/>' * len(headers),
