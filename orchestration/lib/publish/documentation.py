@@ -22,7 +22,10 @@ AUDIT_TABLES = {
             "check_results": "JSON list of every gate: check, asset, passed, description.",
             "table_checksums": "JSON object: table -> {rows, checksum} (order-independent content checksum).",
             "previous_publication_id": "The publication this one replaced.",
-            "parameters": "JSON object: the settings that shape the published values (EDU_SCHOOL_MIN_COHORT).",
+            "parameters": (
+                "JSON object: the settings that shape the published values (EDU_SCHOOL_MIN_COHORT, "
+                "EDU_SCHOOL_MIN_POSSIBILITIES, EDU_SCHOOL_MIN_INTERVAL_PERCENT)."
+            ),
         },
     }
 }
