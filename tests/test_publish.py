@@ -7,6 +7,8 @@ import json
 import duckdb
 import pytest
 
+# at module level: Dagster resolves an asset's parameter annotation by name
+from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.lib.publish import warehouse as publish_module
 from orchestration.lib.publish.warehouse import publish
 from tests.conftest import BiTool, compat_duckdb_python
@@ -369,3 +371,65 @@ def test_a_bad_narrowing_threshold_is_refused_naming_it(name, value, message, mo
     monkeypatch.setenv(name, value)
     with pytest.raises(PipelineInputError, match=f"{name} must .*{message}"):
         load_settings().validate()
+
+
+def _holding_process(folder):
+    """Another process holding ``folder``'s run lock (as a `make run` would), until killed."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from orchestration.lib import run_lock\n"
+            "with run_lock.exclusive(Path(sys.argv[1]), 'make run'):\n"
+            "    print('held', flush=True); time.sleep(60)",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_run_launched_in_the_ui_holds_the_warehouse_for_the_whole_run(tmp_path):
+    """A Dagster run (as the UI launches it: every step in one process) takes <warehouse>/.run.lock
+    through its warehouse resource from start to end: while another process holds it, the run
+    stops before any step runs, naming the holder; while the run runs, nobody else gets it; a run
+    `make run` started in this process holds it already and goes ahead."""
+    import dagster as dg
+
+    from orchestration.lib import run_lock
+
+    folder = tmp_path / "warehouse"
+    seen = []
+
+    @dg.asset
+    def first(warehouse: WarehouseResource) -> None:
+        # meanwhile the folder is the run's: a second run (make run, or another from the UI) is refused
+        with pytest.raises(run_lock.RunLockedError), run_lock.exclusive(folder, "make run"):
+            pass
+        seen.append("first")
+
+    @dg.asset(deps=[first])
+    def second(warehouse: WarehouseResource) -> None:
+        seen.append("second")
+
+    resources = {"warehouse": WarehouseResource(warehouse_dir=str(folder))}
+    holder = _holding_process(folder)
+    try:
+        refused = dg.materialize([first, second], resources=resources, raise_on_error=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not refused.success and seen == []
+    said = " ".join(str(e.event_specific_data) for e in refused.all_events)
+    assert f"another run is using {folder}: make run (pid {holder.pid} on " in said
+
+    assert dg.materialize([first, second], resources=resources).success and seen == ["first", "second"]
+    with run_lock.exclusive(folder, "make run"):  # released when the run ended
+        seen.clear()
+        assert dg.materialize([first, second], resources=resources).success  # make run's own run
+    assert seen == ["first", "second"]

@@ -33,10 +33,12 @@ def watched(tmp_path, ees_api):
 
 def tick(sources, cursor: str | None):
     sensor = build_ees_sensor()
-    context = dg.build_sensor_context(
+    # a context manager, as the daemon opens it: the warehouse resource has a run-scoped lock
+    # (taken only inside a run, never by a sensor)
+    with dg.build_sensor_context(
         cursor=cursor, sensor_name=SENSOR_NAME, resources={"warehouse": WarehouseResource(sources_file=str(sources))}
-    )
-    return sensor.evaluate_tick(context)
+    ) as context:
+        return sensor.evaluate_tick(context)
 
 
 def test_sensor_is_stopped_by_default_and_targets_the_refresh_job(monkeypatch):

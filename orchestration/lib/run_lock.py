@@ -25,6 +25,15 @@ class RunLockedError(PipelineInputError):
     """Another run holds the folder."""
 
 
+# Folders whose run lock this process holds: a run the CLI started holds it already when Dagster
+# starts the run's resources in the same process (defs/ingest/resources.py).
+_HELD: set[Path] = set()
+
+
+def held_here(folder: Path) -> bool:
+    return folder.resolve() in _HELD
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id runs (one owned by another user counts as running): the
     owner of a leftover file named after its pid may still be using it."""
@@ -60,9 +69,11 @@ def exclusive(folder: Path, what: str) -> Iterator[None]:
         }
         os.ftruncate(handle, 0)
         os.pwrite(handle, json.dumps(holder).encode("utf-8"), 0)
+        _HELD.add(folder.resolve())
         try:
             yield
         finally:
+            _HELD.discard(folder.resolve())
             os.ftruncate(handle, 0)
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:

@@ -1,11 +1,14 @@
 """Where the pipeline reads and writes. Every field defaults to the environment (EDU_* variables,
 see .env.example) when left empty, so the UI's launchpad can override one run at a time."""
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
 
+from orchestration.lib import run_lock
 from orchestration.lib.settings import Settings, load_settings
 
 
@@ -13,6 +16,21 @@ class WarehouseResource(dg.ConfigurableResource):
     sources_file: str = ""
     warehouse_dir: str = ""
     landing_dir: str = ""
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseResource"]:
+        """A run holds its warehouse folder's run lock (<warehouse>/.run.lock) from its start to its
+        end, as `make run` does: the code location's executor runs every step in one process, which
+        starts this resource once per run. So a run launched in the UI stops at once, naming the
+        holder, while another run (from the UI or `make run`) is using the folder. Sensors use the
+        resource outside any run and take no lock; a run `make run` started holds it already."""
+        folder = self.settings().warehouse_dir
+        run = context.run
+        if run is None or run_lock.held_here(folder):
+            yield self
+        else:
+            with run_lock.exclusive(folder, f"Dagster run {run.run_id}"):
+                yield self
 
     def settings(self) -> Settings:
         settings = load_settings()
