@@ -4,7 +4,6 @@ tests that check a rule reads the same in dbt as in Python or the gates' SQL."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,32 +13,42 @@ import pytest
 from orchestration.lib.settings import DBT_PROJECT_DIR
 
 
-def compile_inline(sql: str, workdir: Path) -> str:
-    """``sql`` with its Jinja rendered by dbt; dbt's target folder and database stay in ``workdir``."""
+def _compile(arguments: list[str], workdir: Path, build_db: Path) -> subprocess.CompletedProcess:
+    """``dbt compile`` of the project with ``arguments``; dbt's target folder stays in ``workdir``."""
     out = subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
             "compile",
             "--quiet",
-            "--inline",
-            sql,
+            *arguments,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
             "--target-path",
             str(workdir / "target"),
-            "--output",
-            "json",
+            "--vars",
+            json.dumps({"edu_build_db": str(build_db)}),
         ],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "EDU_BUILD_DB": str(workdir / "compile.duckdb")},
     )
     if out.returncode != 0:
-        pytest.fail(f"dbt compile failed: {out.stdout}\n{out.stderr}")
+        pytest.fail(f"dbt compile failed: {out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return out
+
+
+def compile_inline(sql: str, workdir: Path) -> str:
+    """``sql`` with its Jinja rendered by dbt; dbt's target folder and database stay in ``workdir``."""
+    out = _compile(["--inline", sql, "--output", "json"], workdir, workdir / "compile.duckdb")
     return json.loads(out.stdout[out.stdout.index("{") :])["compiled"]
+
+
+def compile_model(model: str, workdir: Path, build_db: Path) -> str:
+    """``model``'s SQL as dbt compiles it (with this environment's settings), reading ``build_db``."""
+    _compile(["--select", model], workdir, build_db)
+    return next((workdir / "target" / "compiled").rglob(f"{model}.sql")).read_text(encoding="utf-8")
 
 
 def sql_values(items: list[str]) -> str:

@@ -140,25 +140,11 @@ def test_a_second_run_on_the_same_warehouse_says_who_holds_it(tmp_path):
     """make run holds <warehouse>/.run.lock; a second one stops at once naming the holder, and the
     lock is free again when the first ends."""
     import os
-    import subprocess
-    import sys
 
     from orchestration.lib import run_lock
 
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path; from orchestration.lib import run_lock\n"
-            "with run_lock.exclusive(Path(sys.argv[1]), 'make run'):\n"
-            "    print('held', flush=True); time.sleep(60)",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _holding_process(tmp_path)
     try:
-        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(run_lock.RunLockedError) as error:
             with run_lock.exclusive(tmp_path, "make run"):
                 pass
