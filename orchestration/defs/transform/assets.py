@@ -106,14 +106,7 @@ def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_
     import duckdb
 
     with duckdb.connect(str(build_db), read_only=True) as con:
-        relations = {
-            (schema, name)
-            for schema, name in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
-                "WHERE database_name = current_database() AND NOT internal"
-            ).fetchall()
-        }
+        # every table and view of the build, with its columns (for the lineage below)
         columns: dict[tuple[str, str], dict[str, str]] = {}
         for schema, name, column, data_type in con.execute(
             "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
@@ -123,7 +116,7 @@ def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_
         outputs = []
         for event in events:
             key = context.asset_key_for_output(event.output_name).path if isinstance(event, dg.Output) else None
-            if key and len(key) == 2 and tuple(key) in relations:
+            if key and len(key) == 2 and tuple(key) in columns:
                 rows = con.execute(f"SELECT count(*) FROM {quote_identifier(key[0])}.{quote_identifier(key[1])}")
                 event = event.with_metadata({**event.metadata, "dagster/row_count": rows.fetchall()[0][0]})
             outputs.append(event)
