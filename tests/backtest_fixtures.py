@@ -28,31 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
-# LAIT code -> (dataset, catalogue measure_code, breakdown, EES indicator column, decimal places),
-# from the catalogue's lait_code column (dbt_project/seeds/measure_catalogue.csv), for the rows
-# whose breakdown these files can carry (BREAKDOWN_FILTERS). The codes and their meaning are from
-# lait_data_dictionary.csv ("Measure" in brackets):
-#   KS2W_Teacher_Assess        (KS2 TA - expected standard Writing - All Pupils)
-#   DAP_/NonDAP_NEW_KS2_RWM    (KS2 RWM Expected Level - attainment for (non) disadvantaged pupils)
-#   DAP_/NonDAP_KS4_ATT8       (Average Attainment 8 score per (non-)disadvantaged pupil)
-#   FSP_NEW_GOODDEV            (Foundation Stage - % achieving a good level of development)
-#   KS1P_all                   (Phonics Decoding - All pupils: % of Year 1 meeting the standard)
-#   KS1R/KS1W/KS1M_Expected    (Key Stage 1 Reading/Writing/Maths Expected Standard; the W and M
-#                               codes really contain a space: "KS1W_Expected _STD")
-#   APSE_Alevel                (A level cohort Average point score per entry)
-#   Alevel_AAB                 (A levels AAB grades / Applied / Double awards)
-#   A3A                        (A levels 3+ A grades / Double awards)
-#   Level2Age19_E&M (+_FSM, _NON_FSM)   (Level 2 qualification with E&M by the age of 19)
-#   Level3Age19, Level3_FMS_Attain, NonFSM_L3_aged19   (Level 3 by 19: all, FSM, non-FSM)
-#   TotAbs, TotPerAbNew        (Total School Absence; Total Persistent Absence (new definition))
-#   TotPermEx, TotFixedEx      (Total Permanent Exclusions; Total Suspensions)
-#   16-17 NEET, 16-17_not known_NEET    (16-17 NEET; % of 16-17 who are NEET or not known)
-#   FSP_Gooddev_FSM(_Other)    (EYFS GLD: FSM eligible and not)
-#   Pri/Sec/Spec TotAbs, PerAbNew, PermEx, FixedEx   (absence and exclusions by phase)
-# LAIT's FSM_NEW_KS2_RWM and KS1P_FSM are free-school-meal splits the catalogue does not have, so
-# they are written as decoy rows rather than compared. LAIT has no disadvantage split for EYFS,
-# phonics, KS1 or 16-18, so those catalogue breakdowns are not backtested here; KS4's SEN and
-# children-in-need breakdowns are backtested on DfE's own files (tests/test_backtest_real_files.py).
+# LAIT code -> (dataset, catalogue measure_code, breakdown, EES indicator column, decimal places,
+# filter values), from the catalogue's lait_code column (dbt_project/seeds/measure_catalogue.csv).
+# Each row is written with the filter values of the first alternative in its `filters` cell (the
+# EES tidy layout: breakdown_topic / breakdown, school_type, social_care_group, characteristic),
+# every other filter Total. The codes and their meaning are LAIT's (lait_data_dictionary.csv);
+# oddities such as "KS1W_Expected _STD" and "Total_ Pup_FixedEx" really contain a space.
+# LAIT's FSP_Gooddev_FSM_Other ("all other children") is not the catalogue's "not known to be
+# eligible for FSM" group, so it is a decoy rather than compared.
 CATALOGUE = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "measure_catalogue.csv"
 
 
@@ -64,44 +47,43 @@ def catalogue_lait_rows() -> pd.DataFrame:
     return rows
 
 
-def _lait_measures() -> dict[str, tuple[str, str, str, str, int]]:
+def first_filters(cell: str) -> dict[str, str]:
+    """The filter values of a catalogue `filters` cell's first alternative ('' -> {})."""
+    first = cell.split("|")[0]
+    return dict(pair.split("=", 1) for pair in first.split(";") if pair)
+
+
+def _lait_measures() -> dict[str, tuple[str, str, str, str, int, dict[str, str]]]:
     rows = catalogue_lait_rows()
-    rows = rows[rows["breakdown"].isin(BREAKDOWN_FILTERS) & rows["dataset"].isin(DATASET_FILTERS)]
+    rows = rows[rows["dataset"].isin(BASE_FILTERS)]
     return {
-        r.lait_code: (r.dataset, r.measure_code, r.breakdown, r.indicator_column, r.decimal_places)
+        r.lait_code: (
+            r.dataset,
+            r.measure_code,
+            r.breakdown,
+            r.indicator_column,
+            r.decimal_places,
+            first_filters(r.filters),
+        )
         for r in rows.itertuples(index=False)
     }
 
 
-# LAIT figures written into the files as rows that must NOT be read as the headline:
+# LAIT figures written into the files as rows that must NOT be read as a catalogue row:
 # LAIT code -> (dataset, EES indicator column, the row's filter values).
 LAIT_DECOYS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "FSM_NEW_KS2_RWM": (
-        "ks2",
-        "pt_rwm_met_expected_standard",
-        {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
-    ),
-    "KS1P_FSM": (
-        "phonics",
-        "pt_phonics_y1_met_expected_standard",
-        {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
-    ),
-    "Age19_NoNSEN_L2EM": (
-        "age19",
-        "l2_with_em_by19_rate",
-        {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"},
-    ),
-    "Age19_NoNSEN_L3": (
-        "age19",
-        "l3_by19_rate",
-        {"breakdown_topic": "SEN provision", "breakdown": "No identified SEN"},
+    "FSP_Gooddev_FSM_Other": (
+        "eyfs",
+        "gld_percentage",
+        {"breakdown_topic": "Free school meals", "breakdown": "All other children"},
     ),
     # an indicator the NEET files carry that the catalogue does not publish
     "16-17_not known": ("neet", "notknown_percent", {"age": "16-17"}),
 }
 
-# Filter columns of each dataset's files, as the real EES files have them.
-DATASET_FILTERS: dict[str, list[str]] = {
+# Filter columns every file of the dataset has, as the real EES files have them; the columns the
+# compared rows name are added (DATASET_FILTERS).
+BASE_FILTERS: dict[str, list[str]] = {
     "eyfs": ["breakdown_topic", "breakdown", "sex"],
     "phonics": ["breakdown_topic", "breakdown", "sex"],
     "ks1": ["breakdown_topic", "breakdown", "sex"],
@@ -113,20 +95,13 @@ DATASET_FILTERS: dict[str, list[str]] = {
     "exclusions": ["school_type"],
     "neet": ["age"],
 }
-DATASETS = list(DATASET_FILTERS)
-
-# breakdown -> the EES filter values of its rows (a filter not named here is Total).
-BREAKDOWN_FILTERS: dict[str, dict[str, str]] = {
-    "all": {},
-    "disadvantaged": {"breakdown_topic": "Disadvantage", "breakdown": "Disadvantaged"},
-    "not_disadvantaged": {"breakdown_topic": "Disadvantage", "breakdown": "Not disadvantaged"},
-    "fsm_eligible": {"breakdown_topic": "Free school meals", "breakdown": "FSM eligible"},
-    "not_fsm_eligible": {"breakdown_topic": "Free school meals", "breakdown": "Not FSM eligible"},
-    "primary": {"school_type": "State-funded primary"},
-    "secondary": {"school_type": "State-funded secondary"},
-    "special": {"school_type": "Special"},
-}
+DATASETS = list(BASE_FILTERS)
 LAIT_MEASURES = _lait_measures()
+DATASET_FILTERS: dict[str, list[str]] = {
+    dataset: base
+    + sorted({column for d, *_, named in LAIT_MEASURES.values() if d == dataset for column in named} - set(base))
+    for dataset, base in BASE_FILTERS.items()
+}
 
 # The NEET headline is the 16-17 age group, not an age 'Total'.
 HEADLINE_FILTERS: dict[str, dict[str, str]] = {"neet": {"age": "16-17"}}
@@ -356,8 +331,8 @@ def lait_cells(lait_path: Path, ees_ks2_path: Path, dictionary_path: Path) -> pd
     LAIT code x area x period of its dataset, with the EES cell, filters and version."""
     specs = pd.DataFrame(
         [
-            (code, d, m, b, i, dp, json.dumps(_filter_values(d, BREAKDOWN_FILTERS[b])), True)
-            for code, (d, m, b, i, dp) in LAIT_MEASURES.items()
+            (code, d, m, b, i, dp, json.dumps(_filter_values(d, named)), True)
+            for code, (d, m, b, i, dp, named) in LAIT_MEASURES.items()
         ]
         + [
             (code, d, None, None, i, None, json.dumps(_filter_values(d, f)), False)

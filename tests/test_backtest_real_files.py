@@ -114,7 +114,7 @@ def lait_period(years: str) -> int:
     return start * 100 + int(end[:2]) if end[:2].isdigit() else (start - 1) * 100 + start % 100
 
 
-def lait(code: str) -> dict[tuple[int, str], float]:
+def lait(code: str, dataset: str = "") -> dict[tuple[int, str], float]:
     rows = duckdb.execute(
         'SELECT "Years", CAST("LA Number" AS INTEGER), "Values" FROM read_parquet(?) '
         'WHERE "Short Desc" = ? AND "LA Number" IS NOT NULL',
@@ -123,7 +123,8 @@ def lait(code: str) -> dict[tuple[int, str], float]:
     out = {}
     for years, number, value in rows:
         try:
-            out[(lait_period(years), f"{number:03d}")] = float(value)
+            period = int(years.strip()[:4]) if dataset in CALENDAR_YEAR_DATASETS else lait_period(years)
+            out[(period, f"{number:03d}")] = float(value)
         except (TypeError, ValueError):
             continue  # LAIT's '-' and 'c'
     return out
@@ -186,59 +187,105 @@ def test_older_symbols_read_as_symbols(real_run):
     assert statuses.get("published", 0) > 0 and "missing" not in statuses
 
 
-# The series the real files are compared with LAIT on: (measure, breakdown, LAIT's code, decimal
-# places compared), the code and places from the catalogue (its lait_code column). LAIT's absence by
-# phase carries two decimals where the 2012/13-2016/17 file has one, so those compare within half a
-# unit. Not compared: the age-19 series, which LAIT has in a later vintage than the file here.
+# Compared with LAIT: every catalogue row with a lait_code whose series these files carry, at the
+# catalogue's decimal places (LAIT's absence by phase carries two decimals where the 2012/13-2016/17
+# file has one, so those compare within half a unit). Not compared, and why:
+NOT_COMPARED_DATASETS = {
+    "age19": "LAIT has the level 2/3 at 19 figures in a later vintage than the file here (43% equal, all within ~0.3)",
+    "ks5": "the A level file is national only; its England values are checked in test_a_national_only_file_...",
+}
+KNOWN_DIFFERENCES = {
+    ("ks4_attainment8", "asian"): "2018/19: LAIT's Asian figure differs from the LA characteristics file's for every "
+    "LA (Camden 48.4 against 47.8); 2017/18 matches on every LA (test_asian_pupils_2017_18_match_lait)",
+    ("ks4_progress8", "asian"): "2018/19, as for Attainment 8",
+    ("ks4_attainment8", "chinese"): "2018/19: four LAs differ by 0.1",
+}
+# Series these files must carry (a column or group that stops publishing fails here, not silently):
+# the headline figures, every breakdown of KS4's characteristics files and the children-in-need files.
 REAL_FILE_SERIES = [
     ("eyfs_gld", "all"),
     ("eyfs_gld", "fsm_eligible"),
+    ("eyfs_gld", "ehc_plan"),
+    ("eyfs_gld", "white"),
+    ("eyfs_all_elgs", "all"),
+    ("eyfs_average_elgs", "all"),
     ("exclusions_permanent_rate", "all"),
-    ("exclusions_permanent_rate", "primary"),
-    ("exclusions_permanent_rate", "secondary"),
     ("exclusions_permanent_rate", "special"),
     ("exclusions_suspension_rate", "primary"),
-    ("exclusions_suspension_rate", "secondary"),
-    ("exclusions_suspension_rate", "special"),
-    ("absence_overall", "primary"),
-    ("absence_overall", "secondary"),
-    ("absence_overall", "special"),
-    ("ks4_attainment8", "all"),
-    ("ks4_attainment8", "disadvantaged"),
-    ("ks4_attainment8", "not_disadvantaged"),
-    ("ks4_attainment8", "fsm_eligible"),
-    ("ks4_attainment8", "not_fsm_eligible"),
-    ("ks4_attainment8", "no_sen"),
-    ("ks4_attainment8", "sen_support"),
-    ("ks4_attainment8", "ehc_plan"),
-    ("ks4_progress8", "all"),
-    ("ks4_em_95", "all"),
-    ("ks4_em_94", "all"),
-    ("ks4_ebacc_entry", "all"),
-    ("ks4_ebacc_aps", "all"),
+    ("exclusions_one_plus_suspension_rate", "all"),
+    ("exclusions_one_plus_suspension_rate", "secondary"),
     ("absence_overall", "all"),
+    ("absence_overall", "special"),
+    ("absence_overall", "cla_12_months"),
+    ("absence_authorised", "primary"),
+    ("absence_unauthorised", "cin_other"),
+    ("absence_persistent", "cpp_other"),
+    ("ks2_rwm_expected", "cin_other"),
+    ("ks2_gps_expected", "cla_12_months"),
+    ("ks2_maths_progress", "cla_12_months"),
+    ("ks4_attainment8", "all"),
+    ("ks4_attainment8", "not_disadvantaged"),
+    ("ks4_attainment8", "no_sen"),
+    ("ks4_attainment8", "black"),
+    ("ks4_attainment8", "cpp_other"),
+    ("ks4_progress8", "fsm_eligible"),
+    ("ks4_progress8", "ehc_plan"),
+    ("ks4_progress8", "cin_other"),
+    ("ks4_em_95", "all"),
+    ("ks4_em_94", "cla_12_months"),
+    ("ks4_ebacc_entry", "sen_support"),
+    ("ks4_ebacc_aps", "no_sen"),
+    ("ks4_ebacc_95", "all"),
+    ("ks4_ebacc_94", "all"),
+    ("neet_16_17", "all"),
 ]
-_CATALOGUE_LAIT = {(r.measure_code, r.breakdown): r for r in catalogue_lait_rows().itertuples(index=False)}
-LAIT_CHECKS = [
-    (
-        measure,
-        breakdown,
-        _CATALOGUE_LAIT[(measure, breakdown)].lait_code,
-        _CATALOGUE_LAIT[(measure, breakdown)].decimal_places,
-    )
-    for measure, breakdown in REAL_FILE_SERIES
-]
+MIN_REAL_FILE_SERIES = 105  # LAIT-coded series these files carry (108 when written)
+LAIT_ROWS = catalogue_lait_rows()
+CALENDAR_YEAR_DATASETS = {"neet"}
 
 
-@pytest.mark.parametrize(("measure", "breakdown", "code", "places"), LAIT_CHECKS)
-def test_values_match_lait(real_run, measure, breakdown, code, places):
-    """Overlapping LA x year values equal DfE's LAIT figures at the published decimals (99%)."""
-    _, _, con = real_run
-    ours, theirs = published(con, measure, breakdown), lait(code)
+def lait_match(con, row) -> tuple[int, int]:
+    """(LA-years both publish, how many of them equal LAIT's figure at the row's decimal places)."""
+    ours, theirs = published(con, row.measure_code, row.breakdown), lait(row.lait_code, row.dataset)
     common = sorted(set(ours) & set(theirs))
-    same = sum(abs(ours[k] - theirs[k]) <= 0.5 * 10**-places + 1e-9 for k in common)
-    assert len(common) >= 100, (measure, breakdown, len(common))
-    assert same / len(common) >= 0.99, (measure, breakdown, same, len(common))
+    same = sum(abs(ours[k] - theirs[k]) <= 0.5 * 10**-row.decimal_places + 1e-9 for k in common)
+    return len(common), same
+
+
+def test_values_match_lait(real_run):
+    """Every LAIT-coded series the files carry equals DfE's LAIT figures on at least 99% of LA-years
+    (at least 100 of them), but for the named known differences; the report lists every series."""
+    _, _, con = real_run
+    report, failures, carried = [], [], set()
+    for row in LAIT_ROWS.itertuples(index=False):
+        if row.dataset in NOT_COMPARED_DATASETS:
+            continue
+        common, same = lait_match(con, row)
+        if not common:
+            continue
+        series = (row.measure_code, row.breakdown)
+        carried.add(series)
+        report.append(f"{row.measure_code:38} {row.breakdown:18} {row.lait_code:30} {same:5} of {common:5}")
+        if series not in KNOWN_DIFFERENCES and (common < 100 or same / common < 0.99):
+            failures.append(report[-1])
+    print("\n".join(report))
+    assert not failures, "\n".join(failures)
+    assert set(REAL_FILE_SERIES) <= carried, set(REAL_FILE_SERIES) - carried
+    assert set(KNOWN_DIFFERENCES) <= carried and len(carried) >= MIN_REAL_FILE_SERIES, len(carried)
+
+
+def test_asian_pupils_2017_18_match_lait(real_run):
+    """The 2017/18 totals-only file's ASIAN rows give LAIT's figures for every LA (2018/19 differs:
+    KNOWN_DIFFERENCES)."""
+    _, _, con = real_run
+    for measure, code, places in [
+        ("ks4_attainment8", "AVG_Attain8_Score_Asian", 1),
+        ("ks4_progress8", "AVG_Prog8_Score_Asian", 2),
+    ]:
+        ours, theirs = published(con, measure, "asian"), lait(code)
+        years = {k: v for k, v in ours.items() if k[0] == 201718 and k in theirs}
+        assert len(years) >= 140
+        assert all(abs(v - theirs[k]) <= 0.5 * 10**-places + 1e-9 for k, v in years.items())
 
 
 def test_a_headline_marked_state_funded_schools_publishes(real_run):
@@ -286,7 +333,9 @@ def test_children_in_need_files_publish_their_groups_and_no_headline(real_run):
     assert len(published(con, "ks4_attainment8", "cin_other")) >= 500
     assert len(published(con, "absence_persistent", "cpp_other")) >= 500
     assert published(con, "ks2_rwm_expected") == {}  # no all-pupils row in those files
-    assert "ks2_rwm_higher: no loaded ks2 file has the column pt_rwm_met_higher_standard" in report
+    # one warning names every KS2 measure the children-in-need file has no column for
+    assert "ks2_rwm_higher (pt_rwm_met_higher_standard), " in report
+    assert "no loaded ks2 file has the column (or a name it had before), so these" in report
 
 
 def test_phases_without_a_total_publish_and_an_la_without_special_schools_warns(real_run):

@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from orchestration.lib.ingest.local_datasets import create_local_tables
+from orchestration.lib.rules.catalogue import catalogue_rows
 from tests.conftest import REPO_ROOT
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
@@ -763,9 +764,12 @@ def test_dimensions_and_phase_marts(built):
     )
     assert regions == [("E12000002", 57.0), ("E12000007", 63.0), ("E13000001", 62.0), ("E92000001", 59.0)]
     # one row per breakdown of the catalogue: the comparability notes join adds none
+    breakdowns = sum(row["measure_code"] == "ks4_progress8" for row in catalogue_rows())
+    # all pupils; disadvantage, FSM (2 each) and SEN (3) groups; 3 social care groups; 5 ethnic groups
+    assert breakdowns == 16
     assert rows(
         built, "SELECT count(*), count(DISTINCT breakdown) FROM marts.dim_measure WHERE measure_code = 'ks4_progress8'"
-    ) == [(11, 11)]
+    ) == [(breakdowns, breakdowns)]
 
 
 def test_eyfs_reform_2021_22_starts_a_new_series(built):

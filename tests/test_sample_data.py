@@ -63,7 +63,7 @@ STANDARD = [
     "new_la_code",
     "version",
 ]
-PERCENT_RATES = {"l2_with_em_by19_rate", "l3_by19_rate"}  # per 100 pupils, not %: exclusion rates
+PERCENT_RATES = {"l2_with_em_by19_rate", "l3_by19_rate", "l2_by19_rate", "l2_em_by19_belowat16_rate"}  # per 100 pupils, not %: exclusion rates
 PUBLISHED_KS2_RWM = {
     "201516": 53,
     "201617": 61,
@@ -686,8 +686,8 @@ def test_neet_age_filter_and_calendar_years():
 def test_exclusions_old_name_file():
     old = _read(SAMPLE_DIR / "exclusions" / "exclusions_la_2016_to_2018.csv")
     new = _read(SAMPLE_DIR / "exclusions" / "exclusions_la_timeseries.csv")
-    assert list(old[0])[12:] == ["headcount", "perm_excl_rate", "fixed_excl_rate"]
-    assert list(new[0])[12:] == ["headcount", "perm_excl_rate", "susp_rate"]
+    assert list(old[0])[12:] == ["headcount", "perm_excl_rate", "fixed_excl_rate", "one_plus_fixed_rate"]
+    assert list(new[0])[12:] == ["headcount", "perm_excl_rate", "susp_rate", "one_plus_susp_rate"]
     assert sorted({r["time_period"] for r in old}) == ["201516", "201617", "201718"]
     assert sorted({r["time_period"] for r in new}) == ACADEMIC_YEARS[3:9]
     old_meta = _read(SAMPLE_DIR / "exclusions" / "exclusions_la_2016_to_2018.meta.csv")

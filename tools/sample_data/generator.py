@@ -105,6 +105,18 @@ KS2_INDICATORS = [
     "pt_writta_met_expected_standard",
     "pt_mat_met_expected_standard",
     "pt_gps_met_expected_standard",
+    # drawn from their own streams (extend_cells), after the columns above
+    "pt_read_met_higher_standard",
+    "pt_writta_greater_depth",
+    "pt_mat_met_higher_standard",
+    "pt_gps_met_higher_standard",
+    "pt_scita_met_expected_standard",
+    "avg_read_scaled_score",
+    "avg_mat_scaled_score",
+    "avg_gps_scaled_score",
+    "avg_read_progress_score",
+    "avg_writta_progress_score",
+    "avg_mat_progress_score",
 ]
 KS4_INDICATORS = [
     "t_pupils",
@@ -114,6 +126,8 @@ KS4_INDICATORS = [
     "pt_l2basics_94",
     "pt_ebacc_e_ptq_ee",
     "avg_ebaccaps",
+    "pt_ebacc_95",
+    "pt_ebacc_94",
 ]
 # DfE renamed the KS4 indicators for 2024/25; same order as KS4_INDICATORS.
 KS4_2025_INDICATORS = [
@@ -124,6 +138,8 @@ KS4_2025_INDICATORS = [
     "engmath_94_percent",
     "ebacc_entering_percent",
     "ebacc_aps_average",
+    "pt_ebacc_95",
+    "pt_ebacc_94",
 ]
 
 KS2_META = {  # column -> (label, grouping, unit)
@@ -159,6 +175,29 @@ KS2_META = {  # column -> (label, grouping, unit)
         "Grammar, punctuation and spelling",
         "%",
     ),
+    "pt_read_met_higher_standard": ("Percentage reaching the higher standard in reading", "Reading", "%"),
+    "pt_writta_greater_depth": ("Percentage working at greater depth in writing (teacher assessment)", "Writing", "%"),
+    "pt_mat_met_higher_standard": ("Percentage reaching the higher standard in maths", "Maths", "%"),
+    "pt_gps_met_higher_standard": (
+        "Percentage reaching the higher standard in grammar, punctuation and spelling",
+        "Grammar, punctuation and spelling",
+        "%",
+    ),
+    "pt_scita_met_expected_standard": (
+        "Percentage meeting the expected standard in science (teacher assessment)",
+        "Science",
+        "%",
+    ),
+    "avg_read_scaled_score": ("Average scaled score in reading", "Reading", ""),
+    "avg_mat_scaled_score": ("Average scaled score in maths", "Maths", ""),
+    "avg_gps_scaled_score": (
+        "Average scaled score in grammar, punctuation and spelling",
+        "Grammar, punctuation and spelling",
+        "",
+    ),
+    "avg_read_progress_score": ("Average progress score in reading", "Reading", ""),
+    "avg_writta_progress_score": ("Average progress score in writing", "Writing", ""),
+    "avg_mat_progress_score": ("Average progress score in maths", "Maths", ""),
 }
 KS4_META_ITEMS = [  # (label, grouping, unit), same order as KS4_INDICATORS
     ("Number of pupils at the end of key stage 4", "Pupil numbers", ""),
@@ -168,6 +207,8 @@ KS4_META_ITEMS = [  # (label, grouping, unit), same order as KS4_INDICATORS
     ("Percentage achieving grade 4 or above in English and maths", "English and maths", "%"),
     ("Percentage entering the English Baccalaureate", "English Baccalaureate", "%"),
     ("Average EBacc average point score", "English Baccalaureate", ""),
+    ("Percentage achieving the English Baccalaureate at grade 5 or above", "English Baccalaureate", "%"),
+    ("Percentage achieving the English Baccalaureate at grade 4 or above", "English Baccalaureate", "%"),
 ]
 FILTER_META = [  # (column, label, hint, grouping column)
     ("version", "Version", "", ""),
@@ -525,6 +566,60 @@ def ks4_provisional(final: KS4Cells) -> KS4Cells:
 
 
 # ---------------------------------------------------------------------------------------------
+# Indicators added to the sample later: drawn per cell from the cell's own counts and a random
+# stream of their own, appended to its vector, so every earlier value keeps its bytes. The school
+# files and the provisional releases see the original vectors.
+
+
+def extend_cells(cells: dict, stream: str, year: str, extra) -> dict:
+    """Each cell's vector with ``extra(vector, rng, cell)`` appended (``rng`` keyed by stream, LA, year)."""
+    extended = {}
+    for code in sorted(cells):
+        rng = _rng(stream, code, year)
+        extended[code] = {cell: vector + tuple(extra(vector, rng, cell)) for cell, vector in cells[code].items()}
+    return extended
+
+
+KS2_NO_PROGRESS = frozenset({"202324", "202425"})  # no KS1 results for these cohorts (COVID-19)
+
+
+def ks2_more(cells: KS2Cells, year: str) -> KS2Cells:
+    """Higher standards, greater depth in writing, science, scaled scores (sums) and progress scores
+    (sums in hundredths, centred on England's expected-standard rates)."""
+    read_england, writ_england, mat_england = (KS2_TARGETS[year][i] / 100 for i in (2, 3, 4))
+
+    def extra(vector, rng, cell):
+        n, _, _, read, writ, mat, gps = vector
+        r, w, m, g = ((count / n if n else 0.0) for count in (read, writ, mat, gps))
+        return (
+            _binomial(rng, read, min(0.9, 0.52 * r)),
+            _binomial(rng, writ, min(0.9, 0.25 * w)),
+            _binomial(rng, mat, min(0.9, 0.45 * m)),
+            _binomial(rng, gps, min(0.9, 0.55 * g)),
+            _binomial(rng, n, min(0.98, 0.25 + 0.75 * (r + m) / 2)),
+            round(n * (92 + 18 * r + rng.gauss(0.0, 0.3))),
+            round(n * (91 + 19 * m + rng.gauss(0.0, 0.3))),
+            round(n * (92 + 19 * g + rng.gauss(0.0, 0.3))),
+            round(n * (4 * (r - read_england) + rng.gauss(0.0, 0.2)) * 100),
+            round(n * (4 * (w - writ_england) + rng.gauss(0.0, 0.2)) * 100),
+            round(n * (4 * (m - mat_england) + rng.gauss(0.0, 0.2)) * 100),
+        )
+
+    return extend_cells(cells, "ks2-more", year, extra)
+
+
+def ks4_more(cells: KS4Cells, year: str) -> KS4Cells:
+    """Pupils achieving the EBacc at grade 5 and at grade 4: entrants who also passed English and maths."""
+
+    def extra(vector, rng, cell):
+        n, _, _, em95, em94, ebacc, _ = vector
+        at_5 = _binomial(rng, min(ebacc, em95), 0.62)
+        return (at_5, at_5 + _binomial(rng, min(ebacc, em94) - at_5, 0.55))
+
+    return extend_cells(cells, "ks4-more", year, extra)
+
+
+# ---------------------------------------------------------------------------------------------
 # Rows
 
 
@@ -574,7 +669,7 @@ def _suppressed_count(count: int) -> bool:
 def _ks2_values(v: tuple[int, ...], year: str, area: Area, headline: bool) -> list[str]:
     if year in KS2_CANCELLED:
         return ["x"] * len(KS2_INDICATORS)
-    n, rwm, high, read, writ, mat, gps = v
+    n, rwm, high, read, writ, mat, gps = v[:7]
     if n < 6:
         return ["c"] * len(KS2_INDICATORS)
     values = [str(n), "c" if _suppressed_count(rwm) else str(rwm)]
@@ -586,13 +681,17 @@ def _ks2_values(v: tuple[int, ...], year: str, area: Area, headline: bool) -> li
             values.append("low" if low else "c")
         else:
             values.append(_fmt_ratio(100 * count, n, 0))
+    more = v[7:]
+    values += ["c" if _suppressed_count(count) else _fmt_ratio(100 * count, n, 0) for count in more[:5]]
+    values += [_fmt_ratio(total, n, 0) for total in more[5:8]]
+    values += ["z"] * 3 if year in KS2_NO_PROGRESS else [_fmt_ratio(total, 100 * n, 2) for total in more[8:]]
     return values
 
 
 def _ks4_values(v: tuple[int, ...], year: str, renamed: bool) -> list[str]:
-    n, att8, p8, em95, em94, ebacc, aps = v
+    n, att8, p8, em95, em94, ebacc, aps, ebacc_95, ebacc_94 = v
     if n < 6:
-        values = ["c"] * 7
+        values = ["c"] * len(KS4_INDICATORS)
     else:
 
         def pct(count: int) -> str:
@@ -606,13 +705,15 @@ def _ks4_values(v: tuple[int, ...], year: str, renamed: bool) -> list[str]:
             pct(em94),
             pct(ebacc),
             _fmt_ratio(aps, 100 * n, 2),
+            pct(ebacc_95),
+            pct(ebacc_94),
         ]
     if year in KS4_NO_PROGRESS8:
         values[2] = "x"  # centre/teacher assessed grades: Progress 8 not published
     if renamed:
         values[2] = "z"  # Progress 8 not produced for 2024/25
     if year == "201516":
-        values[3] = values[4] = "z"  # 9-1 English and maths grades start in 2016/17
+        values[3] = values[4] = values[7] = values[8] = "z"  # 9-1 grades start in 2016/17
     return values
 
 
@@ -719,9 +820,9 @@ def generate(out_dir: Path) -> list[Path]:
     rows = []
     for year in YEARS:
         version = "Revised" if year == "202425" else "Final"
-        rows += _data_rows(year, version, ks2[year], ks2_fmt(year))
+        rows += _data_rows(year, version, ks2_more(ks2[year], year), ks2_fmt(year))
     written += _write_dataset(out_dir, "ks2/ks2_la_timeseries.csv", ks2_meta, rows)
-    rows = _data_rows("202122", "Provisional", ks2_provisional(ks2["202122"]), ks2_fmt("202122"))
+    rows = _data_rows("202122", "Provisional", ks2_more(ks2_provisional(ks2["202122"]), "202122"), ks2_fmt("202122"))
     written += _write_dataset(out_dir, "ks2/ks2_la_2022_provisional.csv", ks2_meta, rows)
 
     ks4 = {year: simulate_ks4(latent, i) for i, year in enumerate(YEARS)}
@@ -733,11 +834,11 @@ def generate(out_dir: Path) -> list[Path]:
 
     rows = []
     for year in YEARS[:-1]:
-        rows += _data_rows(year, "Final", ks4[year], ks4_fmt(year))
+        rows += _data_rows(year, "Final", ks4_more(ks4[year], year), ks4_fmt(year))
     written += _write_dataset(out_dir, "ks4/ks4_la_timeseries.csv", ks4_meta, rows)
-    rows = _data_rows("202122", "Provisional", ks4_provisional(ks4["202122"]), ks4_fmt("202122"))
+    rows = _data_rows("202122", "Provisional", ks4_more(ks4_provisional(ks4["202122"]), "202122"), ks4_fmt("202122"))
     written += _write_dataset(out_dir, "ks4/ks4_la_2022_provisional.csv", ks4_meta, rows)
-    rows = _data_rows("202425", "Revised", ks4["202425"], ks4_fmt("202425", renamed=True))
+    rows = _data_rows("202425", "Revised", ks4_more(ks4["202425"], "202425"), ks4_fmt("202425", renamed=True))
     written += _write_dataset(out_dir, "ks4/ks4_la_2025.csv", ks4_2025_meta, rows)
 
     sn_header = ["old_la_code", "la_name", "region_ind", "region_name"]

@@ -40,6 +40,7 @@ from .generator import (
     _solve_logit_offset,
     _sum_vectors,
     _write_atomic,
+    extend_cells,
 )
 from .geography import COUNTRY_CODE, COUNTRY_NAME, LONDON
 
@@ -203,6 +204,12 @@ EYFS_META = [  # (column, label, grouping, unit)
         "Early learning goals",
         "%",
     ),
+    (
+        "average_elgs",
+        "Average number of early learning goals at the expected level per child",
+        "Early learning goals",
+        "",
+    ),
 ]
 PHONICS_META = [
     ("t_pupils", "Number of eligible year 1 pupils", "Pupils", ""),
@@ -218,6 +225,10 @@ KS1_META = [
     ("pt_read_met_expected_standard", "Percentage meeting the expected standard in reading", "Reading", "%"),
     ("pt_writ_met_expected_standard", "Percentage meeting the expected standard in writing", "Writing", "%"),
     ("pt_mat_met_expected_standard", "Percentage meeting the expected standard in maths", "Maths", "%"),
+    ("pt_read_greater_depth", "Percentage working at greater depth in reading", "Reading", "%"),
+    ("pt_writ_greater_depth", "Percentage working at greater depth in writing", "Writing", "%"),
+    ("pt_mat_greater_depth", "Percentage working at greater depth in maths", "Maths", "%"),
+    ("pt_sci_met_expected_standard", "Percentage meeting the expected standard in science", "Science", "%"),
 ]
 KS5_META = [
     ("t_students", "Number of A level students", "Students", ""),
@@ -229,6 +240,13 @@ AGE19_META = [
     ("number_in_ss_cohort", "Number in the state-sector cohort at academic age 15", "Cohort", ""),
     ("l2_with_em_by19_rate", "Percentage achieving level 2 with English and maths by 19", "Level 2", "%"),
     ("l3_by19_rate", "Percentage achieving level 3 by 19", "Level 3", "%"),
+    ("l2_by19_rate", "Percentage achieving level 2 by 19", "Level 2", "%"),
+    (
+        "l2_em_by19_belowat16_rate",
+        "Percentage achieving level 2 in English and maths by 19 of those without it at 16",
+        "Level 2",
+        "%",
+    ),
 ]
 ABSENCE_META = [
     ("t_enrolments", "Number of enrolments", "Enrolments", ""),
@@ -239,16 +257,36 @@ ABSENCE_META = [
         "Persistent absence",
         "%",
     ),
+    ("sess_authorised_percent", "Authorised absence rate (percentage of sessions missed)", "Authorised absence", "%"),
+    (
+        "sess_unauthorised_percent",
+        "Unauthorised absence rate (percentage of sessions missed)",
+        "Unauthorised absence",
+        "%",
+    ),
+    (
+        "enrolments_pa_50_exact_percent",
+        "Percentage of enrolments severely absent (50% or more of sessions missed)",
+        "Severe absence",
+        "%",
+    ),
 ]
 EXCLUSIONS_META = [
     ("headcount", "Headcount of pupils", "Pupils", ""),
     ("perm_excl_rate", "Permanent exclusion rate (per 100 pupils)", "Permanent exclusions", ""),
     ("susp_rate", "Suspension rate (per 100 pupils)", "Suspensions", ""),
+    ("one_plus_susp_rate", "Pupils with one or more suspensions (per 100 pupils)", "Suspensions", ""),
 ]
 EXCLUSIONS_OLD_META = [
     EXCLUSIONS_META[0],
     EXCLUSIONS_META[1],
     ("fixed_excl_rate", "Fixed period exclusion rate (per 100 pupils)", "Fixed period exclusions", ""),
+    (
+        "one_plus_fixed_rate",
+        "Pupils with one or more fixed period exclusions (per 100 pupils)",
+        "Fixed period exclusions",
+        "",
+    ),
 ]
 NEET_META = [
     (
@@ -675,13 +713,31 @@ def simulate_absence(latent: list[LatentLA], year_index: int, effects: dict[str,
 
 def _absence_values(v: tuple[int, ...], year: str) -> list[str]:
     if year in ABSENCE_NOT_COLLECTED:
-        return ["x"] * 3
-    n, possible, missed, pa = v
+        return ["x"] * len(ABSENCE_META)
+    n, possible, missed, pa, authorised, severe = v
     if n == 0:
-        return ["z"] * 3  # no schools of this type in the LA
+        return ["z"] * len(ABSENCE_META)  # no schools of this type in the LA
     if n < 6:
-        return ["c"] * 3
-    return [str(n), _fmt_ratio(100 * missed, possible, 1), _fmt_ratio(100 * pa, n, 1)]
+        return ["c"] * len(ABSENCE_META)
+    return [
+        str(n),
+        _fmt_ratio(100 * missed, possible, 1),
+        _fmt_ratio(100 * pa, n, 1),
+        _fmt_ratio(100 * authorised, possible, 1),
+        _fmt_ratio(100 * (missed - authorised), possible, 1),
+        _pct_or_low(severe, n, 1),
+    ]
+
+
+def absence_more(cells: Cells, year: str) -> Cells:
+    """Authorised sessions (about 70% of those missed) and severely absent enrolments (about a tenth of
+    the persistently absent)."""
+
+    def extra(vector, rng, cell):
+        _, _, missed, pa = vector
+        return (_binomial(rng, missed, min(0.9, 0.7 + rng.gauss(0.0, 0.03))), _binomial(rng, pa, 0.09))
+
+    return extend_cells(cells, "absence-more", year, extra)
 
 
 _EXCLUSION_TYPE = {  # relative rates: permanent exclusions, suspensions
@@ -743,16 +799,93 @@ def simulate_exclusions(
 
 
 def _exclusions_values(v: tuple[int, ...], area: Area) -> list[str]:
-    n, perm, susp = v
+    n, perm, susp, one_plus = v
     if n == 0:
-        return ["z"] * 3
+        return ["z"] * 4
     code = area.la.old_code if area.la is not None else ""
     if code == CITY_OF_LONDON:
-        return ["c"] * 3  # a single school: publishing would identify pupils
+        return ["c"] * 4  # a single school: publishing would identify pupils
     if code == ISLES_OF_SCILLY:
         # One school: a handful of exclusions would identify pupils.
-        return [str(n)] + ["c" if _suppressed_count(k) else _fmt_ratio(100 * k, n, 2) for k in (perm, susp)]
-    return [str(n), _pct_or_low(perm, n, 2), _pct_or_low(susp, n, 2)]
+        return [str(n)] + ["c" if _suppressed_count(k) else _fmt_ratio(100 * k, n, 2) for k in (perm, susp, one_plus)]
+    return [str(n), _pct_or_low(perm, n, 2), _pct_or_low(susp, n, 2), _pct_or_low(one_plus, n, 2)]
+
+
+def exclusions_more(cells: Cells, year: str) -> Cells:
+    """Pupils with one or more suspensions: suspended pupils average about 2.5 suspensions each, and
+    about 4 in special schools."""
+
+    def extra(vector, rng, cell):
+        n, _, susp = vector
+        return (min(n, _binomial(rng, susp, 0.25 if cell[0] == "Special" else 0.4)),)
+
+    return extend_cells(cells, "exclusions-more", year, extra)
+
+
+EYFS_AVERAGE_ELGS_FROM = "202122"  # the reformed profile's measure; DfE's earlier files lack it
+
+
+def eyfs_more(cells: Cells, year: str) -> Cells:
+    """Early learning goals reached, summed over children: all 17 for a child at the expected level in
+    every goal, about 15 for the other children with a good level of development, 9-10 for the rest."""
+
+    def extra(vector, rng, cell):
+        n, gld, elg = vector
+        return (
+            17 * elg
+            + round((gld - elg) * (15 + rng.uniform(-0.3, 0.3)))
+            + round((n - gld) * (9.5 + rng.uniform(-0.5, 0.5))),
+        )
+
+    return extend_cells(cells, "eyfs-more", year, extra)
+
+
+def _eyfs_values(v: tuple[int, ...], year: str) -> list[str]:
+    n, gld, elg, goals = v
+    values = _pupil_values((n, gld, elg), 1, False)
+    if n < 6:
+        return values + ["c"]
+    return values + ([_fmt_ratio(goals, n, 1)] if year >= EYFS_AVERAGE_ELGS_FROM else ["z"])
+
+
+def ks1_more(cells: Cells, year: str) -> Cells:
+    """Greater depth in reading, writing and maths (a share of those at the expected standard) and
+    the expected standard in science."""
+
+    def extra(vector, rng, cell):
+        n, read, writ, mat = vector
+        r, w, m = ((count / n if n else 0.0) for count in (read, writ, mat))
+        return (
+            _binomial(rng, read, 0.35 * r),
+            _binomial(rng, writ, 0.25 * w),
+            _binomial(rng, mat, 0.3 * m),
+            _binomial(rng, n, min(0.98, 0.3 + 0.65 * (r + m) / 2)),
+        )
+
+    return extend_cells(cells, "ks1-more", year, extra)
+
+
+def age19_more(cells: Cells, year: str) -> Cells:
+    """Level 2 by 19 (at least everyone with level 2 in English and maths or level 3), and how many had
+    level 2 in English and maths already at 16."""
+
+    def extra(vector, rng, cell):
+        n, l2em, l3 = vector
+        l2 = max(l3, l2em + _binomial(rng, n - l2em, 0.55))
+        return (l2, l2em - _binomial(rng, l2em, 0.2))
+
+    return extend_cells(cells, "age19-more", year, extra)
+
+
+def _age19_values(v: tuple[int, ...]) -> list[str]:
+    n, l2em, l3, l2, l2em_at_16 = v
+    values = _pupil_values((n, l2em, l3, l2), 1, False)
+    if n < 6:
+        return values + ["c"]
+    caught_up, without_at_16 = l2em - l2em_at_16, n - l2em_at_16
+    if without_at_16 == 0:
+        return values + ["z"]
+    return values + ["c" if _suppressed_count(caught_up) else _fmt_ratio(100 * caught_up, without_at_16, 1)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -911,8 +1044,8 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     for i, year in enumerate(YEARS):
         if year in EYFS_NOT_COLLECTED:
             continue
-        cells = _nest_eyfs(simulate_pupil_outcomes(latent, EYFS, i, eyfs_effects))
-        rows += _rows(year, "Final", cells, FILTER_ROWS, lambda v, area, headline: _pupil_values(v, 1, False))
+        cells = eyfs_more(_nest_eyfs(simulate_pupil_outcomes(latent, EYFS, i, eyfs_effects)), year)
+        rows += _rows(year, "Final", cells, FILTER_ROWS, lambda v, area, headline, year=year: _eyfs_values(v, year))
     written += _write(out_dir, "eyfs/eyfs_la_timeseries.csv", FILTER_META, EYFS_META, rows)
 
     for spec, meta, years, relative in (
@@ -923,6 +1056,8 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
         rows = []
         for i, year in enumerate(years):
             cells = simulate_pupil_outcomes(latent, spec, i, effects)
+            if spec is KS1:
+                cells = ks1_more(cells, year)
             withheld = year in ASSESSMENTS_CANCELLED
             rows += _rows(
                 year,
@@ -949,14 +1084,14 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     age19_effects = _attainment_effects(latent, "age19", 0.35)
     rows = []
     for i, year in enumerate(AGE19_YEARS):
-        cells = simulate_age19(latent, i, age19_effects)
-        rows += _rows(year, "Final", cells, AGE19_FILTER_ROWS, lambda v, area, headline: _pupil_values(v, 1, False))
+        cells = age19_more(simulate_age19(latent, i, age19_effects), year)
+        rows += _rows(year, "Final", cells, AGE19_FILTER_ROWS, lambda v, area, headline: _age19_values(v))
     written += _write(out_dir, "age19/level_2_3_at_19_la.csv", AGE19_FILTER_META, AGE19_META, rows)
 
     absence_effects = _absence_effects(latent)
     rows = []
     for i, year in enumerate(YEARS):
-        cells = simulate_absence(latent, i, absence_effects)
+        cells = absence_more(simulate_absence(latent, i, absence_effects), year)
         rows += _rows(
             year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS, lambda v, area, headline, year=year: _absence_values(v, year)
         )
@@ -965,7 +1100,7 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     exclusion_effects = _exclusion_effects(latent)
     old_rows, rows = [], []
     for i, year in enumerate(EXCLUSIONS_YEARS):
-        cells = simulate_exclusions(latent, i, exclusion_effects)
+        cells = exclusions_more(simulate_exclusions(latent, i, exclusion_effects), year)
         year_rows = _rows(
             year, "Final", cells, SCHOOL_TYPE_FILTER_ROWS, lambda v, area, headline: _exclusions_values(v, area)
         )

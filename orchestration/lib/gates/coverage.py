@@ -67,11 +67,15 @@ def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = Fal
             england_only.add(measure)
         else:
             carried.add(measure)
+    # one line per dataset: DfE's children-in-need files, say, lack a dozen of KS2's columns
+    missing: dict[str, list[str]] = {}
+    for measure, (dataset, column) in sorted(absent.items()):
+        if measure not in carried | england_only:
+            missing.setdefault(dataset, []).append(f"{measure} ({column})")
     warnings = [
-        f"{measure}: no loaded {dataset} file has the column {column} (or a name it had before), so it is "
-        "not published in this build"
-        for measure, (dataset, column) in sorted(absent.items())
-        if measure not in carried | england_only
+        f"{', '.join(names)}: no loaded {dataset} file has the column (or a name it had before), so "
+        f"{'it is' if len(names) == 1 else f'these {len(names)} measures are'} not published in this build"
+        for dataset, names in sorted(missing.items())
     ] + [
         f"{measure}: the loaded {catalogue_dataset[measure]} files have no local-authority rows, so it has "
         "England's (and regions') values only in this build"
