@@ -94,6 +94,7 @@ BASE_FILTERS: dict[str, list[str]] = {
     "absence": ["school_type"],
     "exclusions": ["school_type"],
     "neet": ["age"],
+    "ks4_destinations": ["institution_group", "institution_type", "breakdown_topic", "breakdown", "data_type"],
 }
 DATASETS = list(BASE_FILTERS)
 LAIT_MEASURES = _lait_measures()
@@ -104,7 +105,11 @@ DATASET_FILTERS: dict[str, list[str]] = {
 }
 
 # The NEET headline is the 16-17 age group, not an age 'Total'.
-HEADLINE_FILTERS: dict[str, dict[str, str]] = {"neet": {"age": "16-17"}}
+HEADLINE_FILTERS: dict[str, dict[str, str]] = {
+    "neet": {"age": "16-17"},
+    # KS4 destinations: state-funded mainstream schools' percentages (the files have no Total of either)
+    "ks4_destinations": {"institution_group": "State-funded mainstream schools", "data_type": "Percentage"},
+}
 
 # Academic years whose results were not published: the files carry the rows, all "x".
 NOT_PUBLISHED: dict[str, set[int]] = {

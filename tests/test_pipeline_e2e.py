@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.lib.rules import registry
 from tests.conftest import (
     CONSOLE_FILE,
     CONTRACT_COLUMNS,
@@ -104,6 +105,39 @@ def test_sample_values_flow_through_with_comparisons(published):
     assert suppressed == [(None, "suppressed", None)]
 
 
+def test_each_measure_names_its_publication_and_latest_release(published):
+    """dim_measure carries the DfE publication a measure is read from (the registry's title and EES
+    page) and the release its latest figures come from; the briefing links the page."""
+    db = published / "warehouse" / "education.duckdb"
+    rows = query(
+        db,
+        """SELECT measure_code, source_publication, source_url, latest_time_period, latest_release
+                         FROM marts.dim_measure WHERE breakdown = 'all'
+                         AND measure_code IN ('ks2_rwm_expected', 'ks5_aps_per_entry', 'neet_16_17') ORDER BY 1""",
+    )
+    page = "https://explore-education-statistics.service.gov.uk/find-statistics/"
+    assert rows == [
+        ("ks2_rwm_expected", "Key stage 2 attainment", page + "key-stage-2-attainment", 202425, "revised"),
+        (
+            "ks5_aps_per_entry",
+            "A level and other 16 to 18 results",
+            page + "a-level-and-other-16-to-18-results",
+            202425,
+            "revised",
+        ),
+        (
+            "neet_16_17",
+            "Participation in education, training and NEET age 16 to 17 by local authority",
+            page + "participation-in-education-training-and-neet-age-16-to-17-by-local-authority",
+            2025,
+            "final",
+        ),
+    ]
+    assert query(db, "SELECT count(*) FROM marts.dim_measure WHERE source_url IS NULL") == [(0,)]
+    html = (published / "warehouse" / "briefings" / "st-helens" / "2024-25.html").read_text(encoding="utf-8")
+    assert f'Department for Education, <a href="{page}key-stage-2-attainment">Key stage 2 attainment</a>' in html
+
+
 def test_audit_records_the_publication(published):
     db = published / "warehouse" / "education.duckdb"
     rows = query(db, "SELECT raw_files, check_results, code_version FROM audit.publications")
@@ -153,7 +187,9 @@ def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
         served, "SELECT publication_id, check_results, table_checksums FROM audit.publications"
     )[0]
     # every gate before the publication (recorded with it) and the two output checks after it
-    assert f"Gates      {len(json.loads(checks)) + 2} passed, 0 failed (raw 14/14, dbt " in text
+    # a raw suite per EES dataset, the neighbour file and the three local tables
+    raw = len(registry.ees_datasets()) + 4
+    assert f"Gates      {len(json.loads(checks)) + 2} passed, 0 failed (raw {raw}/{raw}, dbt " in text
     assert f"Published  {served}: publication {publication_id}, {len(json.loads(tables))} tables" in text
     assert f"Outputs    briefings   {sample_publication / 'warehouse/briefings/index.html'} (1 briefing)" in text
     assert f"Logs       dbt {sample_publication / 'warehouse/build/logs/dbt.log'}" in text

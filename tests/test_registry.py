@@ -24,7 +24,19 @@ def test_committed_generated_files_are_what_the_registry_gives():
 
 def test_every_dataset_has_its_model_suite_and_source_table():
     datasets = registry.ees_datasets()
-    assert list(datasets) == ["ks2", "ks4", "eyfs", "phonics", "ks1", "ks5", "age19", "absence", "exclusions", "neet"]
+    assert list(datasets) == [
+        "ks2",
+        "ks4",
+        "eyfs",
+        "phonics",
+        "ks1",
+        "ks5",
+        "age19",
+        "absence",
+        "exclusions",
+        "ks4_destinations",
+        "neet",
+    ]
     sources = yaml.safe_load(registry.SOURCES_FILE.read_text(encoding="utf-8"))["sources"]
     assert [s["name"] for s in sources] == ["ees"]
     assert [t["name"] for t in sources[0]["tables"]] == list(datasets)
@@ -128,9 +140,9 @@ def test_a_bad_entry_is_named(edit, message):
 
 
 def _new_entry(datasets: dict) -> None:
-    datasets["ks4_destinations"] = {
-        "title": "Key stage 4 destination measures",
-        "publication": "key-stage-4-destination-measures",
+    datasets["ks5_destinations"] = {
+        "title": "16 to 18 destination measures",
+        "publication": "16-18-destination-measures",
         "periods": "academic_year",
         "geographic_levels": ["National", "Regional", "Local authority"],
         "required_columns": ["time_period", "time_identifier", "geographic_level", "country_code"],
@@ -152,13 +164,13 @@ def test_write_adds_a_new_datasets_files_and_removes_a_removed_ones(tmp_path, mo
 
     with_new = registry.read_registry(_with_entry(_new_entry))
     changes = registry.write(with_new)
-    assert "staging/stg_ees__ks4_destinations.sql is missing" in changes and len(changes) == 2 + 2 * 11
+    assert "staging/stg_ees__ks5_destinations.sql is missing" in changes and len(changes) == 2 + 2 * 12
     assert registry.differences(with_new) == []
-    suite = json.loads((expectations / "raw_ks4_destinations.json").read_text())
+    suite = json.loads((expectations / "raw_ks5_destinations.json").read_text())
     assert _check(suite, "cohort within 0-1000000")["kwargs"]["row_condition"] == 'indicator == "cohort"'
     sources = yaml.safe_load((staging / "_ees__sources.yml").read_text())["sources"][0]["tables"]
-    assert sources[-1]["name"] == "ks4_destinations"
-    assert sources[-1]["config"]["meta"]["url"].endswith("/find-statistics/key-stage-4-destination-measures")
+    assert sources[-1]["name"] == "ks5_destinations"
+    assert sources[-1]["config"]["meta"]["url"].endswith("/find-statistics/16-18-destination-measures")
 
     without_ks1 = registry.read_registry(_with_entry(lambda d: d.pop("ks1")))
     assert "staging/stg_ees__ks1.sql is left from a dataset no longer in the registry" in registry.differences(
@@ -166,7 +178,7 @@ def test_write_adds_a_new_datasets_files_and_removes_a_removed_ones(tmp_path, mo
     )
     registry.write(without_ks1)
     assert not (staging / "stg_ees__ks1.sql").exists() and not (expectations / "raw_ks1.json").exists()
-    assert not (staging / "stg_ees__ks4_destinations.sql").exists()
+    assert not (staging / "stg_ees__ks5_destinations.sql").exists()
     assert (expectations / "raw_statistical_neighbours.json").exists()
     assert registry.differences(without_ks1) == []
 

@@ -1,5 +1,5 @@
 """Adding a DfE dataset is one registry entry plus catalogue rows: in a copy of the project, a new
-EES dataset (KS4 destination measures, whose data_type filter has no Total row: its headline is
+EES dataset (16 to 18 destination measures, whose data_type filter has no Total row: its headline is
 Percentage) gets one entry in vars.ees_datasets and two measure_catalogue rows; `make generate`
 and one run later its values are in the published marts.fct_la_measure."""
 
@@ -20,13 +20,13 @@ from tests.conftest import REPO_ROOT, pipeline_env
 
 pytestmark = pytest.mark.slow
 
-DATASET = "ks4_destinations"
-MEASURE = "destination_ks4_sustained"
+DATASET = "ks5_destinations"
+MEASURE = "destination_ks5_sustained"
 PERIODS = ("202122", "202223")
 
 ENTRY = f"""    {DATASET}:
-      title: Key stage 4 destination measures
-      publication: key-stage-4-destination-measures
+      title: 16 to 18 destination measures
+      publication: 16-18-destination-measures
       description: Rows come as counts and as percentages (the data_type filter); the headline is Percentage.
       periods: academic_year
       geographic_levels: [National, Regional, Local authority]
@@ -39,10 +39,10 @@ ENTRY = f"""    {DATASET}:
           cohort: {{min: 0, max: 1000000}}
 """
 CATALOGUE_ROWS = (
-    f'{MEASURE},"Key stage 4 destinations: pupils in sustained education, apprenticeship or employment",'
-    f"ks4,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%,,,,\n"
-    f'{MEASURE},"Key stage 4 destinations: pupils in sustained education, apprenticeship or employment",'
-    f"ks4,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,,,,,\n"
+    f'{MEASURE},"16 to 18 destinations: students in sustained education, apprenticeship or employment",'
+    f"destinations,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%,,,,\n"
+    f'{MEASURE},"16 to 18 destinations: students in sustained education, apprenticeship or employment",'
+    f"destinations,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,,,,,\n"
 )
 COLUMNS = [
     "time_period",
@@ -117,7 +117,7 @@ def write_dataset(folder: Path) -> Path:
             and r["sex"] == "Total"
         ]
     folder.mkdir(parents=True)
-    path = folder / "ks4_destinations_la.csv"
+    path = folder / "ks5_destinations_la.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COLUMNS)
@@ -138,7 +138,7 @@ def write_dataset(folder: Path) -> Path:
                         writer.writerow(
                             [period, "Academic year", *geography, "Final", data_type, characteristic, *values]
                         )
-    path.with_name("ks4_destinations_la.meta.csv").write_text(META, encoding="utf-8")
+    path.with_name("ks5_destinations_la.meta.csv").write_text(META, encoding="utf-8")
     return path
 
 

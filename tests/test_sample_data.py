@@ -32,6 +32,7 @@ GENERATED_DIRS = (
     "absence",
     "exclusions",
     "neet",
+    "ks4_destinations",
     "local",
 )
 EES_DIRS = tuple(d for d in GENERATED_DIRS if d not in ("statistical_neighbours", "local"))
@@ -49,6 +50,10 @@ DATASET_FILTERS = {
     "absence": (["school_type"], ["Total"]),
     "exclusions": (["school_type"], ["Total"]),
     "neet": (["Age"], ["16-17"]),
+    "ks4_destinations": (
+        ["institution_group", "institution_type", "breakdown_topic", "breakdown", "data_type"],
+        ["State-funded mainstream schools", "Total", "Total", "Total", "Percentage"],
+    ),
 }
 STANDARD = [
     "time_period",
@@ -63,7 +68,12 @@ STANDARD = [
     "new_la_code",
     "version",
 ]
-PERCENT_RATES = {"l2_with_em_by19_rate", "l3_by19_rate", "l2_by19_rate", "l2_em_by19_belowat16_rate"}  # per 100 pupils, not %: exclusion rates
+PERCENT_RATES = {
+    "l2_with_em_by19_rate",
+    "l3_by19_rate",
+    "l2_by19_rate",
+    "l2_em_by19_belowat16_rate",
+}  # per 100 pupils, not %: exclusion rates
 PUBLISHED_KS2_RWM = {
     "201516": 53,
     "201617": 61,

@@ -61,6 +61,8 @@ AGE19_YEARS = YEARS[:9]  # the year the cohort turned 19; 2024/25 not yet publis
 EXCLUSIONS_YEARS = YEARS[:9]
 EXCLUSIONS_OLD_NAME_YEARS = YEARS[:3]  # DfE's files to 2017/18 say fixed_excl_rate
 NEET_YEARS = tuple(str(2016 + i) for i in range(len(YEARS)))  # calendar years, Dec-Feb average
+# KS4 destinations: the destination year, the year after the cohort's key stage 4 (2016/17 to 2023/24)
+DESTINATION_YEARS = YEARS[1:9]
 
 # ---------------------------------------------------------------------------------------------
 # National targets (England, state-funded), close to DfE's published figures. Years in which
@@ -1035,6 +1037,135 @@ def _version(year: str, revised_year: str | None = None) -> str:
     return "Revised" if year == revised_year else "Final"
 
 
+# ---------------------------------------------------------------------------------------------
+# KS4 destinations: (institution, disadvantaged?) cells. Each cell's pupils are split into the
+# year's destinations with conditional binomials, so every count adds up exactly.
+
+DESTINATION_INSTITUTIONS = ("mainstream", "special")
+DESTINATION_CELL_KEYS: tuple[Cell, ...] = tuple(
+    (institution, group) for institution in DESTINATION_INSTITUTIONS for group in ("dis", "other")
+)
+_MAINSTREAM = tuple(k for k in DESTINATION_CELL_KEYS if k[0] == "mainstream")
+_BOTH = DESTINATION_CELL_KEYS
+# (institution group, breakdown topic, breakdown) -> the cells the row sums
+DESTINATION_FILTER_ROWS: FilterRows = [
+    (("State-funded mainstream schools", "Total", "Total", "Total"), _MAINSTREAM),
+    (("State-funded mainstream schools", "Total", "Disadvantage Status", "Disadvantaged"), (("mainstream", "dis"),)),
+    (
+        ("State-funded mainstream schools", "Total", "Disadvantage Status", "Not disadvantaged"),
+        (("mainstream", "other"),),
+    ),
+    (("State-funded mainstream & special schools", "Total", "Total", "Total"), _BOTH),
+]
+DESTINATION_FILTER_META = [
+    ("version", "Version", "", ""),
+    ("institution_group", "Institution group", "Filter by type of institution", ""),
+    ("institution_type", "Institution type", "Filter by type of institution", "institution_group"),
+    ("breakdown_topic", "Breakdown topic", "Filter by pupil characteristic", ""),
+    ("breakdown", "Breakdown", "Filter by characteristic value", "breakdown_topic"),
+    ("data_type", "Data type", "Number of students or percentage", ""),
+]
+DESTINATION_META = [  # a count on 'Number of students' rows, a percentage of the cohort on 'Percentage' rows
+    ("cohort", "Number of pupils completing key stage 4", "Cohort", ""),
+    ("overall", "Sustained education, apprenticeship or employment", "Overall", ""),
+    ("education", "Sustained education destination", "Education", ""),
+    ("fe", "Further education", "Education", ""),
+    ("ssf", "School sixth form", "Education", ""),
+    ("sfc", "Sixth form college", "Education", ""),
+    ("other_edu", "Other education destinations", "Education", ""),
+    ("appren", "Sustained apprenticeships", "Apprenticeships", ""),
+    ("all_work", "Sustained employment", "Employment", ""),
+    ("all_notsust", "Destination not sustained", "Not sustained", ""),
+    ("all_unknown", "Activity not captured", "Unknown", ""),
+]
+DESTINATIONS_TINY = {CITY_OF_LONDON: (8, 14), ISLES_OF_SCILLY: (16, 26)}  # as KS4's cohorts
+_DESTINATION_NOT_SUSTAINED = 0.055  # England's mainstream share, about 5% in DfE's releases
+
+
+def simulate_destinations(latent: list[LatentLA], year_index: int, effects: dict[str, tuple[float, ...]]) -> Cells:
+    """Cells (cohort, overall, education, fe, ssf, sfc, other_edu, appren, all_work, all_notsust, all_unknown)."""
+    year = YEARS[year_index]
+    sizes = {}
+    for lat in latent:
+        pupils = _pupil_cells(
+            lat, "ks4_destinations", year_index, round(lat.ks2_cohort * 0.93), -0.002, 1.0, DESTINATIONS_TINY
+        )
+        dis = sum(n for (is_dis, _), n in pupils.items() if is_dis)
+        other = sum(pupils.values()) - dis
+        rng = _rng("ks4_destinations-special", lat.la.old_code, year)
+        sizes[lat.la.old_code] = {
+            ("mainstream", "dis"): dis,
+            ("mainstream", "other"): other,
+            ("special", "dis"): _binomial(rng, dis, 0.05),
+            ("special", "other"): _binomial(rng, other, 0.02),
+        }
+    logits = {
+        (code, cell): -0.35 * effects[code][year_index]
+        + (0.95 if cell[1] == "dis" else 0.0)
+        + (0.8 if cell[0] == "special" else 0.0)
+        for code in sizes
+        for cell in DESTINATION_CELL_KEYS
+    }
+    keys = [(code, cell) for code in sorted(sizes) for cell in _MAINSTREAM]
+    offset = _solve_logit_offset([(sizes[c][cell], logits[(c, cell)]) for c, cell in keys], _DESTINATION_NOT_SUSTAINED)
+    result: Cells = {}
+    for lat in latent:
+        code = lat.la.old_code
+        rng = _rng("ks4_destinations-draw", code, year)
+        cells = {}
+        for cell in DESTINATION_CELL_KEYS:
+            n = sizes[code][cell]
+            not_sustained = _binomial(rng, n, _sigmoid(offset + logits[(code, cell)]))
+            unknown = _binomial(rng, n - not_sustained, 0.012 if cell[1] == "other" else 0.02)
+            sustained = n - not_sustained - unknown
+            apprenticeship = _binomial(rng, sustained, 0.035 if cell[0] == "mainstream" else 0.01)
+            work = _binomial(rng, sustained - apprenticeship, 0.03)
+            education = sustained - apprenticeship - work
+            if cell[0] == "special":  # special school leavers mostly go on to college or specialist provision
+                fe = _binomial(rng, education, 0.7)
+                ssf = _binomial(rng, education - fe, 0.6)
+                sfc = 0
+            else:
+                fe = _binomial(rng, education, 0.36 if cell[1] == "other" else 0.5)
+                ssf = _binomial(rng, education - fe, 0.62 if cell[1] == "other" else 0.5)
+                sfc = _binomial(rng, education - fe - ssf, 0.9)
+            other_edu = education - fe - ssf - sfc
+            cells[cell] = (
+                n,
+                sustained,
+                education,
+                fe,
+                ssf,
+                sfc,
+                other_edu,
+                apprenticeship,
+                work,
+                not_sustained,
+                unknown,
+            )
+        result[code] = cells
+    return result
+
+
+def _destination_values(v: tuple[int, ...], percentages: bool) -> list[str]:
+    n, *counts = v
+    if n < 6:
+        return ["c"] * len(v)
+    shown = ["c" if _suppressed_count(c) else (_fmt_ratio(100 * c, n, 1) if percentages else str(c)) for c in counts]
+    return [str(n), *shown]
+
+
+def _destination_rows(period: str, cells: Cells) -> list[list[str]]:
+    """Each area's count rows then percentage rows (data_type), institution_type always Total."""
+    rows = []
+    for data_type, percentages in (("Number of students", False), ("Percentage", True)):
+        filter_rows = [((*filters, data_type), keys) for filters, keys in DESTINATION_FILTER_ROWS]
+        rows += _rows(
+            period, "Final", cells, filter_rows, lambda v, area, headline, p=percentages: _destination_values(v, p)
+        )
+    return rows
+
+
 def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     """Write the sample files of every dataset beyond KS2/KS4; returns the paths written."""
     written: list[Path] = []
@@ -1125,4 +1256,12 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
             identifier="Calendar year",
         )
     written += _write(out_dir, "neet/neet_la_timeseries.csv", NEET_FILTER_META, NEET_META, rows)
+
+    destination_effects = _attainment_effects(latent, "ks4_destinations", 0.3)
+    rows = []
+    for year in DESTINATION_YEARS:
+        rows += _destination_rows(year, simulate_destinations(latent, YEARS.index(year), destination_effects))
+    written += _write(
+        out_dir, "ks4_destinations/ks4_dm_la_timeseries.csv", DESTINATION_FILTER_META, DESTINATION_META, rows
+    )
     return written

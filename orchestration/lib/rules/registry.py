@@ -35,7 +35,6 @@ from orchestration.lib.sources.config import dbt_project_vars
 COMMAND = "python -m orchestration.lib.rules.registry (make generate)"
 HEADER = f"generated from vars.ees_datasets by {COMMAND}; do not edit"
 WHERE = "dbt_project/dbt_project.yml: vars"
-PUBLICATION_URL = "https://explore-education-statistics.service.gov.uk/find-statistics/"
 
 STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging" / "ees"
 SOURCES_FILE = STAGING_DIR / "_ees__sources.yml"
@@ -446,10 +445,16 @@ def sources_yml(datasets: dict[str, EesDataset]) -> str:
             "        config:",
             "          meta:",
             f"            publication: {_quoted(d.publication)}",
-            f"            url: {_quoted(PUBLICATION_URL + d.publication)}",
+            f"            url: {_quoted(publication_url(d))}",
             f"            periods: {d.periods.name}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def publication_url(dataset: EesDataset) -> str:
+    """The dataset's publication page on EES (vars.ees_publication_url + its slug; dim_measure's
+    source_url is built from the same var)."""
+    return dbt_project_vars()["ees_publication_url"] + dataset.publication
 
 
 def staging_sql(dataset: EesDataset) -> str:

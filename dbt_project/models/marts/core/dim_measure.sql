@@ -1,5 +1,6 @@
 -- The measure catalogue as published, with how each measure's years compare (from the
--- comparability_breaks seed) and which periods the data covers.
+-- comparability_breaks seed), which periods the data covers and the DfE publication it is read
+-- from (vars.ees_datasets, the dataset registry).
 with
 
 catalogue as (
@@ -20,6 +21,22 @@ breaks as (
 measure_values as (
 
     select * from {{ ref('int_measure_latest_selected') }}
+
+),
+
+-- The registry's title and EES publication of each dataset, written from the var as literals.
+publications as (
+
+    select * from (
+        values
+        {%- for dataset, entry in var('ees_datasets').items() %}
+            (
+                '{{ dataset | replace("'", "''") }}',
+                '{{ entry.title | replace("'", "''") }}',
+                '{{ (var('ees_publication_url') ~ entry.publication) | replace("'", "''") }}'
+            ){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as registry (dataset, publication_title, publication_url)
 
 ),
 
@@ -76,7 +93,9 @@ coverage as (
         breakdown,
         min(time_period) as first_time_period,
         max(time_period) as latest_time_period,
-        count(distinct time_period) as period_count
+        count(distinct time_period) as period_count,
+        -- the most authoritative release any area's latest-period figure comes from
+        arg_max(release, time_period * 10 + release_rank) as latest_release
     from measure_values
     group by measure_code, breakdown
 
@@ -100,7 +119,10 @@ final as (
         cast(coalesce(comparability.comparable_series, ['continuous']) as varchar[]) as comparable_series,
         cast(coverage.first_time_period as integer) as first_time_period,
         cast(coverage.latest_time_period as integer) as latest_time_period,
-        cast(coalesce(coverage.period_count, 0) as integer) as period_count
+        cast(coalesce(coverage.period_count, 0) as integer) as period_count,
+        cast(coverage.latest_release as varchar) as latest_release,
+        cast(publications.publication_title as varchar) as source_publication,
+        cast(publications.publication_url as varchar) as source_url
     from catalogue
     left join comparability
         on catalogue.measure_code = comparability.measure_code
@@ -108,6 +130,8 @@ final as (
         on
             catalogue.measure_code = coverage.measure_code
             and catalogue.breakdown = coverage.breakdown
+    left join publications
+        on catalogue.dataset = publications.dataset
 
 )
 

@@ -71,6 +71,7 @@ PHASES = {
     "ks1": "Key stage 1",
     "ks2": "Key stage 2",
     "ks4": "Key stage 4",
+    "destinations": "Destinations after key stage 4",
     "ks5": "16 to 18",
     "age19": "Age 19",
     "attendance": "Attendance",
@@ -115,6 +116,13 @@ MEASURE_ORDER = [
     "ks4_ebacc_95",
     "ks4_ebacc_94",
     "ks4_ebacc_aps",
+    "destinations_ks4_sustained",
+    "destinations_ks4_education",
+    "destinations_ks4_further_education",
+    "destinations_ks4_school_sixth_form",
+    "destinations_ks4_sixth_form_college",
+    "destinations_ks4_apprenticeship",
+    "destinations_ks4_not_sustained",
     "ks5_aps_per_entry",
     "ks5_aab",
     "ks5_three_a",
@@ -141,6 +149,7 @@ BREAKDOWN_ORDER = [
     "not_fsm_eligible",
     "sen_support",
     "ehc_plan",
+    "any_sen",
     "no_sen",
     "white",
     "mixed",
@@ -484,6 +493,20 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
     }
 
 
+_WEB_ADDRESS = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/-]*)?")
+
+
+def _publication(url: str, title: str) -> dict:
+    """A DfE publication a section's figures come from (dim_measure's source_publication and
+    source_url), with its Markdown link. The address is the registry's, checked to be a plain https
+    address before it is written unescaped; the title is escaped like every other value."""
+    if not _WEB_ADDRESS.fullmatch(url):
+        raise ValueError(f"dim_measure.source_url {url!r} is not a plain https address")
+    from markupsafe import Markup
+
+    return {"title": title, "url": url, "markdown": Markup(f"[{markdown_text(title)}]({url})")}
+
+
 def build_briefing(ctx: Context, la: dict) -> dict:
     """Everything the templates show for one LA."""
     published = ctx.published
@@ -500,13 +523,15 @@ def build_briefing(ctx: Context, la: dict) -> dict:
         if not periods:
             continue
         period = max(periods)
-        paragraphs, table, sources, releases = [], [], {}, set()
+        paragraphs, table, sources, releases, publications = [], [], {}, set(), {}
         headline = None
         for code in codes:
             row = la_rows.get((code, "all", period))
             if row is None:
                 continue
             measure = ctx.measure(code)
+            if measure.get("source_url") and measure.get("source_publication"):
+                publications[measure["source_url"]] = measure["source_publication"]
 
             def wrap(r: dict) -> MeasureRow:
                 key = (r["measure_code"], r["breakdown"])
@@ -569,6 +594,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             "table": table,
             "chart": chart,
             "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
+            "publications": [_publication(url, title) for url, title in sorted(publications.items())],
             "local_name": name,
             "region_name": _regional_heading(table, la.get("region_name")),
         }

@@ -289,6 +289,7 @@ BREAKDOWN_LABELS = {
     "not_fsm_eligible": "Not eligible for free school meals",
     "sen_support": "SEN support",
     "ehc_plan": "Education, health and care plan",
+    "any_sen": "Any identified SEN",
     "no_sen": "No identified SEN",
     "white": "White",
     "mixed": "Mixed",

@@ -233,6 +233,7 @@ class _Writer:
             ],
         )
         sources: dict[str, str | None] = {}
+        publications: dict[str, str] = {}
         for s in b["sections"]:
             self.heading(f"{s['title']}: {s['period_label']}{s.get('flag') or ''}", level=1)
             for p in s["paragraphs"]:
@@ -272,6 +273,8 @@ class _Writer:
             )
             for src in s["sources"]:
                 sources[src["file"]] = src.get("sha256")
+            for pub in s.get("publications") or []:
+                publications[pub["url"]] = pub["title"]
         if b.get("schools"):
             self.schools(b["schools"], sources)
         if b.get("cohorts"):
@@ -287,6 +290,9 @@ class _Writer:
         )
         document.add_page_break()
         self.heading("Appendix: sources", level=1)
+        # DfE's publication pages give each measure's methodology and the last and next release dates
+        for url, title in sorted(publications.items(), key=lambda item: item[1]):
+            self.paragraph(f"Department for Education, {title}: {url}", style="List Bullet")
         for file, sha256 in sorted(sources.items()):
             self.paragraph(f"{file}: sha256 {sha256 or 'unknown'}", style="List Bullet")
         document.save(str(path))
