@@ -578,6 +578,10 @@ def test_national_value_implausibly_far_from_last_year():
         national("ks2_rwm_expected", "%", 74.0, 58.0),  # +16 points in a year
         national("ks4_attainment8", "score", 55.0, 42.0),  # +31%
         national("ks4_progress8", "score", 0.45, -0.2),  # a score near zero: +0.65
+        # a group's score near zero may move up to 1, not 1.4: SEN support's Progress 8 of -1.2 is judged
+        # by that rule (-1.2 to -0.5 passes), not by 25% of itself
+        national("ks4_progress8", "score", -0.5, -1.2) | {"breakdown": "sen_support"},
+        national("ks4_progress8", "score", -1.1, 0.3) | {"breakdown": "white"},
         national(
             "ks2_rwm_expected",
             "%",
@@ -608,7 +612,12 @@ def test_national_value_implausibly_far_from_last_year():
         "measure_code=ks4_progress8, breakdown=all, time_period=202324, area_code=E92000001 (change_vs_previous=0.65)"
         in failure(result, "national change vs last comparable year within 0.5 (scores near zero")
     )
-    assert len(result.failures) == 3, result.summary()
+    assert (
+        "measure_code=ks4_progress8, breakdown=white, time_period=202324, area_code=E92000001 (change_vs_previous=-1.4)"
+        in failure(result, "national change of a group vs last comparable year within 1 (scores near zero")
+    )
+    assert "breakdown=sen_support" not in result.summary()
+    assert len(result.failures) == 4, result.summary()
 
 
 def test_national_change_is_not_checked_where_a_new_series_starts():

@@ -65,6 +65,9 @@ MEASURES = {  # code, breakdown -> name, phase, unit, polarity, dp
         0,
     ),
     ("ks4_attainment8", "all"): ("Key stage 4: average Attainment 8 score", "ks4", "score", "high", 1),
+    ("ks4_attainment8", "sen_support"): ("Key stage 4: average Attainment 8 score", "ks4", "score", "high", 1),
+    ("ks4_attainment8", "no_sen"): ("Key stage 4: average Attainment 8 score", "ks4", "score", "high", 1),
+    ("ks4_attainment8", "cla_12_months"): ("Key stage 4: average Attainment 8 score", "ks4", "score", "high", 1),
     ("absence_overall", "all"): (
         "Absence: overall absence rate (% of possible sessions missed)",
         "attendance",
@@ -99,6 +102,18 @@ DATA = {
         201819: ("final", 46.7, {"342": 45.1, "340": 40.2, "359": 46.0, "801": 47.3, "201": 55.0}),
         202021: ("final", 50.9, {"342": 49.8, "340": 44.1, "359": 50.3, "801": 51.2, "201": 58.4}),
         202122: ("final", 48.9, {"342": 47.0, "340": 41.9, "359": 48.8, "801": 49.1, "201": 57.6}),
+    },
+    # the vulnerable groups section: SEN support against no identified SEN, looked-after children against all
+    ("ks4_attainment8", "sen_support"): {
+        201819: ("final", 32.6, {"342": 31.2, "340": 28.0, "359": 33.0, "801": 32.1, "201": "suppressed"}),
+        202122: ("final", 34.9, {"342": 33.0, "340": 29.5, "359": 35.1, "801": 34.0, "201": "suppressed"}),
+    },
+    ("ks4_attainment8", "no_sen"): {
+        201819: ("final", 50.3, {"342": 49.0, "340": 44.0, "359": 50.1, "801": 51.0, "201": 57.0}),
+        202122: ("final", 52.6, {"342": 50.9, "340": 45.8, "359": 52.8, "801": 53.0, "201": 58.0}),
+    },
+    ("ks4_attainment8", "cla_12_months"): {
+        202122: ("final", 20.3, {"342": 18.7, "340": "suppressed", "359": 21.2, "801": 19.9, "201": NOT_PUBLISHED}),
     },
     ("absence_overall", "all"): {
         202021: ("final", 4.6, {"342": 4.9, "340": 5.6, "359": 4.4, "801": 4.8, "201": 3.1}),
@@ -358,7 +373,8 @@ def _ordinal(n: int) -> str:
 def _label(period: int, phase: str) -> str:
     if period < 100000:
         return str(period)
-    return f"{period // 100}/{period % 100:02d}" if phase in ("attendance", "behaviour") else str(period // 100 + 1)
+    school_year = phase in ("attendance", "behaviour", "destinations")
+    return f"{period // 100}/{period % 100:02d}" if school_year else str(period // 100 + 1)
 
 
 def _fmt(value: float, dp: int, unit: str | None, signed: bool = False) -> str:
@@ -411,9 +427,16 @@ def expected_text(con: duckdb.DuckDBPyConnection, la: str, number: dict) -> str:
         return str(row["ranked_count"])
     if field == "quartile_band":
         return row["quartile_band"]
-    if field in ("gap", "national_gap", "previous_gap"):
-        source = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}[field]
-        rest = {"disadvantaged": "not_disadvantaged", "fsm_eligible": "not_fsm_eligible"}[row["breakdown"]]
+    if field in ("gap", "national_gap", "previous_gap", "sn_gap"):
+        source = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}.get(
+            field, "sn_average"
+        )
+        rest = {
+            "disadvantaged": "not_disadvantaged",
+            "fsm_eligible": "not_fsm_eligible",
+            "sen_support": "no_sen",
+            "cla_12_months": "all",
+        }[row["breakdown"]]
         other = con.execute(
             f"SELECT {source} FROM marts.fct_la_measure WHERE old_la_code = ? AND measure_code = ? "
             "AND breakdown = ? AND time_period = ?",
@@ -424,6 +447,27 @@ def expected_text(con: duckdb.DuckDBPyConnection, la: str, number: dict) -> str:
 
 
 # --- tests ------------------------------------------------------------------------------------------
+
+
+def test_vulnerable_groups_are_set_against_the_pupils_they_are_compared_with(published_db, tmp_path):
+    """SEN support against no identified SEN, and looked-after children against all pupils: the gap,
+    England's gap, the gap between the neighbours' averages and its trend (St Helens, KS4 2021/22)."""
+    render.write_briefings(published_db, tmp_path / "briefings", "St. Helens", charts=False)
+    text = (tmp_path / "briefings/st-helens/2021-22.md").read_text(encoding="utf-8")
+    section = text[text.index("## Vulnerable groups") :]
+    assert "### Key stage 4, average Attainment 8 score: SEN support (2022)" in section
+    assert (
+        "Among pupils receiving SEN support, the average was 33.0, compared with 50.9 for pupils "
+        "with no identified SEN: a gap of 17.9 points. Nationally, the gap was 17.7 points. Across its statistical "
+        "neighbours, the gap between the two groups' averages was 19.5 points. The gap has widened from 17.8 points "
+        "in 2019."
+    ) in section
+    assert "### Key stage 4, average Attainment 8 score: looked after for 12 months or more (2022)" in section
+    # 18.7 against 47.0; England 20.3 against 48.9; neighbours 20.55 (Wigan, Bristol) against 49.35
+    assert "a gap of 28.3 points. Nationally, the gap was 28.6 points." in section
+    assert "the gap between the two groups' averages was 28.8 points." in section
+    # the group rows are not repeated as gap sentences in the phase section
+    assert "SEN support" not in text[: text.index("## Vulnerable groups")].split("## Key stage 4")[1].split("|")[0]
 
 
 def test_st_helens_ks2_briefing_carries_the_committee_quote(published_db, tmp_path):

@@ -131,12 +131,24 @@ def _with_entry(edit) -> dict:
         ),
         (lambda d: d["neet"].update(headline={"Age": "16-17"}), "vars.ees_datasets.neet.headline: expected lower-case"),
         (lambda d: d.update({"Free-school-meals": d["ks2"]}), "a dataset name must be lower snake case"),
+        # the slug becomes a link in dim_measure and every briefing
+        (
+            lambda d: d["ks2"].update(publication='key-stage-2"><script>'),
+            "vars.ees_datasets.ks2.publication: expected the EES publication's slug",
+        ),
     ],
 )
 def test_a_bad_entry_is_named(edit, message):
     with pytest.raises(PipelineInputError, match="dbt_project/dbt_project.yml: vars") as error:
         registry.read_registry(_with_entry(edit))
     assert message in str(error.value)
+
+
+def test_the_publication_address_must_be_https():
+    variables = copy.deepcopy(dbt_project_vars())
+    variables["ees_publication_url"] = "javascript:alert(1)//"
+    with pytest.raises(PipelineInputError, match="ees_publication_url: expected an https address ending in '/'"):
+        registry.read_registry(variables)
 
 
 def _new_entry(datasets: dict) -> None:
@@ -255,9 +267,11 @@ def test_national_bounds_are_catalogue_rows_with_their_reason(tmp_path, monkeypa
 
 def test_every_lait_code_in_the_catalogue_is_backtested_against_lait():
     """A catalogue row claims LAIT's figure only where a backtest compares it with LAIT: every one is
-    in the rebuilt LAIT files (tests/test_backtest_lait.py), and those DfE's own files carry are
-    compared again there (tests/test_backtest_real_files.py). Codes are unique, as dim_measure's
-    test also holds."""
+    in the rebuilt LAIT files (tests/test_backtest_lait.py), so a dataset the fixture does not write
+    fails here. Those files are written from the catalogue's own filters, so they check the
+    arithmetic and LAIT's comparisons, not DfE's naming: the series DfE's own files carry are
+    compared again in tests/test_backtest_real_files.py. Codes are unique, as dim_measure's test
+    also holds."""
     from tests.backtest_fixtures import LAIT_MEASURES, catalogue_lait_rows
 
     rows = catalogue_lait_rows()

@@ -68,12 +68,9 @@ STANDARD = [
     "new_la_code",
     "version",
 ]
-PERCENT_RATES = {
-    "l2_with_em_by19_rate",
-    "l3_by19_rate",
-    "l2_by19_rate",
-    "l2_em_by19_belowat16_rate",
-}  # per 100 pupils, not %: exclusion rates
+# Columns named "rate" that are percentages (the age-19 attainment rates); the exclusion "rates"
+# are per 100 pupils and carry no % unit.
+PERCENT_RATES = {"l2_with_em_by19_rate", "l3_by19_rate", "l2_by19_rate", "l2_em_by19_belowat16_rate"}
 PUBLISHED_KS2_RWM = {
     "201516": 53,
     "201617": 61,

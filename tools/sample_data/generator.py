@@ -613,8 +613,8 @@ def ks4_more(cells: KS4Cells, year: str) -> KS4Cells:
 
     def extra(vector, rng, cell):
         n, _, _, em95, em94, ebacc, _ = vector
-        at_5 = _binomial(rng, min(ebacc, em95), 0.62)
-        return (at_5, at_5 + _binomial(rng, min(ebacc, em94) - at_5, 0.55))
+        at_5 = _binomial(rng, min(ebacc, em95), 0.46)
+        return (at_5, at_5 + _binomial(rng, min(ebacc, em94) - at_5, 0.33))
 
     return extend_cells(cells, "ks4-more", year, extra)
 

@@ -1126,9 +1126,11 @@ def simulate_destinations(latent: list[LatentLA], year_index: int, effects: dict
                 ssf = _binomial(rng, education - fe, 0.6)
                 sfc = 0
             else:
-                fe = _binomial(rng, education, 0.36 if cell[1] == "other" else 0.5)
-                ssf = _binomial(rng, education - fe, 0.62 if cell[1] == "other" else 0.5)
-                sfc = _binomial(rng, education - fe - ssf, 0.9)
+                # England: about 41% of those in education go to FE, 42% to a school sixth form
+                # and 15% to a sixth form college; disadvantaged pupils more often to FE
+                fe = _binomial(rng, education, 0.39 if cell[1] == "other" else 0.5)
+                ssf = _binomial(rng, education - fe, 0.72 if cell[1] == "other" else 0.6)
+                sfc = _binomial(rng, education - fe - ssf, 0.88)
             other_edu = education - fe - ssf - sfc
             cells[cell] = (
                 n,

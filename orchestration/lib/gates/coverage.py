@@ -36,8 +36,8 @@ def _has_local_authority_rows(con: duckdb.DuckDBPyConnection, dataset: str, colu
 
 
 def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = False) -> tuple[list[str], list[str]]:
-    """(measure codes the loaded files carry, one warning per catalogue measure of a loaded
-    dataset that no loaded file carries). With ``local_authority``, for the LA facts: a dataset
+    """(measure codes the loaded files carry, one warning per loaded dataset naming its catalogue
+    measures that no loaded file carries). With ``local_authority``, for the LA facts: a dataset
     whose files have no local-authority rows (DfE's national-only A level time series) carries
     England's values only, and its measures are said to be so."""
     loaded = {r[0] for r in con.execute("SELECT DISTINCT dataset FROM raw.landed_files").fetchall()}
@@ -73,7 +73,8 @@ def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = Fal
         if measure not in carried | england_only:
             missing.setdefault(dataset, []).append(f"{measure} ({column})")
     warnings = [
-        f"{', '.join(names)}: no loaded {dataset} file has the column (or a name it had before), so "
+        f"{', '.join(names)}: no loaded {dataset} file has {'the column' if len(names) == 1 else 'these columns'} "
+        "(or a name it had before), so "
         f"{'it is' if len(names) == 1 else f'these {len(names)} measures are'} not published in this build"
         for dataset, names in sorted(missing.items())
     ] + [

@@ -57,6 +57,8 @@ GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
 PERIOD_KEYS = (("time_identifier", "time_period_regex", "check", "example"), ())
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_PUBLICATION_BASE = re.compile(r"https://[a-z0-9.-]+/([a-z0-9-]+/)*")
 FINITE_BOUND = 1e300  # beyond any statistic; a value past it is a double's infinity
 
 
@@ -185,6 +187,11 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
     for key in ("title", "publication", "description"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
             raise PipelineInputError(f"{where}.{key}: expected text, got {spec[key]!r}")
+    if not _SLUG.fullmatch(spec["publication"].strip()):
+        raise PipelineInputError(
+            f"{where}.publication: expected the EES publication's slug (lower case, digits and hyphens, as in its "
+            f"address), got {spec['publication']!r}"
+        )
     if spec["periods"] not in period_types:
         raise PipelineInputError(
             f"{where}.periods: '{spec['periods']}' is not one of ees_period_types ({', '.join(period_types)})"
@@ -241,6 +248,9 @@ def read_registry(variables: dict) -> dict[str, EesDataset]:
     """The registry in ``variables`` (dbt_project.yml's vars), checked: a typo in a key or a
     missing title is an error naming the entry, not a generated file missing a check."""
     period_types = _period_types(variables)
+    base = variables.get("ees_publication_url")
+    if not isinstance(base, str) or not _PUBLICATION_BASE.fullmatch(base):
+        raise PipelineInputError(f"{WHERE}.ees_publication_url: expected an https address ending in '/', got {base!r}")
     block = variables.get("ees_datasets")
     if not isinstance(block, dict) or not block:
         raise PipelineInputError(f"{WHERE}.ees_datasets: expected one entry per EES dataset")

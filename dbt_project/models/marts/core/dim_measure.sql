@@ -32,8 +32,8 @@ publications as (
         {%- for dataset, entry in var('ees_datasets').items() %}
             (
                 '{{ dataset | replace("'", "''") }}',
-                '{{ entry.title | replace("'", "''") }}',
-                '{{ (var('ees_publication_url') ~ entry.publication) | replace("'", "''") }}'
+                '{{ entry.title | trim | replace("'", "''") }}',
+                '{{ (var('ees_publication_url') ~ entry.publication | trim) | replace("'", "''") }}'
             ){{ ',' if not loop.last }}
         {%- endfor %}
     ) as registry (dataset, publication_title, publication_url)

@@ -37,7 +37,9 @@ from orchestration.lib.outputs.briefing import svg, word
 from orchestration.lib.outputs.briefing.schools import SchoolData, SchoolNum
 from orchestration.lib.outputs.briefing.sentences import (
     BAND_QUARTERS_HIGH,
+    COMPARISON_PAIRS,
     GAP_PAIRS,
+    GROUP_PAIRS,
     MeasureRow,
     Note,
     Num,
@@ -512,7 +514,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
     published = ctx.published
     la_rows = published.by_la.get(la["old_la_code"], {})
     name = display_name(la["la_name"])
-    sections, glance = [], []
+    sections, glance, vulnerable = [], [], []
     phase_codes: dict[str, list[str]] = defaultdict(list)
     for (code, breakdown), m in published.measures.items():
         if breakdown == "all" and m.get("phase"):
@@ -557,6 +559,18 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                 group_row, rest_row = la_rows.get((code, group, period)), la_rows.get((code, rest, period))
                 if group_row and rest_row:
                     gaps += gap_sentences(wrap(group_row), wrap(rest_row))
+            for group, (rest, _, _) in GROUP_PAIRS.items():
+                group_row, rest_row = la_rows.get((code, group, period)), la_rows.get((code, rest, period))
+                found = group_row and rest_row and gap_sentences(wrap(group_row), wrap(rest_row), neighbours=True)
+                if found:
+                    vulnerable.append(
+                        {
+                            "title": f"{phase_title(phase)}, {lower_first(short_name(measure.get('measure_name'), code))}: "
+                            f"{lower_first(breakdown_label(group))} ({period_label(period, phase)})",
+                            "measure": code,
+                            "sentences": found,
+                        }
+                    )
             paragraphs.append(
                 {
                     "title": short_name(measure.get("measure_name"), code),
@@ -618,6 +632,8 @@ def build_briefing(ctx: Context, la: dict) -> dict:
         "la": {**la, "display_name": name, "slug": slugify(la["la_name"])},
         "sections": sections,
         "glance": glance,
+        # SEN, children in need and looked-after children against the pupils they are compared with
+        "vulnerable": vulnerable,
         "period": latest,
         "period_slug": period_slug(latest) if latest else None,
         "academic_year": academic_year_label(latest) if latest else None,
@@ -939,7 +955,12 @@ _SCHOOL_NUMBER = re.compile(
     r"([^<]*)</span>"
 )
 _PUBLICATION = re.compile(r'<meta name="generator" content="edu-outcomes pipeline, publication ([^"]*)">')
-_GAP_SOURCES = {"gap": "value", "national_gap": "national_value", "previous_gap": "previous_value"}
+_GAP_SOURCES = {
+    "gap": "value",
+    "national_gap": "national_value",
+    "previous_gap": "previous_value",
+    "sn_gap": "sn_average",
+}
 
 
 def expected_number(
@@ -981,7 +1002,7 @@ def expected_number(
     if field_name == "quartile_band":
         return row["quartile_band"]
     if field_name in _GAP_SOURCES:
-        rest = GAP_PAIRS.get(breakdown, (None,))[0]
+        rest = COMPARISON_PAIRS.get(breakdown, (None,))[0]
         other = rows.get((measure, rest, period)) if rest else None
         source = _GAP_SOURCES[field_name]
         if other is None or row[source] is None or other[source] is None:

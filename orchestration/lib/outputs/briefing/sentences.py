@@ -20,8 +20,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 # Phases whose figures describe a whole school year rather than a summer assessment: officers
-# write "in 2023/24" for absence and exclusions, but "in 2024" for KS2 results.
-ACADEMIC_YEAR_PHASES = frozenset({"attendance", "behaviour"})
+# write "in 2023/24" for absence, exclusions and the destination year after KS4, but "in 2024" for
+# KS2 results.
+ACADEMIC_YEAR_PHASES = frozenset({"attendance", "behaviour", "destinations"})
 
 PUBLISHED = "published"
 
@@ -280,6 +281,17 @@ GAP_PAIRS = {
     "disadvantaged": ("not_disadvantaged", "disadvantaged {people}", "other {people}"),
     "fsm_eligible": ("not_fsm_eligible", "{people} eligible for free school meals", "other {people}"),
 }
+# The vulnerable groups section: each group against the pupils it is usually compared with (SEN
+# groups against those with no identified SEN; children in need and looked-after children, whose
+# files have no "other pupils" row, against all pupils).
+GROUP_PAIRS = {
+    "sen_support": ("no_sen", "{people} receiving SEN support", "{people} with no identified SEN"),
+    "ehc_plan": ("no_sen", "{people} with an education, health and care plan", "{people} with no identified SEN"),
+    "cin_other": ("all", "children in need", "all {people}"),
+    "cpp_other": ("all", "children on a child protection plan", "all {people}"),
+    "cla_12_months": ("all", "children looked after for a year or more", "all {people}"),
+}
+COMPARISON_PAIRS = {**GAP_PAIRS, **GROUP_PAIRS}
 
 BREAKDOWN_LABELS = {
     "all": "All",
@@ -577,11 +589,12 @@ def gap_value(group: MeasureRow, rest: MeasureRow, field_name: str = "value") ->
     return round(difference, group.dp) + 0.0
 
 
-def gap_sentences(group: MeasureRow, rest: MeasureRow) -> list[Sentence]:
+def gap_sentences(group: MeasureRow, rest: MeasureRow, neighbours: bool = False) -> list[Sentence]:
     """ "Among disadvantaged pupils, 45% met the expected standard, compared with 70% for other
     pupils: a gap of 25 percentage points. Nationally, the gap was 22 percentage points." Both
-    halves must be published: a gap beside a suppressed half would disclose it."""
-    _, group_template, rest_template = GAP_PAIRS[group.breakdown]
+    halves must be published: a gap beside a suppressed half would disclose it. With
+    ``neighbours``, the gap between the two groups' statistical-neighbour averages too."""
+    _, group_template, rest_template = COMPARISON_PAIRS[group.breakdown]
     people = group.phrase.people
     group_name, rest_name = group_template.format(people=people), rest_template.format(people=people)
     if not group.published or not rest.published:
@@ -634,6 +647,24 @@ def gap_sentences(group: MeasureRow, rest: MeasureRow) -> list[Sentence]:
                     "gap",
                 )
             )
+    neighbours_gap = gap_value(group, rest, "sn_average") if neighbours else None
+    if neighbours_gap is not None:
+        sentences.append(
+            Sentence(
+                [
+                    "Across its statistical neighbours, the gap between the two groups' averages was ",
+                    amount(neighbours_gap, "sn_gap"),
+                    f" {unit_name}.",
+                ]
+                if neighbours_gap >= 0
+                else [
+                    f"Across its statistical neighbours, {group_name} did better on average, by ",
+                    amount(neighbours_gap, "sn_gap"),
+                    f" {unit_name}.",
+                ],
+                "gap",
+            )
+        )
     previous_period = group["previous_time_period"]
     if previous_period is not None and rest["previous_time_period"] == previous_period and gap >= 0:
         previous_gap = gap_value(group, rest, "previous_value")

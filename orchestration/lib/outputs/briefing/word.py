@@ -275,6 +275,11 @@ class _Writer:
                 sources[src["file"]] = src.get("sha256")
             for pub in s.get("publications") or []:
                 publications[pub["url"]] = pub["title"]
+        if b.get("vulnerable"):
+            self.heading("Vulnerable groups", level=1)
+            for p in b["vulnerable"]:
+                self.heading(p["title"], level=2)
+                self.sentences(p["sentences"])
         if b.get("schools"):
             self.schools(b["schools"], sources)
         if b.get("cohorts"):
