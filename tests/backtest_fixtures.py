@@ -141,6 +141,7 @@ NEET_HEADERS = {
     "neet_percent": "NEET_percent",
     "neet_not_known_percent": "NEET_not_known_percent",
     "notknown_percent": "Notknown_percent",
+    "total_participating_in_education_and_training_percent": "TOTAL_participating_in_education_and_training_percent",
 }
 
 STANDARD_COLUMNS = [

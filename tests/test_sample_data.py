@@ -669,7 +669,14 @@ def test_disadvantage_gaps_are_realistic():
 def test_neet_age_filter_and_calendar_years():
     rows = _read(SAMPLE_DIR / "neet" / "neet_la_timeseries.csv")
     header = list(rows[0])
-    assert header[11:] == ["Age", "Cohort_DJFavg", "NEET_percent", "NEET_not_known_percent", "Notknown_percent"]
+    assert header[11:] == [
+        "Age",
+        "Cohort_DJFavg",
+        "NEET_percent",
+        "NEET_not_known_percent",
+        "Notknown_percent",
+        "TOTAL_participating_in_education_and_training_percent",
+    ]
     assert {r["time_identifier"] for r in rows} == {"Calendar year"}
     assert {r["version"] for r in rows} == {"Final"}
     assert {r["Age"] for r in rows} == {"16-17", "16", "17"}
@@ -682,6 +689,8 @@ def test_neet_age_filter_and_calendar_years():
         assert float(sixteen["NEET_percent"]) < float(whole["NEET_percent"]) < float(seventeen["NEET_percent"])
         total = float(whole["NEET_not_known_percent"])
         assert abs(total - float(whole["NEET_percent"]) - float(whole["Notknown_percent"])) <= 0.1
+        # participation is of those neither NEET nor unknown, so it stays below the rest of the cohort
+        assert 85 < float(whole["TOTAL_participating_in_education_and_training_percent"]) < 100 - total
     la = [
         float(r["NEET_percent"])
         for r in _headline(rows, "neet")

@@ -300,6 +300,12 @@ NEET_META = [
     ("NEET_percent", "Percentage not in education, employment or training (NEET)", "NEET", "%"),
     ("NEET_not_known_percent", "Percentage NEET or whose activity is not known", "NEET and not known", "%"),
     ("Notknown_percent", "Percentage whose activity is not known", "Not known", "%"),
+    (
+        "TOTAL_participating_in_education_and_training_percent",
+        "Percentage participating in education and training",
+        "Participation",
+        "%",
+    ),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -961,9 +967,26 @@ def simulate_neet(
 
 def _neet_values(v: tuple[int, ...], area: Area) -> list[str]:
     if area.la is not None and area.la.old_code in NEET_TINY:
-        return ["c"] * 4
-    n, neet, not_known = v
-    return [str(n), _pct_or_low(neet, n, 1), _pct_or_low(neet + not_known, n, 1), _pct_or_low(not_known, n, 1)]
+        return ["c"] * len(NEET_META)
+    n, neet, not_known, participating = v
+    return [
+        str(n),
+        _pct_or_low(neet, n, 1),
+        _pct_or_low(neet + not_known, n, 1),
+        _pct_or_low(not_known, n, 1),
+        _pct_or_low(participating, n, 1),
+    ]
+
+
+def neet_more(cells: Cells, period: str) -> Cells:
+    """Young people participating in education or training: nearly all of those neither NEET nor of
+    unknown activity (the rest are in jobs without training)."""
+
+    def extra(vector, rng, cell):
+        n, neet, not_known = vector
+        return (_binomial(rng, n - neet - not_known, 0.975),)
+
+    return extend_cells(cells, "neet-more", period, extra)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1248,7 +1271,7 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     neet_effects = _neet_effects(latent)
     rows = []
     for i, period in enumerate(NEET_YEARS):
-        cells = simulate_neet(latent, i, neet_effects)
+        cells = neet_more(simulate_neet(latent, i, neet_effects), period)
         rows += _rows(
             period,
             "Final",
