@@ -253,6 +253,8 @@ def load_lait(lait_path: Path, codes: dict[str, str]) -> pd.DataFrame:
     la_number, area_name, raw."""
     lait = pd.read_parquet(lait_path, columns=["Short Desc", "Years", "LA and Regions", "Values", "LA Number"])
     lait = lait[lait["Short Desc"].isin(codes)].dropna(subset=["LA Number"])
+    # LAIT holds a stray year '0' (CINPermExclusion, every value '-'): a label that names no year is no figure
+    lait = lait[lait["Years"].astype(str).str.strip().map(lambda label: _YEAR_LABEL.match(label) is not None)]
     datasets = lait["Short Desc"].map(codes)
     return pd.DataFrame(
         {

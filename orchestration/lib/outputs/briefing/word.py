@@ -287,8 +287,8 @@ class _Writer:
             self.sentences(b["cohorts"]["sentences"])
         self.heading("How to read this briefing", level=1)
         self.paragraph(
-            "Years are the summer of the assessment (2018/19 is written 2019); attendance and exclusions are for the "
-            "whole school year. Changes compare with the last year whose figures are comparable. Quartile bands follow "
+            "Years are the summer of the assessment (2018/19 is written 2019); attendance, exclusions and destinations "
+            "after key stage 4 are for the whole school year. Changes compare with the last year whose figures are comparable. Quartile bands follow "
             "LAIT's method across all local authorities with a published figure: A is the best quarter, D the weakest, "
             "and each band's range of published figures is shown beside it. Rank 1 is the best. Suppressed figures are "
             "withheld by the Department for Education to protect confidentiality."
