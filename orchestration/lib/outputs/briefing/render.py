@@ -521,7 +521,11 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             phase_codes[m["phase"]].append(code)
     for phase in phases_in_order(published.measures):
         codes = sorted(set(phase_codes.get(phase, [])), key=_measure_sort_key)
-        periods = [p for (c, _, p), r in la_rows.items() if c in codes and r["value_status"] in DATA_STATUSES]
+        # the latest year with an all-pupils figure: DfE's children-in-need files carry later years of
+        # their groups alone, and a section is written around the all-pupils figure
+        periods = [
+            p for (c, b, p), r in la_rows.items() if c in codes and b == "all" and r["value_status"] in DATA_STATUSES
+        ]
         if not periods:
             continue
         period = max(periods)

@@ -248,10 +248,14 @@ PHRASES: dict[str, Phrase] = {
 }
 
 
+_PROPER_NOUNS = frozenset({"English", "England"})
+
+
 def lower_first(text: str) -> str:
-    """ "Children achieving ..." -> "children achieving ..."; "A level ...", "KS2 ...", "EBacc ..." stay."""
+    """ "Children achieving ..." -> "children achieving ..."; "A level ...", "KS2 ...", "EBacc ...",
+    "English Baccalaureate ..." stay."""
     first = text.split(" ", 1)[0]
-    if len(first) > 1 and first[1:].islower():
+    if len(first) > 1 and first[1:].islower() and first not in _PROPER_NOUNS:
         return text[:1].lower() + text[1:]
     return text
 
