@@ -509,6 +509,14 @@ def _publication(url: str, title: str) -> dict:
     return {"title": title, "url": url, "markdown": Markup(f"[{markdown_text(title)}]({url})")}
 
 
+def _pair_rows(la_rows: dict, code: str, period: int, pairs: dict):
+    """(group, its row, its comparison group's row) for each of ``pairs`` whose two rows the LA has."""
+    for group, (rest, _, _) in pairs.items():
+        group_row, rest_row = la_rows.get((code, group, period)), la_rows.get((code, rest, period))
+        if group_row and rest_row:
+            yield group, group_row, rest_row
+
+
 def build_briefing(ctx: Context, la: dict) -> dict:
     """Everything the templates show for one LA."""
     published = ctx.published
@@ -558,14 +566,13 @@ def build_briefing(ctx: Context, la: dict) -> dict:
 
             m = wrap(row)
             headline = headline or code
-            gaps = []
-            for group, (rest, _, _) in GAP_PAIRS.items():
-                group_row, rest_row = la_rows.get((code, group, period)), la_rows.get((code, rest, period))
-                if group_row and rest_row:
-                    gaps += gap_sentences(wrap(group_row), wrap(rest_row))
-            for group, (rest, _, _) in GROUP_PAIRS.items():
-                group_row, rest_row = la_rows.get((code, group, period)), la_rows.get((code, rest, period))
-                found = group_row and rest_row and gap_sentences(wrap(group_row), wrap(rest_row), neighbours=True)
+            gaps = [
+                sentence
+                for _, group_row, rest_row in _pair_rows(la_rows, code, period, GAP_PAIRS)
+                for sentence in gap_sentences(wrap(group_row), wrap(rest_row))
+            ]
+            for group, group_row, rest_row in _pair_rows(la_rows, code, period, GROUP_PAIRS):
+                found = gap_sentences(wrap(group_row), wrap(rest_row), neighbours=True)
                 if found:
                     vulnerable.append(
                         {
