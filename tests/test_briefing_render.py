@@ -375,7 +375,7 @@ def _ordinal(n: int) -> str:
 def _label(period: int, phase: str) -> str:
     if period < 100000:
         return str(period)
-    school_year = phase in ("attendance", "behaviour", "destinations")
+    school_year = phase in ("attendance", "behaviour", "destinations", "inspection")
     return f"{period // 100}/{period % 100:02d}" if school_year else str(period // 100 + 1)
 
 

@@ -982,9 +982,13 @@ def test_schools_causing_concern_and_strong_schools(school_ks2):
 
 
 def test_ofsted_snapshots(register):
+    """Ofsted's file covers England: every register school, the sample LAs' special schools and
+    every other LA's schools, each once per snapshot, the register's under their own LA."""
+    from tools.sample_data.geography import LOCAL_AUTHORITIES
     from tools.sample_data.schools import OFSTED_SNAPSHOTS, ofsted_file_name
 
     la_of = {r["URN"]: r["LA (name)"] for r in register}
+    la_by_name = {la.name: la for la in LOCAL_AUTHORITIES}
     previous: dict[str, str] = {}
     grades = Counter()
     for as_at in OFSTED_SNAPSHOTS:
@@ -1002,13 +1006,17 @@ def test_ofsted_snapshots(register):
             "Publication date",
             "Overall effectiveness",
         ]
-        assert sorted(r["URN"] for r in rows) == sorted(la_of)  # every school once per snapshot
+        urns = [r["URN"] for r in rows]
+        assert len(urns) == len(set(urns)) and set(la_of) <= set(urns)  # every school once per snapshot
+        # every LA has schools of each phase (so no LA is missing from the England-wide measure)
+        assert {(r["Local authority"], r["Ofsted phase"]) for r in rows} == {
+            (la.name, phase) for la in LOCAL_AUTHORITIES for phase in ("Primary", "Secondary", "Special")
+        }
         for r in rows:
-            assert r["Local authority"] == la_of[r["URN"]] and r["Region"] == "North West"
+            la = la_by_name[r["Local authority"]]
+            assert r["Local authority"] == la_of.get(r["URN"], r["Local authority"]) and r["Region"] == la.region.name
             assert r["Inspection start date"] < r["Publication date"] <= as_at
-            assert r["LAESTAB"].startswith(
-                {"St. Helens": "342", "Knowsley": "340", "Halton": "876"}[r["Local authority"]]
-            )
+            assert r["LAESTAB"].startswith(la.old_code) and int(r["Total number of pupils"]) > 0
             judged = r["Inspection start date"] < "2024-09-01"
             assert r["Overall effectiveness"] in (("1", "2", "3", "4") if judged else ("Not judged",))
             assert r["Inspection start date"] >= previous.get(r["URN"], "")

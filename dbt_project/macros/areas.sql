@@ -1,6 +1,15 @@
 {#- England's regions and how area names are compared: vars.areas in dbt_project.yml, which the
     raw gates read too (orchestration/lib/rules/areas.py); tests/test_areas.py checks both agree. -#}
 
+{#- England's country code and name, as SQL literals. -#}
+{% macro england_code() -%}
+    '{{ var('areas')['england']['code'] }}'
+{%- endmacro %}
+
+{% macro england_name() -%}
+    '{{ var('areas')['england']['name'] | replace("'", "''") }}'
+{%- endmacro %}
+
 {#- London's region code and name, as SQL literals. -#}
 {% macro london_code() -%}
     '{{ var('areas')['london'] }}'

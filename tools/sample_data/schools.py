@@ -2,6 +2,10 @@
 register, KS2 and KS4 results by school, Ofsted inspection-outcome snapshots and termly
 attendance, for three North West LAs (St. Helens, Knowsley, Halton).
 
+Ofsted publishes its management information for every state-funded school in England, so the
+snapshots also carry a smaller set of schools in each of the other LAs (ENGLAND_SCHOOLS): from
+them the pipeline ranks every LA on the share of pupils in good or outstanding schools.
+
 The school results are a split of the same integer pupil cells `generator` simulated for the LA
 files: per LA and year, school cohorts sum exactly to the LA's pupils and school achiever counts
 (and Attainment 8 / Progress 8 point totals) sum exactly to the LA's, so a cohort-weighted mean
@@ -39,7 +43,7 @@ from .generator import (
     _sum_vectors,
     _write_atomic,
 )
-from .geography import la_by_old_code
+from .geography import LOCAL_AUTHORITIES, TINY_LA_CODES, la_by_old_code
 
 LOCAL_DIR = "local"
 # (old LA code, primaries, secondaries): primaries include SMALL_PRIMARIES small schools.
@@ -573,6 +577,73 @@ def _ofsted_rows(schools: list[School], as_at: str, ks2_cohorts: dict, ks4_cohor
     return rows
 
 
+# Schools per phase in each LA outside SAMPLE_LAS, about a quarter of England's real counts (the
+# snapshots stay small): (phase, Ofsted type of education, LAESTAB series, fewest, most, pupils on roll).
+ENGLAND_SCHOOLS = (
+    ("Primary", "Community school", "2", 4, 40, (90, 630)),
+    ("Secondary", "Academy converter", "4", 1, 9, (500, 1700)),
+    ("Special", "Community special school", "7", 1, 3, (40, 260)),
+)
+ENGLAND_URN_START = 152000  # after the sample LAs' ranges (104200-105999, 136000-151999)
+
+
+def build_england_schools() -> list[School]:
+    """The Ofsted-only schools: every phase in the LAs outside SAMPLE_LAS, each LA's from its own
+    stream, and special schools in the sample LAs (whose register holds mainstream schools only).
+    An LA's overall quality shifts all its schools, so LAs differ as they do in Ofsted's data."""
+    sample_codes = {code for code, _, _ in SAMPLE_LAS}
+    schools: list[School] = []
+    for la in LOCAL_AUTHORITIES:
+        rng = _rng("local-ofsted-england", la.old_code)
+        la_effect = rng.gauss(0.35, 0.3)
+        for phase, type_of_education, series, fewest, most, roll in ENGLAND_SCHOOLS:
+            if la.old_code in sample_codes and phase != "Special":
+                continue
+            count = 1 if la.old_code in TINY_LA_CODES else rng.randint(fewest, most)
+            for index in range(count):
+                schools.append(
+                    School(
+                        urn=ENGLAND_URN_START + len(schools),
+                        la_code=la.old_code,
+                        name=f"{la.name} {phase} School {index + 1}",
+                        phase=phase,
+                        type_of_education=type_of_education,
+                        laestab=f"{la.old_code}{series}{index:03d}",
+                        quality=round(la_effect + rng.gauss(0.0, 0.5), 6),
+                        size=float(rng.randint(*roll)),  # pupils on roll
+                        small=False,
+                        declining=False,
+                    )
+                )
+    return schools
+
+
+def _england_rows(schools: list[School], as_at: str) -> list[list[str]]:
+    """The snapshot rows of the Ofsted-only schools: rolls drift a little from year to year."""
+    cutoff = dt.date.fromisoformat(as_at)
+    rows = []
+    for school in schools:
+        start, publication, grade = [h for h in _inspections(school) if h[1] <= cutoff][-1]
+        roll = school.size * _rng("local-roll", school.urn, as_at).uniform(0.95, 1.05)
+        la = la_by_old_code(school.la_code)
+        rows.append(
+            [
+                str(school.urn),
+                school.laestab,
+                school.name,
+                school.phase,
+                school.type_of_education,
+                la.name,
+                la.region.name,
+                str(round(roll)),
+                start.isoformat(),
+                publication.isoformat(),
+                "Not judged" if start >= SINGLE_WORD_JUDGEMENTS_END else str(grade),
+            ]
+        )
+    return rows
+
+
 def _attendance_rows(schools: list[School], ks2_cohorts: dict, ks4_cohorts: dict) -> list[list]:
     rows = []
     for year, term, sessions in ATTENDANCE_TERMS:
@@ -805,10 +876,12 @@ def generate_local(out_dir: Path, ks2_cells: dict, ks4_cells: dict) -> list[Path
         _write_atomic(local / "school_ks2.csv", _csv_bytes(KS2_HEADER, ks2_rows)),
         _write_atomic(local / "school_ks4.csv", _csv_bytes(KS4_HEADER, ks4_rows)),
     ]
+    england = build_england_schools()
     for as_at in OFSTED_SNAPSHOTS:
         rows = []
         for la_code, _, _ in SAMPLE_LAS:
             rows += _ofsted_rows([s for s in schools if s.la_code == la_code], as_at, ks2_cohorts, ks4_cohorts)
+        rows += _england_rows(england, as_at)
         written.append(_write_atomic(local / ofsted_file_name(as_at), _csv_bytes(OFSTED_HEADER, rows)))
     written.append(
         _write_atomic(

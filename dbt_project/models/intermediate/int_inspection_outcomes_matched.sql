@@ -24,7 +24,7 @@ neighbour_names as (
 
 measure_values as (
 
-    select * from {{ ref('int_measure_values') }}
+    select * from {{ ref('int_ees_measure_values') }}
     where area_level = 'local_authority'
 
 ),
@@ -92,7 +92,8 @@ final as (
         latest_rows.dataset,
         latest_rows.source_file,
         latest_rows.file_sha256,
-        latest_rows.source_row_number
+        latest_rows.source_row_number,
+        latest_rows.landed_seq
     from latest_rows
     left join la_name_keys
         on {{ la_name_key('latest_rows.la_name') }} = la_name_keys.name_key

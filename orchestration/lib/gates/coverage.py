@@ -5,6 +5,11 @@ registry's aliases for it), or both totals the catalogue says it can be worked o
 in need files have no higher-standard KS2 column): it is reported as a warning, so nobody expects
 it in the publication. A measure whose column is there but which publishes nothing is wrong (its
 rows were not recognised), and the mart gates block it.
+
+Measures worked out from a council's local files rather than read from DfE's (the share of pupils
+in good or outstanding schools, from Ofsted's snapshots) are expected only where dbt could work
+them out: only Ofsted's England-wide file gives England's figure to rank against
+(int_inspection_measure_values says when a snapshot is one), and an LA's own extract is reported.
 """
 
 from __future__ import annotations
@@ -82,4 +87,27 @@ def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = Fal
         "England's (and regions') values only in this build"
         for measure in sorted(england_only - carried)
     ]
+    computed = _computed_measures(con)
+    for measure in sorted(m for m in carried if catalogue_dataset[m] not in datasets):
+        if measure not in computed:
+            carried.discard(measure)
+            warnings.append(
+                f"{measure}: no loaded {catalogue_dataset[measure]} snapshot has schools in every region (Ofsted's "
+                "England-wide file), so it has no England figure to compare or rank with and is not published in "
+                "this build; each LA's figures are in mart_inspection_outcomes"
+            )
     return sorted(carried), warnings
+
+
+def _computed_measures(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The measures dbt worked out from local files in this build."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'intermediate' "
+        "AND table_name = 'int_inspection_measure_values'"
+    ).fetchall()[0][0]
+    if not exists:
+        return set()
+    return {
+        r[0]
+        for r in con.execute("SELECT DISTINCT measure_code FROM intermediate.int_inspection_measure_values").fetchall()
+    }

@@ -24,7 +24,8 @@ measure_values as (
 
 ),
 
--- The registry's title and EES publication of each dataset, written from the var as literals.
+-- The registry's title and EES publication of each dataset, and the publication of each measure
+-- worked out from local files (vars.local_publications), written from the vars as literals.
 publications as (
 
     select * from (
@@ -34,6 +35,13 @@ publications as (
                 '{{ dataset | replace("'", "''") }}',
                 '{{ entry.title | trim | replace("'", "''") }}',
                 '{{ (var('ees_publication_url') ~ entry.publication | trim) | replace("'", "''") }}'
+            ),
+        {%- endfor %}
+        {%- for dataset, entry in var('local_publications').items() %}
+            (
+                '{{ dataset | replace("'", "''") }}',
+                '{{ entry.title | trim | replace("'", "''") }}',
+                '{{ entry.url | trim | replace("'", "''") }}'
             ){{ ',' if not loop.last }}
         {%- endfor %}
     ) as registry (dataset, publication_title, publication_url)

@@ -79,6 +79,7 @@ PHASES = {
     "attendance": "Attendance",
     "behaviour": "Behaviour: suspensions and exclusions",
     "neet": "Young people not in education, employment or training (NEET)",
+    "inspection": "Schools judged good or outstanding by Ofsted",
 }
 # Order of measures within a section; the first with data is the section's headline (its chart).
 MEASURE_ORDER = [
@@ -142,6 +143,7 @@ MEASURE_ORDER = [
     "exclusions_permanent_rate",
     "neet_or_not_known_16_17",
     "neet_16_17",
+    "inspection_pupils_good_outstanding",
 ]
 BREAKDOWN_ORDER = [
     "all",

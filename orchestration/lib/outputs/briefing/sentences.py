@@ -22,7 +22,8 @@ from typing import Any
 # Phases whose figures describe a whole school year rather than a summer assessment: officers
 # write "in 2023/24" for absence, exclusions and the destination year after KS4, but "in 2024" for
 # KS2 results.
-ACADEMIC_YEAR_PHASES = frozenset({"attendance", "behaviour", "destinations"})
+# Ofsted's snapshots as at 31 August are the state at the end of that academic year.
+ACADEMIC_YEAR_PHASES = frozenset({"attendance", "behaviour", "destinations", "inspection"})
 
 PUBLISHED = "published"
 
@@ -248,7 +249,7 @@ PHRASES: dict[str, Phrase] = {
 }
 
 
-_PROPER_NOUNS = frozenset({"English", "England"})
+_PROPER_NOUNS = frozenset({"English", "England", "Ofsted"})
 
 
 def lower_first(text: str) -> str:
