@@ -549,32 +549,37 @@ def _roll(school: School, year: str, ks2_cohorts: dict, ks4_cohorts: dict) -> fl
     return groups * sum(recent) / len(recent)
 
 
+def _ofsted_row(school: School, as_at: str, roll: float) -> list[str]:
+    """One school's line in the snapshot as at `as_at`: its latest published inspection then."""
+    cutoff = dt.date.fromisoformat(as_at)
+    start, publication, grade = [h for h in _inspections(school) if h[1] <= cutoff][-1]
+    la = la_by_old_code(school.la_code)
+    return [
+        str(school.urn),
+        school.laestab,
+        school.name,
+        school.phase,
+        school.type_of_education,
+        la.name,
+        la.region.name,
+        str(round(roll)),
+        start.isoformat(),
+        publication.isoformat(),
+        "Not judged" if start >= SINGLE_WORD_JUDGEMENTS_END else str(grade),
+    ]
+
+
 def _ofsted_rows(schools: list[School], as_at: str, ks2_cohorts: dict, ks4_cohorts: dict) -> list[list[str]]:
     cutoff = dt.date.fromisoformat(as_at)
     year = f"{cutoff.year - 1}{cutoff.year % 100:02d}"  # the academic year ending on the as-at date
-    region = la_by_old_code(schools[0].la_code).region.name
-    rows = []
-    for school in schools:
-        published = [h for h in _inspections(school) if h[1] <= cutoff]
-        start, publication, grade = published[-1]
-        roll = _roll(school, year, ks2_cohorts, ks4_cohorts) * _rng("local-roll", school.urn, year).uniform(0.97, 1.03)
-        judgement = "Not judged" if start >= SINGLE_WORD_JUDGEMENTS_END else str(grade)
-        rows.append(
-            [
-                str(school.urn),
-                school.laestab,
-                school.name,
-                school.phase,
-                school.type_of_education,
-                school.la_name,
-                region,
-                str(round(roll)),
-                start.isoformat(),
-                publication.isoformat(),
-                judgement,
-            ]
+    return [
+        _ofsted_row(
+            school,
+            as_at,
+            _roll(school, year, ks2_cohorts, ks4_cohorts) * _rng("local-roll", school.urn, year).uniform(0.97, 1.03),
         )
-    return rows
+        for school in schools
+    ]
 
 
 # Schools per phase in each LA outside SAMPLE_LAS, about a quarter of England's real counts (the
@@ -620,28 +625,10 @@ def build_england_schools() -> list[School]:
 
 def _england_rows(schools: list[School], as_at: str) -> list[list[str]]:
     """The snapshot rows of the Ofsted-only schools: rolls drift a little from year to year."""
-    cutoff = dt.date.fromisoformat(as_at)
-    rows = []
-    for school in schools:
-        start, publication, grade = [h for h in _inspections(school) if h[1] <= cutoff][-1]
-        roll = school.size * _rng("local-roll", school.urn, as_at).uniform(0.95, 1.05)
-        la = la_by_old_code(school.la_code)
-        rows.append(
-            [
-                str(school.urn),
-                school.laestab,
-                school.name,
-                school.phase,
-                school.type_of_education,
-                la.name,
-                la.region.name,
-                str(round(roll)),
-                start.isoformat(),
-                publication.isoformat(),
-                "Not judged" if start >= SINGLE_WORD_JUDGEMENTS_END else str(grade),
-            ]
-        )
-    return rows
+    return [
+        _ofsted_row(school, as_at, school.size * _rng("local-roll", school.urn, as_at).uniform(0.95, 1.05))
+        for school in schools
+    ]
 
 
 def _attendance_rows(schools: list[School], ks2_cohorts: dict, ks4_cohorts: dict) -> list[list]:
