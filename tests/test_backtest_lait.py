@@ -27,6 +27,7 @@ from tests.backtest_fixtures import (
     LONDON_SUBREGIONS,
     ST_HELENS,
     ST_HELENS_PROVISIONAL_RWM,
+    catalogue_lait_rows,
     load_neighbours,
     write_backtest_sources,
 )
@@ -220,6 +221,12 @@ def expected_la_measures(values: pd.DataFrame, neighbours: pd.DataFrame) -> pd.D
         quartile_band(v, q1, q2, q3, p)
         for v, q1, q2, q3, p in las[["value", "q1", "q2", "q3", "polarity"]].itertuples(index=False)
     ]
+    # LAIT shows no band for its No_Quartile measures (KS2 scaled scores, ...): ranked, not banded
+    lait_rows = catalogue_lait_rows()
+    unbanded = set(
+        map(tuple, lait_rows.loc[lait_rows["no_quartile_band"] == "true", ["measure_code", "breakdown"]].to_numpy())
+    )
+    las.loc[[key in unbanded for key in zip(las["measure_code"], las["breakdown"])], "quartile_band"] = None
 
     def rounded_difference(a: pd.Series, b: pd.Series) -> pd.Series:
         """a - b of the published decimals, rounded half up (as LAIT's spreadsheet arithmetic does:

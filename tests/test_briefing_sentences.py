@@ -488,3 +488,12 @@ def test_a_measure_added_to_the_catalogue_later_still_reads():
     )
     text = la_sentence(measure(row, measure_name="Key stage 2: pupils meeting a new standard")).text
     assert text == "In St Helens, the figure for pupils meeting a new standard was 12.3%, up from 11.0% in 2023."
+
+
+def test_a_measure_without_quartile_bands_gives_its_rank_alone():
+    """dim_measure.quartile_banded false (LAIT's No_Quartile): no band, but the rank is still said,
+    and an unranked (suppressed) value says neither."""
+    unbanded = measure(fct_row(quartile_band=None, rank=124, ranked_count=150))
+    assert texts(measure_sentences(unbanded))[-1] == "St Helens is ranked 124th of 150 local authorities."
+    withheld = measure(fct_row(value=None, value_status="suppressed", quartile_band=None, rank=None))
+    assert not [t for t in texts(measure_sentences(withheld)) if "ranked" in t]

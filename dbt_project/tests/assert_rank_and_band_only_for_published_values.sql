@@ -1,7 +1,41 @@
--- Ranks and bands describe published values only; a suppressed LA must not be placed.
-select measure_code, breakdown, time_period, old_la_code, value_status, rank, quartile_band
-from {{ ref('fct_la_measure') }}
-where
-    (value_status = 'published') <> (rank is not null)
-    or (rank is null) <> (quartile_band is null)
-    or rank > ranked_count
+-- Ranks and bands describe published values only; a suppressed LA must not be placed. Every
+-- ranked value has a band, except those of the catalogue rows marked no_quartile_band, which
+-- have none.
+with
+
+la_measures as (
+
+    select * from {{ ref('fct_la_measure') }}
+
+),
+
+catalogue as (
+
+    select * from {{ ref('measure_catalogue') }}
+
+),
+
+final as (
+
+    select
+        la_measures.measure_code,
+        la_measures.breakdown,
+        la_measures.time_period,
+        la_measures.old_la_code,
+        la_measures.value_status,
+        la_measures.rank,
+        la_measures.quartile_band
+    from la_measures
+    left join catalogue
+        on
+            la_measures.measure_code = catalogue.measure_code
+            and la_measures.breakdown = catalogue.breakdown
+    where
+        (la_measures.value_status = 'published') <> (la_measures.rank is not null)
+        or (la_measures.rank is not null and not coalesce(catalogue.no_quartile_band, false))
+        <> (la_measures.quartile_band is not null)
+        or la_measures.rank > la_measures.ranked_count
+
+)
+
+select * from final

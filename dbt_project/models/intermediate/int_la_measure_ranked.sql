@@ -1,10 +1,18 @@
 -- Rank and LAIT quartile band of each LA's value among LAs with a published value for the same
--- measure, breakdown and period. Unpublished LA rows are kept with no rank and no band.
+-- measure, breakdown and period. Unpublished LA rows are kept with no rank and no band, and so
+-- are the catalogue rows marked no_quartile_band (ranked, not banded).
 with
 
 measure_values as (
 
     select * from {{ ref('int_measure_latest_selected') }}
+
+),
+
+unbanded as (
+
+    select measure_code, breakdown from {{ ref('measure_catalogue') }}
+    where no_quartile_band
 
 ),
 
@@ -79,7 +87,7 @@ final as (
         quartiles.q2,
         quartiles.q3,
         case
-            when ranked.rank is null then null
+            when ranked.rank is null or unbanded.measure_code is not null then null
             when la_values.polarity = 'low'
                 then
                     case
@@ -105,6 +113,10 @@ final as (
             la_values.measure_code = quartiles.measure_code
             and la_values.breakdown = quartiles.breakdown
             and la_values.time_period = quartiles.time_period
+    left join unbanded
+        on
+            la_values.measure_code = unbanded.measure_code
+            and la_values.breakdown = unbanded.breakdown
 
 )
 

@@ -123,6 +123,7 @@ final as (
         cast(catalogue.polarity as varchar) as polarity,
         cast(catalogue.decimal_places as integer) as decimal_places,
         cast(catalogue.lait_code as varchar) as lait_code,
+        cast(not coalesce(catalogue.no_quartile_band, false) as boolean) as quartile_banded,
         cast(comparability.comparability_notes as varchar) as comparability_notes,
         cast(coalesce(comparability.comparable_series, ['continuous']) as varchar[]) as comparable_series,
         cast(coverage.first_time_period as integer) as first_time_period,

@@ -29,7 +29,8 @@ thresholds as (
         any_value(q3) as q3,
         max(value) as highest_value
     from ranked
-    where rank is not null
+    -- a measure ranked but not banded (catalogue no_quartile_band) has no thresholds to show
+    where rank is not null and quartile_band is not null
     group by measure_code, breakdown, time_period
 
 ),

@@ -555,21 +555,28 @@ def comparator_sentences(m: MeasureRow) -> list[Sentence]:
     if m["sn_average"] is not None and (m["sn_count"] or 0) > 0:
         sentences.append(Sentence(["The average for its statistical neighbours was ", m.num("sn_average"), "."]))
     band, rank, ranked = m["quartile_band"], m["rank"], m["ranked_count"]
+    placed = (
+        [
+            Num(ordinal(rank), "rank", m.code, m.breakdown, m.period),
+            " of ",
+            Num(str(int(ranked)), "ranked_count", m.code, m.breakdown, m.period),
+        ]
+        if rank is not None and ranked
+        else []
+    )
     if m.published and band in BAND_QUARTERS_HIGH:
         parts: list = [
             f"This places {m.la_name} in band ",
             Num(band, "quartile_band", m.code, m.breakdown, m.period),
             f" ({band_description(band, m.polarity)})",
         ]
-        if rank is not None and ranked:
-            parts += [
-                ", ranked ",
-                Num(ordinal(rank), "rank", m.code, m.breakdown, m.period),
-                " of ",
-                Num(str(int(ranked)), "ranked_count", m.code, m.breakdown, m.period),
-            ]
+        if placed:
+            parts += [", ranked ", *placed]
         parts.append(".")
         sentences.append(Sentence(parts))
+    elif m.published and placed:
+        # a measure shown without quartile bands (dim_measure.quartile_banded): the rank alone
+        sentences.append(Sentence([f"{m.la_name} is ranked ", *placed, " local authorities."]))
     return sentences
 
 
