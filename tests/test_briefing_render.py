@@ -838,10 +838,14 @@ def test_the_word_briefing_reads_back_equal_to_the_marts(sample_publication, tmp
 
 
 def test_a_publication_link_is_a_plain_https_address_with_its_title_escaped():
-    pub = render._publication("https://explore-education-statistics.service.gov.uk/find-statistics/ks2", "KS2 [x](y)")
+    pub = render._publication(
+        "https://explore-education-statistics.service.gov.uk/find-statistics/ks2",
+        "Department for Education",
+        "KS2 [x](y)",
+    )
     assert pub["markdown"] == (
         r"[KS2 \[x\](y)](https://explore-education-statistics.service.gov.uk/find-statistics/ks2)"
     )
     for address in ("javascript:alert(1)", "https://x.org/a b", 'https://x.org/"onmouseover="x', "http://x.org/"):
         with pytest.raises(ValueError, match="not a plain https address"):
-            render._publication(address, "t")
+            render._publication(address, "Ofsted", "t")

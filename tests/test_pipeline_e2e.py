@@ -138,6 +138,43 @@ def test_each_measure_names_its_publication_and_latest_release(published):
     assert f'Department for Education, <a href="{page}key-stage-2-attainment">Key stage 2 attainment</a>' in html
 
 
+def test_the_ofsted_share_is_a_measure_like_any_other(published):
+    """The sample's Ofsted snapshots cover England, so the share of pupils in good or outstanding
+    schools is worked out for England, regions and LAs, ranked, banded (but not for secondary and
+    special schools, where many LAs tie at 100%), named as Ofsted's, and written in the briefing."""
+    db = published / "warehouse" / "education.duckdb"
+    [(publisher, title, quartile_banded)] = query(
+        db,
+        "SELECT source_publisher, source_publication, quartile_banded FROM marts.dim_measure "
+        "WHERE measure_code = 'inspection_pupils_good_outstanding' AND breakdown = 'all'",
+    )
+    assert (publisher, quartile_banded) == ("Ofsted", True) and "inspections and outcomes" in title
+    # St Helens 2023/24 from the 2024-08-31 snapshot: the mart's per-LA share is the same figure
+    [(value, ranked, band, england)] = query(
+        db,
+        "SELECT value, ranked_count, quartile_band, national_value FROM marts.fct_la_measure "
+        "WHERE measure_code = 'inspection_pupils_good_outstanding' AND breakdown = 'all' "
+        "AND old_la_code = '342' AND time_period = 202324",
+    )
+    assert query(
+        db,
+        "SELECT pct_pupils_good_or_outstanding FROM marts.mart_inspection_outcomes "
+        "WHERE old_la_code = '342' AND phase = 'All schools' AND as_at = DATE '2024-08-31'",
+    ) == [(value,)]
+    assert ranked == 153 and band in {"A", "B", "C", "D"} and 80 < england < 95
+    [(banded, ranked_rows, published_rows)] = query(
+        db,
+        "SELECT count(quartile_band), count(rank), count(*) FILTER (WHERE value_status = 'published') "
+        "FROM marts.fct_la_measure WHERE measure_code = 'inspection_pupils_good_outstanding' "
+        "AND breakdown = 'special'",
+    )
+    assert banded == 0 and ranked_rows == published_rows > 0
+    html = (published / "warehouse" / "briefings" / "st-helens" / "2024-25.html").read_text(encoding="utf-8")
+    assert "Schools judged good or outstanding by Ofsted: 2024/25" in html
+    assert 'Ofsted, <a href="https://www.gov.uk/government/statistical-data-sets/' in html
+    assert "because Ofsted stopped single-word judgements" in html
+
+
 def test_audit_records_the_publication(published):
     db = published / "warehouse" / "education.duckdb"
     rows = query(db, "SELECT raw_files, check_results, code_version FROM audit.publications")

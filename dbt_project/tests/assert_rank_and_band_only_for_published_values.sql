@@ -1,6 +1,8 @@
 -- Ranks and bands describe published values only; a suppressed LA must not be placed. Every
 -- ranked value has a band, except those of the catalogue rows marked no_quartile_band, which
--- have none.
+-- have none. It reads the catalogue too, so Dagster is told which asset it checks.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_la_measure'}}}) }}
+
 with
 
 la_measures as (

@@ -33,6 +33,7 @@ publications as (
         {%- for dataset, entry in var('ees_datasets').items() %}
             (
                 '{{ dataset | replace("'", "''") }}',
+                'Department for Education',
                 '{{ entry.title | trim | replace("'", "''") }}',
                 '{{ (var('ees_publication_url') ~ entry.publication | trim) | replace("'", "''") }}'
             ),
@@ -40,11 +41,12 @@ publications as (
         {%- for dataset, entry in var('local_publications').items() %}
             (
                 '{{ dataset | replace("'", "''") }}',
+                '{{ entry.publisher | trim | replace("'", "''") }}',
                 '{{ entry.title | trim | replace("'", "''") }}',
                 '{{ entry.url | trim | replace("'", "''") }}'
             ){{ ',' if not loop.last }}
         {%- endfor %}
-    ) as registry (dataset, publication_title, publication_url)
+    ) as registry (dataset, publisher, publication_title, publication_url)
 
 ),
 
@@ -130,6 +132,7 @@ final as (
         cast(coverage.latest_time_period as integer) as latest_time_period,
         cast(coalesce(coverage.period_count, 0) as integer) as period_count,
         cast(coverage.latest_release as varchar) as latest_release,
+        cast(publications.publisher as varchar) as source_publisher,
         cast(publications.publication_title as varchar) as source_publication,
         cast(publications.publication_url as varchar) as source_url
     from catalogue

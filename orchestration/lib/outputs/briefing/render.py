@@ -500,7 +500,7 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
 _WEB_ADDRESS = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/-]*)?")
 
 
-def _publication(url: str, title: str) -> dict:
+def _publication(url: str, publisher: str, title: str) -> dict:
     """A DfE publication a section's figures come from (dim_measure's source_publication and
     source_url), with its Markdown link. The address is the registry's, checked to be a plain https
     address before it is written unescaped; the title is escaped like every other value."""
@@ -508,7 +508,12 @@ def _publication(url: str, title: str) -> dict:
         raise ValueError(f"dim_measure.source_url {url!r} is not a plain https address")
     from markupsafe import Markup
 
-    return {"title": title, "url": url, "markdown": Markup(f"[{markdown_text(title)}]({url})")}
+    return {
+        "publisher": publisher,
+        "title": title,
+        "url": url,
+        "markdown": Markup(f"[{markdown_text(title)}]({url})"),
+    }
 
 
 def _pair_rows(la_rows: dict, code: str, period: int, pairs: dict):
@@ -547,7 +552,10 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                 continue
             measure = ctx.measure(code)
             if measure.get("source_url") and measure.get("source_publication"):
-                publications[measure["source_url"]] = measure["source_publication"]
+                publications[measure["source_url"]] = (
+                    measure.get("source_publisher") or "Department for Education",
+                    measure["source_publication"],
+                )
 
             def wrap(r: dict) -> MeasureRow:
                 key = (r["measure_code"], r["breakdown"])
@@ -621,7 +629,9 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             "table": table,
             "chart": chart,
             "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
-            "publications": [_publication(url, title) for url, title in sorted(publications.items())],
+            "publications": [
+                _publication(url, publisher, title) for url, (publisher, title) in sorted(publications.items())
+            ],
             "local_name": name,
             "region_name": _regional_heading(table, la.get("region_name")),
         }

@@ -172,6 +172,7 @@ def continue_sentence(note: str) -> str:
         or any(ch.isdigit() for ch in first)
         or (len(first) > 1 and first.isupper())
         or (len(words) > 1 and words[1][:1].isdigit())
+        or first in _PROPER_NOUNS
     )
     return note if keep else first[0].lower() + note[1:]
 

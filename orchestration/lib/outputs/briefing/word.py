@@ -233,7 +233,7 @@ class _Writer:
             ],
         )
         sources: dict[str, str | None] = {}
-        publications: dict[str, str] = {}
+        publications: dict[str, tuple[str, str]] = {}  # url -> (publisher, title)
         for s in b["sections"]:
             self.heading(f"{s['title']}: {s['period_label']}{s.get('flag') or ''}", level=1)
             for p in s["paragraphs"]:
@@ -274,7 +274,7 @@ class _Writer:
             for src in s["sources"]:
                 sources[src["file"]] = src.get("sha256")
             for pub in s.get("publications") or []:
-                publications[pub["url"]] = pub["title"]
+                publications[pub["url"]] = (pub["publisher"], pub["title"])
         if b.get("vulnerable"):
             self.heading("Vulnerable groups", level=1)
             for p in b["vulnerable"]:
@@ -295,9 +295,9 @@ class _Writer:
         )
         document.add_page_break()
         self.heading("Appendix: sources", level=1)
-        # DfE's publication pages give each measure's methodology and the last and next release dates
-        for url, title in sorted(publications.items(), key=lambda item: item[1]):
-            self.paragraph(f"Department for Education, {title}: {url}", style="List Bullet")
+        # the publication pages give each measure's methodology and the last and next release dates
+        for url, (publisher, title) in sorted(publications.items(), key=lambda item: item[1][1]):
+            self.paragraph(f"{publisher}, {title}: {url}", style="List Bullet")
         for file, sha256 in sorted(sources.items()):
             self.paragraph(f"{file}: sha256 {sha256 or 'unknown'}", style="List Bullet")
         document.save(str(path))
