@@ -896,7 +896,7 @@ def test_a_new_indicator_of_an_ingested_dataset_is_one_catalogue_row(built, tmp_
     with catalogue.open("a", encoding="utf-8") as f:
         f.write(
             "neet_not_known_16_17,16-17 year olds whose activity is not known,neet,neet,notknown_percent,"
-            "age=16-17,all,%,low,1,,,,,,,\n"
+            "age=16-17,all,%,low,1,,,,,,,,\n"
         )
     db = tmp_path / "build.duckdb"
     shutil.copy(built, db)

@@ -172,7 +172,9 @@ def test_the_ofsted_share_is_a_measure_like_any_other(published):
     html = (published / "warehouse" / "briefings" / "st-helens" / "2024-25.html").read_text(encoding="utf-8")
     assert "Schools judged good or outstanding by Ofsted: 2024/25" in html
     assert 'Ofsted, <a href="https://www.gov.uk/government/statistical-data-sets/' in html
-    assert "because Ofsted stopped single-word judgements" in html
+    markdown = (published / "warehouse" / "briefings" / "st-helens" / "2024-25.md").read_text(encoding="utf-8")
+    assert "because Ofsted stopped single-word judgements" in markdown
+    assert "published figure (or worked out from the published data of Ofsted, where a section's source" in markdown
 
 
 def test_audit_records_the_publication(published):

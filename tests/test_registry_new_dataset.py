@@ -40,9 +40,9 @@ ENTRY = f"""    {DATASET}:
 """
 CATALOGUE_ROWS = (
     f'{MEASURE},"16 to 18 destinations: students in sustained education, apprenticeship or employment",'
-    f"destinations,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%,,,,\n"
+    f"destinations,{DATASET},overall,,all,%,high,0,80,100,England's sustained destinations run 85-95%,,,,,\n"
     f'{MEASURE},"16 to 18 destinations: students in sustained education, apprenticeship or employment",'
-    f"destinations,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,,,,,\n"
+    f"destinations,{DATASET},overall,characteristic=Disadvantaged,disadvantaged,%,high,0,,,,,,,,\n"
 )
 COLUMNS = [
     "time_period",

@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 BRIEFING_LAS_ENV = "EDU_BRIEFING_LAS"
+DFE = "Department for Education"
 
 # Sections in the order officers present them; a phase the catalogue adds later comes after these.
 PHASES = {
@@ -553,7 +554,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             measure = ctx.measure(code)
             if measure.get("source_url") and measure.get("source_publication"):
                 publications[measure["source_url"]] = (
-                    measure.get("source_publisher") or "Department for Education",
+                    measure.get("source_publisher") or DFE,
                     measure["source_publication"],
                 )
 
@@ -657,6 +658,10 @@ def build_briefing(ctx: Context, la: dict) -> dict:
         "glance": glance,
         # SEN, children in need and looked-after children against the pupils they are compared with
         "vulnerable": vulnerable,
+        # publishers other than DfE whose data a section's figures are worked out from (Ofsted)
+        "worked_out_from": sorted(
+            {pub["publisher"] for section in sections for pub in section["publications"]} - {DFE}
+        ),
         "period": latest,
         "period_slug": period_slug(latest) if latest else None,
         "academic_year": academic_year_label(latest) if latest else None,

@@ -191,7 +191,14 @@ class _Writer:
             + f"; generated {provenance.get('generated')}."
         )
         self.paragraph(
-            "Every figure is the Department for Education's published figure as held in marts.fct_la_measure"
+            "Every figure is the Department for Education's published figure"
+            + (
+                f" (or worked out from the published data of {' and '.join(b['worked_out_from'])}, where a "
+                "section's source names it)"
+                if b.get("worked_out_from")
+                else ""
+            )
+            + " as held in marts.fct_la_measure"
             + (
                 ", except in the Schools section: the council's own school files after disclosure control and "
                 "Ofsted's inspection data."
