@@ -59,3 +59,10 @@
     {%- endfor -%}
     {{ sql.text }}
 {%- endmacro %}
+
+{#- An LA's attribute as its latest row gives it (the latest period, then the later-landed file),
+    so a renamed or recoded LA shows its current name and codes; NULLs never win. Aggregate: use
+    with GROUP BY old_la_code over rows with time_period and landed_seq. -#}
+{% macro latest_la_attribute(column) -%}
+    arg_max({{ column }}, time_period * 1000 + landed_seq) filter (where {{ column }} is not null)
+{%- endmacro %}

@@ -30,10 +30,10 @@ la_attributes as (
 
     select
         old_la_code,
-        arg_max(new_la_code, time_period * 1000 + landed_seq) filter (where new_la_code is not null) as new_la_code,
-        arg_max(la_name, time_period * 1000 + landed_seq) filter (where la_name is not null) as la_name,
-        arg_max(region_code, time_period * 1000 + landed_seq) filter (where region_code is not null) as region_code,
-        arg_max(region_name, time_period * 1000 + landed_seq) filter (where region_name is not null) as region_name
+        {{ latest_la_attribute('new_la_code') }} as new_la_code,
+        {{ latest_la_attribute('la_name') }} as la_name,
+        {{ latest_la_attribute('region_code') }} as region_code,
+        {{ latest_la_attribute('region_name') }} as region_name
     from ees_values
     group by old_la_code
 

@@ -34,10 +34,10 @@ latest_attributes as (
 
     select
         old_la_code,
-        arg_max(la_name, time_period * 1000 + landed_seq) filter (where la_name is not null) as la_name,
-        arg_max(new_la_code, time_period * 1000 + landed_seq) filter (where new_la_code is not null) as la_code,
-        arg_max(region_code, time_period * 1000 + landed_seq) filter (where region_code is not null) as source_region_code,
-        arg_max(region_name, time_period * 1000 + landed_seq) filter (where region_name is not null) as source_region_name,
+        {{ latest_la_attribute('la_name') }} as la_name,
+        {{ latest_la_attribute('new_la_code') }} as la_code,
+        {{ latest_la_attribute('region_code') }} as source_region_code,
+        {{ latest_la_attribute('region_name') }} as source_region_name,
         min(time_period) as first_time_period,
         max(time_period) as latest_time_period
     from la_rows
