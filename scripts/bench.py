@@ -45,6 +45,8 @@ def build(workdir: Path, sources: Path | None = None, outputs: bool = True) -> t
     )
     if sources is not None:
         env["EDU_SOURCES"] = str(sources)
+        # the grown files sit beside the rewritten sources.yml; the rest of the sample stays in the repo
+        env["EDU_SOURCE_DIRS"] = str(REPO_ROOT / "raw")
     env.pop("EDU_BUILD_DB", None)
     # The child reports its own descendants' peak, so sizes measured one after another do not mix.
     probe = (

@@ -3,6 +3,26 @@
     measure of an existing dataset needs only a measure_catalogue row. -#}
 {%- set ees_staging_models = [] -%}
 {%- for dataset in var('ees_datasets') -%}{%- do ees_staging_models.append('stg_ees__' ~ dataset) -%}{%- endfor %}
+{#- Every dataset's canonical indicator columns: the staging views' columns other than the
+    standard ones (macros/ees_staging.sql), read when dbt runs. -#}
+{%- set indicator_columns = [] -%}
+{%- if execute -%}
+    {%- for model in ees_staging_models -%}
+        {%- for column in adapter.get_columns_in_relation(ref(model)) -%}
+            {%- set name = column.name | lower -%}
+            {%- if name not in ees_staging_row_columns() and name not in indicator_columns -%}
+                {%- do indicator_columns.append(name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+{%- endif %}
+{#- ...as SQL: their names as text, and the columns themselves -#}
+{%- set indicator_names = [] -%}
+{%- set indicator_cells = [] -%}
+{%- for column in indicator_columns -%}
+    {%- do indicator_names.append("'" ~ (column | replace("'", "''")) ~ "'") -%}
+    {%- do indicator_cells.append(adapter.quote(column)) -%}
+{%- endfor %}
 
 with
 
@@ -20,7 +40,8 @@ catalogue as (
     ),
 {% endfor %}
 
-staged as (
+-- One row per source row of every dataset, wide: each dataset's own indicator columns.
+staged_rows as (
 
     {% for model in ees_staging_models -%}
         select * from {{ model }}
@@ -54,8 +75,8 @@ filter_combinations as (
     select distinct
         dataset,
         filters,
-        cast(filters as varchar) as filters_key
-    from staged
+        filters_key
+    from staged_rows
 
 ),
 
@@ -99,6 +120,54 @@ matched_combinations as (
 
 ),
 
+-- Only the rows some catalogue row reads become cells: in a characteristics file of millions of
+-- rows most are breakdowns nothing publishes, and parsing their cells would be wasted work.
+wanted_rows as (
+
+    select distinct
+        dataset,
+        filters_key
+    from matched_combinations
+
+),
+
+matched_rows as (
+
+    select staged_rows.*
+    from staged_rows
+    inner join wanted_rows
+        on
+            staged_rows.dataset = wanted_rows.dataset
+            and staged_rows.filters_key = wanted_rows.filters_key
+
+),
+
+-- One row per cell of those rows: the indicator columns unpivoted, their names and cells as two
+-- lists unnested side by side.
+unpivoted as (
+
+    select
+        {{ ees_staging_row_columns() | join(', ') }},
+        unnest([{{ indicator_names | join(', ') }}]::varchar[]) as indicator,
+        unnest([{{ indicator_cells | join(', ') }}]::varchar[]) as raw_value
+    from matched_rows
+
+),
+
+-- NULL cells are dropped, as they only occur where a file did not have that column (the indicator
+-- was not published in that file; an empty cell is '' and stays). Each cell keeps its text beside
+-- its number and EES status (vars.ees_cells).
+cells as (
+
+    select
+        *,
+        {{ parse_ees_value('raw_value') }} as value,
+        {{ ees_value_status('raw_value') }} as value_status
+    from unpivoted
+    where raw_value is not null
+
+),
+
 -- The file's own cells: what is published (a suppressed cell included) is what is read.
 published as (
 
@@ -108,15 +177,15 @@ published as (
         matched_combinations.polarity,
         matched_combinations.unit,
         matched_combinations.decimal_places,
-        staged.*,
+        cells.*,
         'published' as value_derivation,
         1 as derivation_rank
-    from staged
+    from cells
     inner join matched_combinations
         on
-            staged.dataset = matched_combinations.dataset
-            and staged.indicator = matched_combinations.indicator_column
-            and cast(staged.filters as varchar) = matched_combinations.filters_key
+            cells.dataset = matched_combinations.dataset
+            and cells.indicator = matched_combinations.indicator_column
+            and cells.filters_key = matched_combinations.filters_key
 
 ),
 
@@ -134,40 +203,40 @@ ratio_rows as (
         matched_combinations.numerator_column,
         matched_combinations.denominator_column,
         matched_combinations.ratio_multiplier,
-        staged.dataset,
-        staged.time_period,
-        staged.academic_year,
-        staged.time_identifier,
-        staged.geographic_level,
-        staged.country_code,
-        staged.country_name,
-        staged.region_code,
-        staged.region_name,
-        staged.old_la_code,
-        staged.new_la_code,
-        staged.la_name,
-        staged.version,
-        staged.release,
-        staged.source_file,
-        staged.file_sha256,
-        staged.source_row_number,
-        staged.landed_seq,
-        any_value(staged.value) filter (where staged.indicator = matched_combinations.numerator_column) as numerator,
+        cells.dataset,
+        cells.time_period,
+        cells.academic_year,
+        cells.time_identifier,
+        cells.geographic_level,
+        cells.country_code,
+        cells.country_name,
+        cells.region_code,
+        cells.region_name,
+        cells.old_la_code,
+        cells.new_la_code,
+        cells.la_name,
+        cells.version,
+        cells.release,
+        cells.source_file,
+        cells.file_sha256,
+        cells.source_row_number,
+        cells.landed_seq,
+        any_value(cells.value) filter (where cells.indicator = matched_combinations.numerator_column) as numerator,
         coalesce(
-            any_value(staged.value_status) filter (where staged.indicator = matched_combinations.numerator_column),
+            any_value(cells.value_status) filter (where cells.indicator = matched_combinations.numerator_column),
             'missing'
         ) as numerator_status,
-        any_value(staged.value) filter (where staged.indicator = matched_combinations.denominator_column) as denominator,
+        any_value(cells.value) filter (where cells.indicator = matched_combinations.denominator_column) as denominator,
         coalesce(
-            any_value(staged.value_status) filter (where staged.indicator = matched_combinations.denominator_column),
+            any_value(cells.value_status) filter (where cells.indicator = matched_combinations.denominator_column),
             'missing'
         ) as denominator_status
-    from staged
+    from cells
     inner join matched_combinations
         on
-            staged.dataset = matched_combinations.dataset
-            and staged.indicator in (matched_combinations.numerator_column, matched_combinations.denominator_column)
-            and cast(staged.filters as varchar) = matched_combinations.filters_key
+            cells.dataset = matched_combinations.dataset
+            and cells.indicator in (matched_combinations.numerator_column, matched_combinations.denominator_column)
+            and cells.filters_key = matched_combinations.filters_key
     group by all
 
 ),

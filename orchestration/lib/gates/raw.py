@@ -108,7 +108,7 @@ def gated_relation(con: duckdb.DuckDBPyConnection, dataset: str, repeated_rows: 
 
 
 def _repeated_rows_qualify(con: duckdb.DuckDBPyConnection, dataset: str, present: set[str]) -> str:
-    """The registry's repeated_rows_keep_largest, as staging applies it (macros/ees_unpivot.sql):
+    """The registry's repeated_rows_keep_largest, as staging applies it (macros/ees_staging.sql):
     of the rows of a file that share period, area, version and every filter, the one with the
     largest count. DfE's level 2/3 at 19 file repeats each area's all-Total row three times: the
     cohort, and its pupils with and without SEN labelled as the total."""

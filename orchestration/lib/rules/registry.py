@@ -471,12 +471,13 @@ def staging_sql(dataset: EesDataset) -> str:
     return (
         f"-- {HEADER}\n"
         f"-- {dataset.title}.\n"
-        f"-- One row per {dataset.name} source row x indicator column (macros/ees_unpivot.sql).\n"
-        f"{{{{ ees_unpivot('{dataset.name}') }}}}\n"
+        f"-- One row per {dataset.name} source row, one column per indicator (macros/ees_staging.sql).\n"
+        f"{{{{ ees_staging('{dataset.name}') }}}}\n"
     )
 
 
-# The columns every stg_ees__<dataset> view has (macros/ees_unpivot.sql), with their tests.
+# The columns every stg_ees__<dataset> view has besides its indicator columns (macros/ees_staging.sql,
+# ees_staging_row_columns), with their tests.
 STAGING_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("dataset", "Dataset key in sources.yml and vars.ees_datasets (ks2, ks4, ...).", ()),
     ("time_period", "EES period as an integer, e.g. 202122 for the academic year 2021/22.", ("not_null",)),
@@ -502,24 +503,13 @@ STAGING_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "its headline value (ees_cells.filter_total, or the dataset's headline: in vars.ees_datasets).",
         (),
     ),
-    ("indicator", "Canonical indicator column name.", ()),
-    ("raw_value", "The cell exactly as published (trimmed).", ()),
-    ("value", "The cell as a number; NULL unless it is a published number.", ()),
-    (
-        "value_status",
-        "published, suppressed (c), not_available (x, :), not_applicable (z), low (low, k, ~) or "
-        "missing (empty, u, other).",
-        ("not_null", "value_status"),
-    ),
+    ("filters_key", "The filters map as text: what int_ees_measure_values matches rows to catalogue rows on.", ()),
     ("source_file", "The file as listed in sources.yml.", ()),
     ("file_sha256", "SHA-256 of the landed file.", ()),
     ("source_row_number", "Line number of the row in its file (header = 1).", ()),
     ("landed_seq", "Landing order of the file; larger = landed later.", ()),
 )
-_ACCEPTED = {
-    "release": ("provisional", "revised", "final"),
-    "value_status": ("published", "suppressed", "not_available", "not_applicable", "low", "missing"),
-}
+_ACCEPTED = {"release": ("provisional", "revised", "final")}
 
 
 def _column_lines() -> list[str]:
@@ -543,20 +533,20 @@ def _column_lines() -> list[str]:
 def staging_models_yml(datasets: dict[str, EesDataset]) -> str:
     lines = [
         f"# {HEADER}",
-        "# Every EES staging view comes from one macro (macros/ees_unpivot.sql), so their columns are",
-        "# identical. Each is tested on its grain, period, release and cell status. Lineage columns are",
-        "# written by the ingest step and tested downstream (int_measure_values); repeating those tests on",
-        "# every view would re-run the unpivot a dozen times per dataset.",
+        "# Every EES staging view comes from one macro (macros/ees_staging.sql), so their standard columns",
+        "# are identical; each then has one column per canonical indicator of its dataset. Each is tested",
+        "# on its grain, period and release. The cells' EES status is tested where cells are made",
+        "# (int_ees_measure_values), and lineage columns downstream (int_measure_values).",
         "version: 2",
         "",
         "models:",
     ]
     for index, d in enumerate(datasets.values()):
         description = (
-            f"{d.title} (EES publication {d.publication}) in long format: one row per source row x indicator "
-            "column of every landed file. Staging only renames, casts and parses symbols (macros/ees_unpivot.sql): "
-            "aliases are folded onto canonical names, the filter columns gathered into a map, and each cell keeps "
-            "its text beside its number and EES status."
+            f"{d.title} (EES publication {d.publication}): one row per source row of every landed file, "
+            "one VARCHAR column per canonical indicator holding the cell as published (trimmed; NULL where the "
+            "row's file has no such column). Staging only renames and casts (macros/ees_staging.sql): aliases "
+            "are folded onto canonical names and the filter columns gathered into a map."
         )
         if index:
             lines.append("")
@@ -566,7 +556,7 @@ def staging_models_yml(datasets: dict[str, EesDataset]) -> str:
             "    data_tests:",
             "      - unique_combination:",
             "          arguments:",
-            "            columns: [file_sha256, source_row_number, indicator]",
+            "            columns: [file_sha256, source_row_number]",
         ]
         lines += ["    columns: &ees_columns", *_column_lines()] if index == 0 else ["    columns: *ees_columns"]
     return "\n".join(lines) + "\n"

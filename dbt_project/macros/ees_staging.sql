@@ -1,13 +1,18 @@
 {#-
     Staging for one EES dataset: the raw table (one VARCHAR column per file column, unioned across
-    files) becomes one row per source row x indicator column. Which columns are filters and which
-    are indicators is read at run time from raw.file_columns (the files' own .meta.csv, else the
-    ingest heuristic), so a new file layout or an extra indicator needs no SQL change; renamed
-    indicators are folded onto one canonical name with the aliases in dbt_project.yml vars.
+    files) becomes one row per source row, with its standard columns cleaned, its filter columns
+    gathered into a map and one column per canonical indicator. Which columns are filters and
+    which are indicators is read at run time from raw.file_columns (the files' own .meta.csv, else
+    the ingest heuristic), so a new file layout or an extra indicator needs no SQL change; renamed
+    indicators are folded onto one canonical name with the aliases in the registry.
     Each dataset is an entry of the registry vars.ees_datasets; its model file only calls this.
 
+    The rows stay wide: int_ees_measure_values turns into cells only the rows a catalogue row
+    reads. DfE's characteristics files have millions of rows, most of them breakdowns nothing
+    publishes, so unpivoting (and parsing) every cell here would cost far more than the data used.
+
     A dataset whose raw table does not exist (absent from sources.yml) yields an empty view with
-    the same columns, so the rest of the project still builds.
+    the same standard columns, so the rest of the project still builds.
 -#}
 
 
@@ -18,6 +23,16 @@
 {% macro ees_standard_columns() -%}
     {{ return(['time_period', 'time_identifier', 'geographic_level', 'country_code', 'country_name',
                'region_code', 'region_name', 'old_la_code', 'new_la_code', 'la_name']) }}
+{%- endmacro %}
+
+
+{#- The columns of every stg_ees__<dataset> row besides its indicator columns (the final CTE of
+    ees_staging below): int_ees_measure_values unpivots the others. -#}
+{% macro ees_staging_row_columns() -%}
+    {{ return(['dataset', 'time_period', 'academic_year', 'time_identifier', 'geographic_level',
+               'country_code', 'country_name', 'region_code', 'region_name', 'old_la_code', 'new_la_code',
+               'la_name', 'version', 'release', 'filters', 'filters_key', 'source_file', 'file_sha256',
+               'source_row_number', 'landed_seq']) }}
 {%- endmacro %}
 
 
@@ -150,7 +165,7 @@
 {%- endmacro %}
 
 
-{% macro ees_unpivot(dataset) -%}
+{% macro ees_staging(dataset) -%}
     {%- set relation = source('ees', dataset) -%}
     {%- set aliases = (var('ees_datasets')[dataset] or {}).get('aliases') or {} -%}
     {%- set column_names = [] -%}
@@ -260,16 +275,6 @@ renamed as (
 
 ),
 
--- NULL cells are dropped by UNPIVOT: they only occur where a file did not have that column,
--- i.e. the indicator was not published in that file (an empty cell is '' and is kept).
-unpivoted as (
-
-    unpivot renamed
-    on {% for canonical in indicators %}{{ adapter.quote(canonical) }}{{ ', ' if not loop.last }}{% endfor %}
-    into name indicator value raw_value
-
-),
-
 final as (
 
     select
@@ -288,22 +293,23 @@ final as (
         version,
         release,
         filters,
-        indicator,
-        raw_value,
-        {{ parse_ees_value('raw_value') }} as value,
-        {{ ees_value_status('raw_value') }} as value_status,
+        -- the map as text, once per row: the key rows are matched to catalogue rows on
+        cast(filters as varchar) as filters_key,
         source_file,
         file_sha256,
         source_row_number,
-        landed_seq
-    from unpivoted
+        landed_seq,
+        {%- for canonical in indicators %}
+        {{ adapter.quote(canonical) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from renamed
 
 )
 
 select * from final
 {%- else %}
 -- No raw table (or no indicator columns) for this dataset yet: an empty relation with the
--- staging columns keeps downstream models buildable.
+-- standard staging columns keeps downstream models buildable.
 select
     cast('{{ dataset }}' as varchar) as dataset,
     cast(null as integer) as time_period,
@@ -320,10 +326,7 @@ select
     cast(null as varchar) as version,
     cast(null as varchar) as release,
     cast(map() as map(varchar, varchar)) as filters,
-    cast(null as varchar) as indicator,
-    cast(null as varchar) as raw_value,
-    cast(null as double) as value,
-    cast(null as varchar) as value_status,
+    cast(null as varchar) as filters_key,
     cast(null as varchar) as source_file,
     cast(null as varchar) as file_sha256,
     cast(null as integer) as source_row_number,
