@@ -558,20 +558,27 @@ def _region_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
         return []
     regions = pd.DataFrame({"code": list(ENGLISH_REGIONS), "name": list(ENGLISH_REGIONS.values())})
     con.register("_english_regions", regions)
+    row_name = f"r.{_quote('region_name')}" if "region_name" in present else "NULL::VARCHAR"
     try:
         return [
             con.execute(f"""
-            SELECT r._source_file, r._row_number, 'region_problem' AS kind,
-                CASE WHEN e.code IS NULL THEN format('region_code {{}} is not an English region '
-                        || '(E12000001-E12000009, or E13000001/E13000002 for Inner/Outer London)', r.region_code)
-                     ELSE format('region_code {{}} is {{}}, not ''{{}}''', r.region_code, e.name, r.region_name)
-                END AS problem
-            FROM (SELECT _source_file, _row_number, region_code, {_col(present, "region_name")} AS region_name
-                  FROM {table}) r
-            LEFT JOIN _english_regions e ON e.code = r.region_code
-            WHERE coalesce(r.region_code, '') <> ''
-              AND (e.code IS NULL OR (coalesce(r.region_name, '') <> ''
-                                      AND {_name_key("r.region_name")} <> {_name_key("e.name")}))
+            WITH codes AS (
+                SELECT DISTINCT region_code, {_col(present, "region_name")} AS region_name
+                FROM {table} WHERE coalesce(region_code, '') <> ''
+            ), wrong AS (
+                SELECT c.region_code, c.region_name,
+                    CASE WHEN e.code IS NULL THEN format('region_code {{}} is not an English region '
+                            || '(E12000001-E12000009, or E13000001/E13000002 for Inner/Outer London)', c.region_code)
+                         ELSE format('region_code {{}} is {{}}, not ''{{}}''', c.region_code, e.name, c.region_name)
+                    END AS problem
+                FROM codes c LEFT JOIN _english_regions e ON e.code = c.region_code
+                WHERE e.code IS NULL OR (coalesce(c.region_name, '') <> ''
+                                         AND {_name_key("c.region_name")} <> {_name_key("e.name")})
+            )
+            -- checked once per distinct code and name, then the rows that carry a wrong pair
+            SELECT r._source_file, r._row_number, 'region_problem' AS kind, w.problem
+            FROM {table} r JOIN wrong w
+                ON r.region_code = w.region_code AND {row_name} IS NOT DISTINCT FROM w.region_name
         """).df()
         ]
     finally:
@@ -608,14 +615,24 @@ def _la_reference(con) -> pd.DataFrame | None:
 def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
     if not {"geographic_level", "old_la_code"} <= present:
         return []
+    # The name and region keys are worked out once per distinct name and code, not per row: a
+    # characteristics file repeats each LA's name on thousands of rows.
     la = f"""
-        SELECT _source_file, _row_number, {_col(present, "time_period")} AS time_period, old_la_code,
-            coalesce({_col(present, "new_la_code")}, '') AS new_la_code, coalesce({_col(present, "la_name")}, '') AS la_name,
-            coalesce({_col(present, "region_code")}, '') AS region_code,
-            {_name_key(_col(present, "la_name"))} AS name_key,
-            coalesce({_region_key(_col(present, "region_code"))}, '') AS region_key
-        FROM {table}
-        WHERE geographic_level = 'Local authority' AND coalesce(old_la_code, '') <> ''
+        WITH la_rows AS (
+            SELECT _source_file, _row_number, {_col(present, "time_period")} AS time_period, old_la_code,
+                coalesce({_col(present, "new_la_code")}, '') AS new_la_code,
+                coalesce({_col(present, "la_name")}, '') AS la_name,
+                coalesce({_col(present, "region_code")}, '') AS region_code
+            FROM {table}
+            WHERE geographic_level = 'Local authority' AND coalesce(old_la_code, '') <> ''
+        ), name_keys AS (
+            SELECT la_name, {_name_key("la_name")} AS name_key FROM (SELECT DISTINCT la_name FROM la_rows)
+        ), region_keys AS (
+            SELECT region_code, coalesce({_region_key("region_code")}, '') AS region_key
+            FROM (SELECT DISTINCT region_code FROM la_rows)
+        )
+        SELECT la_rows.*, name_keys.name_key, region_keys.region_key
+        FROM la_rows JOIN name_keys USING (la_name) JOIN region_keys USING (region_code)
     """
     # Within the dataset, a period's LA rows must agree on who an old code (and a new code) is. The
     # ONS code is compared within a file only: ONS recodes an LA when its status changes (North
@@ -683,21 +700,28 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
             frames.append(
                 con.execute(
                     f"""
-                WITH la AS ({la}), checked AS (
-                    SELECT la._source_file, la._row_number,
+                WITH la AS ({la}), identities AS (
+                    SELECT DISTINCT old_la_code, la_name, region_code, name_key, region_key FROM la
+                ), reference AS (
+                    SELECT *, {_name_key("la_name")} AS name_key FROM _la_reference
+                ), checked AS (
+                    -- once per distinct code, name and region, then the rows that carry a wrong one
+                    SELECT la.old_la_code, la.la_name, la.region_code,
                         CASE WHEN ref.old_la_code IS NULL THEN
                             format('old_la_code {{}} (''{{}}'') is not an LA in {{}}', la.old_la_code, la.la_name, ?)
                         ELSE concat_ws('; ',
-                            CASE WHEN la.la_name <> '' AND NOT {_same_la_name("la.name_key", _name_key("ref.la_name"))} THEN
+                            CASE WHEN la.la_name <> '' AND NOT {_same_la_name("la.name_key", "ref.name_key")} THEN
                                 format('old_la_code {{}} is ''{{}}'' in {{}}, not ''{{}}''',
                                        la.old_la_code, ref.la_name, ref.source, la.la_name) END,
                             CASE WHEN la.region_key <> '' AND ref.region_code IS NOT NULL AND la.region_key <> ref.region_code THEN
                                 format('{{}} ({{}}) is in {{}} ({{}}) according to {{}}, not in region {{}}', ref.la_name,
                                        la.old_la_code, ref.region_name, ref.region_code, ref.source, la.region_code) END)
                         END AS problem
-                    FROM la LEFT JOIN _la_reference ref ON ref.old_la_code = la.old_la_code
+                    FROM identities la LEFT JOIN reference ref ON ref.old_la_code = la.old_la_code
                 )
-                SELECT _source_file, _row_number, 'la_problem' AS kind, problem FROM checked WHERE coalesce(problem, '') <> ''
+                SELECT la._source_file, la._row_number, 'la_problem' AS kind, checked.problem
+                FROM la JOIN checked USING (old_la_code, la_name, region_code)
+                WHERE coalesce(checked.problem, '') <> ''
             """,
                     [model],
                 ).df()
@@ -733,6 +757,9 @@ def _headline_gaps(con, table: str, dataset: str, present: set[str]) -> list[pd.
             if c in present
         ]
         group = ", ".join(_quote(c) for c in [*area, *others])
+        # Most files have every headline: the groups are found first with a plain GROUP BY, and
+        # only the rows of groups without one are read again (the number test is costly per cell).
+        same_group = " AND ".join(f"t.{_quote(c)} IS NOT DISTINCT FROM l.{_quote(c)}" for c in [*area, *others])
         headline = " AND ".join(_is_headline_sql(dataset, f) for f in totalled)
         wanted = ", ".join(_headline_text(dataset, f) for f in totalled).replace("'", "''")
         other_values = (
@@ -754,20 +781,23 @@ def _headline_gaps(con, table: str, dataset: str, present: set[str]) -> list[pd.
         frames.append(
             con.execute(
                 f"""
-            WITH grouped AS (
-                SELECT *, bool_or({headline}) OVER w AS _has_headline, bool_or({publishes}) OVER w AS _publishes,
-                    count(*) OVER w AS _n,
+            WITH lacking AS (
+                SELECT {group} FROM {table} WHERE _file_sha256 = ? GROUP BY ALL HAVING NOT bool_or({headline})
+            ), lacking_rows AS (
+                SELECT t.* FROM {table} t JOIN lacking l ON {same_group} WHERE t._file_sha256 = ?
+            ), grouped AS (
+                SELECT *, bool_or({publishes}) OVER w AS _publishes, count(*) OVER w AS _n,
                     min(_row_number) OVER w AS _first, max(_row_number) OVER w AS _last,
                     row_number() OVER (PARTITION BY {group} ORDER BY _row_number) AS _position
-                FROM {table} WHERE _file_sha256 = ?
+                FROM lacking_rows
                 WINDOW w AS (PARTITION BY {group})
             )
             SELECT _source_file, _row_number, 'headline_problem' AS kind, _publishes AS publishes,
                 format('no headline row ({{}}) for {{}} {{}}{{}}: its {{}} row(s), lines {{}}-{{}}, are all breakdowns',
                        '{wanted}', {_col(present, "time_period")}, {area_name}, {other_values}, _n, _first, _last) AS problem
-            FROM grouped WHERE NOT _has_headline AND _position = 1
+            FROM grouped WHERE _position = 1
         """,
-                [sha],
+                [sha, sha],
             ).df()
         )
     return frames
