@@ -98,6 +98,26 @@ def test_lines_survive_blank_lines_quoted_line_breaks_and_whitespace_lines(tmp_p
     assert rows[3][3] == "60"
 
 
+@pytest.mark.parametrize(
+    ("content", "blank"),
+    [
+        (b"a,b\n1,2\n", False),  # the file's last newline ends its last line: no blank line after it
+        (b"a,b\r\n1,2\r\n", False),
+        (b"a,b\n1,2", False),
+        (b"a,b\n1,2\n\n", True),
+        (b"a,b\n\n1,2\n", True),
+        (b"a,b\n1,2\n \t\n", True),
+        (b"a,b\n1,2\n  ", True),  # a whitespace-only last line with no newline
+    ],
+)
+def test_the_byte_scan_finds_blank_lines_and_only_those(tmp_path, content, blank):
+    # A file without blank lines (most of DfE's) numbers its rows from DuckDB's records; one with
+    # them pays a second, Python csv pass to map records to lines.
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    assert raw_loader.scan_text(path, "f.csv", tmp_path / "scratch").blank_lines is blank
+
+
 def test_lines_of_a_large_file_read_in_parallel_stay_in_order(tmp_path, isolated_env, monkeypatch):
     # DuckDB reads big files in parallel; each row's line must still be its own. The value is the line.
     lines = [la_row(100 + (n % 800), str(n + 2)).replace("Revised,Total", f"Revised,B{n}") for n in range(60_000)]

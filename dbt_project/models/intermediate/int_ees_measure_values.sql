@@ -40,8 +40,10 @@ catalogue as (
     ),
 {% endfor %}
 
--- One row per source row of every dataset, wide: each dataset's own indicator columns.
-staged_rows as (
+-- One row per source row of every dataset, wide: each dataset's own indicator columns. Read twice
+-- (the filter combinations, then the matched rows) but never held: DuckDB would otherwise keep
+-- every row of every file in memory, and spill it to disk past the build's memory limit.
+staged_rows as not materialized (
 
     {% for model in ees_staging_models -%}
         select * from {{ model }}

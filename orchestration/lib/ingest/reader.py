@@ -239,8 +239,10 @@ def scan_text(path: Path, source_file: str, scratch_dir: Path, spec: DatasetSpec
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             failed_at = done
-    # A whitespace-only last line counts as blank too (the header line cannot be one: it is checked).
-    blank = blank or (newlines > 0 and _BLANK_LINE.search(tail + b"\n") is not None)
+    # A whitespace-only last line with no newline after it counts as blank too (the header line
+    # cannot be one: it is checked). A file that ends with its newline has no such line: the
+    # chunks' search already saw every line between two newlines.
+    blank = blank or (newlines > 0 and not ends_with_newline and _BLANK_LINE.search(tail + b"\n") is not None)
     lines = newlines + (0 if ends_with_newline or done == 0 else 1)
     if failed_at is None:
         return TextScan("utf-8", lines, blank, path)
