@@ -22,6 +22,7 @@ import pytest
 
 from orchestration.lib import gates
 from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.gates import bounds
 from orchestration.lib.ingest.landing import read_manifest
 from orchestration.lib.ingest.load import ACCEPTED_LARGE_FILES, ingest
 from orchestration.lib.settings import load_settings
@@ -567,7 +568,7 @@ def national(measure: str, unit: str, value: float, previous: float | None, **ex
 
 
 def area_gate(*rows: dict) -> gates.GateResult:
-    frame = pd.DataFrame(list(rows)).astype({"previous_value": float, "change_vs_previous": float})
+    frame = bounds.flagged(pd.DataFrame(list(rows)).astype({"previous_value": float, "change_vs_previous": float}))
     return gates.validate(
         "mart_fct_area_measure", frame, {"catalogue_measure_codes": sorted({r["measure_code"] for r in rows})}
     )

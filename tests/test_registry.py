@@ -251,11 +251,10 @@ def test_dbt_and_python_read_catalogue_filters_alike(tmp_path):
 def test_national_bounds_are_catalogue_rows_with_their_reason(tmp_path, monkeypatch):
     """The area mart's plausibility bounds come from measure_catalogue.csv (national_min,
     national_max, national_bounds_why): England's real GLD of 51.7 in 2012/13 passes, a bound
-    without its reason is refused naming the row."""
-    expectations = {e["meta"]["check"]: e for e in registry.national_bounds_expectations()}
-    gld = expectations["plausible national value: eyfs_gld (all)"]
-    assert gld["kwargs"]["min_value"] <= 51.7 <= gld["kwargs"]["max_value"]
-    assert "51.7" in gld["meta"]["why"]
+    without its reason is refused naming the row, and `make run`'s registry check refuses it."""
+    gld = registry.national_bounds()[("eyfs_gld", "all")]
+    assert gld.low <= 51.7 <= gld.high
+    assert "51.7" in gld.why
     catalogue = (registry.DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv").read_text(encoding="utf-8")
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -266,10 +265,11 @@ def test_national_bounds_are_catalogue_rows_with_their_reason(tmp_path, monkeypa
         "\n".join([lines[0], "ks2_x,X,ks2,ks2,pt_x,,all,%,high,0,10,90,,,,,"]) + "\n", encoding="utf-8"
     )
     monkeypatch.setattr(registry, "DBT_PROJECT_DIR", tmp_path)
-    with pytest.raises(
-        PipelineInputError, match=r"measure_catalogue.csv ks2_x \(all\): national bounds need national_bounds_why"
-    ):
-        registry.national_bounds_expectations()
+    refused = r"measure_catalogue.csv ks2_x \(all\): national bounds need national_bounds_why"
+    with pytest.raises(PipelineInputError, match=refused):
+        registry.national_bounds()
+    with pytest.raises(PipelineInputError, match=refused):
+        registry.differences()
 
 
 def test_every_lait_code_in_the_catalogue_is_backtested_against_lait():

@@ -562,15 +562,20 @@ def staging_models_yml(datasets: dict[str, EesDataset]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The measure catalogue's plausibility bounds (national_min, national_max, national_bounds_why) are
-# written into the area mart's suite, one expectation per measure and breakdown: the bounds are
-# catalogue data anyone can read and change with their reason, not numbers hidden in a JSON suite.
-AREA_SUITE = EXPECTATIONS_DIR / "mart_fct_area_measure.json"
-_BOUNDS_LABEL = "plausible national value: "
+# The measure catalogue's plausibility bounds (national_min, national_max, national_bounds_why): the
+# area mart's gate reads them from the catalogue itself (orchestration/lib/gates/bounds.py), so they
+# are data anyone can read and change with their reason, not numbers in a JSON suite. Checked here
+# with the generated files (`make run` refuses a catalogue whose bound has no reason).
+@dataclass(frozen=True)
+class NationalBounds:
+    low: float | None
+    high: float | None
+    why: str
 
 
-def national_bounds_expectations() -> list[dict]:
-    expectations = []
+def national_bounds() -> dict[tuple[str, str], NationalBounds]:
+    """(measure_code, breakdown) -> England's plausible range, for the catalogue rows that set one."""
+    bounds = {}
     for row in read_catalogue(DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv"):
         low, high = row.get("national_min", ""), row.get("national_max", "")
         if not low and not high:
@@ -578,26 +583,12 @@ def national_bounds_expectations() -> list[dict]:
         where = f"measure_catalogue.csv {row['measure_code']} ({row['breakdown']})"
         if not row.get("national_bounds_why"):
             raise PipelineInputError(f"{where}: national bounds need national_bounds_why (the reason for them)")
-        kwargs = {"column": "value"}
-        if low:
-            kwargs["min_value"] = _catalogue_number(f"{where}.national_min", low)
-        if high:
-            kwargs["max_value"] = _catalogue_number(f"{where}.national_max", high)
-        kwargs["row_condition"] = (
-            f'area_level == "national" and measure_code == "{row["measure_code"]}" and breakdown == "{row["breakdown"]}"'
+        bounds[(row["measure_code"], row["breakdown"])] = NationalBounds(
+            _catalogue_number(f"{where}.national_min", low) if low else None,
+            _catalogue_number(f"{where}.national_max", high) if high else None,
+            row["national_bounds_why"],
         )
-        kwargs["condition_parser"] = "pandas"
-        expectations.append(
-            {
-                "type": "expect_column_values_to_be_between",
-                "kwargs": kwargs,
-                "meta": {
-                    "check": f"{_BOUNDS_LABEL}{row['measure_code']} ({row['breakdown']})",
-                    "why": row["national_bounds_why"],
-                },
-            }
-        )
-    return expectations
+    return bounds
 
 
 def _catalogue_number(where: str, text: str) -> float | int:
@@ -608,27 +599,10 @@ def _catalogue_number(where: str, text: str) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def area_suite() -> str:
-    """mart_fct_area_measure.json with its plausibility block rewritten from the catalogue (the
-    other expectations are written by hand and kept as they are, in place)."""
-    suite = json.loads(AREA_SUITE.read_text(encoding="utf-8"))
-    kept = [e for e in suite["expectations"] if not (e.get("meta") or {}).get("check", "").startswith(_BOUNDS_LABEL)]
-    first = next(
-        (
-            i
-            for i, e in enumerate(suite["expectations"])
-            if (e.get("meta") or {}).get("check", "").startswith(_BOUNDS_LABEL)
-        ),
-        len(kept),
-    )
-    suite["expectations"] = kept[:first] + national_bounds_expectations() + kept[first:]
-    return json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
-
-
 def generated_files(datasets: dict[str, EesDataset] | None = None) -> dict[Path, str]:
     """Every generated file (absolute path) -> the text the registry gives it now."""
     datasets = ees_datasets() if datasets is None else datasets
-    files = {SOURCES_FILE: sources_yml(datasets), MODELS_FILE: staging_models_yml(datasets), AREA_SUITE: area_suite()}
+    files = {SOURCES_FILE: sources_yml(datasets), MODELS_FILE: staging_models_yml(datasets)}
     for d in datasets.values():
         files[STAGING_DIR / f"stg_ees__{d.name}.sql"] = staging_sql(d)
         files[EXPECTATIONS_DIR / f"raw_{d.name}.json"] = json.dumps(raw_suite(d), indent=2, ensure_ascii=False) + "\n"
@@ -657,6 +631,7 @@ def stale_files(datasets: dict[str, EesDataset] | None = None) -> list[Path]:
 
 def differences(datasets: dict[str, EesDataset] | None = None) -> list[str]:
     """What a `make generate` would change, relative to the repository root (empty: all current)."""
+    national_bounds()  # a catalogue bound without its reason stops here, before any build
     found = []
     for path, text in generated_files(datasets).items():
         if not path.exists():
