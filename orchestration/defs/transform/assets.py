@@ -102,7 +102,7 @@ def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_
     """Each model's materialization with its row count (``dagster/row_count``) and column lineage
     (``dagster/column_lineage``), as the UI shows for any asset. Both are read from the build
     database once dbt has released it. Staging views are counted too: they read the raw tables
-    already in the build database, and DuckDB counts an unpivot without producing its rows."""
+    already in the build database, one row per source row."""
     import duckdb
 
     with duckdb.connect(str(build_db), read_only=True) as con:

@@ -8,8 +8,8 @@ database, each model's compiled SQL is qualified once for all its columns, and t
 kept in a cache keyed by what it depends on (the compiled SQL, the parents' columns and
 sqlglot's version), so a run only works out the models whose SQL or inputs changed.
 
-Lineage is documentation, never a gate: a model sqlglot cannot follow (the staging models'
-UNPIVOT, say) simply has no column lineage, and the reason goes to the log.
+Lineage is documentation, never a gate: a model sqlglot cannot follow simply has no column
+lineage, and the reason goes to the log.
 """
 
 from __future__ import annotations
