@@ -3,9 +3,13 @@ tests that check a rule reads the same in dbt as in Python or the gates' SQL."""
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -39,8 +43,18 @@ def _compile(arguments: list[str], workdir: Path, build_db: Path) -> subprocess.
     return out
 
 
-def compile_inline(sql: str, workdir: Path) -> str:
-    """``sql`` with its Jinja rendered by dbt; dbt's target folder and database stay in ``workdir``."""
+@cache
+def _inline_workdir() -> Path:
+    """One folder for every inline compile of the test session: dbt keeps its parsed project there
+    (partial parsing), so each compile after the first skips a full parse of the project."""
+    workdir = Path(tempfile.mkdtemp(prefix="dbt-inline-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+    return workdir
+
+
+def compile_inline(sql: str) -> str:
+    """``sql`` with its Jinja rendered by dbt (its target folder and database in a temporary folder)."""
+    workdir = _inline_workdir()
     out = _compile(["--inline", sql, "--output", "json"], workdir, workdir / "compile.duckdb")
     return json.loads(out.stdout[out.stdout.index("{") :])["compiled"]
 

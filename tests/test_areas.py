@@ -38,10 +38,9 @@ CODES = ["E12000001", "E12000002", "E12000007", "E12000009", "E13000001", "E1300
 
 
 @pytest.fixture(scope="module")
-def dbt_side(tmp_path_factory):
+def dbt_side():
     """dbt's own macros, compiled by dbt and run in DuckDB: name keys of NAMES, and for CODES the
     comparator region and whether it is a London sub-region; plus London's code and name."""
-    tmp_path = tmp_path_factory.mktemp("areas")
     sql = (
         "select 'name' as kind, x, {{ la_name_key('x') }} as a, null::boolean as b from (values "
         + sql_values(NAMES)
@@ -51,7 +50,7 @@ def dbt_side(tmp_path_factory):
         + ") as t(x) union all "
         "select 'london', {{ london_code() }}, {{ london_name() }}, null"
     )
-    rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
+    rows = duckdb.sql(compile_inline(sql)).fetchall()
     return {kind: [(x, a, b) for k, x, a, b in rows if k == kind] for kind in ("name", "code", "london")}
 
 
@@ -129,7 +128,7 @@ REGION_ROWS = [
 ]
 
 
-def test_london_sub_regions_coded_as_london_agree_in_python_gate_sql_and_dbt(tmp_path):
+def test_london_sub_regions_coded_as_london_agree_in_python_gate_sql_and_dbt():
     values = ", ".join(
         "(" + ", ".join("NULL::VARCHAR" if v is None else "'" + v + "'" for v in row) + ")" for row in REGION_ROWS
     )
@@ -145,7 +144,7 @@ def test_london_sub_regions_coded_as_london_agree_in_python_gate_sql_and_dbt(tmp
     dbt = [
         r[0]
         for r in duckdb.sql(
-            compile_inline(f"select {{{{ area_region_code('c', 'n') }}}} from (values {values}) as t(c, n)", tmp_path)
+            compile_inline(f"select {{{{ area_region_code('c', 'n') }}}} from (values {values}) as t(c, n)")
         ).fetchall()
     ]
     assert gate_sql == dbt == python

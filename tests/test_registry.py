@@ -202,7 +202,7 @@ def test_write_adds_a_new_datasets_files_and_removes_a_removed_ones(tmp_path, mo
     assert registry.differences(without_ks1) == []
 
 
-def test_dbt_and_python_read_the_same_headline_values(tmp_path):
+def test_dbt_and_python_read_the_same_headline_values():
     """The headline values of a filter, from dbt's macros (compiled by dbt, run in DuckDB) and from
     the registry's Python view: NEET's age is 16-17, KS4's school_characteristic Total or DfE's
     'State-funded schools (LA)', every other filter Total."""
@@ -222,7 +222,7 @@ def test_dbt_and_python_read_the_same_headline_values(tmp_path):
         )
         + f" 1 as one from (values {values}) as t(d, f)"
     )
-    rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
+    rows = duckdb.sql(compile_inline(sql)).fetchall()
     python = [list(registry.ees_datasets()[d].headline_values(f)) for d, f in pairs]
     assert python == [["16-17"], ["Total"], ["Total"], ["Total"], ["Total"], ["Total", "State-funded schools (LA)"]]
     assert [r[0] for r in rows] == python  # the SQL macro, row by row
@@ -230,7 +230,7 @@ def test_dbt_and_python_read_the_same_headline_values(tmp_path):
     assert list(rows[0][1:-1]) == [v[0] for v in python]
 
 
-def test_dbt_and_python_read_catalogue_filters_alike(tmp_path):
+def test_dbt_and_python_read_catalogue_filters_alike():
     """A catalogue row's `filters` cell, read by dbt's macro (int_measure_values) and by Python (the
     raw gates' list of selected filter columns): every row of the catalogue, and edge cases."""
     cells = sorted({row["filters"] for row in catalogue_rows()}) + [
@@ -241,7 +241,7 @@ def test_dbt_and_python_read_catalogue_filters_alike(tmp_path):
     ]
     values = ", ".join("('" + c.replace("'", "''") + "')" for c in cells)
     sql = f"select f, {{{{ catalogue_filter_alternatives('f') }}}} as parsed from (values {values}) as t(f)"
-    rows = duckdb.sql(compile_inline(sql, tmp_path)).fetchall()
+    rows = duckdb.sql(compile_inline(sql)).fetchall()
     dbt = {f: [dict(m) for m in parsed] for f, parsed in rows}
     assert dbt == {c: filter_alternatives(c) for c in cells}
     assert filter_alternatives("a=x=y|b=|c") == [{"a": "x=y"}, {"b": ""}, {"c": ""}]
