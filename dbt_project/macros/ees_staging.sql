@@ -26,8 +26,8 @@
 {%- endmacro %}
 
 
-{#- The columns of every stg_ees__<dataset> row besides its indicator columns (the final CTE of
-    ees_staging below): int_ees_measure_values unpivots the others. -#}
+{#- The columns of every stg_ees__<dataset> row besides its indicator columns, in order (the final
+    CTE of ees_staging below selects exactly these): int_ees_measure_values unpivots the others. -#}
 {% macro ees_staging_row_columns() -%}
     {{ return(['dataset', 'time_period', 'academic_year', 'time_identifier', 'geographic_level',
                'country_code', 'country_name', 'region_code', 'region_name', 'old_la_code', 'new_la_code',
@@ -275,34 +275,27 @@ renamed as (
 
 ),
 
+keyed as (
+
+    select
+        *,
+        {{ academic_year('time_period') }} as academic_year,
+        -- the map as text, once per row: the key rows are matched to catalogue rows on
+        cast(filters as varchar) as filters_key
+    from renamed
+
+),
+
+-- The row columns in the order ees_staging_row_columns gives them (int_ees_measure_values unpivots
+-- every other column), then the indicators.
 final as (
 
     select
-        dataset,
-        time_period,
-        {{ academic_year('time_period') }} as academic_year,
-        time_identifier,
-        geographic_level,
-        country_code,
-        country_name,
-        region_code,
-        region_name,
-        old_la_code,
-        new_la_code,
-        la_name,
-        version,
-        release,
-        filters,
-        -- the map as text, once per row: the key rows are matched to catalogue rows on
-        cast(filters as varchar) as filters_key,
-        source_file,
-        file_sha256,
-        source_row_number,
-        landed_seq,
+        {{ ees_staging_row_columns() | join(', ') }},
         {%- for canonical in indicators %}
         {{ adapter.quote(canonical) }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from renamed
+    from keyed
 
 )
 
