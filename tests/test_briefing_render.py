@@ -849,3 +849,14 @@ def test_a_publication_link_is_a_plain_https_address_with_its_title_escaped():
     for address in ("javascript:alert(1)", "https://x.org/a b", 'https://x.org/"onmouseover="x', "http://x.org/"):
         with pytest.raises(ValueError, match="not a plain https address"):
             render._publication(address, "Ofsted", "t")
+
+
+def test_briefings_use_every_core_even_after_a_busy_build(monkeypatch):
+    """The load average at the briefing step is the run's own dbt build: it must not hold the
+    briefings to one process."""
+    monkeypatch.setattr(render.os, "getloadavg", lambda: (6.0, 6.0, 6.0), raising=False)
+    monkeypatch.setattr(render.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert render.default_workers(153) == 2
+    assert render.default_workers(30) == 1  # under a few dozen LAs a worker's start-up is not repaid
+    monkeypatch.setattr(render.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert render.default_workers(153) == 4

@@ -358,17 +358,27 @@ def write_word(briefing: dict, provenance: dict, path: Path, band_colours: dict[
     _Writer(band_colours).write(briefing, provenance, path)
 
 
-def tagged_numbers(path: Path) -> list[tuple[list[str], str]]:
-    """Every tagged number in a written briefing: (its tag's parts, the text shown)."""
-    import docx
-    from docx.oxml.ns import qn
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# The body of a briefing is a few hundred KiB; a document.xml far past this was not written here.
+_DOCUMENT_XML_MAX_BYTES = 64 * 1024 * 1024
 
-    body = docx.Document(str(path)).element.body
+
+def tagged_numbers(path: Path) -> list[tuple[list[str], str]]:
+    """Every tagged number in a written briefing: (its tag's parts, the text shown). Reads only
+    the package's document part (python-docx would parse every part of the package: 6.3 s for
+    the sample's 153 papers, this 3.9 s)."""
+    import zipfile
+
+    from lxml import etree
+
+    with zipfile.ZipFile(path) as package:
+        info = package.getinfo("word/document.xml")
+        if info.file_size > _DOCUMENT_XML_MAX_BYTES:
+            raise ValueError(f"{path}: word/document.xml is {info.file_size:,} bytes, over {_DOCUMENT_XML_MAX_BYTES:,}")
+        document = etree.fromstring(package.read(info), parser=etree.XMLParser(resolve_entities=False))
     found = []
-    for sdt in body.iter(qn("w:sdt")):
-        tag = sdt.find(f"{qn('w:sdtPr')}/{qn('w:tag')}")
-        if tag is None:
-            continue
-        text = "".join(t.text or "" for t in sdt.iter(qn("w:t")))
-        found.append((json.loads(tag.get(qn("w:val"))), text))
+    for sdt in document.iter(f"{_W}sdt"):
+        tag = sdt.find(f"{_W}sdtPr/{_W}tag")
+        if tag is not None:
+            found.append((json.loads(tag.get(f"{_W}val")), "".join(t.text or "" for t in sdt.iter(f"{_W}t"))))
     return found
