@@ -11,14 +11,19 @@ headline row beside a complete partition.
 from __future__ import annotations
 
 import csv
+import json
+import os
+import subprocess
+import sys
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import REPO_ROOT, run_pipeline
-
-pytestmark = pytest.mark.e2e
+from orchestration.lib.ingest.load import ingest
+from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
+from tests.conftest import REPO_ROOT
 
 SAMPLE = REPO_ROOT / "raw" / "sample"
 # MISSING_PART is the Isles of Scilly: an LA missing from a headline only warns there (DfE often
@@ -80,6 +85,10 @@ def _totals_only_file(path) -> dict[tuple[str, str], tuple[float, int]]:
 
 @pytest.fixture(scope="module")
 def derived_run(tmp_path_factory):
+    """The file ingested as a run ingests it (the library the ingest asset calls), then dbt builds
+    the seeds and models up to fct_la_measure: the values a run would publish, without a second
+    whole pipeline run in the fast tier (the sample publication is its one; gates on such files
+    are tested in test_bad_inputs)."""
     workdir = tmp_path_factory.mktemp("derived")
     totals = _totals_only_file(workdir / "ks4_totals_only.csv")
     sources = workdir / "sources.yml"
@@ -89,9 +98,41 @@ def derived_run(tmp_path_factory):
         f"  statistical_neighbours:\n    files: [{SAMPLE / 'statistical_neighbours' / 'sn_model_wide.csv'}]\n",
         encoding="utf-8",
     )
-    result = run_pipeline(workdir, sources, EDU_RUN_OUTPUTS="0")
+    db = workdir / "build.duckdb"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EDU_SOURCES", str(sources))
+        env.setenv("EDU_WAREHOUSE_DIR", str(workdir / "warehouse"))
+        env.setenv("EDU_LANDING_DIR", str(workdir / "landing"))
+        env.setenv("EDU_SOURCE_DIRS", os.pathsep.join([str(workdir), str(SAMPLE)]))
+        ingest(load_settings(), db)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--quiet",
+            "--select",
+            "+fct_la_measure",
+            "--resource-type",
+            "seed",
+            "--resource-type",
+            "model",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(workdir / "target"),
+            "--log-path",
+            str(workdir / "logs"),
+            "--vars",
+            json.dumps({"edu_build_db": str(db)}),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
-    con = duckdb.connect(str(workdir / "warehouse" / "education.duckdb"), read_only=True)
+    con = duckdb.connect(str(db), read_only=True)
     yield totals, con
     con.close()
 
