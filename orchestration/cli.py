@@ -47,24 +47,28 @@ def configure_environment() -> None:
         config.write_text("telemetry:\n  enabled: false\n")
 
 
-def prepare() -> None:
-    """`dbt parse` writes target/manifest.json, which the dbt assets are defined from."""
+def prepare(*, always: bool = True) -> None:
+    """`dbt parse` writes target/manifest.json, which the dbt assets are defined from. With
+    ``always=False`` (`make run`) the parse is skipped when the manifest was parsed from exactly
+    the project on disk and these vars (orchestration/lib/transform/manifest_state.py)."""
     from orchestration.defs.transform.resources import dbt_executable, dbt_vars
+    from orchestration.lib.transform import manifest_state
 
     configure_environment()
-    subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            *dbt_vars(load_settings()),
-        ],
-        check=True,
-    )
+    args = [
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        *dbt_vars(load_settings()),
+    ]
+    target = DBT_PROJECT_DIR / "target"
+    if not always and manifest_state.is_current(DBT_PROJECT_DIR, target, args):
+        return
+    before = manifest_state.fingerprint(DBT_PROJECT_DIR, args)
+    manifest_state.forget(target)
+    subprocess.run([dbt_executable(), "parse", "--quiet", *args], check=True)
+    manifest_state.record(DBT_PROJECT_DIR, target, args, before)
 
 
 def run() -> int:
@@ -86,8 +90,8 @@ def run() -> int:
 
 
 def _run_locked(settings) -> int:
-    # The dbt assets are defined from the manifest: parse first so it matches the models on disk.
-    prepare()
+    # The dbt assets are defined from the manifest: it must match the models on disk.
+    prepare(always=False)
     import dagster as dg
 
     from orchestration.definitions import defs
