@@ -63,12 +63,12 @@ def prepare(*, always: bool = True) -> None:
         *dbt_vars(load_settings()),
     ]
     target = DBT_PROJECT_DIR / "target"
-    if not always and manifest_state.is_current(DBT_PROJECT_DIR, target, args):
+    before, current = manifest_state.current_fingerprint(DBT_PROJECT_DIR, target, args)
+    if current and not always:
         return
-    before = manifest_state.fingerprint(DBT_PROJECT_DIR, args)
     manifest_state.forget(target)
     subprocess.run([dbt_executable(), "parse", "--quiet", *args], check=True)
-    manifest_state.record(DBT_PROJECT_DIR, target, args, before)
+    manifest_state.record(target, before)
 
 
 def run() -> int:

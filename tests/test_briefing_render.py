@@ -799,7 +799,7 @@ def test_the_glance_table_writes_every_year_one_way(sample_publication, tmp_path
 def test_the_word_briefing_reads_back_equal_to_the_marts(sample_publication, tmp_path):
     """The committee paper in Word: title page, contents field, page numbers, the sections with
     their tables (band colours) and charts, the sources appendix with sha256; every number, read
-    back from its tag with python-docx, equals the mart (as the HTML's do)."""
+    back from its tag (word.tagged_numbers), equals the mart (as the HTML's do); the rest is read with python-docx."""
     import docx
     from docx.oxml.ns import qn
 
@@ -860,3 +860,17 @@ def test_briefings_use_every_core_even_after_a_busy_build(monkeypatch):
     assert render.default_workers(30) == 1  # under a few dozen LAs a worker's start-up is not repaid
     monkeypatch.setattr(render.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
     assert render.default_workers(153) == 4
+
+
+def test_the_briefing_check_refuses_an_oversized_word_part(tmp_path, monkeypatch):
+    import zipfile
+
+    from orchestration.lib.outputs.briefing import word
+
+    paper = tmp_path / "paper.docx"
+    with zipfile.ZipFile(paper, "w") as package:
+        package.writestr("word/document.xml", '<w:document xmlns:w="urn:x">' + "<w:p/>" * 1000 + "</w:document>")
+    assert word.tagged_numbers(paper) == []
+    monkeypatch.setattr(word, "_DOCUMENT_XML_MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match="paper.docx: word/document.xml is 6,.* bytes, over 1,000"):
+        word.tagged_numbers(paper)

@@ -359,8 +359,9 @@ def write_word(briefing: dict, provenance: dict, path: Path, band_colours: dict[
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-# The body of a briefing is a few hundred KiB; a document.xml far past this was not written here.
-_DOCUMENT_XML_MAX_BYTES = 64 * 1024 * 1024
+# A briefing's document part is about 1 MiB (the sample's LAs, with their schools); one far past
+# this was not written by this module.
+_DOCUMENT_XML_MAX_BYTES = 32 * 1024 * 1024
 
 
 def tagged_numbers(path: Path) -> list[tuple[list[str], str]]:
