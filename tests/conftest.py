@@ -161,11 +161,13 @@ def _offline():
 
 @pytest.fixture
 def ees_api(monkeypatch):
-    """A mock EES public API on 127.0.0.1; EDU_EES_API_URL points at it for the test."""
+    """A mock EES public API (and the website's content API) on 127.0.0.1; EDU_EES_API_URL and
+    EDU_EES_CONTENT_URL point at it for the test."""
     from tests.ees_mock_server import MockEes
 
     with MockEes() as api:
         monkeypatch.setenv("EDU_EES_API_URL", api.base_url)
+        monkeypatch.setenv("EDU_EES_CONTENT_URL", api.content_url)
         yield api
 
 

@@ -7,6 +7,10 @@ newest first, ``pageSize`` at most 20 (default 10), the CSV served gzip-encoded 
 ``{dataSetId}_v{version}.csv`` file name. It also serves plain files (``/files/<name>``) for
 ``url:`` sources, honours ``Range``, and injects faults on request: 429 with ``Retry-After``, 503,
 a body cut short, a dropped connection, a stall past the client's timeout.
+
+Under ``/content-api`` it serves the EES website's content API for the publications set up with
+``publication()``, in the shapes of its PublicationDto, ReleaseVersionSummaryDto and
+PublicationMethodologiesDto (camelCase; ``nextReleaseDate`` a partial date or null).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 API_PREFIX = "/statistics/v1"
+CONTENT_PREFIX = "/content-api"
 
 
 def version_key(text: str) -> tuple[int, ...]:
@@ -83,6 +88,8 @@ class MockEes:
     def __init__(self):
         self.data_sets: dict[str, dict[str, MockVersion]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
+        # content API: publication slug -> (PublicationDto, ReleaseVersionSummaryDto, PublicationMethodologiesDto)
+        self.publications: dict[str, tuple[dict, dict, dict]] = {}
         self.faults: list[Fault] = []
         self.requests: list[str] = []
         self.ranges: list[str] = []  # Range headers received
@@ -97,6 +104,33 @@ class MockEes:
             entry = MockVersion(version, csv_text.encode("utf-8"), **kwargs)
             self.data_sets.setdefault(data_set_id, {})[version] = entry
             return entry
+
+    def publication(
+        self,
+        slug: str,
+        title: str,
+        *,
+        release: tuple[str, str] = ("2024-25", "Academic year 2024/25"),
+        published: str = "2025-12-11T09:30:00+00:00",
+        next_release: dict | None = None,
+        methodologies: list[dict] | None = None,
+        external_methodology: dict | None = None,
+    ) -> None:
+        summary = {
+            "id": "8d4f4cc1-0b9c-4a6c-9a3c-5e0d7b1c2a11",
+            "slug": slug,
+            "summary": f"{title}: summary",
+            "title": title,
+            "contact": {"id": "c1", "contactName": "Team", "contactTelNo": None, "teamEmail": "t@x", "teamName": "T"},
+            "latestRelease": {"id": "r1", "slug": release[0], "title": release[1]},
+            "nextReleaseDate": next_release,
+            "supersededByPublication": None,
+            "theme": {"id": "t1", "summary": "", "title": "Pupils and schools"},
+        }
+        version = {"slug": release[0], "title": release[1], "published": published, "lastUpdated": published}
+        methods = {"methodologies": methodologies or [], "externalMethodology": external_methodology}
+        with self._lock:
+            self.publications[slug] = (summary, version, methods)
 
     def set_status(self, data_set_id: str, version: str, status: str, withdrawn: str | None = None) -> None:
         with self._lock:
@@ -124,6 +158,11 @@ class MockEes:
     @property
     def base_url(self) -> str:
         return self.root_url + API_PREFIX
+
+    @property
+    def content_url(self) -> str:
+        """What EDU_EES_CONTENT_URL takes."""
+        return self.root_url + CONTENT_PREFIX
 
     def __enter__(self) -> MockEes:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -215,6 +254,25 @@ def _handler(api: MockEes):
                 return
             self._send(status, part, headers)
 
+        def _content(self, rest: str) -> None:
+            parts = rest.split("/")
+            found = api.publications.get(parts[0])
+            if found is None:
+                self._json(404, problem(404, "Not Found"))
+            elif len(parts) == 1:
+                self._json(200, found[0])
+            elif parts[1:] == ["methodologies"]:
+                self._json(200, found[2])
+            elif (
+                len(parts) == 4
+                and parts[1] == "releases"
+                and parts[3] == "version-summary"
+                and parts[2] == found[1]["slug"]
+            ):
+                self._json(200, found[1])
+            else:
+                self._json(404, problem(404, "Not Found"))
+
         def do_GET(self) -> None:  # noqa: N802
             with api._lock:
                 api.requests.append(self.path)
@@ -247,6 +305,9 @@ def _handler(api: MockEes):
                     return
                 data, content_type = api.files[name]
                 self._bytes(data, {"Content-Type": content_type})
+                return
+            if path.startswith(CONTENT_PREFIX + "/publications/"):
+                self._content(path[len(CONTENT_PREFIX + "/publications/") :])
                 return
             match = re.fullmatch(API_PREFIX + r"/data-sets/([0-9a-f-]{36})(/.*)?", path)
             if not match or match.group(1) not in api.data_sets:

@@ -874,3 +874,43 @@ def test_the_briefing_check_refuses_an_oversized_word_part(tmp_path, monkeypatch
     monkeypatch.setattr(word, "_DOCUMENT_XML_MAX_BYTES", 1000)
     with pytest.raises(ValueError, match="paper.docx: word/document.xml is 6,.* bytes, over 1,000"):
         word.tagged_numbers(paper)
+
+
+def test_release_dates_and_methodology_reach_every_format(sample_publication, tmp_path):
+    """What update-sources recorded of a publication (dim_measure) is in the section's source line
+    of the HTML and Markdown briefings and the Word paper's appendix; a title with markup stays text."""
+    import docx
+
+    published = tmp_path / "education.duckdb"
+    shutil.copy(sample_publication / "warehouse/education.duckdb", published)
+    with duckdb.connect(str(published)) as con:
+        con.execute(
+            "UPDATE marts.dim_measure SET latest_release_title = 'Academic year 2024/25 <b>revised</b>', "
+            "latest_release_published = DATE '2025-12-11', next_release = '2026-12', "
+            "methodology_url = 'https://explore-education-statistics.service.gov.uk/methodology/key-stage-2-attainment', "
+            "release_dates_checked_on = DATE '2026-12-01' WHERE dataset = 'ks2'"
+        )
+        con.execute(
+            "UPDATE marts.dim_measure SET latest_release_title = 'Academic year 2024/25', next_release = NULL, "
+            "methodology_url = 'javascript:alert(1)' WHERE dataset = 'ks4'"
+        )
+    out = tmp_path / "b"
+    render.write_briefings(published, out, "St. Helens")
+    html = max((out / "st-helens").glob("*.html")).read_text(encoding="utf-8")
+    assert (
+        "latest release Academic year 2024/25 &lt;b&gt;revised&lt;/b&gt;, published 11 December 2025; "
+        "next release December 2026 (DfE&#39;s website, 1 December 2026); "
+        '<a href="https://explore-education-statistics.service.gov.uk/methodology/key-stage-2-attainment">methodology</a>'
+    ) in html
+    assert "latest release Academic year 2024/25; next release not announced)" in html  # KS4: no date announced
+    assert "javascript:" not in html  # a link that is not plain https is left out
+    markdown = max((out / "st-helens").glob("*.md")).read_text(encoding="utf-8")
+    assert "next release December 2026" in markdown
+    assert (
+        "[methodology](https://explore-education-statistics.service.gov.uk/methodology/key-stage-2-attainment)"
+        in markdown
+    )
+    paper = docx.Document(str(max((out / "st-helens").glob("*.docx"))))
+    appendix = [p.text for p in paper.paragraphs if "Key stage 2 attainment" in p.text and "https://" in p.text]
+    assert appendix and "next release December 2026" in appendix[0] and "methodology: https://" in appendix[0]
+    assert render.verify_briefings(published, out)[2] == []

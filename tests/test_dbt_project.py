@@ -18,11 +18,23 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.lib.ingest.load import write_publication_releases
 from orchestration.lib.ingest.local_datasets import create_local_tables
 from orchestration.lib.rules.catalogue import catalogue_rows
 from tests.conftest import REPO_ROOT
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
+KS2_PUBLICATION = {
+    "publication_slug": "key-stage-2-attainment",
+    "publication_title": "Key stage 2 attainment",
+    "latest_release_title": "Academic year 2024/25",
+    "latest_release_slug": "2024-25",
+    "latest_release_published": "2025-12-11",
+    "next_release": "2026-12",
+    "methodology_title": "Key stage 2 attainment methodology",
+    "methodology_url": "https://explore-education-statistics.service.gov.uk/methodology/key-stage-2-attainment",
+    "checked_on": "2026-12-01",
+}
 LINEAGE = ["_file_sha256", "_source_file", "_row_number", "_release", "_landed_seq"]
 GEOGRAPHY = [
     "geographic_level",
@@ -558,6 +570,8 @@ def build_raw(db: Path) -> None:
         "'statistical_neighbours/sn.csv', 'sn.csv', 0, NULL, ?, '2025-01-01', NULL, NULL, NULL)",
         [seq],
     )
+    # What update-sources recorded of one publication (the ingest's own writer, from a lock entry)
+    write_publication_releases(con, {KS2_PUBLICATION["publication_slug"]: KS2_PUBLICATION})
     # The council's local datasets: none listed, so their tables are empty, as the ingest leaves them.
     create_local_tables(con)
     con.close()
@@ -955,3 +969,26 @@ def test_values_name_the_data_set_version_they_came_from(built):
                                AND breakdown = 'all' AND area_level = 'national' AND time_period = 202425""",
     )
     assert national == [("1.0",)]
+
+
+def test_dim_measure_carries_each_publications_release_dates_and_methodology(built):
+    """What update-sources recorded of a publication reaches every measure read from it; a
+    publication not yet asked about has none (never another publication's dates)."""
+    found = rows(
+        built,
+        "SELECT DISTINCT dataset, latest_release_title, latest_release_published, next_release, methodology_url, "
+        "release_dates_checked_on FROM marts.dim_measure WHERE dataset IN ('ks2', 'ks4') ORDER BY dataset",
+    )
+    import datetime as dt
+
+    assert found == [
+        (
+            "ks2",
+            "Academic year 2024/25",
+            dt.date(2025, 12, 11),
+            "2026-12",
+            KS2_PUBLICATION["methodology_url"],
+            dt.date(2026, 12, 1),
+        ),
+        ("ks4", None, None, None, None, None),
+    ]

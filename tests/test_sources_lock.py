@@ -379,3 +379,95 @@ def test_update_sources_command(project, capsys):
     assert read_lock(project.lock)["ks2"][0]["version"] == "1.3"
     assert update_sources() == 0  # nothing new: the lock stays as it is
     assert "unchanged:" in capsys.readouterr().out
+
+
+# --- what DfE's website says of each publication ----------------------------------------------------
+
+KS2_SLUG, KS4_SLUG = "key-stage-2-attainment", "key-stage-4-performance"
+
+
+def _content_requests(api) -> list[str]:
+    return [r for r in api.requests if r.startswith("/content-api/")]
+
+
+def test_release_dates_and_methodology_are_locked_and_reach_the_raw_table(project):
+    project.api.publication(
+        KS2_SLUG,
+        "Key stage 2 attainment",
+        next_release={"year": 2026, "month": 12},
+        methodologies=[{"methodologyId": "m1", "slug": "key-stage-2-attainment", "title": "KS2 methodology"}],
+    )
+    project.api.publication(
+        KS4_SLUG,
+        "Key stage 4 performance",
+        release=("2024-25-revised", "Academic year 2024/25"),
+        published="2026-02-05T09:30:00Z",
+        next_release=None,  # DfE has announced no date
+        external_methodology={"title": "Secondary accountability guidance", "url": "https://www.gov.uk/ks4-guide"},
+    )
+    project.run()  # both datasets' remote sources are resolved for the first time: their publications too
+    publications = yaml.safe_load(project.lock.read_text())["publications"]
+    assert publications[KS2_SLUG] == {
+        "publication_slug": KS2_SLUG,
+        "publication_title": "Key stage 2 attainment",
+        "latest_release_title": "Academic year 2024/25",
+        "latest_release_slug": "2024-25",
+        "latest_release_published": "2025-12-11",
+        "next_release": "2026-12",
+        "methodology_title": "KS2 methodology",
+        "methodology_url": "https://explore-education-statistics.service.gov.uk/methodology/key-stage-2-attainment",
+        "checked_on": publications[KS2_SLUG]["checked_on"],
+    }
+    assert publications[KS4_SLUG]["next_release"] is None
+    assert publications[KS4_SLUG]["latest_release_published"] == "2026-02-05"
+    assert publications[KS4_SLUG]["methodology_url"] == "https://www.gov.uk/ks4-guide"
+    assert project.query(
+        "SELECT publication_slug, next_release, latest_release_published FROM raw.publication_releases ORDER BY 1"
+    ) == [(KS2_SLUG, "2026-12", "2025-12-11"), (KS4_SLUG, None, "2026-02-05")]
+
+    # a run that honours the lock asks nothing, even when DfE has moved the date
+    project.api.publication(KS2_SLUG, "Key stage 2 attainment", next_release={"year": 2026, "month": 12, "day": 10})
+    project.api.clear_requests()
+    project.run()
+    assert _content_requests(project.api) == []
+    assert project.query(
+        f"SELECT next_release FROM raw.publication_releases WHERE publication_slug = '{KS2_SLUG}'"
+    ) == [("2026-12",)]
+    # update-sources asks again
+    project.run(update_sources=True)
+    assert yaml.safe_load(project.lock.read_text())["publications"][KS2_SLUG]["next_release"] == "2026-12-10"
+    assert project.query(
+        f"SELECT next_release FROM raw.publication_releases WHERE publication_slug = '{KS2_SLUG}'"
+    ) == [("2026-12-10",)]
+
+
+def test_an_unusable_answer_warns_and_keeps_what_was_recorded(project):
+    project.api.publication(KS2_SLUG, "Key stage 2 attainment", next_release={"year": 2026, "month": 12})
+    # KS4's publication is unknown to the website (404)
+    project.run()
+    assert set(yaml.safe_load(project.lock.read_text())["publications"]) == {KS2_SLUG}
+    assert any(KS4_SLUG in m and "no release dates recorded" in m for m in project.http.log.messages)
+
+    # hostile or malformed answers: a month 13, a methodology link that is not https
+    project.api.publication(KS2_SLUG, "Key stage 2 attainment", next_release={"year": 2026, "month": 13})
+    project.api.publication(
+        KS4_SLUG, "Key stage 4 performance", external_methodology={"title": "Guide", "url": "http://example.org/x"}
+    )
+    project.http.log.messages.clear()
+    project.run(update_sources=True)
+    publications = yaml.safe_load(project.lock.read_text())["publications"]
+    assert publications[KS2_SLUG]["next_release"] == "2026-12"  # the previous record stands
+    assert KS4_SLUG not in publications
+    warnings = [m for m in project.http.log.messages if m.startswith("WARNING")]
+    assert any(KS2_SLUG in m and "month must be in 1..12" in m and "kept the release dates" in m for m in warnings)
+    assert any(KS4_SLUG in m and "not an https address" in m for m in warnings)
+
+
+def test_a_malformed_publications_section_names_the_lock(project):
+    project.api.publication(KS2_SLUG, "Key stage 2 attainment")
+    project.run()
+    document = yaml.safe_load(project.lock.read_text())
+    document["publications"][KS2_SLUG]["next_release"] = {"year": 2026}
+    project.lock.write_text(yaml.safe_dump(document))
+    with pytest.raises(PipelineInputError, match="sources.lock: 'publications' is malformed"):
+        project.run()

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.lib.ingest.load import LINEAGE_TABLES
+
 PUBLICATION_ASSET = "warehouse/education"
 POSTGRES_ASSET = "warehouse/postgres"
-LINEAGE_TABLES = {"landed_files", "file_columns", "data_set_versions"}
 SCHEMA_ONLY_TABLES = {"local_measures"}  # rows are the measures its schema files declare; no data file
 OUTPUT_LABELS = {"briefings": "briefings", "exports": "exports", "dbt_docs": "dbt docs", "gx_docs": "gate report"}
 GATE_KINDS = ("raw", "dbt", "mart", "output", "other")

@@ -34,6 +34,7 @@ DEFAULT_SCHOOL_MIN_COHORT = 11
 DEFAULT_SCHOOL_MIN_POSSIBILITIES = 3
 DEFAULT_SCHOOL_MIN_INTERVAL_PERCENT = 10
 DEFAULT_EES_API_URL = "https://api.education.gov.uk/statistics/v1"
+DEFAULT_EES_CONTENT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 3600
 MIN_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_ZIP_MAX_BYTES = 8 * 1024**3
@@ -158,6 +159,8 @@ class Settings:
     run_outputs: bool = True  # EDU_RUN_OUTPUTS: False stops `make run` after the publication
     briefing_las: str = ""  # EDU_BRIEFING_LAS: comma-separated LA names or codes; empty = every LA
     ees_api_url: str = DEFAULT_EES_API_URL  # EDU_EES_API_URL, without a trailing slash
+    # The EES website's content API: publications' release dates (make update-sources only)
+    ees_content_url: str = DEFAULT_EES_CONTENT_URL  # EDU_EES_CONTENT_URL, without a trailing slash
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS  # EDU_SENSOR_INTERVAL_SECONDS
     zip_max_bytes: int = DEFAULT_ZIP_MAX_BYTES  # EDU_ZIP_MAX_BYTES: a url: download or unpacked ZIP
     # Accept, for this run, a file far larger than its previous landing (recorded in the landing).
@@ -262,6 +265,7 @@ def load_settings() -> Settings:
         run_outputs=_flag("EDU_RUN_OUTPUTS", True),
         briefing_las=_text("EDU_BRIEFING_LAS"),
         ees_api_url=_http_address("EDU_EES_API_URL", DEFAULT_EES_API_URL),
+        ees_content_url=_http_address("EDU_EES_CONTENT_URL", DEFAULT_EES_CONTENT_URL),
         sensor_interval_seconds=_whole_number("EDU_SENSOR_INTERVAL_SECONDS", "seconds", MIN_SENSOR_INTERVAL_SECONDS)
         or DEFAULT_SENSOR_INTERVAL_SECONDS,
         zip_max_bytes=_whole_number("EDU_ZIP_MAX_BYTES", "bytes", 1) or DEFAULT_ZIP_MAX_BYTES,

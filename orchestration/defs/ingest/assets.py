@@ -2,19 +2,18 @@
 
 One subsettable multi-asset: materialising raw/ks2 alone lands and loads only the ks2 files (the
 other raw tables stay as they are); a full run loads every table in one transaction. The lineage
-tables (raw.landed_files, raw.file_columns, raw.data_set_versions) are shared and updated for the
-datasets a run loads. Remote sources (ees_api:, url:) are resolved through sources.lock; a run
+tables (raw.landed_files, raw.file_columns, raw.data_set_versions, raw.publication_releases) are
+shared and updated for the datasets a run loads. Remote sources (ees_api:, url:) are resolved through sources.lock; a run
 tagged ``edu/update_sources`` (the new-release sensor's runs) resolves them again.
 """
 
 import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.lib.ingest.load import UPDATE_SOURCES_TAG, DatasetIngest, ingest, parse_update_tag
+from orchestration.lib.ingest.load import LINEAGE_TABLES, UPDATE_SOURCES_TAG, DatasetIngest, ingest, parse_update_tag
 from orchestration.lib.ingest.local_datasets import LOCAL_TABLES
 from orchestration.lib.sources.config import dataset_specs
 
-LINEAGE_TABLES = ("landed_files", "file_columns", "data_set_versions")
 LOCAL_DESCRIPTIONS = {
     "local_schools": "raw.local_schools: the council's school register(s) (local: datasets of kind school_register), one row per register row",
     "local_school_values": "raw.local_school_values: the council's school-level measures, one row per file row x declared measure, cells as written",
@@ -38,10 +37,8 @@ def _specs() -> list[dg.AssetSpec]:
         for name in dataset_specs()
     ]
     specs += [
-        dg.AssetSpec(
-            raw_asset_key(t), description=f"raw.{t}: lineage of the landed files", group_name="ingest", kinds={"duckdb"}
-        )
-        for t in LINEAGE_TABLES
+        dg.AssetSpec(raw_asset_key(t), description=description, group_name="ingest", kinds={"duckdb"})
+        for t, description in LINEAGE_TABLES.items()
     ]
     specs += [
         dg.AssetSpec(

@@ -51,6 +51,7 @@ from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.sources.config import SourceFile, dataset_specs
 from orchestration.lib.sources.downloads import Http, Log
 from orchestration.lib.sources.ees_api import EesApiClient
+from orchestration.lib.sources.ees_content import FIELDS as PUBLICATION_FIELDS
 from orchestration.lib.sources.lock import RemoteResult, ResolvedSources, resolve_sources
 
 # Run tag asking the ingest to resolve remote sources again instead of honouring sources.lock:
@@ -407,6 +408,31 @@ def write_data_set_versions(
         )
 
 
+# Tables the ingest keeps beside the data, updated by every load (each is its own raw asset)
+LINEAGE_TABLES = {
+    "landed_files": "raw.landed_files: one row per landed file (dataset, sha256, source, release, landing order)",
+    "file_columns": "raw.file_columns: each landed file's columns as written and as loaded",
+    "data_set_versions": "raw.data_set_versions: the EES API data set versions used, with their changes",
+    "publication_releases": "raw.publication_releases: each EES publication's latest and next release and "
+    "methodology, as sources.lock records them (make update-sources)",
+}
+
+
+def write_publication_releases(con: duckdb.DuckDBPyConnection, publications: dict[str, dict]) -> None:
+    """raw.publication_releases: one row per EES publication the listed datasets are read from,
+    as sources.lock records what the EES content API said of it (make update-sources): the
+    latest release and when it was published, the next release DfE has announced, the methodology.
+    Empty until update-sources has asked."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    columns = ", ".join(f"{name} VARCHAR" for name in PUBLICATION_FIELDS)
+    con.execute(f"CREATE OR REPLACE TABLE raw.publication_releases ({columns})")
+    if publications:
+        con.executemany(
+            f"INSERT INTO raw.publication_releases VALUES ({', '.join('?' for _ in PUBLICATION_FIELDS)})",
+            [[entry[name] for name in PUBLICATION_FIELDS] for _, entry in sorted(publications.items())],
+        )
+
+
 def load_dataset(
     con: duckdb.DuckDBPyConnection, dataset: str, files: list[PendingFile], log: Log | None = None
 ) -> list[ParsedFile]:
@@ -468,6 +494,7 @@ def ingest(
                 remote = [r for r in landing.sources.remote if r.source.dataset == dataset]
                 results.append(DatasetIngest(dataset, parsed, sum(f.row_count for f in parsed), remote))
             write_data_set_versions(con, landing.sources.remote, list(landing.pending))
+            write_publication_releases(con, landing.sources.publications)
             if landing.with_local:
                 results += load_local(con, landing)
             con.execute("COMMIT")

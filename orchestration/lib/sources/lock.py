@@ -22,6 +22,7 @@ import stat
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -48,6 +49,8 @@ from orchestration.lib.sources.ees_api import (
     meta_csv_text,
     version_key,
 )
+from orchestration.lib.sources.ees_content import FIELDS as PUBLICATION_FIELDS
+from orchestration.lib.sources.ees_content import EesContentClient, valid_slug
 from orchestration.lib.sources.yaml_input import load_yaml
 
 LOCK_VERSION = 1
@@ -106,9 +109,31 @@ def read_lock(path: Path) -> dict[str, list[dict]]:
     return datasets
 
 
-def render_lock(sources_file: Path, datasets: dict[str, list[dict]]) -> str:
+def read_publications(path: Path) -> dict[str, dict]:
+    """The lock's ``publications:``: slug -> what the EES content API said of it (ees_content.FIELDS)."""
+    if not path.exists():
+        return {}
+    document = load_yaml(path, str(path)) or {}
+    publications = document.get("publications") or {} if isinstance(document, dict) else {}
+    if not isinstance(publications, dict) or not all(
+        valid_slug(slug)
+        and isinstance(entry, dict)
+        and set(entry) == set(PUBLICATION_FIELDS)
+        and all(value is None or isinstance(value, str) for value in entry.values())
+        for slug, entry in publications.items()
+    ):
+        raise PipelineInputError(f"{path}: 'publications' is malformed; delete it and run `make update-sources`")
+    return publications
+
+
+def render_lock(
+    sources_file: Path, datasets: dict[str, list[dict]], publications: dict[str, dict] | None = None
+) -> str:
+    document = {"lock_version": LOCK_VERSION, "datasets": datasets}
+    if publications:
+        document["publications"] = publications
     body = yaml.safe_dump(
-        {"lock_version": LOCK_VERSION, "datasets": datasets},
+        document,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
@@ -117,9 +142,11 @@ def render_lock(sources_file: Path, datasets: dict[str, list[dict]]) -> str:
     return LOCK_HEADER.format(sources=sources_file.name) + body
 
 
-def write_lock(path: Path, sources_file: Path, datasets: dict[str, list[dict]]) -> bool:
+def write_lock(
+    path: Path, sources_file: Path, datasets: dict[str, list[dict]], publications: dict[str, dict] | None = None
+) -> bool:
     """Write the lock atomically; False when it already says exactly this."""
-    text = render_lock(sources_file, datasets)
+    text = render_lock(sources_file, datasets, publications)
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     tmp = path.with_name(path.name + ".tmp")
@@ -161,6 +188,8 @@ class ResolvedSources:
     lock_path: Path
     lock_written: bool
     warnings: list[str]
+    # EES publication slug -> its latest and next release and methodology (ees_content.FIELDS)
+    publications: dict[str, dict] = field(default_factory=dict)
 
     @property
     def downloads(self) -> int:
@@ -554,9 +583,12 @@ def resolve_sources(
         zip_max_bytes = load_settings().zip_max_bytes
     resolver = _Resolver(landing_dir, log, (lambda: client) if client is not None else make_client, http, zip_max_bytes)
     remote_results: list[RemoteResult] = []
+    unlocked: set[str] = set()  # datasets with a remote source resolved for the first time
     for source in config.remote:
         entries = lock.get(source.dataset, [])
         matching = next((e for e in entries if _spec_of(e) == source.lock_spec()), None)
+        if matching is None:
+            unlocked.add(source.dataset)
         locked = None if source.dataset in updating else matching
         if isinstance(source, EesApiSource):
             remote_results.append(resolver.ees(source, locked, matching))
@@ -566,9 +598,12 @@ def resolve_sources(
     new_lock: dict[str, list[dict]] = {}
     for result in remote_results:
         new_lock.setdefault(result.source.dataset, []).append(result.lock_entry)
+    publications, publication_warnings = _publications(
+        config, read_publications(lock_path), updating | unlocked, http, log
+    )
     lock_written = False
-    if new_lock or lock_path.exists():
-        lock_written = write_lock(lock_path, sources_file, new_lock)
+    if new_lock or publications or lock_path.exists():
+        lock_written = write_lock(lock_path, sources_file, new_lock, publications)
         if lock_written:
             log.info(f"wrote {lock_path}")
 
@@ -578,5 +613,35 @@ def resolve_sources(
         for result in remote_results:
             if result.source.dataset == dataset:
                 files += result.files
-    warnings = [w for r in remote_results for w in r.warnings]
-    return ResolvedSources(config, files, remote_results, lock_path, lock_written, warnings)
+    warnings = [w for r in remote_results for w in r.warnings] + publication_warnings
+    return ResolvedSources(config, files, remote_results, lock_path, lock_written, warnings, publications)
+
+
+def _publications(
+    config: SourcesConfig, locked: dict[str, dict], updating: set[str], http: Http | None, log: Log
+) -> tuple[dict[str, dict], list[str]]:
+    """Each listed dataset's EES publication as the lock records it; the datasets being updated
+    (update-sources, or a remote source resolved for the first time) ask the EES content API
+    again, so a run that honours the lock stays offline. Release dates are documentation: an
+    answer that cannot be used keeps the previous record, with a warning, and never stops the
+    update."""
+    from orchestration.lib.rules.registry import ees_datasets
+
+    registry = ees_datasets()
+    wanted = {registry[d].publication: d for d in config.datasets if d in registry}
+    refresh = {slug for slug, dataset in wanted.items() if dataset in updating}
+    warnings: list[str] = []
+    out = {slug: locked[slug] for slug in wanted if slug in locked}
+    if refresh:
+        client = EesContentClient(load_settings().ees_content_url, http=http or Http(log=log))
+        today = datetime.now(UTC).date()
+        for slug in sorted(refresh):
+            try:
+                out[slug] = client.publication(slug, today)
+            except RemoteSourceError as exc:
+                warning = f"{exc}: " + (
+                    "kept the release dates recorded before" if slug in out else "no release dates recorded"
+                )
+                log.warning(warning)
+                warnings.append(warning)
+    return dict(sorted(out.items())), warnings

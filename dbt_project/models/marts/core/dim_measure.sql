@@ -24,6 +24,12 @@ measure_values as (
 
 ),
 
+releases as (
+
+    select * from {{ ref('stg_ingest__publication_releases') }}
+
+),
+
 -- The registry's title and EES publication of each dataset, and the publication of each measure
 -- worked out from local files (vars.local_publications), written from the vars as literals.
 publications as (
@@ -35,7 +41,8 @@ publications as (
                 '{{ dataset | replace("'", "''") }}',
                 'Department for Education',
                 '{{ entry.title | trim | replace("'", "''") }}',
-                '{{ (var('ees_publication_url') ~ entry.publication | trim) | replace("'", "''") }}'
+                '{{ (var('ees_publication_url') ~ entry.publication | trim) | replace("'", "''") }}',
+                '{{ entry.publication | trim | replace("'", "''") }}'
             ),
         {%- endfor %}
         {%- for dataset, entry in var('local_publications').items() %}
@@ -43,10 +50,11 @@ publications as (
                 '{{ dataset | replace("'", "''") }}',
                 '{{ entry.publisher | trim | replace("'", "''") }}',
                 '{{ entry.title | trim | replace("'", "''") }}',
-                '{{ entry.url | trim | replace("'", "''") }}'
+                '{{ entry.url | trim | replace("'", "''") }}',
+                null
             ){{ ',' if not loop.last }}
         {%- endfor %}
-    ) as registry (dataset, publisher, publication_title, publication_url)
+    ) as registry (dataset, publisher, publication_title, publication_url, publication_slug)
 
 ),
 
@@ -134,7 +142,13 @@ final as (
         cast(coverage.latest_release as varchar) as latest_release,
         cast(publications.publisher as varchar) as source_publisher,
         cast(publications.publication_title as varchar) as source_publication,
-        cast(publications.publication_url as varchar) as source_url
+        cast(publications.publication_url as varchar) as source_url,
+        cast(releases.latest_release_title as varchar) as latest_release_title,
+        cast(releases.latest_release_published as date) as latest_release_published,
+        cast(releases.next_release as varchar) as next_release,
+        cast(releases.methodology_title as varchar) as methodology_title,
+        cast(releases.methodology_url as varchar) as methodology_url,
+        cast(releases.checked_on as date) as release_dates_checked_on
     from catalogue
     left join comparability
         on catalogue.measure_code = comparability.measure_code
@@ -144,6 +158,8 @@ final as (
             and catalogue.breakdown = coverage.breakdown
     left join publications
         on catalogue.dataset = publications.dataset
+    left join releases
+        on publications.publication_slug = releases.publication_slug
 
 )
 

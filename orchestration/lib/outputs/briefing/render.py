@@ -22,7 +22,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import escape as html_escape
 from html import unescape as html_unescape
 from pathlib import Path
@@ -34,7 +34,7 @@ from markupsafe import Markup
 from orchestration.lib.outputs.briefing import charts as charts_module
 from orchestration.lib.outputs.briefing import schools as schools_module
 from orchestration.lib.outputs.briefing import svg, word
-from orchestration.lib.outputs.briefing.schools import SchoolData, SchoolNum
+from orchestration.lib.outputs.briefing.schools import SchoolData, SchoolNum, date_label
 from orchestration.lib.outputs.briefing.sentences import (
     BAND_QUARTERS_HIGH,
     COMPARISON_PAIRS,
@@ -501,20 +501,56 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
 _WEB_ADDRESS = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/-]*)?")
 
 
-def _publication(url: str, publisher: str, title: str) -> dict:
+def _publication(url: str, publisher: str, title: str, measure: dict | None = None) -> dict:
     """A DfE publication a section's figures come from (dim_measure's source_publication and
-    source_url), with its Markdown link. The address is the registry's, checked to be a plain https
-    address before it is written unescaped; the title is escaped like every other value."""
+    source_url), with its Markdown link, its release dates and methodology where `make
+    update-sources` has recorded them. Addresses are checked to be plain https addresses before
+    they are written unescaped; the texts are escaped like every other value."""
     if not _WEB_ADDRESS.fullmatch(url):
         raise ValueError(f"dim_measure.source_url {url!r} is not a plain https address")
     from markupsafe import Markup
 
+    measure = measure or {}
+    methodology = measure.get("methodology_url")
+    methodology = methodology if methodology and _WEB_ADDRESS.fullmatch(methodology) else None
     return {
         "publisher": publisher,
         "title": title,
         "url": url,
         "markdown": Markup(f"[{markdown_text(title)}]({url})"),
+        "releases": release_note(measure),
+        "methodology_url": methodology,
+        "methodology_markdown": Markup(f"[methodology]({methodology})") if methodology else None,
     }
+
+
+def release_note(measure: dict) -> str | None:
+    """ "latest release Academic year 2024/25, published 11 December 2025; next release December
+    2026 (DfE's website, 1 December 2026)", from dim_measure; None when nothing was recorded."""
+    parts = []
+    if measure.get("latest_release_title"):
+        published = measure.get("latest_release_published")
+        parts.append(
+            f"latest release {measure['latest_release_title']}"
+            + (f", published {date_label(published)}" if published else "")
+        )
+    if measure.get("latest_release_title") or measure.get("next_release"):
+        parts.append(f"next release {next_release_label(measure.get('next_release'))}")
+    if not parts:
+        return None
+    checked = measure.get("release_dates_checked_on")
+    return "; ".join(parts) + (f" (DfE's website, {date_label(checked)})" if checked else "")
+
+
+def next_release_label(value: str | None) -> str:
+    """DfE's announced date as precise as DfE gave it: 10 December 2026, December 2026 or 2026."""
+    if not value:
+        return "not announced"
+    if len(value) == 10:
+        return date_label(value)
+    if len(value) == 7:
+        return f"{date.fromisoformat(value + '-01'):%B %Y}"
+    return value
 
 
 def _pair_rows(la_rows: dict, code: str, period: int, pairs: dict):
@@ -556,6 +592,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                 publications[measure["source_url"]] = (
                     measure.get("source_publisher") or DFE,
                     measure["source_publication"],
+                    measure,
                 )
 
             def wrap(r: dict) -> MeasureRow:
@@ -631,7 +668,8 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             "chart": chart,
             "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
             "publications": [
-                _publication(url, publisher, title) for url, (publisher, title) in sorted(publications.items())
+                _publication(url, publisher, title, measure)
+                for url, (publisher, title, measure) in sorted(publications.items())
             ],
             "local_name": name,
             "region_name": _regional_heading(table, la.get("region_name")),

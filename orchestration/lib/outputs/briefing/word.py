@@ -240,7 +240,7 @@ class _Writer:
             ],
         )
         sources: dict[str, str | None] = {}
-        publications: dict[str, tuple[str, str]] = {}  # url -> (publisher, title)
+        publications: dict[str, dict] = {}  # url -> the section's publication (render._publication)
         for s in b["sections"]:
             self.heading(f"{s['title']}: {s['period_label']}{s.get('flag') or ''}", level=1)
             for p in s["paragraphs"]:
@@ -281,7 +281,7 @@ class _Writer:
             for src in s["sources"]:
                 sources[src["file"]] = src.get("sha256")
             for pub in s.get("publications") or []:
-                publications[pub["url"]] = (pub["publisher"], pub["title"])
+                publications[pub["url"]] = pub
         if b.get("vulnerable"):
             self.heading("Vulnerable groups", level=1)
             for p in b["vulnerable"]:
@@ -302,9 +302,13 @@ class _Writer:
         )
         document.add_page_break()
         self.heading("Appendix: sources", level=1)
-        # the publication pages give each measure's methodology and the last and next release dates
-        for url, (publisher, title) in sorted(publications.items(), key=lambda item: item[1][1]):
-            self.paragraph(f"{publisher}, {title}: {url}", style="List Bullet")
+        # each publication's release dates and methodology as update-sources recorded them; else
+        # its page gives them
+        for url, pub in sorted(publications.items(), key=lambda item: item[1]["title"]):
+            text = f"{pub['publisher']}, {pub['title']}: {url}"
+            text += f"; {pub['releases']}" if pub.get("releases") else " (methodology and release dates on its page)"
+            text += f"; methodology: {pub['methodology_url']}" if pub.get("methodology_url") else ""
+            self.paragraph(text, style="List Bullet")
         for file, sha256 in sorted(sources.items()):
             self.paragraph(f"{file}: sha256 {sha256 or 'unknown'}", style="List Bullet")
         document.save(str(path))
