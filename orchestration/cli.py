@@ -189,7 +189,7 @@ def update_sources(datasets: list[str] | None = None) -> int:
         return 1
     print(f"sources: {settings.sources_file}")
     if not resolved.remote:
-        print("no ees_api: or url: source: nothing to resolve")
+        print("no ees_api: or url: source: no data to resolve")
     for result in resolved.remote:
         entry = result.lock_entry
         old = next((e for e in before.get(result.source.dataset, []) if e.get("sha256") == entry.get("sha256")), None)
@@ -201,6 +201,12 @@ def update_sources(datasets: list[str] | None = None) -> int:
             )
         else:
             print(f"  {result.source.dataset}: {entry['url']} sha256 {entry['sha256'][:12]} [{state}]")
+    for slug, publication in resolved.publications.items():
+        print(
+            f"  publication {slug}: latest release {publication['latest_release_title']} "
+            f"(published {publication['latest_release_published']}), next release "
+            f"{publication['next_release'] or 'not announced'} [asked {publication['checked_on']}]"
+        )
     for warning in resolved.warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     print(

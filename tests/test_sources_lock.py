@@ -471,3 +471,19 @@ def test_a_malformed_publications_section_names_the_lock(project):
     project.lock.write_text(yaml.safe_dump(document))
     with pytest.raises(PipelineInputError, match="sources.lock: 'publications' is malformed"):
         project.run()
+
+
+def test_update_sources_says_what_it_recorded_of_each_publication(project, capsys):
+    from orchestration import cli
+
+    project.api.publication(KS2_SLUG, "Key stage 2 attainment", next_release={"year": 2026, "month": 12, "day": 10})
+    assert cli.update_sources(["ks2"]) == 0
+    out = capsys.readouterr()
+    assert (
+        f"  publication {KS2_SLUG}: latest release Academic year 2024/25 (published 2025-12-11), "
+        "next release 2026-12-10 [asked " in out.out
+    )
+    # ks4's url: source was resolved for the first time, so its publication was asked about too:
+    # unknown to the website, it is a warning on stderr and no record
+    assert f"WARNING: EES publication {KS4_SLUG}: " in out.err and "no release dates recorded" in out.err
+    assert f"publication {KS4_SLUG}:" not in out.out
