@@ -1,5 +1,6 @@
 """Compile a snippet of SQL that calls the project's dbt macros (``dbt compile --inline``), for
-tests that check a rule reads the same in dbt as in Python or the gates' SQL."""
+tests that check a rule reads the same in dbt as in Python or the gates' SQL; and run dbt on a
+test's own build database (``run_dbt``)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ import pytest
 from orchestration.lib.settings import DBT_PROJECT_DIR
 
 
-def _compile(arguments: list[str], workdir: Path, build_db: Path) -> subprocess.CompletedProcess:
-    """``dbt compile`` of the project with ``arguments``; dbt's target folder stays in ``workdir``."""
+def run_dbt(command: str, arguments: list[str], workdir: Path, build_db: Path) -> subprocess.CompletedProcess:
+    """``dbt <command>`` of the project with ``arguments``; dbt's target and log folders stay in
+    ``workdir``, its database is ``build_db``. The test fails with dbt's output if dbt does."""
     out = subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
-            "compile",
+            command,
             "--quiet",
             *arguments,
             "--project-dir",
@@ -31,6 +33,8 @@ def _compile(arguments: list[str], workdir: Path, build_db: Path) -> subprocess.
             str(DBT_PROJECT_DIR),
             "--target-path",
             str(workdir / "target"),
+            "--log-path",
+            str(workdir / "logs"),
             "--vars",
             json.dumps({"edu_build_db": str(build_db)}),
         ],
@@ -39,8 +43,12 @@ def _compile(arguments: list[str], workdir: Path, build_db: Path) -> subprocess.
         check=False,
     )
     if out.returncode != 0:
-        pytest.fail(f"dbt compile failed: {out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+        pytest.fail(f"dbt {command} failed: {out.stdout[-5000:]}\n{out.stderr[-3000:]}")
     return out
+
+
+def _compile(arguments: list[str], workdir: Path, build_db: Path) -> subprocess.CompletedProcess:
+    return run_dbt("compile", arguments, workdir, build_db)
 
 
 @cache

@@ -11,20 +11,17 @@ headline row beside a complete partition.
 from __future__ import annotations
 
 import csv
-import json
 import os
-import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.lib import gates
 from orchestration.lib.ingest.load import ingest
-from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
+from orchestration.lib.settings import load_settings
 from tests.conftest import REPO_ROOT
+from tests.dbt_inline import run_dbt
 
 SAMPLE = REPO_ROOT / "raw" / "sample"
 # MISSING_PART is the Isles of Scilly: an LA missing from a headline only warns there (DfE often
@@ -110,32 +107,8 @@ def derived_run(tmp_path_factory):
         gate = gates.validate("raw_ks4", gates.raw_ees_frame(con, "ks4"))
     # the headline is worked out from the partitions: the missing part warns, nothing blocks
     assert gate.passed, gate.failures
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--quiet",
-            "--select",
-            "+fct_la_measure",
-            # only the tests whose every parent is built (a relationship test to an unbuilt mart is not)
-            "--indirect-selection",
-            "cautious",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(workdir / "target"),
-            "--log-path",
-            str(workdir / "logs"),
-            "--vars",
-            json.dumps({"edu_build_db": str(db)}),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    # only the tests whose every parent is built (a relationship test to an unbuilt mart is not)
+    run_dbt("build", ["--select", "+fct_la_measure", "--indirect-selection", "cautious"], workdir, db)
     con = duckdb.connect(str(db), read_only=True)
     yield totals, con
     con.close()
