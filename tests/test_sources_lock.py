@@ -460,17 +460,74 @@ def test_an_unusable_answer_warns_and_keeps_what_was_recorded(project):
     assert KS4_SLUG not in publications
     warnings = [m for m in project.http.log.messages if m.startswith("WARNING")]
     assert any(KS2_SLUG in m and "month must be in 1..12" in m and "kept the release dates" in m for m in warnings)
-    assert any(KS4_SLUG in m and "not an https address" in m for m in warnings)
+    assert any(KS4_SLUG in m and "not a plain https address" in m for m in warnings)
 
 
-def test_a_malformed_publications_section_names_the_lock(project):
-    project.api.publication(KS2_SLUG, "Key stage 2 attainment")
+def test_a_malformed_publications_section_names_the_lock_and_update_sources_mends_it(project):
+    project.api.publication(KS2_SLUG, "Key stage 2 attainment", next_release={"year": 2026, "month": 12})
     project.run()
     document = yaml.safe_load(project.lock.read_text())
-    document["publications"][KS2_SLUG]["next_release"] = {"year": 2026}
+    document["publications"][KS2_SLUG]["latest_release_published"] = "2025-13-01"  # edited by hand
     project.lock.write_text(yaml.safe_dump(document))
-    with pytest.raises(PipelineInputError, match="sources.lock: 'publications' is malformed"):
+    with pytest.raises(
+        PipelineInputError,
+        match=f"sources.lock: 'publications' is malformed at '{KS2_SLUG}': latest_release_published '2025-13-01'",
+    ):
         project.run()
+    project.run(update_sources=True)  # asks again instead of stopping
+    assert (
+        yaml.safe_load(project.lock.read_text())["publications"][KS2_SLUG]["latest_release_published"] == "2025-12-11"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"next_release": {"year": 1000000}}, "nextReleaseDate is not a partial date"),
+        ({"next_release": {"year": True, "month": True}}, "nextReleaseDate is not a partial date"),
+        ({"next_release": {"year": 2026, "day": 3}}, "nextReleaseDate is not a partial date"),
+        ({"title": "T\x1b[2J" + "x" * 400}, "title is longer than 300 characters"),
+        (
+            {"external_methodology": {"title": "Guide", "url": 'https://user:pw@evil.example/x"><script>'}},
+            "external methodology url is not a plain https address",
+        ),
+    ],
+)
+def test_hostile_answers_are_refused_with_a_warning(project, answer, expected):
+    title = answer.pop("title", "Key stage 2 attainment")
+    project.api.publication(KS2_SLUG, title, **answer)
+    project.run()
+    assert KS2_SLUG not in (yaml.safe_load(project.lock.read_text()).get("publications") or {})
+    assert any(KS2_SLUG in m and expected in m for m in project.http.log.messages), project.http.log.messages
+
+
+def test_titles_lose_control_characters_and_real_links_keep_their_fragment(project):
+    project.api.publication(
+        KS2_SLUG,
+        "Key stage 2\x07 attainment\u202e",
+        external_methodology={"title": "Guide", "url": "https://www.gov.uk/guidance/ks2-guide#section-2"},
+    )
+    project.run()
+    recorded = yaml.safe_load(project.lock.read_text())["publications"][KS2_SLUG]
+    assert recorded["publication_title"] == "Key stage 2? attainment?"
+    assert recorded["methodology_url"] == "https://www.gov.uk/guidance/ks2-guide#section-2"
+
+
+def test_a_website_that_does_not_answer_is_asked_once(project):
+    project.api.publication(KS2_SLUG, "Key stage 2 attainment")
+    project.api.publication(KS4_SLUG, "Key stage 4 performance")
+    project.run()
+    project.api.fail("/content-api/", "drop", times=100)
+    project.api.clear_requests()
+    project.run(update_sources=True)
+    # the first publication is tried (with the client's retries), the second not at all; the data
+    # update still went through
+    asked = _content_requests(project.api)
+    assert asked and set(asked) == {f"/content-api/publications/{KS2_SLUG}"}  # its retries, then no more
+    warnings = [m for m in project.http.log.messages if m.startswith("WARNING")]
+    assert any(KS2_SLUG in m and "kept the release dates recorded before" in m for m in warnings)
+    assert any(f"EES website not answering: {KS4_SLUG} not asked" in m for m in warnings)
+    assert set(yaml.safe_load(project.lock.read_text())["publications"]) == {KS2_SLUG, KS4_SLUG}
 
 
 def test_update_sources_says_what_it_recorded_of_each_publication(project, capsys):

@@ -28,6 +28,18 @@ def xml_text(text: str) -> str:
     )
 
 
+# A web address written unescaped (HTML href, Markdown link target): https, a host, then only
+# characters that cannot end or break out of a link (no spaces, quotes, <>, parentheses or user:pass@).
+PLAIN_HTTPS = re.compile(
+    r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/%+-]*)?(?:\?[A-Za-z0-9._~%=&+/-]*)?(?:#[A-Za-z0-9._~%/-]*)?"
+)
+URL_MAX_CHARS = 500
+
+
+def plain_https(url: object) -> bool:
+    return isinstance(url, str) and len(url) <= URL_MAX_CHARS and bool(PLAIN_HTTPS.fullmatch(url))
+
+
 def printable(text: str) -> str:
     """``text`` without control characters (each shown as '?', so the reader sees something was there)."""
     return _CONTROL.sub("?", text)

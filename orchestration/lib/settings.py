@@ -159,7 +159,7 @@ class Settings:
     run_outputs: bool = True  # EDU_RUN_OUTPUTS: False stops `make run` after the publication
     briefing_las: str = ""  # EDU_BRIEFING_LAS: comma-separated LA names or codes; empty = every LA
     ees_api_url: str = DEFAULT_EES_API_URL  # EDU_EES_API_URL, without a trailing slash
-    # The EES website's content API: publications' release dates (make update-sources only)
+    # The EES website's content API: publications' release dates, asked when sources are resolved afresh
     ees_content_url: str = DEFAULT_EES_CONTENT_URL  # EDU_EES_CONTENT_URL, without a trailing slash
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS  # EDU_SENSOR_INTERVAL_SECONDS
     zip_max_bytes: int = DEFAULT_ZIP_MAX_BYTES  # EDU_ZIP_MAX_BYTES: a url: download or unpacked ZIP

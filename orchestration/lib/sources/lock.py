@@ -8,7 +8,10 @@ cache (``$EDU_LANDING_DIR/downloads/``) needs no network at all, and one that mu
 again has to come back with the same sha256. ``make update-sources`` resolves every entry afresh
 and rewrites the lock. A sources.yml entry that no longer matches its lock entry stops the run and
 says to run ``make update-sources``; a dataset new to the lock is resolved and added to it.
-Plain ``files:`` need no lock entries; with no remote source at all no lock is written.
+Plain ``files:`` need no lock entries. Under ``publications:`` the lock also keeps what the EES
+website said of each listed dataset's publication (latest and next release, methodology), asked
+whenever that dataset's sources are resolved afresh (lib/sources/ees_content.py). A run with
+neither remote sources nor recorded publications writes no lock.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import stat
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+import requests
 import yaml
 
 from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.printable import printable
 from orchestration.lib.settings import load_settings
 from orchestration.lib.sources.config import (
     EesApiSource,
@@ -49,8 +54,8 @@ from orchestration.lib.sources.ees_api import (
     meta_csv_text,
     version_key,
 )
-from orchestration.lib.sources.ees_content import FIELDS as PUBLICATION_FIELDS
-from orchestration.lib.sources.ees_content import EesContentClient, valid_slug
+from orchestration.lib.sources.ees_content import RETRY_POLICY as CONTENT_RETRY_POLICY
+from orchestration.lib.sources.ees_content import UK, EesContentClient, valid_slug, validate_entry
 from orchestration.lib.sources.yaml_input import load_yaml
 
 LOCK_VERSION = 1
@@ -110,19 +115,23 @@ def read_lock(path: Path) -> dict[str, list[dict]]:
 
 
 def read_publications(path: Path) -> dict[str, dict]:
-    """The lock's ``publications:``: slug -> what the EES content API said of it (ees_content.FIELDS)."""
+    """The lock's ``publications:``: slug -> what the EES content API said of it (ees_content.FIELDS),
+    judged by the rules its writer follows."""
     if not path.exists():
         return {}
     document = load_yaml(path, str(path)) or {}
-    publications = document.get("publications") or {} if isinstance(document, dict) else {}
-    if not isinstance(publications, dict) or not all(
-        valid_slug(slug)
-        and isinstance(entry, dict)
-        and set(entry) == set(PUBLICATION_FIELDS)
-        and all(value is None or isinstance(value, str) for value in entry.values())
-        for slug, entry in publications.items()
-    ):
+    publications = (document.get("publications") or {}) if isinstance(document, dict) else {}
+    if not isinstance(publications, dict):
         raise PipelineInputError(f"{path}: 'publications' is malformed; delete it and run `make update-sources`")
+    for slug, entry in publications.items():
+        problem = validate_entry(entry)
+        if problem is None and entry["publication_slug"] != slug:
+            problem = f"publication_slug {entry['publication_slug']!r} is not its key"
+        if not valid_slug(slug) or problem:
+            raise PipelineInputError(
+                f"{path}: 'publications' is malformed at {printable(str(slug))[:100]!r}: "
+                f"{problem or 'not a publication slug'}; delete that section and run `make update-sources`"
+            )
     return publications
 
 
@@ -598,9 +607,14 @@ def resolve_sources(
     new_lock: dict[str, list[dict]] = {}
     for result in remote_results:
         new_lock.setdefault(result.source.dataset, []).append(result.lock_entry)
-    publications, publication_warnings = _publications(
-        config, read_publications(lock_path), updating | unlocked, http, log
-    )
+    try:
+        recorded = read_publications(lock_path)
+    except PipelineInputError as exc:
+        if not updating:
+            raise
+        recorded = {}  # asked again now: a damaged record never stops an update
+        log.warning(f"{exc}: asking the EES website again")
+    publications, publication_warnings = _publications(config, recorded, updating | unlocked, http, log)
     lock_written = False
     if new_lock or publications or lock_path.exists():
         lock_written = write_lock(lock_path, sources_file, new_lock, publications)
@@ -628,20 +642,36 @@ def _publications(
     from orchestration.lib.rules.registry import ees_datasets
 
     registry = ees_datasets()
-    wanted = {registry[d].publication: d for d in config.datasets if d in registry}
-    refresh = {slug for slug, dataset in wanted.items() if dataset in updating}
+    wanted = {registry[d].publication for d in config.datasets if d in registry}
+    refresh = {registry[d].publication for d in config.datasets if d in registry and d in updating}
     warnings: list[str] = []
     out = {slug: locked[slug] for slug in wanted if slug in locked}
     if refresh:
-        client = EesContentClient(load_settings().ees_content_url, http=http or Http(log=log))
-        today = datetime.now(UTC).date()
+        client = EesContentClient(load_settings().ees_content_url, http=http or Http(CONTENT_RETRY_POLICY, log=log))
+        today = datetime.now(UK).date()
         for slug in sorted(refresh):
             try:
                 out[slug] = client.publication(slug, today)
-            except RemoteSourceError as exc:
-                warning = f"{exc}: " + (
-                    "kept the release dates recorded before" if slug in out else "no release dates recorded"
-                )
-                log.warning(warning)
-                warnings.append(warning)
+                continue
+            except Exception as exc:  # noqa: BLE001 - documentation: whatever went wrong, the update goes on
+                problem = exc
+            kept = "kept the release dates recorded before" if slug in out else "no release dates recorded"
+            warnings.append(f"{printable(str(problem))}: {kept}")
+            log.warning(warnings[-1])
+            if _unreachable(problem):
+                skipped = sorted(s for s in refresh if s > slug)
+                if skipped:  # the website is not answering: do not wait for it once per publication
+                    warnings.append(f"EES website not answering: {', '.join(skipped)} not asked")
+                    log.warning(warnings[-1])
+                break
     return dict(sorted(out.items())), warnings
+
+
+def _unreachable(problem: BaseException) -> bool:
+    """No answer at all (connection refused or dropped, timed out), as opposed to a bad answer."""
+    cause = problem
+    while cause is not None:
+        if isinstance(cause, (requests.ConnectionError, requests.Timeout)):
+            return True
+        cause = cause.__cause__
+    return False

@@ -59,7 +59,7 @@ from orchestration.lib.outputs.briefing.sentences import (
     short_name,
     slugify,
 )
-from orchestration.lib.printable import markdown_text
+from orchestration.lib.printable import markdown_text, plain_https
 
 log = logging.getLogger(__name__)
 
@@ -498,21 +498,18 @@ def _chart(ctx: Context, la: dict, la_rows: dict, code: str, period: int, phase:
     }
 
 
-_WEB_ADDRESS = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/-]*)?")
-
-
 def _publication(url: str, publisher: str, title: str, measure: dict | None = None) -> dict:
     """A DfE publication a section's figures come from (dim_measure's source_publication and
     source_url), with its Markdown link, its release dates and methodology where `make
     update-sources` has recorded them. Addresses are checked to be plain https addresses before
     they are written unescaped; the texts are escaped like every other value."""
-    if not _WEB_ADDRESS.fullmatch(url):
+    if not plain_https(url):
         raise ValueError(f"dim_measure.source_url {url!r} is not a plain https address")
     from markupsafe import Markup
 
     measure = measure or {}
     methodology = measure.get("methodology_url")
-    methodology = methodology if methodology and _WEB_ADDRESS.fullmatch(methodology) else None
+    methodology = methodology if plain_https(methodology) else None
     return {
         "publisher": publisher,
         "title": title,
@@ -546,10 +543,13 @@ def next_release_label(value: str | None) -> str:
     """DfE's announced date as precise as DfE gave it: 10 December 2026, December 2026 or 2026."""
     if not value:
         return "not announced"
-    if len(value) == 10:
-        return date_label(value)
-    if len(value) == 7:
-        return f"{date.fromisoformat(value + '-01'):%B %Y}"
+    try:
+        if len(value) == 10:
+            return date_label(value)
+        if len(value) == 7:
+            return f"{date.fromisoformat(value + '-01'):%B %Y}"
+    except ValueError:  # not a date after all (the lock's reader refuses such records): shown as given
+        pass
     return value
 
 
