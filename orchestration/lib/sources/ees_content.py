@@ -79,7 +79,7 @@ def next_release_text(value: object) -> str | None:
         or parts[: len(given)] != given  # a day without a month
         or not 2000 <= parts[0] <= 2100
     ):
-        raise ValueError(f"nextReleaseDate is not a partial date: {str(value)[:100]}")
+        raise ValueError(f"nextReleaseDate is not a partial date: {printable(str(value))[:100]}")
     year, month, day = parts
     date(year, month or 1, day or 1)  # a real month and day
     return "-".join([f"{year:04d}", *(f"{p:02d}" for p in given[1:])])
@@ -87,7 +87,7 @@ def next_release_text(value: object) -> str | None:
 
 def _date(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{what} is not a date: {str(value)[:100]}")
+        raise ValueError(f"{what} is not a date: {printable(str(value))[:100]}")
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return (moment.astimezone(UK) if moment.tzinfo else moment).date().isoformat()
 
@@ -176,7 +176,7 @@ class EesContentClient:
         except (ValueError, RecursionError) as exc:  # not JSON, or nested past Python's limit
             raise EesContentError(f"{what}: {url} did not return usable JSON: {type(exc).__name__}") from exc
         if not isinstance(document, dict):
-            raise EesContentError(f"{what}: unexpected answer from {url}: {str(document)[:200]}")
+            raise EesContentError(f"{what}: unexpected answer from {url}: {printable(str(document))[:200]}")
         return document
 
     def publication(self, slug: str, today: date) -> dict:
