@@ -718,6 +718,7 @@ def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
     assert problems == ["wigan/2021-22.html: ks2_rwm_expected/all/202122 value shows '85%', the mart says '58%'"]
 
 
+@pytest.mark.slow  # reads the developer's own `make run` output, not the test session's: full tier
 def test_real_publication_if_present(tmp_path):
     """On the output of `make run` (skipped when there is none): St Helens' numbers read back."""
     db = REPO_ROOT / "warehouse" / "education.duckdb"
