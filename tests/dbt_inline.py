@@ -47,10 +47,6 @@ def run_dbt(command: str, arguments: list[str], workdir: Path, build_db: Path) -
     return out
 
 
-def _compile(arguments: list[str], workdir: Path, build_db: Path) -> subprocess.CompletedProcess:
-    return run_dbt("compile", arguments, workdir, build_db)
-
-
 @cache
 def _inline_workdir() -> Path:
     """One folder for every inline compile of the test session: dbt keeps its parsed project there
@@ -63,13 +59,13 @@ def _inline_workdir() -> Path:
 def compile_inline(sql: str) -> str:
     """``sql`` with its Jinja rendered by dbt (its target folder and database in a temporary folder)."""
     workdir = _inline_workdir()
-    out = _compile(["--inline", sql, "--output", "json"], workdir, workdir / "compile.duckdb")
+    out = run_dbt("compile", ["--inline", sql, "--output", "json"], workdir, workdir / "compile.duckdb")
     return json.loads(out.stdout[out.stdout.index("{") :])["compiled"]
 
 
 def compile_model(model: str, workdir: Path, build_db: Path) -> str:
     """``model``'s SQL as dbt compiles it (with this environment's settings), reading ``build_db``."""
-    _compile(["--select", model], workdir, build_db)
+    run_dbt("compile", ["--select", model], workdir, build_db)
     return next((workdir / "target" / "compiled").rglob(f"{model}.sql")).read_text(encoding="utf-8")
 
 

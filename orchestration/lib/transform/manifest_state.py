@@ -5,7 +5,7 @@ The fingerprint covers every file of the dbt project except dbt's own output fol
 ``logs``) and the linter's context, the args the parse was given (its vars: dbt parses from scratch
 when they change, and the build that follows reuses this parse's state only if they match), the
 values of the environment variables the project's files read with ``env_var()`` and of every
-``DBT_*`` variable, and the versions of dbt-core and dbt-duckdb. Beside it is recorded a hash of
+``DBT_*`` variable, and the versions of dbt-core, dbt-duckdb and dbt-adapters. Beside it is recorded a hash of
 the manifest and partial-parse state the parse wrote, so a manifest rewritten since (a ``dbt
 build`` run by hand) is parsed again. An input the fingerprint missed would let a stale manifest
 through, so it errs towards parsing: an extra input costs only a parse.
