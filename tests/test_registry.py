@@ -103,7 +103,7 @@ def test_suites_carry_each_datasets_own_checks():
     aps = _check(_suite("ks5"), "aps_per_entry")
     assert (aps["kwargs"]["max_value"], aps["meta"]["check"]) == (
         60,
-        "aps_per_entry within 0-60 (A level points per entry run from 0 (U) to 60 (A*))",
+        "aps_per_entry within 0-60 (points per entry run from 0 to 60 (A level A*; applied general and tech level distinction* is 50))",
     )
     # The extra ranges sit after the all-percentages check and before the duplicate check.
     labels = [e["meta"]["check"] for e in _suite("eyfs")["expectations"]]

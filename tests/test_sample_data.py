@@ -133,8 +133,33 @@ def test_geography_list_is_complete():
     assert {la.new_code[:3] for la in LOCAL_AUTHORITIES} == {"E06", "E08", "E09", "E10"}
 
 
+# Files split by a filter that has no all-rows value, as DfE's are (one row per area of learning,
+# per qualification type): file -> (that filter, its values)
+SPLIT_FILES = {
+    "eyfs/eyfs_la_areas_of_learning.csv": (
+        "area_of_learning",
+        [
+            "Communication and language",
+            "Personal, social and emotional development",
+            "Physical development",
+            "Literacy",
+            "Mathematics",
+            "Understanding the world",
+            "Expressive arts and design",
+        ],
+    ),
+    "ks5/ks5_vocational_la_timeseries.csv": ("exam_cohort", ["Applied general", "Tech level"]),
+}
+
+
 def _data_files() -> list[Path]:
-    return sorted(p for d in EES_DIRS for p in (SAMPLE_DIR / d).glob("*.csv") if not p.name.endswith(".meta.csv"))
+    """The sample's EES files with the headline layout of their folder (DATASET_FILTERS)."""
+    return sorted(
+        p
+        for d in EES_DIRS
+        for p in (SAMPLE_DIR / d).glob("*.csv")
+        if not p.name.endswith(".meta.csv") and f"{d}/{p.name}" not in SPLIT_FILES
+    )
 
 
 def _headline(rows: list[dict[str, str]], dataset: str) -> list[dict[str, str]]:
@@ -584,6 +609,63 @@ def test_row_counts():
         "exclusions/exclusions_la_timeseries.csv": 6 * ROWS_PER_PERIOD * 4,
         "neet/neet_la_timeseries.csv": 10 * ROWS_PER_PERIOD * 3,
     }
+
+
+@pytest.mark.parametrize("relative", sorted(SPLIT_FILES))
+def test_files_split_by_area_or_qualification(relative):
+    column, values = SPLIT_FILES[relative]
+    rows = _read(SAMPLE_DIR / relative)
+    header = list(rows[0])
+    assert header[:12] == [*STANDARD, column]
+    meta = _read(SAMPLE_DIR / relative.replace(".csv", ".meta.csv"))
+    assert [m["col_name"] for m in meta] == header[10:]
+    assert [m["col_name"] for m in meta if m["col_type"] == "Filter"] == ["version", column]
+    periods = sorted({r["time_period"] for r in rows})
+    # one row per area, period and value, every LA in every period
+    keys = Counter(
+        (r["time_period"], r["geographic_level"], r["region_code"], r["old_la_code"], r[column]) for r in rows
+    )
+    assert set(keys.values()) == {1}
+    assert len(rows) == len(periods) * ROWS_PER_PERIOD * len(values)
+    assert [r[column] for r in rows[: len(values)]] == values
+
+
+def test_areas_of_learning_are_at_least_the_good_level_of_development():
+    """A good level of development needs the expected level in the prime areas, literacy and maths."""
+    gld = {
+        (r["time_period"], r["old_la_code"]): r["gld_percentage"]
+        for r in _headline(_read(SAMPLE_DIR / "eyfs" / "eyfs_la_timeseries.csv"), "eyfs")
+        if r["geographic_level"] in ("National", "Local authority")
+    }
+    areas = [
+        r
+        for r in _read(SAMPLE_DIR / "eyfs" / "eyfs_la_areas_of_learning.csv")
+        if r["geographic_level"] in ("National", "Local authority")
+    ]
+    compared = 0
+    for r in areas:
+        value, headline = r["expected_percentage"], gld[(r["time_period"], r["old_la_code"])]
+        if value.replace(".", "").isdigit() and headline.replace(".", "").isdigit():
+            assert float(value) >= float(headline) - 0.05, r
+            compared += 1
+    assert compared > 0.95 * len(areas)
+    england = {
+        r["area_of_learning"]: float(r["expected_percentage"])
+        for r in areas
+        if r["geographic_level"] == "National" and r["time_period"] == "202425"
+    }
+    # England's figures as DfE publishes them: literacy lowest, physical development highest
+    assert min(england, key=england.get) == "Literacy"
+    assert 65 <= england["Literacy"] <= 75 and 83 <= england["Physical development"] <= 90
+
+
+def test_best_three_a_levels_score_above_all_entries():
+    rows = _headline(_read(SAMPLE_DIR / "ks5" / "ks5_la_timeseries.csv"), "ks5")
+    published = [r for r in rows if r["aps_per_entry"][:1].isdigit()]
+    assert published
+    for r in published:
+        assert 0 < float(r["best_three_alevels_aps"]) - float(r["aps_per_entry"]) < 5, r
+        assert float(r["best_three_alevels_aps"]) <= 60
 
 
 def test_breakdowns_and_decoys():

@@ -213,6 +213,28 @@ EYFS_META = [  # (column, label, grouping, unit)
         "",
     ),
 ]
+# DfE's area of learning file: one row per area (area_of_learning), the children at the expected
+# level in every early learning goal of that area
+EYFS_AREA_FILTER_META = [
+    ("version", "Version", "", ""),
+    ("area_of_learning", "Area of learning", "Filter by area of learning", ""),
+]
+EYFS_AREA_META = [
+    ("children_number", "Number of children", "Children", ""),
+    ("expected_percentage", "Percentage of children at the expected level", "Expected level", "%"),
+]
+# area -> the share of children without a good level of development who are at the expected
+# level in it: a good level of development needs the expected level in the three prime areas,
+# literacy and maths, so each area's share is at least the GLD share (England: LAIT's 68 to 88)
+EYFS_AREAS = {
+    "Communication and language": 0.41,
+    "Personal, social and emotional development": 0.51,
+    "Physical development": 0.56,
+    "Literacy": 0.09,
+    "Mathematics": 0.31,
+    "Understanding the world": 0.45,
+    "Expressive arts and design": 0.56,
+}
 PHONICS_META = [
     ("t_pupils", "Number of eligible year 1 pupils", "Pupils", ""),
     (
@@ -237,7 +259,20 @@ KS5_META = [
     ("aps_per_entry", "Average point score per A level entry", "A level", ""),
     ("aab_percent", "Percentage of students achieving grades AAB or better at A level", "A level", "%"),
     ("three_a_percent", "Percentage of students achieving 3 A*-A grades or better at A level", "A level", "%"),
+    ("best_three_alevels_aps", "Average point score per entry, best three A levels", "A level", ""),
 ]
+# DfE's 16-18 files give each qualification type rows of its own (exam_cohort)
+KS5_VOCATIONAL_FILTER_META = [
+    ("version", "Version", "", ""),
+    ("exam_cohort", "Exam cohort", "Filter by qualification type", ""),
+]
+KS5_VOCATIONAL_META = [
+    ("t_students", "Number of students", "Students", ""),
+    ("aps_per_entry", "Average point score per entry", "Attainment", ""),
+]
+# exam cohort -> (share of an LA's A level students who take it, England's points per entry,
+# first year): applied general and tech level results are published from 2017/18
+KS5_VOCATIONAL = {"Applied general": (0.55, 29.6, "201718"), "Tech level": (0.14, 29.2, "201718")}
 AGE19_META = [
     ("number_in_ss_cohort", "Number in the state-sector cohort at academic age 15", "Cohort", ""),
     ("l2_with_em_by19_rate", "Percentage achieving level 2 with English and maths by 19", "Level 2", "%"),
@@ -571,18 +606,58 @@ def ks5_provisional(final: Cells, forced_lower_aps: str = "342") -> Cells:
     return provisional
 
 
+def ks5_more(cells: Cells, year: str) -> Cells:
+    """Points of each student's best three A levels, summed: about two points per entry above the
+    average of all their entries (a fourth subject is usually the weakest)."""
+
+    def extra(vector, rng, cell):
+        n, e, points, *_ = vector
+        mean = points / e if e else 0.0
+        return (round(3 * n * min(60.0, mean + 2.2 + rng.gauss(0.0, 0.4))),)
+
+    return extend_cells(cells, "ks5-best-three", year, extra)
+
+
 def _ks5_values(v: tuple[int, ...], area: Area) -> list[str]:
     if area.la is not None and area.la.old_code == CITY_OF_LONDON:
-        return ["z"] * 4  # no A level provision in the City
-    n, e, points, aab, three_a = v
+        return ["z"] * 5  # no A level provision in the City
+    n, e, points, aab, three_a, best_three = v
     if n < 6:
-        return ["c"] * 4
+        return ["c"] * 5
     return [
         str(n),
         _fmt_ratio(points, e, 2),
         "c" if _suppressed_count(aab) else _fmt_ratio(100 * aab, n, 1),
         "c" if _suppressed_count(three_a) else _fmt_ratio(100 * three_a, n, 1),
+        _fmt_ratio(best_three, 3 * n, 2),
     ]
+
+
+def simulate_ks5_vocational(a_level: Cells, year: str) -> Cells:
+    """(students, entries, points) per exam cohort, keyed (cohort, "all"): each LA's share of
+    students taking applied general or tech level qualifications, about 2.4 entries each, its
+    points per entry near England's with the LA's own spread."""
+    cells: Cells = {}
+    for code in sorted(a_level):
+        students = sum(vector[0] for vector in a_level[code].values())
+        by_cohort = {}
+        for cohort, (share, england_aps, _) in KS5_VOCATIONAL.items():
+            rng = _rng("ks5-vocational", cohort, code, year)
+            n = round(students * share * math.exp(rng.gauss(0.0, 0.3)))
+            entries = round(n * (2.4 + rng.gauss(0.0, 0.1)))
+            points = round(entries * min(50.0, max(10.0, england_aps + rng.gauss(0.0, 2.0))))
+            by_cohort[(cohort, "all")] = (n, entries, points)
+        cells[code] = by_cohort
+    return cells
+
+
+def _ks5_vocational_values(v: tuple[int, ...], area: Area) -> list[str]:
+    n, entries, points = v
+    if area.la is not None and area.la.old_code == CITY_OF_LONDON:
+        return ["z"] * 2
+    if n < 6:
+        return ["c"] * 2
+    return [str(n), _fmt_ratio(points, entries, 2)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -846,6 +921,22 @@ def eyfs_more(cells: Cells, year: str) -> Cells:
         )
 
     return extend_cells(cells, "eyfs-more", year, extra)
+
+
+def simulate_eyfs_areas(cells: Cells, year: str) -> Cells:
+    """(children, at the expected level) per area of learning, keyed (area, "all"): every child
+    with a good level of development, and a share of the others that varies by LA."""
+    areas: Cells = {}
+    for code in sorted(cells):
+        children = sum(vector[0] for vector in cells[code].values())
+        gld = sum(vector[1] for vector in cells[code].values())
+        by_area = {}
+        for area, share in EYFS_AREAS.items():
+            rng = _rng("eyfs-area", area, code, year)
+            p = min(0.95, max(0.0, share + rng.gauss(0.0, 0.05)))
+            by_area[(area, "all")] = (children, gld + _binomial(rng, children - gld, p))
+        areas[code] = by_area
+    return areas
 
 
 def _eyfs_values(v: tuple[int, ...], year: str) -> list[str]:
@@ -1196,13 +1287,22 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     written: list[Path] = []
 
     eyfs_effects = _attainment_effects(latent, "eyfs", EYFS.own_sd)
-    rows = []
+    rows, area_rows = [], []
+    area_filter_rows = [((area,), ((area, "all"),)) for area in EYFS_AREAS]
     for i, year in enumerate(YEARS):
         if year in EYFS_NOT_COLLECTED:
             continue
         cells = eyfs_more(_nest_eyfs(simulate_pupil_outcomes(latent, EYFS, i, eyfs_effects)), year)
         rows += _rows(year, "Final", cells, FILTER_ROWS, lambda v, area, headline, year=year: _eyfs_values(v, year))
+        area_rows += _rows(
+            year,
+            "Final",
+            simulate_eyfs_areas(cells, year),
+            area_filter_rows,
+            lambda v, area, headline: _pupil_values(v, 1, False),
+        )
     written += _write(out_dir, "eyfs/eyfs_la_timeseries.csv", FILTER_META, EYFS_META, rows)
+    written += _write(out_dir, "eyfs/eyfs_la_areas_of_learning.csv", EYFS_AREA_FILTER_META, EYFS_AREA_META, area_rows)
 
     for spec, meta, years, relative in (
         (PHONICS, PHONICS_META, YEARS, "phonics/phonics_la_timeseries.csv"),
@@ -1225,7 +1325,8 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
         written += _write(out_dir, relative, FILTER_META, meta, rows)
 
     ks5_effects = _attainment_effects(latent, "ks5", 0.55)
-    ks5 = {year: simulate_ks5(latent, i, ks5_effects) for i, year in enumerate(YEARS)}
+    ks5_final = {year: simulate_ks5(latent, i, ks5_effects) for i, year in enumerate(YEARS)}
+    ks5 = {year: ks5_more(cells, year) for year, cells in ks5_final.items()}
 
     def ks5_fmt(v, area, headline):
         return _ks5_values(v, area)
@@ -1234,8 +1335,26 @@ def generate_phases(out_dir: Path, latent: list[LatentLA]) -> list[Path]:
     for year in YEARS:
         rows += _rows(year, _version(year, "202425"), ks5[year], FILTER_ROWS, ks5_fmt)
     written += _write(out_dir, "ks5/ks5_la_timeseries.csv", FILTER_META, KS5_META, rows)
-    rows = _rows("202425", "Provisional", ks5_provisional(ks5["202425"]), FILTER_ROWS, ks5_fmt)
+    rows = _rows(
+        "202425", "Provisional", ks5_more(ks5_provisional(ks5_final["202425"]), "202425"), FILTER_ROWS, ks5_fmt
+    )
     written += _write(out_dir, "ks5/ks5_la_2025_provisional.csv", FILTER_META, KS5_META, rows)
+    vocational_rows = [((cohort,), ((cohort, "all"),)) for cohort in KS5_VOCATIONAL]
+    rows = []
+    for year in YEARS:
+        cohorts = [row for row in vocational_rows if year >= KS5_VOCATIONAL[row[0][0]][2]]
+        if cohorts:
+            cells = simulate_ks5_vocational(ks5[year], year)
+            rows += _rows(
+                year,
+                _version(year, "202425"),
+                cells,
+                cohorts,
+                lambda v, area, headline: _ks5_vocational_values(v, area),
+            )
+    written += _write(
+        out_dir, "ks5/ks5_vocational_la_timeseries.csv", KS5_VOCATIONAL_FILTER_META, KS5_VOCATIONAL_META, rows
+    )
 
     age19_effects = _attainment_effects(latent, "age19", 0.35)
     rows = []

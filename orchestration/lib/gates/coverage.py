@@ -1,7 +1,9 @@
 """Which catalogue measures this build's files carry: what the mart gates expect to see published.
 
 A measure is expected when a loaded file of its dataset has its indicator column (or one of the
-registry's aliases for it), or both totals the catalogue says it can be worked out from. A measure none of the loaded files has is not an error (DfE's children
+registry's aliases for it), or both totals the catalogue says it can be worked out from, and the
+filter columns its catalogue row names (A level files have no `exam_cohort`, so they carry no
+tech level series). A measure none of the loaded files has is not an error (DfE's children
 in need files have no higher-standard KS2 column): it is reported as a warning, so nobody expects
 it in the publication. A measure whose column is there but which publishes nothing is wrong (its
 rows were not recognised), and the mart gates block it.
@@ -18,7 +20,7 @@ import duckdb
 
 from orchestration.lib.gates.suites import quote_identifier
 from orchestration.lib.rules import registry
-from orchestration.lib.rules.catalogue import catalogue_rows, is_carried
+from orchestration.lib.rules.catalogue import catalogue_rows, filters_can_match, is_carried
 
 
 def _raw_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -68,6 +70,8 @@ def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = Fal
 
         if not is_carried(row, has_column):
             absent.setdefault(measure, (dataset, column))
+        elif entry is not None and not filters_can_match(row, present.__contains__, entry.headline_values):
+            absent.setdefault(measure, (dataset, f"no column for {row['filters']}"))
         elif dataset in national_only:
             england_only.add(measure)
         else:

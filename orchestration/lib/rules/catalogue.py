@@ -56,3 +56,16 @@ def is_carried(record: dict[str, str], has_column: Callable[[str], bool]) -> boo
     return has_column(record.get("indicator_column", "").lower()) or (
         ratio is not None and all(has_column(column) for column in ratio)
     )
+
+
+def filters_can_match(
+    record: dict[str, str], has_column: Callable[[str], bool], headline_values: Callable[[str], tuple[str, ...]]
+) -> bool:
+    """True when some way the row's `filters` cell marks its series can match a file's rows: each
+    filter it names is a column of the file, or asks for the value staging gives a file without
+    that column (its headline value). A file of A level results has no `exam_cohort` column, so
+    the tech level series (`exam_cohort=Tech level`) cannot come out of it."""
+    return any(
+        all(has_column(name) or value in headline_values(name) for name, value in alternative.items())
+        for alternative in filter_alternatives(record.get("filters", ""))
+    )
