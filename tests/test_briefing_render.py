@@ -915,3 +915,37 @@ def test_release_dates_and_methodology_reach_every_format(sample_publication, tm
     appendix = [p.text for p in paper.paragraphs if "Key stage 2 attainment" in p.text and "https://" in p.text]
     assert appendix and "next release December 2026" in appendix[0] and "methodology: https://" in appendix[0]
     assert render.verify_briefings(published, out)[2] == []
+
+
+def test_measure_definitions_reach_every_format(sample_publication, tmp_path):
+    """Each section says what its measures mean (dim_measure.definition, from the
+    measure_definitions seed): a folded list under the HTML table, a list in Markdown, an appendix
+    of the Word paper. The text is the seed's, escaped like every other value."""
+    import docx
+
+    published = tmp_path / "education.duckdb"
+    shutil.copy(sample_publication / "warehouse/education.duckdb", published)
+    with duckdb.connect(str(published)) as con:
+        definition = con.execute(
+            "SELECT definition FROM marts.dim_measure WHERE measure_code = 'ks2_rwm_expected' AND breakdown = 'all'"
+        ).fetchone()[0]
+        con.execute(
+            "UPDATE marts.dim_measure SET definition = 'Pupils <i>meeting</i> the expected [standard](x)' "
+            "WHERE measure_code = 'ks4_attainment8'"
+        )
+    assert definition.startswith("Percentage of pupils at the end of key stage 2 (year 6)")
+    out = tmp_path / "b"
+    render.write_briefings(published, out, "St. Helens")
+    html = max((out / "st-helens").glob("*.html")).read_text(encoding="utf-8")
+    assert '<details class="definitions"><summary>What these measures mean</summary>' in html
+    assert f"<dd>{definition}</dd>" in html
+    assert "<dd>Pupils &lt;i&gt;meeting&lt;/i&gt; the expected [standard](x)</dd>" in html
+    markdown = max((out / "st-helens").glob("*.md")).read_text(encoding="utf-8")
+    assert "What these measures mean:" in markdown
+    assert "Pupils \\<i\\>meeting\\</i\\> the expected \\[standard\\]\\(x\\)" in markdown
+    paper = docx.Document(str(max((out / "st-helens").glob("*.docx"))))
+    texts = [p.text for p in paper.paragraphs]
+    appendix = texts[texts.index("Appendix: what the measures mean") + 1 : texts.index("Appendix: sources")]
+    assert any(text.endswith(f": {definition}") for text in appendix)
+    assert any(text.endswith(": Pupils <i>meeting</i> the expected [standard](x)") for text in appendix)
+    assert render.verify_briefings(published, out)[2] == []

@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
@@ -286,3 +288,14 @@ def test_every_lait_code_in_the_catalogue_is_backtested_against_lait():
     assert set(rows["lait_code"]) == set(LAIT_MEASURES), set(rows["lait_code"]) ^ set(LAIT_MEASURES)
     # LAIT's "all other pupils" for EYFS is not the catalogue's "not FSM eligible" (72.8 vs 71.4)
     assert "FSP_Gooddev_FSM_Other" not in set(rows["lait_code"])
+
+
+def test_every_catalogue_measure_has_one_definition():
+    """The measure_definitions seed is the one home of each measure's methodology note: one row
+    per catalogue measure, none for a measure the catalogue lacks, none empty."""
+    seeds = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+    definitions = pd.read_csv(seeds / "measure_definitions.csv", dtype=str, keep_default_na=False)
+    catalogue = pd.read_csv(seeds / "measure_catalogue.csv", dtype=str, keep_default_na=False)
+    assert definitions["measure_code"].is_unique
+    assert set(definitions["measure_code"]) == set(catalogue["measure_code"])
+    assert (definitions["definition"].str.len() > 40).all()

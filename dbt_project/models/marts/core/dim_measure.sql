@@ -1,11 +1,17 @@
--- The measure catalogue as published, with how each measure's years compare (from the
--- comparability_breaks seed), which periods the data covers and the DfE publication it is read
--- from (vars.ees_datasets, the dataset registry).
+-- The measure catalogue as published, with each measure's definition (measure_definitions), how
+-- its years compare (comparability_breaks), which periods the data covers and the DfE publication
+-- it is read from (vars.ees_datasets, the dataset registry).
 with
 
 catalogue as (
 
     select * from {{ ref('measure_catalogue') }}
+
+),
+
+definitions as (
+
+    select * from {{ ref('measure_definitions') }}
 
 ),
 
@@ -125,6 +131,7 @@ final as (
         cast(catalogue.measure_code as varchar) as measure_code,
         cast(catalogue.breakdown as varchar) as breakdown,
         cast(catalogue.measure_name as varchar) as measure_name,
+        cast(definitions.definition as varchar) as definition,
         cast(catalogue.phase as varchar) as phase,
         cast(catalogue.dataset as varchar) as dataset,
         cast(catalogue.indicator_column as varchar) as indicator_column,
@@ -150,6 +157,8 @@ final as (
         cast(releases.methodology_url as varchar) as methodology_url,
         cast(releases.checked_on as date) as release_dates_checked_on
     from catalogue
+    left join definitions
+        on catalogue.measure_code = definitions.measure_code
     left join comparability
         on catalogue.measure_code = comparability.measure_code
     left join coverage

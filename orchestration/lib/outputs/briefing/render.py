@@ -581,7 +581,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
         if not periods:
             continue
         period = max(periods)
-        paragraphs, table, sources, releases, publications = [], [], {}, set(), {}
+        paragraphs, table, sources, releases, publications, definitions = [], [], {}, set(), {}, {}
         headline = None
         for code in codes:
             row = la_rows.get((code, "all", period))
@@ -644,6 +644,8 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             ):
                 r = wrap(la_rows[(code, breakdown, period)])
                 label = short_name(measure.get("measure_name"), code)
+                if measure.get("definition"):
+                    definitions.setdefault(code, {"label": label, "text": measure["definition"]})
                 if breakdown != "all":
                     label = f"{label}: {breakdown_label(breakdown).lower()}"
                 table.append(_table_row(r, label))
@@ -665,6 +667,8 @@ def build_briefing(ctx: Context, la: dict) -> dict:
             "flag": flag,
             "paragraphs": paragraphs,
             "table": table,
+            # each measure's methodology note (dim_measure.definition), in the table's order
+            "definitions": list(definitions.values()),
             "chart": chart,
             "sources": [{"file": f, "sha256": s} for f, s in sorted(sources.items())],
             "publications": [

@@ -241,6 +241,7 @@ class _Writer:
         )
         sources: dict[str, str | None] = {}
         publications: dict[str, dict] = {}  # url -> the section's publication (render._publication)
+        definitions: dict[str, str] = {}  # a measure's label -> its methodology note, for the appendix
         for s in b["sections"]:
             self.heading(f"{s['title']}: {s['period_label']}{s.get('flag') or ''}", level=1)
             for p in s["paragraphs"]:
@@ -282,6 +283,8 @@ class _Writer:
                 sources[src["file"]] = src.get("sha256")
             for pub in s.get("publications") or []:
                 publications[pub["url"]] = pub
+            for d in s.get("definitions") or []:
+                definitions.setdefault(d["label"], d["text"])
         if b.get("vulnerable"):
             self.heading("Vulnerable groups", level=1)
             for p in b["vulnerable"]:
@@ -301,6 +304,10 @@ class _Writer:
             "withheld by the Department for Education to protect confidentiality."
         )
         document.add_page_break()
+        if definitions:
+            self.heading("Appendix: what the measures mean", level=1)
+            for label, text in definitions.items():
+                self.paragraph(f"{label}: {text}", style="List Bullet")
         self.heading("Appendix: sources", level=1)
         # each publication's release dates and methodology as update-sources recorded them; else
         # its page gives them
