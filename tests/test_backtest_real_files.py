@@ -1,5 +1,5 @@
 """Backtest on DfE's real downloads as published (../shared/data, ../shared/reference/ees_real),
-each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on thirteen real
+each from a plain `files:` entry: no per-file settings, no hand edits. One pipeline run on fourteen real
 files together, then one test per quirk they carry and the published values against DfE's own
 LAIT figures.
 
@@ -23,6 +23,9 @@ LAIT figures.
   the phases' summed sessions; Rutland has no special school, City of London no secondary
 - ``ees/ks5/alevel_attainment_with_2025.csv``: national only; the state-funded total named three
   ways across the years, grades in words beside the points, no state-funded total for 2012/13
+- ``ees/ks5/all_attainment_with_2025.csv``: no geography columns and no time_identifier at all
+  (England's figures), the qualification type in `cert_type`, points per entry in `aps`, grades
+  in words in `aps_grade`
 - ``ees/level_2_3_at_19/level_2_3_sfla.csv``: each area's all-Total row repeated three times
   (the cohort, then its pupils without and with SEN labelled as the total), LA names cut short
   ('Wals', 'Cornw'), FSM and SEN breakdowns in `characteristic` columns
@@ -64,7 +67,7 @@ FILES = {
     ],
     "ks2": EES_REAL / "ks2_la.csv",
     "absence": ["ees/absence/absence_by_term.csv", EES_REAL / "absence_la.csv"],
-    "ks5": "ees/ks5/alevel_attainment_with_2025.csv",
+    "ks5": ["ees/ks5/alevel_attainment_with_2025.csv", "ees/ks5/all_attainment_with_2025.csv"],
     "age19": "ees/level_2_3_at_19/level_2_3_sfla.csv",
 }
 
@@ -442,6 +445,42 @@ def test_a_national_only_file_gives_englands_values(real_run):
     assert published(con, "ks5_aps_per_entry") == {}
     assert "ks5_aps_per_entry: the loaded ks5 files have no local-authority rows" in report
     assert "1 group(s) of rows have no headline row" in report and "line 602" in report
+
+
+def test_a_file_without_geography_columns_is_englands(real_run):
+    """DfE's 16-18 time series of every qualification type has time_period but no geographic_level,
+    country or area column: its rows are England's, said so in the run's warnings, and its applied
+    general and tech level points per entry are England's values (LAIT's APSE_GenS and APSE_Tech,
+    which LAIT gives to four places and the file to two). Its A level rows (cert_type A level) are
+    not a second headline beside the A level file's."""
+    _, report, con = real_run
+    assert (
+        "all_attainment_with_2025.csv: no geography columns, so its rows are read as England's figures "
+        "(time_identifier Academic year, geographic_level National, country_code E92000001, country_name England)"
+    ) in report
+    for measure, code in (("ks5_applied_general_aps", "APSE_GenS"), ("ks5_tech_level_aps", "APSE_Tech")):
+        england = dict(
+            con.execute(
+                "SELECT time_period, value FROM marts.fct_area_measure WHERE measure_code = ? "
+                "AND breakdown = 'all' AND area_level = 'national' AND value_status = 'published'",
+                [measure],
+            ).fetchall()
+        )
+        theirs = {
+            time_period_of(years): float(value)
+            for years, value in duckdb.execute(
+                'SELECT "Years", "Values" FROM read_parquet(?) WHERE "Short Desc" = ? AND "LA and Regions" = \'England\'',
+                [str(LAIT), code],
+            ).fetchall()
+        }
+        assert len(theirs) == 8 and set(theirs) <= set(england), (measure, sorted(england), sorted(theirs))
+        assert all(abs(england[p] - theirs[p]) < 0.006 for p in theirs), {p: (england[p], theirs[p]) for p in theirs}
+    assert england[202425] == 28.82  # tech level, as the file publishes it
+    # England's A level figure is still the A level file's, to four places
+    assert con.execute(
+        "SELECT value FROM marts.fct_area_measure WHERE measure_code = 'ks5_aps_per_entry' AND breakdown = 'all' "
+        "AND area_level = 'national' AND time_period = 202425"
+    ).fetchall() == [(34.9873,)]
 
 
 def test_repeated_total_rows_read_the_whole_cohort(real_run):

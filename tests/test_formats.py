@@ -106,7 +106,7 @@ def test_dfes_neighbour_workbook_layout_is_renamed_to_the_wide_layout(tmp_path):
     workbook.save(path)
     spec = dataset_specs()["statistical_neighbours"]
     scan = reader.scan_text(path, "sn.xlsx", tmp_path / "scratch", spec)
-    columns, header = reader.read_header(scan, "sn.xlsx", spec)
+    columns, header, _ = reader.read_header(scan, "sn.xlsx", spec)
     assert columns == [
         "old_la_code",
         "la_name",

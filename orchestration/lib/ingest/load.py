@@ -175,6 +175,7 @@ class PendingFile:
     scan: TextScan
     columns: list[str]
     header: list[str]
+    supplied: dict[str, str] = field(default_factory=dict)  # reader.national_file_columns
 
 
 @dataclass
@@ -232,7 +233,7 @@ def land_sources(
             accepted = check_file_size(settings, candidate, None)
             spec = specs[source.dataset]
             scan = scan_text(copy, source.listed_as, scratch_dir(settings), spec)
-            columns, header = read_header(scan, source.listed_as, spec)
+            columns, header, supplied = read_header(scan, source.listed_as, spec)
             check_indicator_columns(columns, spec, source.listed_as)
             if scan.lines <= 1:
                 raise PipelineInputError(f"{source.listed_as}: the file has a header but no data rows")
@@ -254,7 +255,15 @@ def land_sources(
                 scan = dataclasses.replace(scan, readable=Path(landed.landed_path))
         if accepted and log is not None:
             log.warning(accepted)
-        pending[source.dataset].append(PendingFile(landed, source.listed_as, source.release, scan, columns, header))
+        if supplied and log is not None:
+            log.warning(
+                f"{source.listed_as}: no geography columns, so its rows are read as England's figures ("
+                + ", ".join(f"{column} {value}" for column, value in supplied.items())
+                + ")"
+            )
+        pending[source.dataset].append(
+            PendingFile(landed, source.listed_as, source.release, scan, columns, header, supplied)
+        )
         _progress(
             log,
             f"landed {number}/{len(files)} {source.dataset}: {source.listed_as} "
@@ -440,7 +449,7 @@ def load_dataset(
     so the models still build) and record them in the lineage tables."""
     columns: list[str] = []
     for file in files:
-        columns += [c for c in file.columns if c not in columns]
+        columns += [c for c in [*file.columns, *file.supplied] if c not in columns]
     create_raw_table(con, dataset, columns)
     specs = dataset_specs()
     parsed = []
@@ -457,6 +466,7 @@ def load_dataset(
                 file.scan,
                 file.columns,
                 file.header,
+                file.supplied,
             )
         )
         _progress(

@@ -373,8 +373,19 @@ def canonical_columns(columns: list[str], spec: DatasetSpec) -> list[str]:
     return renamed
 
 
-def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[list[str], list[str]]:
-    """(normalised names, names as written) of the header row, checked."""
+def national_file_columns(present: set[str], spec: DatasetSpec) -> dict[str, str]:
+    """The standard columns a file is read with when it is England's figures alone and says so
+    only by having no geography column at all (DfE's 16-18 time series has time_period but no
+    geographic_level, country or area columns): column -> the value every row gets
+    (DatasetSpec.national_file_columns). Empty for any file with a geography column."""
+    if spec.kind != "ees" or "time_period" not in present or present & set(GEOGRAPHY_COLUMNS):
+        return {}
+    return {column: value for column, value in spec.national_file_columns.items() if column not in present}
+
+
+def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[list[str], list[str], dict[str, str]]:
+    """(normalised names, names as written, the standard columns the file is read with that it
+    does not have: national_file_columns) of the header row, checked."""
     with _open(scan.readable, "r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
@@ -405,7 +416,8 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
             f"{source_file}: header names repeat after normalising case and spaces: {', '.join(duplicated)}"
         )
     present = set(columns)
-    missing = [c for c in spec.required_columns if not spec.has_column(present, c)]
+    supplied = national_file_columns(present, spec)
+    missing = [c for c in spec.required_columns if not spec.has_column(present | set(supplied), c)]
     if missing:
         # The file's own names are not repeated: a refused file's contents are never printed (its
         # first line could be anything, a password included).
@@ -413,7 +425,7 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
             f"{source_file}: required column(s) missing: {', '.join(missing)} "
             f"(dataset '{spec.name}'; the file's header row has {len(columns):,} other column(s))"
         )
-    return columns, header
+    return columns, header, supplied
 
 
 def _fields_on_line(scan: TextScan, line_offset: int) -> int:
@@ -474,9 +486,12 @@ def parse_csv(
     scan: TextScan,
     columns: list[str],
     header: list[str],
+    supplied: dict[str, str] | None = None,
 ) -> ParsedFile:
     """Read one landed file into ``raw.<dataset>`` (which must have its columns), trimmed, blank
-    rows dropped, each row with its file line and lineage."""
+    rows dropped, each row with its file line and lineage, and the ``supplied`` standard columns
+    (read_header) with their one value."""
+    supplied = supplied or {}
     records = _read_records(con, scan, source_file, len(columns))
     if scan.blank_lines or records != scan.lines - 1:
         con.register(
@@ -489,7 +504,10 @@ def parse_csv(
     else:
         line, join = f"(_record + 1 + {int(scan.line_offset)})::INTEGER", ""
     cells = [f"_clean(c{i})" for i in range(len(columns))]
-    select = ", ".join(f"{cell} AS {_quote(name)}" for cell, name in zip(cells, columns))
+    select = ", ".join(
+        [f"{cell} AS {_quote(name)}" for cell, name in zip(cells, columns)]
+        + [f"?::VARCHAR AS {_quote(name)}" for name in supplied]
+    )
     blank = " AND ".join(f"{cell} = ''" for cell in cells)
     try:
         inserted = con.execute(
@@ -498,7 +516,15 @@ def parse_csv(
                     ?::VARCHAR AS _release, ?::INTEGER AS _landed_seq, ?::VARCHAR AS _data_set_id,
                     ?::VARCHAR AS _data_set_version
                 FROM _file {join} WHERE NOT ({blank})""",
-            [landed.sha256, source_file, release, landed.landed_seq, landed.data_set_id, landed.data_set_version],
+            [
+                *supplied.values(),
+                landed.sha256,
+                source_file,
+                release,
+                landed.landed_seq,
+                landed.data_set_id,
+                landed.data_set_version,
+            ],
         ).fetchall()[0][0]
     finally:
         if join:
@@ -510,8 +536,9 @@ def parse_csv(
         landed=landed,
         source_file=source_file,
         release=release,
-        columns=columns,
-        original_names=dict(zip(columns, header)),
+        columns=[*columns, *supplied],
+        # a supplied column has no name in the file: lineage shows it as blank
+        original_names={**dict(zip(columns, header)), **dict.fromkeys(supplied, "")},
         row_count=inserted,
         encoding=scan.encoding,
     )

@@ -32,6 +32,12 @@ def often_unpublished() -> dict[str, str]:
     return {str(code): name for code, name in (_rules().get("often_unpublished") or {}).items()}
 
 
+def england() -> tuple[str, str]:
+    """England's ONS code and name, as country_code and country_name hold them on National rows."""
+    rules = _rules()["england"]
+    return str(rules["code"]), str(rules["name"])
+
+
 def london() -> str:
     """London's region code: the region Inner and Outer London belong to."""
     return _rules()["london"]

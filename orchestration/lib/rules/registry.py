@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from orchestration.lib.errors import PipelineInputError
-from orchestration.lib.rules import ees_cells
+from orchestration.lib.rules import areas, ees_cells
 from orchestration.lib.rules.catalogue import read_catalogue
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, REPO_ROOT
 from orchestration.lib.sources.config import dbt_project_vars
@@ -310,7 +310,7 @@ def raw_suite(dataset: EesDataset) -> dict:
         ),
         check(
             "expect_column_values_to_be_in_set",
-            {"column": "country_code", "value_set": ["E92000001"]},
+            {"column": "country_code", "value_set": [areas.england()[0]]},
             "country is England",
         ),
         check(
