@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -68,7 +69,8 @@ FILES = {
     "ks2": EES_REAL / "ks2_la.csv",
     "absence": ["ees/absence/absence_by_term.csv", EES_REAL / "absence_la.csv"],
     "ks5": ["ees/ks5/alevel_attainment_with_2025.csv", "ees/ks5/all_attainment_with_2025.csv"],
-    "age19": "ees/level_2_3_at_19/level_2_3_sfla.csv",
+    # listed first: for the years both carry, the later-listed file (level_2_3_sfla.csv) is the one read
+    "age19": ["ees/level_2_3_at_19/LA_Dashboard_2022_without_Scilly.csv", "ees/level_2_3_at_19/level_2_3_sfla.csv"],
 }
 
 
@@ -458,7 +460,7 @@ def test_a_file_without_geography_columns_is_englands(real_run):
         "all_attainment_with_2025.csv: no geography columns, so its rows are read as England's figures "
         "(time_identifier Academic year, geographic_level National, country_code E92000001, country_name England)"
     ) in report
-    for measure, code in (("ks5_applied_general_aps", "APSE_GenS"), ("ks5_tech_level_aps", "APSE_Tech")):
+    for measure, code in (("ks5_vocational_applied_general_aps", "APSE_GenS"), ("ks5_vocational_tech_level_aps", "APSE_Tech")):
         england = dict(
             con.execute(
                 "SELECT time_period, value FROM marts.fct_area_measure WHERE measure_code = ? "
@@ -483,12 +485,60 @@ def test_a_file_without_geography_columns_is_englands(real_run):
     ).fetchall() == [(34.9873,)]
 
 
+def test_a_file_in_a_registered_layout_reads_as_ees(real_run):
+    """DfE's attainment-at-19 dashboard file is not an EES file (cohort_19_in, region, la_code_3,
+    'ALL' for England, the regions and each filter's total). Read in its registered layout it gives
+    the years level_2_3_sfla.csv does not have, 2018/19 to 2021/22, as published (unrounded), with
+    their FSM and SEN groups; its placeholder cohorts (19 in 2023 to 2025, every result 0) are read
+    as x and publish nothing."""
+    _, report, con = real_run
+    assert (
+        "LA_Dashboard_2022_without_Scilly.csv: read as an EES file from its own layout (cohort_19_in, la_code_3)"
+    ) in report
+    sheet = pd.read_csv(DATA / FILES["age19"][0], dtype=str)
+    totals = (sheet["gender"] == "ALL") & (sheet["sen"] == "ALL")
+    for measure, column, fsm, breakdown in (
+        ("age19_l3", "l3_by19_rate", "ALL", "all"),
+        ("age19_l2_em", "l2_with_em_by19_rate", "ALL", "all"),
+        ("age19_l2", "l2_by19_rate", "Eligible for FSM", "fsm_eligible"),
+    ):
+        rows = sheet[totals & (sheet["fsm"] == fsm) & (sheet["la_code_3"] != "ALL")]
+        theirs = {
+            (int(year) - 1) * 100 + int(year) % 100: (code, float(value))
+            for year, code, value in zip(rows["cohort_19_in"], rows["la_code_3"], rows[column])
+            if 2019 <= int(year) <= 2022 and code == "342"
+        }
+        ours = published(con, measure, breakdown)
+        assert {p: (code, ours[(p, code)]) for p, (code, _) in theirs.items()} == theirs, measure
+    assert published(con, "age19_l3")[(202122, "342")] == 49.06976744  # St Helens, 49.1 to LAIT's 1 place
+    england = con.execute(
+        "SELECT time_period, value FROM marts.fct_area_measure WHERE measure_code = 'age19_l3' AND breakdown = 'all' "
+        "AND area_level = 'national' AND time_period >= 201819 AND value_status = 'published' ORDER BY 1"
+    ).fetchall()
+    assert england[-1][0] == 202122 and round(england[-1][1], 2) == 60.68  # LAIT's later revision: 60.06
+    later = con.execute(
+        "SELECT count(*) FILTER (WHERE value_status = 'published'), count(*) FROM marts.fct_la_measure "
+        "WHERE measure_code LIKE 'age19%' AND time_period >= 202223"
+    ).fetchall()[0]
+    assert later[0] == 0
+    # the raw table (in the build database) holds them as x, not as DfE's zeros
+    (published_path,) = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    build = Path(published_path).parent / "build" / "education_build.duckdb"
+    with duckdb.connect(str(build), read_only=True) as raw:
+        placeholders = raw.execute(
+            "SELECT count(*) FILTER (WHERE l3_by19_rate = 'x'), count(*) FROM raw.age19 WHERE time_period = '202425'"
+        ).fetchall()[0]
+    assert placeholders == (int((sheet["cohort_19_in"] == "2025").sum()),) * 2
+
+
 def test_repeated_total_rows_read_the_whole_cohort(real_run):
     """level_2_3_sfla.csv repeats each area's all-Total row: the cohort (largest), then sub-groups
     labelled as the total. The headline is the cohort's row: St Helens' level 3 by 19 in 2015/16 is
     50.46% (PROVENANCE: LAIT's later revision gives 50.41)."""
     _, report, con = real_run
-    sheet = pd.read_csv(DATA / FILES["age19"], dtype=str)
+    sheet = pd.read_csv(DATA / FILES["age19"][1], dtype=str)
     totals = sheet[
         (sheet["old_la_code"] == "342") & (sheet["time_period"] == "201516") & (sheet["characteristic"] == "Total")
     ]

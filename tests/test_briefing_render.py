@@ -947,5 +947,8 @@ def test_measure_definitions_reach_every_format(sample_publication, tmp_path):
     texts = [p.text for p in paper.paragraphs]
     appendix = texts[texts.index("Appendix: what the measures mean") + 1 : texts.index("Appendix: sources")]
     assert any(text.endswith(f": {definition}") for text in appendix)
+    # KS1's and KS2's reading measures share a label: each keeps its own definition, under its section
+    reading = [text for text in appendix if ": Pupils meeting the expected standard in reading: " in text]
+    assert len(reading) == 2 and reading[0].startswith("Key stage 1") and reading[1].startswith("Key stage 2"), reading
     assert any(text.endswith(": Pupils <i>meeting</i> the expected [standard](x)") for text in appendix)
     assert render.verify_briefings(published, out)[2] == []

@@ -180,3 +180,136 @@ def test_two_windows_1252_files_each_keep_their_own_rows(tmp_path, isolated_env,
         ("b.csv", "202223", "England", "Knowsley"),
         ("b.csv", "202223", "England", "St. Hélens"),
     ]
+
+
+def test_a_file_of_englands_figures_without_geography_columns_reads_as_national(tmp_path, isolated_env, monkeypatch):
+    """DfE's 16-18 series of every qualification type has no geography (nor time_identifier)
+    columns: its rows are England's, with the standard columns supplied and recorded as such."""
+    write(
+        tmp_path / "src" / "all.csv",
+        "year,time_period,establishment_type,characteristic_sex,aps,aps_grade,version,cert_type\n"
+        "2025,202425,All state-funded,All students,28.82,Merit+,Revised,Tech level\n",
+    )
+    sources(tmp_path, "datasets:\n  ks5: {files: [all.csv]}\n", monkeypatch)
+    db = tmp_path / "b.duckdb"
+    ingest(load_settings(), db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute(
+            "SELECT time_period, time_identifier, geographic_level, country_code, country_name, aps, cert_type "
+            "FROM raw.ks5"
+        ).fetchall()
+        recorded = dict(
+            con.execute("SELECT column_name, original_name FROM raw.file_columns WHERE dataset = 'ks5'").fetchall()
+        )
+    assert row == [("202425", "Academic year", "National", "E92000001", "England", "28.82", "Tech level")]
+    assert recorded["geographic_level"] == "" and recorded["aps"] == "aps"  # supplied, not the file's
+
+
+@pytest.mark.parametrize("column", ["la_code", "region", "provider_ukprn"])
+def test_a_file_naming_areas_its_own_way_is_refused_not_read_as_england(tmp_path, isolated_env, monkeypatch, column):
+    write(tmp_path / "src" / "odd.csv", f"time_period,{column},aps\n202425,x,30\n")
+    sources(tmp_path, "datasets:\n  ks5: {files: [odd.csv]}\n", monkeypatch)
+    with pytest.raises(PipelineInputError, match=r"odd\.csv: required column\(s\) missing: time_identifier"):
+        ingest(load_settings(), tmp_path / "b.duckdb")
+
+
+def test_a_file_in_a_registered_layout_reads_as_ees(tmp_path, isolated_env, monkeypatch):
+    """The attainment-at-19 dashboard layout (vars.ees_datasets.age19.layouts): its year is the
+    academic year ending then, 'ALL' marks England, a region and each filter's total, and a cohort
+    not yet 19 (every listed count 0) has its results read as x. A file with the layout's marker
+    columns but not the rest is refused, naming what it lacks."""
+    header = (
+        "cohort_19_in,number_in_ss_cohort,region,la_code_9,la_code_3,la_name,gender,fsm,sen,l2_by19,"
+        "l2_with_em_by19,l3_by19,l2_em_by16,l2_em_by19_belowat16,l2_by19_rate,l2_with_em_by19_rate,l3_by19_rate,"
+        "l2_em_by19_belowat16_rate"
+    )
+    write(
+        tmp_path / "src" / "dashboard.csv",
+        "\n".join(
+            [
+                header,
+                "2022,600000,ALL,ALL,ALL,ALL,ALL,ALL,ALL,480000,400000,360000,350000,50000,80,66.7,60,20",
+                "2022,80000,Yorkshire and the Humber,ALL,ALL,ALL,ALL,ALL,ALL,60000,50000,40000,45000,5000,75,62.5,50,14",
+                "2022,1720,North West,E08000013,342,St. Helens,ALL,Eligible for FSM,ALL,1304,1171,844,970,305,75.8,68.1,49.1,40.7",
+                "2024,1890,North West,E08000013,342,St. Helens,ALL,ALL,ALL,0,0,0,1238,0,0,0,0,0",
+            ]
+        )
+        + "\n",
+    )
+    sources(tmp_path, "datasets:\n  age19: {files: [dashboard.csv]}\n", monkeypatch)
+    db = tmp_path / "b.duckdb"
+    ingest(load_settings(), db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT time_period, time_identifier, geographic_level, country_code, region_code, region_name, "
+            "old_la_code, new_la_code, la_name, fsm, sen, l3_by19_rate, l2_em_by16 FROM raw.age19 ORDER BY _row_number"
+        ).fetchall()
+    assert rows == [
+        (
+            "202122",
+            "Academic year",
+            "National",
+            "E92000001",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "Total",
+            "Total",
+            "60",
+            "350000",
+        ),
+        (
+            "202122",
+            "Academic year",
+            "Regional",
+            "E92000001",
+            "E12000003",
+            "Yorkshire and the Humber",
+            None,
+            None,
+            None,
+            "Total",
+            "Total",
+            "50",
+            "45000",
+        ),
+        (
+            "202122",
+            "Academic year",
+            "Local authority",
+            "E92000001",
+            "E12000002",
+            "North West",
+            "342",
+            "E08000013",
+            "St. Helens",
+            "Eligible for FSM",
+            "Total",
+            "49.1",
+            "970",
+        ),
+        # not yet 19: the results are placeholders; the cohort's own count at 16 stays as published
+        (
+            "202324",
+            "Academic year",
+            "Local authority",
+            "E92000001",
+            "E12000002",
+            "North West",
+            "342",
+            "E08000013",
+            "St. Helens",
+            "Total",
+            "Total",
+            "x",
+            "1238",
+        ),
+    ]
+    write(tmp_path / "src" / "dashboard.csv", "cohort_19_in,la_code_3,l3_by19_rate\n2022,342,49.1\n")
+    with pytest.raises(
+        PipelineInputError,
+        match=r"dashboard\.csv: it has the cohort_19_in, la_code_3 columns of one of age19's layouts .* but not its ",
+    ):
+        ingest(load_settings(), tmp_path / "b2.duckdb")

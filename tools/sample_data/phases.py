@@ -224,8 +224,9 @@ EYFS_AREA_META = [
     ("expected_percentage", "Percentage of children at the expected level", "Expected level", "%"),
 ]
 # area -> the share of children without a good level of development who are at the expected
-# level in it: a good level of development needs the expected level in the three prime areas,
-# literacy and maths, so each area's share is at least the GLD share (England: LAIT's 68 to 88)
+# level in it (England: LAIT's 68 to 88). A good level of development needs the expected level in
+# the three prime areas, literacy and maths, so those five are never below the GLD share; the
+# generator adds a share of the others to every area, the last two included, for simplicity
 EYFS_AREAS = {
     "Communication and language": 0.41,
     "Personal, social and emotional development": 0.51,
@@ -271,7 +272,8 @@ KS5_VOCATIONAL_META = [
     ("aps_per_entry", "Average point score per entry", "Attainment", ""),
 ]
 # exam cohort -> (share of an LA's A level students who take it, England's points per entry,
-# first year): applied general and tech level results are published from 2017/18
+# first year): from 2017/18 only qualifications on DfE's approved lists count, a break in the
+# series (comparability_breaks), and LAIT's figures start there, as the sample does
 KS5_VOCATIONAL = {"Applied general": (0.55, 29.6, "201718"), "Tech level": (0.14, 29.2, "201718")}
 AGE19_META = [
     ("number_in_ss_cohort", "Number in the state-sector cohort at academic age 15", "Cohort", ""),

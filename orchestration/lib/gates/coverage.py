@@ -32,6 +32,25 @@ def _raw_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return columns
 
 
+def _file_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[set[str]]]:
+    """dataset -> each loaded file's columns as read (raw.file_columns); empty where the ingest
+    recorded none."""
+    recorded = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'file_columns'"
+    ).fetchall()[0][0]
+    if not recorded:
+        return {}
+    files: dict[tuple[str, str], set[str]] = {}
+    for dataset, sha256, column in con.execute(
+        "SELECT dataset, file_sha256, lower(column_name) FROM raw.file_columns"
+    ).fetchall():
+        files.setdefault((dataset, sha256), set()).add(column)
+    by_dataset: dict[str, list[set[str]]] = {}
+    for (dataset, _), names in sorted(files.items()):
+        by_dataset.setdefault(dataset, []).append(names)
+    return by_dataset
+
+
 def _has_local_authority_rows(con: duckdb.DuckDBPyConnection, dataset: str, columns: set[str]) -> bool:
     if "geographic_level" not in columns:
         return True  # no level column: nothing says the file is not about LAs
@@ -49,6 +68,7 @@ def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = Fal
     England's values only, and its measures are said to be so."""
     loaded = {r[0] for r in con.execute("SELECT DISTINCT dataset FROM raw.landed_files").fetchall()}
     columns = _raw_columns(con)
+    file_columns = _file_columns(con)
     national_only = (
         {d for d in loaded if d in columns and not _has_local_authority_rows(con, d, columns[d])}
         if local_authority
@@ -64,14 +84,24 @@ def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = Fal
         if dataset not in loaded:
             continue
         entry, present = datasets.get(dataset), columns.get(dataset, set())
+        # judged file by file: one file's indicator and another's filter column give no row
+        files = file_columns.get(dataset) or [present]
 
-        def has_column(name: str, entry=entry, present=present) -> bool:
-            return bool({name, *(a.lower() for a in (entry.aliases.get(name, ()) if entry else ()))} & present)
+        def has_column(name: str, file: set[str], entry=entry) -> bool:
+            return bool({name, *(a.lower() for a in (entry.aliases.get(name, ()) if entry else ()))} & file)
 
-        if not is_carried(row, has_column):
+        def headline_values(name: str, entry=entry, present=present) -> tuple[str, ...]:
+            # staging gives a file without a filter column its headline value only when another
+            # file of the dataset has that column; with none, no row names the filter at all
+            return entry.headline_values(name) if name in present else ()
+
+        with_indicator = [file for file in files if is_carried(row, lambda name, file=file: has_column(name, file))]
+        if not with_indicator:
             absent.setdefault(measure, (dataset, column))
-        elif entry is not None and not filters_can_match(row, present.__contains__, entry.headline_values):
-            absent.setdefault(measure, (dataset, f"no column for {row['filters']}"))
+        elif entry is not None and not any(
+            filters_can_match(row, file.__contains__, headline_values) for file in with_indicator
+        ):
+            absent.setdefault(measure, (dataset, f"{column} in a file with the filter columns of {row['filters']}"))
         elif dataset in national_only:
             england_only.add(measure)
         else:

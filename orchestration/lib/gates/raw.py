@@ -657,11 +657,17 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
             AND u.rank = 1 AND u.variants > 1 {same_file}
         WHERE NOT ({agree})
     """
+    # one file may cut a name short ('Wals' in level_2_3_sfla.csv) where another has it in full;
+    # whether the short name is the right LA's is judged against the model (_shortened_name_warnings)
+    shortened = " OR ".join(
+        f"(length({a}) >= {SHORTENED_NAME_MIN_LENGTH} AND starts_with({b}, {a}))"
+        for a, b in (("la.name_key", "u.name_key"), ("u.name_key", "la.name_key"))
+    )
     across_files = {
         "scope": "",
         "code": "min(new_la_code) AS new_la_code,",
         "same_file": "",
-        "agree": "la.name_key = u.name_key AND la.region_key = u.region_key",
+        "agree": f"(la.name_key = u.name_key OR {shortened}) AND la.region_key = u.region_key",
     }
     within_a_file = {
         "scope": "_source_file,",

@@ -24,6 +24,7 @@ import duckdb
 
 from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.ingest.landing import LandedFile, incoming_copy, land_file, read_manifest
+from orchestration.lib.ingest.layouts import ReadAs
 from orchestration.lib.ingest.local_datasets import (
     KIND_TABLE,
     LOCAL_TABLES,
@@ -175,7 +176,7 @@ class PendingFile:
     scan: TextScan
     columns: list[str]
     header: list[str]
-    supplied: dict[str, str] = field(default_factory=dict)  # reader.national_file_columns
+    read: ReadAs | None = None  # how its columns are read (lib/ingest/layouts.py); None: as written
 
 
 @dataclass
@@ -233,8 +234,8 @@ def land_sources(
             accepted = check_file_size(settings, candidate, None)
             spec = specs[source.dataset]
             scan = scan_text(copy, source.listed_as, scratch_dir(settings), spec)
-            columns, header, supplied = read_header(scan, source.listed_as, spec)
-            check_indicator_columns(columns, spec, source.listed_as)
+            columns, header, read = read_header(scan, source.listed_as, spec)
+            check_indicator_columns(list(read.columns), spec, source.listed_as)
             if scan.lines <= 1:
                 raise PipelineInputError(f"{source.listed_as}: the file has a header but no data rows")
             accepted = check_file_size(settings, candidate, max(scan.lines - 1, 0)) or accepted
@@ -255,14 +256,10 @@ def land_sources(
                 scan = dataclasses.replace(scan, readable=Path(landed.landed_path))
         if accepted and log is not None:
             log.warning(accepted)
-        if supplied and log is not None:
-            log.warning(
-                f"{source.listed_as}: no geography columns, so its rows are read as England's figures ("
-                + ", ".join(f"{column} {value}" for column, value in supplied.items())
-                + ")"
-            )
+        if read.note and log is not None:
+            log.warning(f"{source.listed_as}: {read.note}")
         pending[source.dataset].append(
-            PendingFile(landed, source.listed_as, source.release, scan, columns, header, supplied)
+            PendingFile(landed, source.listed_as, source.release, scan, columns, header, read)
         )
         _progress(
             log,
@@ -449,7 +446,7 @@ def load_dataset(
     so the models still build) and record them in the lineage tables."""
     columns: list[str] = []
     for file in files:
-        columns += [c for c in [*file.columns, *file.supplied] if c not in columns]
+        columns += [c for c in (file.read.columns if file.read else file.columns) if c not in columns]
     create_raw_table(con, dataset, columns)
     specs = dataset_specs()
     parsed = []
@@ -466,7 +463,7 @@ def load_dataset(
                 file.scan,
                 file.columns,
                 file.header,
-                file.supplied,
+                file.read,
             )
         )
         _progress(

@@ -24,7 +24,9 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.lib.errors import PipelineInputError
+from orchestration.lib.ingest import layouts
 from orchestration.lib.ingest.landing import LandedFile
+from orchestration.lib.ingest.layouts import ReadAs
 from orchestration.lib.rules import ees_cells
 from orchestration.lib.rules.catalogue import (
     catalogue_rows,
@@ -373,19 +375,9 @@ def canonical_columns(columns: list[str], spec: DatasetSpec) -> list[str]:
     return renamed
 
 
-def national_file_columns(present: set[str], spec: DatasetSpec) -> dict[str, str]:
-    """The standard columns a file is read with when it is England's figures alone and says so
-    only by having no geography column at all (DfE's 16-18 time series has time_period but no
-    geographic_level, country or area columns): column -> the value every row gets
-    (DatasetSpec.national_file_columns). Empty for any file with a geography column."""
-    if spec.kind != "ees" or "time_period" not in present or present & set(GEOGRAPHY_COLUMNS):
-        return {}
-    return {column: value for column, value in spec.national_file_columns.items() if column not in present}
-
-
-def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[list[str], list[str], dict[str, str]]:
-    """(normalised names, names as written, the standard columns the file is read with that it
-    does not have: national_file_columns) of the header row, checked."""
+def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[list[str], list[str], ReadAs]:
+    """(normalised names, names as written, how the file's columns are read: lib/ingest/layouts.py)
+    of the header row, checked."""
     with _open(scan.readable, "r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
@@ -415,9 +407,9 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
         raise PipelineInputError(
             f"{source_file}: header names repeat after normalising case and spaces: {', '.join(duplicated)}"
         )
-    present = set(columns)
-    supplied = national_file_columns(present, spec)
-    missing = [c for c in spec.required_columns if not spec.has_column(present | set(supplied), c)]
+    read = layouts.read_as(columns, header, spec, GEOGRAPHY_COLUMNS, source_file)
+    present = set(read.columns)
+    missing = [c for c in spec.required_columns if not spec.has_column(present, c)]
     if missing:
         # The file's own names are not repeated: a refused file's contents are never printed (its
         # first line could be anything, a password included).
@@ -425,7 +417,7 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
             f"{source_file}: required column(s) missing: {', '.join(missing)} "
             f"(dataset '{spec.name}'; the file's header row has {len(columns):,} other column(s))"
         )
-    return columns, header, supplied
+    return columns, header, read
 
 
 def _fields_on_line(scan: TextScan, line_offset: int) -> int:
@@ -486,12 +478,12 @@ def parse_csv(
     scan: TextScan,
     columns: list[str],
     header: list[str],
-    supplied: dict[str, str] | None = None,
+    read: ReadAs | None = None,
 ) -> ParsedFile:
-    """Read one landed file into ``raw.<dataset>`` (which must have its columns), trimmed, blank
-    rows dropped, each row with its file line and lineage, and the ``supplied`` standard columns
-    (read_header) with their one value."""
-    supplied = supplied or {}
+    """Read one landed file into ``raw.<dataset>`` (which must have the columns it is ``read``
+    as, by default as written), trimmed, blank rows dropped, each row with its file line and
+    lineage."""
+    read = read or layouts.as_written(columns, header)
     records = _read_records(con, scan, source_file, len(columns))
     if scan.blank_lines or records != scan.lines - 1:
         con.register(
@@ -504,9 +496,9 @@ def parse_csv(
     else:
         line, join = f"(_record + 1 + {int(scan.line_offset)})::INTEGER", ""
     cells = [f"_clean(c{i})" for i in range(len(columns))]
+    cell_of = dict(zip(columns, cells))
     select = ", ".join(
-        [f"{cell} AS {_quote(name)}" for cell, name in zip(cells, columns)]
-        + [f"?::VARCHAR AS {_quote(name)}" for name in supplied]
+        f"CAST({layouts.render(column, cell_of)} AS VARCHAR) AS {_quote(name)}" for name, column in read.columns.items()
     )
     blank = " AND ".join(f"{cell} = ''" for cell in cells)
     try:
@@ -517,7 +509,7 @@ def parse_csv(
                     ?::VARCHAR AS _data_set_version
                 FROM _file {join} WHERE NOT ({blank})""",
             [
-                *supplied.values(),
+                *(param for column in read.columns.values() for param in column.params),
                 landed.sha256,
                 source_file,
                 release,
@@ -536,9 +528,9 @@ def parse_csv(
         landed=landed,
         source_file=source_file,
         release=release,
-        columns=[*columns, *supplied],
-        # a supplied column has no name in the file: lineage shows it as blank
-        original_names={**dict(zip(columns, header)), **dict.fromkeys(supplied, "")},
+        columns=list(read.columns),
+        # a column worked out rather than read has no name in the file: lineage shows it blank
+        original_names={name: column.original for name, column in read.columns.items()},
         row_count=inserted,
         encoding=scan.encoding,
     )

@@ -30,7 +30,7 @@ from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.rules import areas, ees_cells
 from orchestration.lib.rules.catalogue import read_catalogue
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, REPO_ROOT
-from orchestration.lib.sources.config import dbt_project_vars
+from orchestration.lib.sources.config import FileLayout, dbt_project_vars
 
 COMMAND = "python -m orchestration.lib.rules.registry (make generate)"
 HEADER = f"generated from vars.ees_datasets by {COMMAND}; do not edit"
@@ -51,7 +51,12 @@ ENTRY_KEYS = (
         "partition_members_may_be_absent",
         "text_columns",
         "repeated_rows_keep_largest",
+        "layouts",
     ),
+)
+LAYOUT_KEYS = (
+    ("detect", "end_year", "region_name", "old_la_code", "new_la_code", "la_name", "total"),
+    ("not_yet_measured_when_zero", "not_yet_measured"),
 )
 GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
@@ -107,6 +112,8 @@ class EesDataset:
     repeated_rows_keep_largest: str | None
     percentages: Bounds
     ranges: tuple[Bounds, ...]
+    # DfE files of this dataset that are not EES tidy files, read as EES (lib/ingest/layouts.py)
+    layouts: tuple[FileLayout, ...] = ()
 
     def headline_values(self, filter_column: str) -> tuple[str, ...]:
         """The values of ``filter_column`` that mark the dataset's headline row (the macro
@@ -241,7 +248,36 @@ def _dataset(name: object, spec: object, period_types: dict[str, PeriodType]) ->
         ),
         percentages=_bounds(f"{where}.gate.percentages", None, gate["percentages"]),
         ranges=tuple(_bounds(f"{where}.gate.ranges.{k}", k, v) for k, v in ranges.items()),
+        layouts=_layouts(f"{where}.layouts", spec.get("layouts") or []),
     )
+
+
+def _layouts(where: str, layouts: object) -> tuple[FileLayout, ...]:
+    if not isinstance(layouts, list):
+        raise PipelineInputError(f"{where}: expected a list of layouts, got {layouts!r}")
+    read = []
+    for number, layout in enumerate(layouts):
+        at = f"{where}[{number}]"
+        layout = _keys(at, layout, LAYOUT_KEYS)
+        names = {
+            key: _column_name(f"{at}.{key}", layout[key])
+            for key in ("end_year", "region_name", "old_la_code", "new_la_code", "la_name")
+        }
+        if None in names.values():
+            raise PipelineInputError(f"{at}: every column of {', '.join(names)} must be named")
+        if not isinstance(layout["total"], str) or not layout["total"].strip():
+            raise PipelineInputError(f"{at}.total: expected the text meaning 'all', got {layout['total']!r}")
+        lists = {
+            key: tuple(_column_name(f"{at}.{key}", name) for name in _text_list(f"{at}.{key}", layout.get(key) or []))
+            for key in ("detect", "not_yet_measured_when_zero", "not_yet_measured")
+        }
+        if not lists["detect"] or bool(lists["not_yet_measured"]) != bool(lists["not_yet_measured_when_zero"]):
+            raise PipelineInputError(
+                f"{at}: detect needs at least one column, and not_yet_measured and not_yet_measured_when_zero "
+                "go together"
+            )
+        read.append(FileLayout(total=layout["total"], **names, **lists))
+    return tuple(read)
 
 
 def read_registry(variables: dict) -> dict[str, EesDataset]:

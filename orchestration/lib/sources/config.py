@@ -50,6 +50,31 @@ RELEASES = ("provisional", "revised", "final")
 
 
 @dataclass(frozen=True)
+class FileLayout:
+    """A DfE file that is not an EES tidy file, read as one (vars.ees_datasets.<d>.layouts; how:
+    orchestration.lib.ingest.layouts)."""
+
+    detect: tuple[str, ...]  # the header columns that mark the layout (the file has no time_period)
+    end_year: str  # the year column: the academic year ending in it is the time_period
+    region_name: str  # the region column ("total" on England's rows)
+    old_la_code: str  # the LA columns ("total" on England's and the regions' rows)
+    new_la_code: str
+    la_name: str
+    total: str  # the value meaning "all": England and region rows, and each filter's total
+    # results that are placeholders where every one of these counts is 0 (a cohort not yet measured)
+    not_yet_measured_when_zero: tuple[str, ...] = ()
+    not_yet_measured: tuple[str, ...] = ()
+
+    def area_columns(self) -> dict[str, str]:
+        """EES LA column -> the file's column."""
+        return {"old_la_code": self.old_la_code, "new_la_code": self.new_la_code, "la_name": self.la_name}
+
+    def columns_read(self) -> tuple[str, ...]:
+        """The file's columns the layout turns into EES time and geography columns."""
+        return (self.end_year, self.region_name, *self.area_columns().values())
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     kind: str  # "ees" (tidy EES file) or "other"
@@ -65,6 +90,8 @@ class DatasetSpec:
     # (geographic_level National, England's code and name, the dataset's time_identifier). Empty
     # for a dataset that publishes no National rows.
     national_file_columns: dict[str, str] = field(default_factory=dict)
+    layouts: tuple[FileLayout, ...] = ()
+    time_identifier: str = ""  # what the dataset's time_identifier reads (e.g. Academic year)
 
     def has_column(self, columns: set[str], canonical: str) -> bool:
         return canonical in columns or any(a in columns for a in self.aliases.get(canonical, ()))
@@ -128,6 +155,8 @@ def dataset_specs() -> dict[str, DatasetSpec]:
             }
             if "National" in d.geographic_levels
             else {},
+            layouts=d.layouts,
+            time_identifier=d.periods.time_identifier,
         )
         for name, d in ees_datasets().items()
     }

@@ -645,7 +645,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                 r = wrap(la_rows[(code, breakdown, period)])
                 label = short_name(measure.get("measure_name"), code)
                 if measure.get("definition"):
-                    definitions.setdefault(code, {"label": label, "text": measure["definition"]})
+                    definitions.setdefault(code, {"measure": code, "label": label, "text": measure["definition"]})
                 if breakdown != "all":
                     label = f"{label}: {breakdown_label(breakdown).lower()}"
                 table.append(_table_row(r, label))

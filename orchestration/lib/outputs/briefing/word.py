@@ -241,7 +241,9 @@ class _Writer:
         )
         sources: dict[str, str | None] = {}
         publications: dict[str, dict] = {}  # url -> the section's publication (render._publication)
-        definitions: dict[str, str] = {}  # a measure's label -> its methodology note, for the appendix
+        # measure -> (its label, its methodology note) for the appendix; the label names the section,
+        # as KS1's and KS2's "Pupils meeting the expected standard in reading" are labelled alike
+        definitions: dict[str, tuple[str, str]] = {}
         for s in b["sections"]:
             self.heading(f"{s['title']}: {s['period_label']}{s.get('flag') or ''}", level=1)
             for p in s["paragraphs"]:
@@ -284,7 +286,7 @@ class _Writer:
             for pub in s.get("publications") or []:
                 publications[pub["url"]] = pub
             for d in s.get("definitions") or []:
-                definitions.setdefault(d["label"], d["text"])
+                definitions.setdefault(d["measure"], (f"{s['title']}: {d['label']}", d["text"]))
         if b.get("vulnerable"):
             self.heading("Vulnerable groups", level=1)
             for p in b["vulnerable"]:
@@ -306,7 +308,7 @@ class _Writer:
         document.add_page_break()
         if definitions:
             self.heading("Appendix: what the measures mean", level=1)
-            for label, text in definitions.items():
+            for label, text in definitions.values():
                 self.paragraph(f"{label}: {text}", style="List Bullet")
         self.heading("Appendix: sources", level=1)
         # each publication's release dates and methodology as update-sources recorded them; else
