@@ -61,10 +61,17 @@ def render(column: Column, cells: dict[str, str]) -> str:
 
 
 def read_as(
-    columns: list[str], header: list[str], spec: DatasetSpec, geography: tuple[str, ...], source_file: str
+    columns: list[str],
+    header: list[str],
+    spec: DatasetSpec,
+    geography: tuple[str, ...],
+    indicators: set[str],
+    source_file: str,
 ) -> ReadAs:
     """How a file with these (normalised) ``columns`` is read; ``geography`` is every EES
-    geography column name (reader.GEOGRAPHY_COLUMNS)."""
+    geography column name (reader.GEOGRAPHY_COLUMNS), ``indicators`` the names the catalogue reads
+    from the dataset (reader.known_indicator_names): a file is read as England's only when it has
+    one of them, so a file that is not the dataset's at all is refused as before."""
     present = set(columns)
     if spec.kind != "ees":
         return as_written(columns, header)
@@ -76,6 +83,7 @@ def read_as(
         and spec.national_file_columns
         and not present & set(geography)
         and not any(_GEOGRAPHY_LIKE.search(name) for name in columns)
+        and present & indicators
     ):
         return _national_file(columns, header, spec)
     return as_written(columns, header)

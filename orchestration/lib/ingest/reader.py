@@ -407,7 +407,7 @@ def read_header(scan: TextScan, source_file: str, spec: DatasetSpec) -> tuple[li
         raise PipelineInputError(
             f"{source_file}: header names repeat after normalising case and spaces: {', '.join(duplicated)}"
         )
-    read = layouts.read_as(columns, header, spec, GEOGRAPHY_COLUMNS, source_file)
+    read = layouts.read_as(columns, header, spec, GEOGRAPHY_COLUMNS, known_indicator_names(spec), source_file)
     present = set(read.columns)
     missing = [c for c in spec.required_columns if not spec.has_column(present, c)]
     if missing:
