@@ -460,7 +460,10 @@ def test_a_file_without_geography_columns_is_englands(real_run):
         "all_attainment_with_2025.csv: no geography columns, so its rows are read as England's figures "
         "(time_identifier Academic year, geographic_level National, country_code E92000001, country_name England)"
     ) in report
-    for measure, code in (("ks5_vocational_applied_general_aps", "APSE_GenS"), ("ks5_vocational_tech_level_aps", "APSE_Tech")):
+    for measure, code in (
+        ("ks5_vocational_applied_general_aps", "APSE_GenS"),
+        ("ks5_vocational_tech_level_aps", "APSE_Tech"),
+    ):
         england = dict(
             con.execute(
                 "SELECT time_period, value FROM marts.fct_area_measure WHERE measure_code = ? "

@@ -145,6 +145,20 @@ def _with_entry(edit) -> dict:
             lambda d: d["ks2"].update(publication='key-stage-2"><script>'),
             "vars.ees_datasets.ks2.publication: expected the EES publication's slug",
         ),
+        # a layout's names become SQL over the file's cells: column names only
+        (
+            lambda d: d["age19"]["layouts"][0].update(region_name="region); DROP TABLE x; --"),
+            "vars.ees_datasets.age19.layouts[0].region_name: expected a lower-case column name",
+        ),
+        (
+            lambda d: d["age19"]["layouts"][0].pop("not_yet_measured"),
+            "vars.ees_datasets.age19.layouts[0]: detect needs at least one column, and not_yet_measured and "
+            "not_yet_measured_when_zero go together",
+        ),
+        (
+            lambda d: d["age19"]["layouts"][0].update(total=5),
+            "layouts[0].total: expected the text meaning 'all', got 5",
+        ),
     ],
 )
 def test_a_bad_entry_is_named(edit, message):
