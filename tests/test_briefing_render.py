@@ -952,3 +952,16 @@ def test_measure_definitions_reach_every_format(sample_publication, tmp_path):
     assert len(reading) == 2 and reading[0].startswith("Key stage 1") and reading[1].startswith("Key stage 2"), reading
     assert any(text.endswith(": Pupils <i>meeting</i> the expected [standard](x)") for text in appendix)
     assert render.verify_briefings(published, out)[2] == []
+
+
+def test_two_las_of_one_name_get_briefing_folders_of_their_own():
+    """DfE's older files name Dorset county (835, until 2019) and the unitary Dorset (838) alike:
+    each gets its own folder, so neither briefing overwrites the other (the briefing check read one
+    LA's numbers against the other's marts)."""
+    las = [
+        {"old_la_code": "835", "la_name": "Dorset"},
+        {"old_la_code": "838", "la_name": "Dorset"},
+        {"old_la_code": "342", "la_name": "St. Helens"},
+    ]
+    published = render.Published(measures={}, las=las, by_la={}, by_measure={}, national_previous={})
+    assert [published.slug(la) for la in las] == ["dorset-835", "dorset-838", "st-helens"]

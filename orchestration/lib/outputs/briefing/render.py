@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html import escape as html_escape
@@ -208,6 +208,13 @@ class Published:
     national_previous: dict[tuple[str, str, int], int]  # England's previous comparable period
     publication: dict = field(default_factory=dict)
     schools: SchoolData = field(default_factory=SchoolData)  # empty for publications before the school marts
+
+    def slug(self, la: dict) -> str:
+        """The LA's briefing folder: its name, or, where two LAs share a name (Dorset, 835 until
+        2019 and 838 since), its name and code, so neither overwrites the other's briefing."""
+        names = Counter(slugify(other["la_name"]) for other in self.las)
+        name = slugify(la["la_name"])
+        return f"{name}-{la['old_la_code']}" if names[name] > 1 else name
 
 
 def load_published(path: Path) -> Published:
@@ -695,7 +702,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
     return {
         "schools": school_parts["schools"],
         "cohorts": school_parts["cohorts"],
-        "la": {**la, "display_name": name, "slug": slugify(la["la_name"])},
+        "la": {**la, "display_name": name, "slug": ctx.published.slug(la)},
         "sections": sections,
         "glance": glance,
         # SEN, children in need and looked-after children against the pupils they are compared with
@@ -975,7 +982,7 @@ def carry_forward(out_dir: Path, stage: Path) -> None:
 
 
 def _write_index(env, stage: Path, published: Published, provenance: dict) -> Path:
-    by_slug = {slugify(la["la_name"]): la for la in published.las}
+    by_slug = {published.slug(la): la for la in published.las}
     entries = []
     for folder in sorted(p for p in stage.iterdir() if p.is_dir()):
         files = sorted(folder.glob("*.html"), reverse=True)
