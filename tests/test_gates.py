@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
 from orchestration.lib import gates
@@ -231,3 +232,37 @@ def test_mart_gates_on_candidate_rows_judge_as_on_the_whole_table(sample_publica
             assert (subset.passed, subset.failures) == (whole.passed, whole.failures), table
             failed += [table] * (not whole.passed)
     assert failed == ["fct_area_measure", "fct_la_measure"]
+
+
+def test_a_name_cut_short_in_one_file_is_the_same_la_unless_another_la_starts_so():
+    """level_2_3_sfla.csv writes 'Wals' where DfE's dashboard file writes 'Walsall' for code 335:
+    the same LA. 'Bedford' on Bedfordshire's code 820 still blocks: Bedford (822) starts that way."""
+    from orchestration.lib.gates import raw as raw_gates
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t (_source_file VARCHAR, _row_number INTEGER, time_period VARCHAR, geographic_level VARCHAR, "
+        "old_la_code VARCHAR, new_la_code VARCHAR, la_name VARCHAR, region_code VARCHAR)"
+    )
+    la = "Local authority"
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?, '201819', ?, ?, ?, ?, ?)",
+        [
+            ("a.csv", 2, la, "335", "E08000030", "Wals", "E12000005"),
+            ("b.csv", 2, la, "335", "E08000030", "Walsall", "E12000005"),
+            ("b.csv", 3, la, "335", "E08000030", "Walsall", "E12000005"),
+            ("a.csv", 3, la, "820", "E06000055", "Bedford", "E12000006"),
+            ("b.csv", 4, la, "820", "E06000055", "Bedfordshire", "E12000006"),
+            ("b.csv", 5, la, "820", "E06000055", "Bedfordshire", "E12000006"),
+            ("b.csv", 6, la, "822", "E06000056", "Bedford", "E12000006"),
+        ],
+    )
+    present = {
+        c
+        for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 't'").fetchall()
+    }
+    problems = [p for frame in raw_gates._la_problems(con, "t", present) for p in frame["problem"]]
+    assert problems == [
+        "old_la_code 820 in 201819: this row has E06000055 'Bedford' (region E12000006) but 2 other row(s) have "
+        "E06000055 'Bedfordshire' (region E12000006), e.g. b.csv line 4"
+    ]

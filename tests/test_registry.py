@@ -151,9 +151,8 @@ def _with_entry(edit) -> dict:
             "vars.ees_datasets.age19.layouts[0].region_name: expected a lower-case column name",
         ),
         (
-            lambda d: d["age19"]["layouts"][0].pop("not_yet_measured"),
-            "vars.ees_datasets.age19.layouts[0]: detect needs at least one column, and not_yet_measured and "
-            "not_yet_measured_when_zero go together",
+            lambda d: d["age19"]["layouts"][0].update(detect=[]),
+            "vars.ees_datasets.age19.layouts[0]: detect required",
         ),
         (
             lambda d: d["age19"]["layouts"][0].update(total=5),

@@ -93,7 +93,7 @@ def carried_measures(con: duckdb.DuckDBPyConnection, local_authority: bool = Fal
         def headline_values(name: str, entry=entry, present=present) -> tuple[str, ...]:
             # staging gives a file without a filter column its headline value only when another
             # file of the dataset has that column; with none, no row names the filter at all
-            return entry.headline_values(name) if name in present else ()
+            return entry.headline_values(name)[:1] if name in present else ()  # the first: ees_headline_value
 
         with_indicator = [file for file in files if is_carried(row, lambda name, file=file: has_column(name, file))]
         if not with_indicator:

@@ -657,10 +657,12 @@ def _la_problems(con, table: str, present: set[str]) -> list[pd.DataFrame]:
             AND u.rank = 1 AND u.variants > 1 {same_file}
         WHERE NOT ({agree})
     """
-    # one file may cut a name short ('Wals' in level_2_3_sfla.csv) where another has it in full;
-    # whether the short name is the right LA's is judged against the model (_shortened_name_warnings)
+    # one file may cut a name short ('Wals' in level_2_3_sfla.csv) where another has it in full:
+    # the same LA when no other LA's name in the dataset starts that way ('Bedford' on Bedfordshire's
+    # code still blocks); the short name is also judged against the model (_shortened_name_warnings)
     shortened = " OR ".join(
-        f"(length({a}) >= {SHORTENED_NAME_MIN_LENGTH} AND starts_with({b}, {a}))"
+        f"(length({a}) >= {SHORTENED_NAME_MIN_LENGTH} AND starts_with({b}, {a}) AND NOT EXISTS ("
+        f"SELECT 1 FROM la other WHERE other.old_la_code <> la.old_la_code AND starts_with(other.name_key, {a})))"
         for a, b in (("la.name_key", "u.name_key"), ("u.name_key", "la.name_key"))
     )
     across_files = {

@@ -9,7 +9,7 @@ Two kinds of DfE download are read as EES files without anybody editing them:
 - **A file in one of the dataset's registered layouts** (``vars.ees_datasets.<d>.layouts``, e.g.
   the attainment-at-19 dashboard file): its columns are renamed to EES's, its year becomes an
   academic-year time_period, its "all" value marks the England and regional rows and the filter
-  totals, and the results of cohorts not yet measured (every listed count 0) are read as ``x``.
+  totals, and a year of cohorts not yet measured (every listed count 0 on every row) is left out.
 
 Each output column is a SQL expression over the file's cells (``{name}`` stands for the cell of
 the file's column ``name``) with its parameters, so every value from a file reaches DuckDB as a
@@ -30,7 +30,9 @@ _CELL = re.compile(r"\{([0-9a-z_]+)\}")
 # A column that looks like it names an area or a provider (la_code, region, lsip_name, urn, ...):
 # a file with one is not England's alone, whatever its other columns, and is refused as before
 # rather than read as National rows
-_GEOGRAPHY_LIKE = re.compile(r"(^|_)(code|name|la|lad|region|urn|ukprn|laestab|lsip|pcon|ward)(_\d+)?$")
+_GEOGRAPHY_LIKE = re.compile(
+    r"(^|_)(code|name|la|lad|lea|local_authority|area|district|region|urn|ukprn|laestab|lsip|pcon|ward)(_\d+)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class ReadAs:
 
     columns: dict[str, Column]
     note: str | None = None
+    # rows left out (a SQL condition over the file's cells, window functions allowed): a registered
+    # layout's years of cohorts not yet measured, whose zeros are placeholders, not figures
+    drop_when: Column | None = None
 
 
 def as_written(columns: list[str], header: list[str]) -> ReadAs:
@@ -56,8 +61,12 @@ def as_written(columns: list[str], header: list[str]) -> ReadAs:
 
 
 def render(column: Column, cells: dict[str, str]) -> str:
-    """The column's SQL with each {name} replaced by that file column's cell expression."""
-    return _CELL.sub(lambda match: cells[match.group(1)], column.sql)
+    """The column's SQL with each {name} replaced by that file column's cell expression; a brace
+    left over (a name that is not a plain column name) is refused, never passed to DuckDB."""
+    sql = _CELL.sub(lambda match: cells[match.group(1)], column.sql)
+    if "{" in sql or "}" in sql:
+        raise ValueError(f"a column expression names something that is not a file column: {column.sql!r}")
+    return sql
 
 
 def read_as(
@@ -110,12 +119,26 @@ def _layout(columns: list[str], header: list[str], spec: DatasetSpec, layout: Fi
             f"(vars.ees_datasets.{spec.name}.layouts) but not its {', '.join(missing)}"
         )
     total = layout.total
-    region, la_code = f"{{{layout.region_name}}}", f"{{{layout.old_la_code}}}"
+    region = f"{{{layout.region_name}}}"
+    la_cells = [f"{{{name}}}" for name in layout.area_columns().values()]
     end_year = f"TRY_CAST({{{layout.end_year}}} AS INTEGER)"
     england_code, england_name = areas.england()
-    # every region by name (as EES names them, compared case-insensitively), London included
-    region_codes = sorted(areas.regions().items())
-    region_case = " ".join("WHEN lower({" + layout.region_name + "}) = lower(?) THEN ?" for _ in region_codes)
+    # England's rows have 'all' in the region and every LA column, a region's in every LA column
+    # only, an LA's in none of them; any other mix is passed on as written, so the raw gate's
+    # geographic level check names the row instead of it being read as the wrong area
+    every_la_total = " AND ".join(f"{cell} = ?" for cell in la_cells)
+    no_la_total = " AND ".join(f"{cell} <> ?" for cell in la_cells)
+    level = Column(
+        f"CASE WHEN {region} = ? AND {every_la_total} THEN 'National' "
+        f"WHEN {region} <> ? AND {every_la_total} THEN 'Regional' "
+        f"WHEN {region} <> ? AND {no_la_total} THEN 'Local authority' "
+        f"ELSE concat('no level: region ', {region}, ', LA ', {la_cells[0]}) END",
+        (total, *[total] * 3, total, *[total] * 3, total, *[total] * 3),
+    )
+    # every English region and London sub-region by name, compared case-insensitively; a name
+    # none matches is kept as written, so the raw gate reports it as no English region's code
+    named = sorted(areas.english_regions().items())
+    region_case = " ".join(f"WHEN lower({region}) = lower(?) THEN ?" for _ in named)
     originals = dict(zip(columns, header))
     read: dict[str, Column] = {
         # the academic year that ends in the file's year: a cohort 19 in 2022 is 2021/22
@@ -125,41 +148,44 @@ def _layout(columns: list[str], header: list[str], spec: DatasetSpec, layout: Fi
             originals[layout.end_year],
         ),
         "time_identifier": Column("?", (spec.time_identifier,)),
-        "geographic_level": Column(
-            f"CASE WHEN {region} = ? THEN 'National' WHEN {la_code} = ? THEN 'Regional' ELSE 'Local authority' END",
-            (total, total),
-        ),
+        "geographic_level": level,
         "country_code": Column("?", (england_code,)),
         "country_name": Column("?", (england_name,)),
         "region_code": Column(
-            f"CASE WHEN {region} = ? THEN NULL {region_case} END",
-            (total, *(value for code, name in region_codes for value in (name, code))),
+            f"CASE WHEN {region} = ? THEN NULL {region_case} ELSE {region} END",
+            (total, *(value for code, name in named for value in (name, code))),
         ),
         "region_name": Column(f"NULLIF({region}, ?)", (total,), originals[layout.region_name]),
     }
     for ees_name, file_name in layout.area_columns().items():
         read[ees_name] = Column(f"NULLIF({{{file_name}}}, ?)", (total,), originals[file_name])
-    measured = " AND ".join(f"TRY_CAST({{{name}}} AS DOUBLE) = 0" for name in layout.not_yet_measured_when_zero)
     for name in columns:
-        if name in layout.columns_read():
-            continue
-        if name in layout.not_yet_measured:
-            # a cohort not yet 19 has no results: DfE's zeros there are placeholders, not figures
-            read[name] = Column(f"CASE WHEN {measured} THEN ? ELSE {{{name}}} END", ("x",), originals[name])
-        else:
-            # the layout's "all" is the EES filter total (Total)
-            read[name] = Column(
-                f"CASE WHEN {{{name}}} = ? THEN ? ELSE {{{name}}} END",
-                (total, ees_cells.filter_total()),
-                originals[name],
+        if name in layout.columns_read() or name in read:
+            continue  # read above; a file column of an EES name the layout works out is not read twice
+        # the layout's "all" is the EES filter total (Total)
+        read[name] = Column(
+            f"CASE WHEN {{{name}}} = ? THEN ? ELSE {{{name}}} END",
+            (total, ees_cells.filter_total()),
+            originals[name],
+        )
+    drop_when = None
+    if layout.not_yet_measured_when_zero:
+        # a year in which every row's listed counts are 0 is a cohort not yet measured (DfE's
+        # dashboard carries the cohorts 19 in 2023 to 2025 so): judged per year, so a small group
+        # with genuinely no achievers in a measured year is kept
+        drop_when = Column(
+            " AND ".join(
+                f"max(abs(coalesce(TRY_CAST({{{name}}} AS DOUBLE), 1))) OVER (PARTITION BY {{{layout.end_year}}}) = 0"
+                for name in layout.not_yet_measured_when_zero
             )
+        )
     note = (
         f"read as an EES file from its own layout ({', '.join(layout.detect)}): {layout.end_year} is the "
         f"academic year ending then, '{total}' marks England, the regions and filter totals"
     )
-    if layout.not_yet_measured:
+    if drop_when is not None:
         note += (
-            f"; where {', '.join(layout.not_yet_measured_when_zero)} are all 0 the cohort is not yet measured and "
-            f"its results read as x"
+            f"; a year whose {', '.join(layout.not_yet_measured_when_zero)} are 0 on every row is a cohort not yet "
+            "measured, and its rows are left out"
         )
-    return ReadAs(read, note)
+    return ReadAs(read, note, drop_when)

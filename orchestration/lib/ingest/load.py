@@ -466,6 +466,11 @@ def load_dataset(
                 file.read,
             )
         )
+        if parsed[-1].dropped_rows and log is not None:
+            log.warning(
+                f"{file.source_file}: {parsed[-1].dropped_rows:,} row(s) of years not yet measured left out "
+                "(every row's results 0: placeholders, not figures)"
+            )
         _progress(
             log,
             f"loaded {dataset} {number}/{len(files)}: {file.source_file}: "

@@ -125,6 +125,7 @@ class ParsedFile:
     row_count: int
     encoding: str
     roles: dict[str, str] = field(default_factory=dict)
+    dropped_rows: int = 0  # rows a layout leaves out (layouts.ReadAs.drop_when)
 
 
 def _decode(raw: bytes, path_for_messages: str) -> tuple[str, str]:
@@ -501,13 +502,20 @@ def parse_csv(
         f"CAST({layouts.render(column, cell_of)} AS VARCHAR) AS {_quote(name)}" for name, column in read.columns.items()
     )
     blank = " AND ".join(f"{cell} = ''" for cell in cells)
+    drop = f"coalesce({layouts.render(read.drop_when, cell_of)}, false)" if read.drop_when else None
+    dropped = 0
+    if drop:
+        (dropped,) = con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM _file WHERE NOT ({blank}) QUALIFY {drop})",
+            list(read.drop_when.params),
+        ).fetchone()
     try:
         inserted = con.execute(
             f"""INSERT INTO raw.{_quote(dataset)} BY NAME
                 SELECT {select}, ?::VARCHAR AS _file_sha256, ?::VARCHAR AS _source_file, {line} AS _row_number,
                     ?::VARCHAR AS _release, ?::INTEGER AS _landed_seq, ?::VARCHAR AS _data_set_id,
                     ?::VARCHAR AS _data_set_version
-                FROM _file {join} WHERE NOT ({blank})""",
+                FROM _file {join} WHERE NOT ({blank}){f" QUALIFY NOT {drop}" if drop else ""}""",
             [
                 *(param for column in read.columns.values() for param in column.params),
                 landed.sha256,
@@ -516,6 +524,7 @@ def parse_csv(
                 landed.landed_seq,
                 landed.data_set_id,
                 landed.data_set_version,
+                *(read.drop_when.params if read.drop_when else ()),
             ],
         ).fetchall()[0][0]
     finally:
@@ -533,6 +542,7 @@ def parse_csv(
         original_names={name: column.original for name, column in read.columns.items()},
         row_count=inserted,
         encoding=scan.encoding,
+        dropped_rows=dropped,
     )
     parsed.roles = classify_columns(con, dataset, parsed, spec)
     return parsed

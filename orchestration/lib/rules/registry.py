@@ -56,7 +56,7 @@ ENTRY_KEYS = (
 )
 LAYOUT_KEYS = (
     ("detect", "end_year", "region_name", "old_la_code", "new_la_code", "la_name", "total"),
-    ("not_yet_measured_when_zero", "not_yet_measured"),
+    ("not_yet_measured_when_zero",),
 )
 GATE_KEYS = (("percentages",), ("ranges",))
 RANGE_KEYS = (("min", "max"), ("why",))
@@ -269,13 +269,8 @@ def _layouts(where: str, layouts: object) -> tuple[FileLayout, ...]:
             raise PipelineInputError(f"{at}.total: expected the text meaning 'all', got {layout['total']!r}")
         lists = {
             key: tuple(_column_name(f"{at}.{key}", name) for name in _text_list(f"{at}.{key}", layout.get(key) or []))
-            for key in ("detect", "not_yet_measured_when_zero", "not_yet_measured")
+            for key in ("detect", "not_yet_measured_when_zero")
         }
-        if not lists["detect"] or bool(lists["not_yet_measured"]) != bool(lists["not_yet_measured_when_zero"]):
-            raise PipelineInputError(
-                f"{at}: detect needs at least one column, and not_yet_measured and not_yet_measured_when_zero "
-                "go together"
-            )
         read.append(FileLayout(total=layout["total"], **names, **lists))
     return tuple(read)
 

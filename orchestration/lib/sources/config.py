@@ -61,9 +61,8 @@ class FileLayout:
     new_la_code: str
     la_name: str
     total: str  # the value meaning "all": England and region rows, and each filter's total
-    # results that are placeholders where every one of these counts is 0 (a cohort not yet measured)
+    # a year in which every row has 0 in each of these counts is a cohort not yet measured: left out
     not_yet_measured_when_zero: tuple[str, ...] = ()
-    not_yet_measured: tuple[str, ...] = ()
 
     def area_columns(self) -> dict[str, str]:
         """EES LA column -> the file's column."""

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html import escape as html_escape
@@ -210,11 +210,14 @@ class Published:
     schools: SchoolData = field(default_factory=SchoolData)  # empty for publications before the school marts
 
     def slug(self, la: dict) -> str:
-        """The LA's briefing folder: its name, or, where two LAs share a name (Dorset, 835 until
-        2019 and 838 since), its name and code, so neither overwrites the other's briefing."""
-        names = Counter(slugify(other["la_name"]) for other in self.las)
+        """The LA's briefing folder: its name; where two LAs share a name (Dorset, 835 until 2019
+        and 838 since), the one with the latest figures keeps the name and the other's folder adds
+        its code, so neither overwrites the other's briefing and the current LA's folder does not
+        move when the old one leaves the data."""
         name = slugify(la["la_name"])
-        return f"{name}-{la['old_la_code']}" if names[name] > 1 else name
+        namesakes = [other for other in self.las if slugify(other["la_name"]) == name]
+        current = max(namesakes, key=lambda other: (other.get("latest_time_period") or 0, other["old_la_code"]))
+        return name if current["old_la_code"] == la["old_la_code"] else f"{name}-{la['old_la_code']}"
 
 
 def load_published(path: Path) -> Published:
@@ -223,13 +226,24 @@ def load_published(path: Path) -> Published:
         facts = _rows(con, "SELECT * FROM marts.fct_la_measure")
         measures = {(r["measure_code"], r["breakdown"]): r for r in _rows(con, "SELECT * FROM marts.dim_measure")}
         if _has_table(con, "marts", "dim_local_authority"):
-            las = _rows(con, "SELECT la_code, old_la_code, la_name, region_name FROM marts.dim_local_authority")
+            # a publication made before dim_local_authority had latest_time_period reads it as unknown
+            latest = (
+                "latest_time_period"
+                if con.execute(
+                    "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'marts' "
+                    "AND table_name = 'dim_local_authority' AND column_name = 'latest_time_period'"
+                ).fetchone()[0]
+                else "NULL AS latest_time_period"
+            )
+            las = _rows(
+                con, f"SELECT la_code, old_la_code, la_name, region_name, {latest} FROM marts.dim_local_authority"
+            )
         else:
             las = _rows(
                 con,
                 "SELECT old_la_code, arg_max(la_code, time_period) AS la_code, "
-                "arg_max(la_name, time_period) AS la_name, arg_max(region_name, time_period) AS region_name "
-                "FROM marts.fct_la_measure GROUP BY old_la_code",
+                "arg_max(la_name, time_period) AS la_name, arg_max(region_name, time_period) AS region_name, "
+                "max(time_period) AS latest_time_period FROM marts.fct_la_measure GROUP BY old_la_code",
             )
         national_previous = {}
         if _has_table(con, "marts", "fct_area_measure"):
