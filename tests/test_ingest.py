@@ -182,17 +182,26 @@ def test_two_windows_1252_files_each_keep_their_own_rows(tmp_path, isolated_env,
     ]
 
 
+def ingest_one(tmp_path: Path, monkeypatch, dataset: str, name: str, text: str) -> Path:
+    """The build database after ingesting one file, listed alone under ``dataset``."""
+    write(tmp_path / "src" / name, text)
+    sources(tmp_path, f"datasets:\n  {dataset}: {{files: [{name}]}}\n", monkeypatch)
+    db = tmp_path / "b.duckdb"
+    ingest(load_settings(), db)
+    return db
+
+
 def test_a_file_of_englands_figures_without_geography_columns_reads_as_national(tmp_path, isolated_env, monkeypatch):
     """DfE's 16-18 series of every qualification type has no geography (nor time_identifier)
     columns: its rows are England's, with the standard columns supplied and recorded as such."""
-    write(
-        tmp_path / "src" / "all.csv",
+    db = ingest_one(
+        tmp_path,
+        monkeypatch,
+        "ks5",
+        "all.csv",
         "year,time_period,establishment_type,characteristic_sex,aps,aps_grade,version,cert_type\n"
         "2025,202425,All state-funded,All students,28.82,Merit+,Revised,Tech level\n",
     )
-    sources(tmp_path, "datasets:\n  ks5: {files: [all.csv]}\n", monkeypatch)
-    db = tmp_path / "b.duckdb"
-    ingest(load_settings(), db)
     with duckdb.connect(str(db), read_only=True) as con:
         row = con.execute(
             "SELECT time_period, time_identifier, geographic_level, country_code, country_name, aps, cert_type "
@@ -225,8 +234,11 @@ def test_a_file_in_a_registered_layout_reads_as_ees(tmp_path, isolated_env, monk
         "l2_with_em_by19,l3_by19,l2_em_by16,l2_em_by19_belowat16,l2_by19_rate,l2_with_em_by19_rate,l3_by19_rate,"
         "l2_em_by19_belowat16_rate"
     )
-    write(
-        tmp_path / "src" / "dashboard.csv",
+    db = ingest_one(
+        tmp_path,
+        monkeypatch,
+        "age19",
+        "dashboard.csv",
         "\n".join(
             [
                 header,
@@ -241,9 +253,6 @@ def test_a_file_in_a_registered_layout_reads_as_ees(tmp_path, isolated_env, monk
         )
         + "\n",
     )
-    sources(tmp_path, "datasets:\n  age19: {files: [dashboard.csv]}\n", monkeypatch)
-    db = tmp_path / "b.duckdb"
-    ingest(load_settings(), db)
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
             "SELECT _row_number, time_period, time_identifier, geographic_level, country_code, region_code, "
