@@ -954,7 +954,7 @@ def test_measure_definitions_reach_every_format(sample_publication, tmp_path):
     assert render.verify_briefings(published, out)[2] == []
 
 
-def test_two_las_of_one_name_get_briefing_folders_of_their_own():
+def test_two_las_of_one_name_get_briefing_folders_of_their_own(tmp_path):
     """DfE's older files name Dorset county (835, until 2019) and the unitary Dorset (838) alike:
     each gets its own folder, so neither briefing overwrites the other (the briefing check read one
     LA's numbers against the other's marts)."""
@@ -966,3 +966,16 @@ def test_two_las_of_one_name_get_briefing_folders_of_their_own():
     published = render.Published(measures={}, las=las, by_la={}, by_measure={}, national_previous={})
     # the current Dorset keeps the folder it has in a publication without the old county
     assert [published.slug(la) for la in las] == ["dorset-835", "dorset", "st-helens"]
+    # the index says which Dorset the other folder is
+    stage = tmp_path / "stage"
+    for folder in ("dorset", "dorset-835", "st-helens"):
+        (stage / folder).mkdir(parents=True)
+        (stage / folder / "2024-25.html").write_text("<html></html>", encoding="utf-8")
+    provenance = {"publication_id": "p1", "published_at": None, "generated": "now"}
+    render._write_index(render.template_environment(), stage, published, provenance)
+    index = json.loads((stage / "index.json").read_text(encoding="utf-8"))
+    assert [(e["name"], e["old_la_code"]) for e in index["briefings"]] == [
+        ("Dorset", "838"),
+        ("Dorset (835)", "835"),
+        ("St Helens", "342"),
+    ]

@@ -1003,9 +1003,12 @@ def _write_index(env, stage: Path, published: Published, provenance: dict) -> Pa
         if not files:
             continue
         la = by_slug.get(folder.name, {"la_name": folder.name, "old_la_code": "", "la_code": "", "region_name": ""})
+        name = display_name(la["la_name"])
+        if folder.name != slugify(la["la_name"]):  # a namesake's folder (Dorset 835): say which LA it is
+            name = f"{name} ({la['old_la_code']})"
         entries.append(
             {
-                "name": display_name(la["la_name"]),
+                "name": name,
                 "old_la_code": la.get("old_la_code"),
                 "la_code": la.get("la_code"),
                 "region_name": la.get("region_name"),
