@@ -5,7 +5,8 @@ Two kinds of DfE download are read as EES files without anybody editing them:
 
 - **England's figures with no geography columns** (DfE's 16-18 time series
   all_attainment_with_2025.csv has time_period but no geographic_level, country or area column):
-  every row is read as a National row of England (``DatasetSpec.national_file_columns``).
+  every row is read as a National row of England (``_england_columns``), for a dataset that
+  publishes National rows (``DatasetSpec.has_national_rows``).
 - **A file in one of the dataset's registered layouts** (``vars.ees_datasets.<d>.layouts``, e.g.
   the attainment-at-19 dashboard file): its columns are renamed to EES's, its year becomes an
   academic-year time_period, its "all" value marks the England and regional rows and the filter
@@ -89,7 +90,7 @@ def read_as(
             return _layout(columns, header, spec, layout, source_file)
     if (
         "time_period" in present
-        and spec.national_file_columns
+        and spec.has_national_rows
         and not present & set(geography)
         and not any(_GEOGRAPHY_LIKE.search(name) for name in columns)
         and present & indicators
@@ -98,9 +99,23 @@ def read_as(
     return as_written(columns, header)
 
 
+def _england_columns(spec: DatasetSpec, level: str | None = None) -> dict[str, str]:
+    """The standard columns every row of a file that names no area this way gets: the dataset's
+    time_identifier, the geographic level when it is one for every row, and England's code and
+    name (vars.areas.england)."""
+    england_code, england_name = areas.england()
+    return {
+        "time_identifier": spec.time_identifier,
+        **({"geographic_level": level} if level else {}),
+        "country_code": england_code,
+        "country_name": england_name,
+    }
+
+
 def _national_file(columns: list[str], header: list[str], spec: DatasetSpec) -> ReadAs:
     read = as_written(columns, header).columns
-    supplied = {name: value for name, value in spec.national_file_columns.items() if name not in read}
+    every_row = _england_columns(spec, "National")
+    supplied = {name: value for name, value in every_row.items() if name not in read}
     read.update({name: Column("?", (value,)) for name, value in supplied.items()})
     note = "no geography columns, so its rows are read as England's figures (" + ", ".join(
         f"{name} {value}" for name, value in supplied.items()
@@ -122,7 +137,6 @@ def _layout(columns: list[str], header: list[str], spec: DatasetSpec, layout: Fi
     region = f"{{{layout.region_name}}}"
     la_cells = [f"{{{name}}}" for name in layout.area_columns().values()]
     end_year = f"TRY_CAST({{{layout.end_year}}} AS INTEGER)"
-    england_code, england_name = areas.england()
     # England's rows have 'all' in the region and every LA column, a region's in every LA column
     # only, an LA's in none of them; any other mix is passed on as written, so the raw gate's
     # geographic level check names the row instead of it being read as the wrong area
@@ -147,10 +161,8 @@ def _layout(columns: list[str], header: list[str], spec: DatasetSpec, layout: Fi
             (),
             originals[layout.end_year],
         ),
-        "time_identifier": Column("?", (spec.time_identifier,)),
         "geographic_level": level,
-        "country_code": Column("?", (england_code,)),
-        "country_name": Column("?", (england_name,)),
+        **{name: Column("?", (value,)) for name, value in _england_columns(spec).items()},
         "region_code": Column(
             f"CASE WHEN {region} = ? THEN NULL {region_case} ELSE {region} END",
             (total, *(value for code, name in named for value in (name, code))),

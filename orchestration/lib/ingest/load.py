@@ -174,9 +174,8 @@ class PendingFile:
     source_file: str
     release: str | None
     scan: TextScan
-    columns: list[str]
-    header: list[str]
-    read: ReadAs | None = None  # how its columns are read (lib/ingest/layouts.py); None: as written
+    columns: list[str]  # as the header names them (their count is the file's width)
+    read: ReadAs  # how its columns are read (lib/ingest/layouts.py), their names as written included
 
 
 @dataclass
@@ -234,7 +233,7 @@ def land_sources(
             accepted = check_file_size(settings, candidate, None)
             spec = specs[source.dataset]
             scan = scan_text(copy, source.listed_as, scratch_dir(settings), spec)
-            columns, header, read = read_header(scan, source.listed_as, spec)
+            columns, _, read = read_header(scan, source.listed_as, spec)
             check_indicator_columns(list(read.columns), spec, source.listed_as)
             if scan.lines <= 1:
                 raise PipelineInputError(f"{source.listed_as}: the file has a header but no data rows")
@@ -258,9 +257,7 @@ def land_sources(
             log.warning(accepted)
         if read.note and log is not None:
             log.warning(f"{source.listed_as}: {read.note}")
-        pending[source.dataset].append(
-            PendingFile(landed, source.listed_as, source.release, scan, columns, header, read)
-        )
+        pending[source.dataset].append(PendingFile(landed, source.listed_as, source.release, scan, columns, read))
         _progress(
             log,
             f"landed {number}/{len(files)} {source.dataset}: {source.listed_as} "
@@ -446,7 +443,7 @@ def load_dataset(
     so the models still build) and record them in the lineage tables."""
     columns: list[str] = []
     for file in files:
-        columns += [c for c in (file.read.columns if file.read else file.columns) if c not in columns]
+        columns += [c for c in file.read.columns if c not in columns]
     create_raw_table(con, dataset, columns)
     specs = dataset_specs()
     parsed = []
@@ -462,7 +459,6 @@ def load_dataset(
                 specs[dataset],
                 file.scan,
                 file.columns,
-                file.header,
                 file.read,
             )
         )

@@ -478,13 +478,10 @@ def parse_csv(
     spec: DatasetSpec,
     scan: TextScan,
     columns: list[str],
-    header: list[str],
-    read: ReadAs | None = None,
+    read: ReadAs,
 ) -> ParsedFile:
     """Read one landed file into ``raw.<dataset>`` (which must have the columns it is ``read``
-    as, by default as written), trimmed, blank rows dropped, each row with its file line and
-    lineage."""
-    read = read or layouts.as_written(columns, header)
+    as: read_header), trimmed, blank rows dropped, each row with its file line and lineage."""
     records = _read_records(con, scan, source_file, len(columns))
     if scan.blank_lines or records != scan.lines - 1:
         con.register(

@@ -84,11 +84,10 @@ class DatasetSpec:
     repeated_columns: dict[str, str] = field(default_factory=dict)
     # columns that state a value in words (ees_datasets text_columns): kept, never a filter
     text_columns: tuple[str, ...] = ()
-    # What a file of England's figures alone that has no geography columns at all (DfE's 16-18
-    # time series all_attainment_with_2025.csv) is read as: column -> the value every row gets
-    # (geographic_level National, England's code and name, the dataset's time_identifier). Empty
-    # for a dataset that publishes no National rows.
-    national_file_columns: dict[str, str] = field(default_factory=dict)
+    # whether the dataset publishes National rows: then a file of England's figures alone with no
+    # geography columns at all (DfE's 16-18 all_attainment_with_2025.csv) is read as them
+    # (lib/ingest/layouts.py)
+    has_national_rows: bool = False
     layouts: tuple[FileLayout, ...] = ()
     time_identifier: str = ""  # what the dataset's time_identifier reads (e.g. Academic year)
 
@@ -135,10 +134,8 @@ def dataset_specs() -> dict[str, DatasetSpec]:
     """Dataset definitions live in dbt_project.yml vars, shared with the staging models: the EES
     datasets' registry (vars.ees_datasets, checked by orchestration.lib.rules.registry) and the other
     DfE files (vars.other_datasets)."""
-    from orchestration.lib.rules import areas  # imports this module
     from orchestration.lib.rules.registry import ees_datasets  # imports this module
 
-    england_code, england_name = areas.england()
     specs = {
         name: DatasetSpec(
             name=name,
@@ -146,14 +143,7 @@ def dataset_specs() -> dict[str, DatasetSpec]:
             required_columns=d.required_columns,
             aliases=d.aliases,
             text_columns=d.text_columns,
-            national_file_columns={
-                "time_identifier": d.periods.time_identifier,
-                "geographic_level": "National",
-                "country_code": england_code,
-                "country_name": england_name,
-            }
-            if "National" in d.geographic_levels
-            else {},
+            has_national_rows="National" in d.geographic_levels,
             layouts=d.layouts,
             time_identifier=d.periods.time_identifier,
         )

@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from html import escape as html_escape
 from html import unescape as html_unescape
 from pathlib import Path
@@ -209,15 +210,25 @@ class Published:
     publication: dict = field(default_factory=dict)
     schools: SchoolData = field(default_factory=SchoolData)  # empty for publications before the school marts
 
+    @cached_property
+    def _slugs(self) -> dict[str, str]:
+        """old_la_code -> briefing folder, worked out once for every LA (see slug)."""
+        by_name: dict[str, list[dict]] = defaultdict(list)
+        for la in self.las:
+            by_name[slugify(la["la_name"])].append(la)
+        slugs = {}
+        for name, namesakes in by_name.items():
+            current = max(namesakes, key=lambda la: (la.get("latest_time_period") or 0, la["old_la_code"]))
+            for la in namesakes:
+                slugs[la["old_la_code"]] = name if la is current else f"{name}-{la['old_la_code']}"
+        return slugs
+
     def slug(self, la: dict) -> str:
         """The LA's briefing folder: its name; where two LAs share a name (Dorset, 835 until 2019
         and 838 since), the one with the latest figures keeps the name and the other's folder adds
         its code, so neither overwrites the other's briefing and the current LA's folder does not
         move when the old one leaves the data."""
-        name = slugify(la["la_name"])
-        namesakes = [other for other in self.las if slugify(other["la_name"]) == name]
-        current = max(namesakes, key=lambda other: (other.get("latest_time_period") or 0, other["old_la_code"]))
-        return name if current["old_la_code"] == la["old_la_code"] else f"{name}-{la['old_la_code']}"
+        return self._slugs[la["old_la_code"]]
 
 
 def load_published(path: Path) -> Published:
