@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from orchestration.lib.printable import printable
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT, load_settings
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 QUIET_ENV = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "DO_NOT_TRACK": "1",
@@ -67,7 +70,20 @@ def prepare(*, always: bool = True) -> None:
     if current and not always:
         return
     manifest_state.forget(target)
-    subprocess.run([dbt_executable(), "parse", "--quiet", *args], check=True)
+    # dbt writes its manifest in place: parsed into a folder of its own and moved in file by file,
+    # a process loading the definitions meanwhile (the UI's code server, a second run) reads the
+    # old manifest or the new one, never half of one.
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    try:
+        if (target / PARTIAL_PARSE_FILE).exists():  # dbt reparses only what changed
+            shutil.copy2(target / PARTIAL_PARSE_FILE, staging / PARTIAL_PARSE_FILE)
+        subprocess.run([dbt_executable(), "parse", "--quiet", "--target-path", str(staging), *args], check=True)
+        written = sorted((p for p in staging.iterdir() if p.is_file()), key=lambda p: p.name == "manifest.json")
+        for path in written:  # the manifest last: it is what readers load
+            os.replace(path, target / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     manifest_state.record(target, before)
 
 

@@ -34,6 +34,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(item.get_closest_marker(name) for name in FULL_TIER_MARKERS):
             item.add_marker(pytest.mark.slow)
+    # The files that read the shared sample publication run last, whole (their module fixtures
+    # are set up once): it is built in the background from the first test on
+    # (_start_sample_publication), and the other files' tests run meanwhile.
+    publication_files = {item.path for item in items if "sample_publication" in item.fixturenames}
+    items.sort(key=lambda item: item.path in publication_files)
 
 
 # DuckDB 1.1 in an environment of its own (`make test-all` installs it; .ci/run calls that): the
@@ -290,31 +295,78 @@ def recording_proxy_env(proxy: http.server.HTTPServer) -> dict[str, str]:
     }
 
 
+class _SamplePublicationRun:
+    """The one `make run` on the bundled sample, started in the background as soon as the session
+    knows a selected test needs it: the run (a subprocess) then uses the second core while the
+    tests that need no publication go on, instead of holding up the first test that needs one.
+    Every internet call the run tries goes to a proxy that records it (tests/test_pipeline_e2e.py
+    checks there were none)."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingProxy)
+        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
+        # The console goes straight to files, so a full pipe can never stall the run.
+        with (workdir / CONSOLE_FILE).open("w") as out, (workdir / STDERR_FILE).open("w") as err:
+            self.process = subprocess.Popen(
+                PIPELINE_COMMAND,
+                cwd=REPO_ROOT,
+                env=pipeline_env(workdir, **recording_proxy_env(self.proxy)),
+                stdout=out,
+                stderr=err,
+                text=True,
+            )
+        self.returncode: int | None = None
+
+    def wait(self) -> Path:
+        if self.returncode is None:
+            try:
+                self.returncode = self.process.wait(timeout=1800)
+            finally:
+                self.stop()
+            (self.workdir / NETWORK_ATTEMPTS_FILE).write_text(
+                "".join(f"{line}\n" for line in _RecordingProxy.seen), encoding="utf-8"
+            )
+        console = (self.workdir / CONSOLE_FILE).read_text(encoding="utf-8")
+        stderr = (self.workdir / STDERR_FILE).read_text(encoding="utf-8")
+        assert self.returncode == 0, console[-3000:] + stderr[-5000:]
+        assert (self.workdir / "warehouse" / "education.duckdb").exists()
+        return self.workdir
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.proxy.shutdown()
+        self.proxy.server_close()
+
+
+_SAMPLE_RUN = pytest.StashKey[_SamplePublicationRun]()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _start_sample_publication(request, tmp_path_factory, _no_env_file, _source_dirs):
+    """Starts the sample run before the first test when any selected test uses
+    ``sample_publication``; a selection without one never starts it. (After the fixtures that set
+    the environment the run inherits.)"""
+    if any("sample_publication" in item.fixturenames for item in request.session.items):
+        request.config.stash[_SAMPLE_RUN] = _SamplePublicationRun(tmp_path_factory.mktemp("sample_publication"))
+    yield
+    if _SAMPLE_RUN in request.config.stash:
+        request.config.stash[_SAMPLE_RUN].stop()
+
+
 @pytest.fixture(scope="session")
-def sample_publication(tmp_path_factory) -> Path:
+def sample_publication(request, tmp_path_factory) -> Path:
     """ONE `make run` on the bundled sample (the repo's sources.yml): the workdir (warehouse/,
     landing/, dagster_home/) of a good publication, for every test that needs one. Never change
     it: tests that run the pipeline again take a `copy_publication`. The outputs run too (one LA's
     briefing, exports, docs; a few seconds): this is the suite's only whole `make run`, and exit
-    code 0 means none of them failed after the publication."""
-    workdir = tmp_path_factory.mktemp("sample_publication")
-    # Every internet call the run tries goes to a proxy that records it (tests/test_pipeline_e2e.py
-    # checks there were none)
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingProxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        result = run_pipeline(workdir, **recording_proxy_env(proxy))
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
-    (workdir / NETWORK_ATTEMPTS_FILE).write_text(
-        "".join(f"{line}\n" for line in _RecordingProxy.seen), encoding="utf-8"
-    )
-    (workdir / CONSOLE_FILE).write_text(result.stdout, encoding="utf-8")
-    (workdir / STDERR_FILE).write_text(result.stderr, encoding="utf-8")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    assert (workdir / "warehouse" / "education.duckdb").exists()
-    return workdir
+    code 0 means none of them failed after the publication. Its console is kept in the workdir
+    (CONSOLE_FILE, STDERR_FILE)."""
+    if _SAMPLE_RUN not in request.config.stash:  # e.g. requested through getfixturevalue
+        request.config.stash[_SAMPLE_RUN] = _SamplePublicationRun(tmp_path_factory.mktemp("sample_publication"))
+    return request.config.stash[_SAMPLE_RUN].wait()
 
 
 # marts.fct_la_measure's contracted columns, in order (models/marts/core/_core__models.yml), as the
