@@ -716,6 +716,20 @@ def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
     page.write_text(tampered, encoding="utf-8")
     _, _, problems = render.verify_briefings(published_db, out)
     assert problems == ["wigan/2021-22.html: ks2_rwm_expected/all/202122 value shows '85%', the mart says '58%'"]
+    # read by two worker processes (as for many briefings), the same numbers and mismatches, in
+    # the index's order whichever worker read them
+    st_helens = out / "st-helens/2021-22.html"
+    html = st_helens.read_text(encoding="utf-8")
+    tampered = re.sub(
+        r'(data-field="value" data-measure="[^"]+" data-breakdown="all" data-period="202122">)[^<]+',
+        r"\g<1>0.5%",
+        html,
+        count=1,
+    )
+    st_helens.write_text(tampered, encoding="utf-8")
+    one = render.verify_briefings(published_db, out, workers=1)
+    assert len(one[2]) == 2 and [p.split(":")[0] for p in one[2]] == sorted(p.split(":")[0] for p in one[2])
+    assert render.verify_briefings(published_db, out, workers=2) == one
 
 
 @pytest.mark.slow  # reads the developer's own `make run` output, not the test session's: full tier

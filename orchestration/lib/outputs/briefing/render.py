@@ -1115,20 +1115,51 @@ def expected_number(
     return None
 
 
-def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[str]]:
+def verify_briefings(published_db: Path, out_dir: Path, *, workers: int | None = None) -> tuple[int, int, list[str]]:
     """Read every number back from the briefings written from this publication and compare it
     with the mart: (briefings checked, numbers checked, mismatches). LA figures (``span.num``)
     are compared with ``fct_la_measure``, school figures (``span.school-num``) with the school
-    mart they are tagged with."""
-    published = load_published(published_db)
+    mart they are tagged with. Many briefings are read in worker processes, as they are written
+    (default_workers); the mismatches are listed in the index's order either way."""
+    entries = json.loads((out_dir / "index.json").read_text(encoding="utf-8")).get("briefings", [])
+    workers = default_workers(len(entries)) if workers is None else max(1, workers)
+    if workers == 1:
+        return _verify_entries(str(published_db), str(out_dir), entries)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [entries[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(_verify_entries, [str(published_db)] * workers, [str(out_dir)] * workers, chunks))
+    problems_by_html = {}
+    for _, _, problems in parts:
+        for problem in problems:
+            problems_by_html.setdefault(problem.split(": ", 1)[0], []).append(problem)
+    order = [
+        name
+        for entry in entries
+        for period in entry.get("periods", [])
+        for name in (period.get("html"), period.get("docx"))
+        if name
+    ]
+    return (
+        sum(files for files, _, _ in parts),
+        sum(numbers for _, numbers, _ in parts),
+        [problem for name in dict.fromkeys(order) for problem in problems_by_html.get(name, [])],
+    )
+
+
+def _verify_entries(published_db: str, out_dir: str, entries: list[dict]) -> tuple[int, int, list[str]]:
+    """verify_briefings for these entries of the index (a worker's share)."""
+    published = load_published(Path(published_db))
+    out = Path(out_dir)
     phases = {code: m.get("phase") for (code, breakdown), m in published.measures.items() if breakdown == "all"}
     current = published.publication.get("publication_id")
-    index = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
     files = numbers = 0
     problems: list[str] = []
-    for entry in index.get("briefings", []):
+    for entry in entries:
         for period in entry.get("periods", []):
-            html = (out_dir / period["html"]).read_text(encoding="utf-8")
+            html = (out / period["html"]).read_text(encoding="utf-8")
             match = _PUBLICATION.search(html)
             if not match or match.group(1) != str(current):
                 continue  # an earlier year's briefing, written from an earlier publication
@@ -1142,7 +1173,7 @@ def verify_briefings(published_db: Path, out_dir: Path) -> tuple[int, int, list[
                         f"{html_unescape(text)!r}, the mart says {expected!r}"
                     )
             if period.get("has_docx"):  # the Word paper: the same numbers, read from its tags
-                for tag, text in word.tagged_numbers(out_dir / period["docx"]):
+                for tag, text in word.tagged_numbers(out / period["docx"]):
                     numbers += 1
                     if tag[0] == "num":
                         field_name, measure, breakdown, tp = tag[1:]
