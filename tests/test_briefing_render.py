@@ -556,6 +556,19 @@ def test_selection_by_code_and_name_keeps_other_briefings(published_db, tmp_path
         render.write_briefings(published_db, out, "St Helen", charts=False)
 
 
+def test_a_name_two_las_share_picks_the_current_one_and_a_code_picks_either():
+    """Dorset was 835 until 2019 and is 838 since: "Dorset" means today's, as its briefing folder
+    and the index do; the old county is picked by its code."""
+    county = {"old_la_code": "835", "la_code": "E10000009", "la_name": "Dorset", "latest_time_period": 201819}
+    unitary = {"old_la_code": "838", "la_code": "E06000059", "la_name": "Dorset", "latest_time_period": 202425}
+    wigan = {"old_la_code": "359", "la_code": "E08000010", "la_name": "Wigan", "latest_time_period": 202425}
+    for las in ([county, unitary, wigan], [unitary, county, wigan]):
+        assert render.select_las(las, "Dorset") == [unitary]
+        assert render.select_las(las, "835, dorset") == [county, unitary]
+        assert render.select_las(las, "E10000009") == [county]
+        assert render.select_las(las, "Wigan,838") == [wigan, unitary]
+
+
 def test_a_failed_run_leaves_the_previous_briefings(published_db, tmp_path, monkeypatch):
     out = tmp_path / "briefings"
     render.write_briefings(published_db, out, "", charts=False)

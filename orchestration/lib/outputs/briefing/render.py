@@ -218,7 +218,7 @@ class Published:
             by_name[slugify(la["la_name"])].append(la)
         slugs = {}
         for name, namesakes in by_name.items():
-            current = max(namesakes, key=lambda la: (la.get("latest_time_period") or 0, la["old_la_code"]))
+            current = current_namesake(namesakes)
             for la in namesakes:
                 slugs[la["old_la_code"]] = name if la is current else f"{name}-{la['old_la_code']}"
         return slugs
@@ -296,18 +296,30 @@ def _normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("&", " and ")).strip()
 
 
+def current_namesake(namesakes: list[dict]) -> dict:
+    """Of LAs that share a name (Dorset: 835 until 2019, 838 since), the one with the latest
+    figures: it keeps the bare name in briefing folders, the index and EDU_BRIEFING_LAS."""
+    return max(namesakes, key=lambda la: (la.get("latest_time_period") or 0, la["old_la_code"]))
+
+
 def select_las(las: list[dict], spec: str | None) -> list[dict]:
     """``EDU_BRIEFING_LAS``: comma-separated names or codes (3-digit or E-code); empty = all.
-    Names with a comma ("Bristol, City of") work as written or as people say them ("Bristol")."""
+    Names with a comma ("Bristol, City of") work as written or as people say them ("Bristol").
+    A name two LAs share picks the current one (current_namesake); the other is picked by its code."""
     ordered = sorted(las, key=lambda la: display_name(la["la_name"] or la["old_la_code"]))
     tokens = [t.strip() for t in (spec or "").split(",") if t.strip()]
     if not tokens:
         return ordered
     keys: dict[str, dict] = {}
+    named: dict[str, list[dict]] = defaultdict(list)
     for la in ordered:
-        for key in (la["old_la_code"], la.get("la_code"), la["la_name"], display_name(la["la_name"] or "")):
+        for key in (la["old_la_code"], la.get("la_code")):
             if key:
                 keys.setdefault(_normalise(key), la)
+        for key in {_normalise(k) for k in (la["la_name"], display_name(la["la_name"] or "")) if k}:
+            named[key].append(la)
+    for key, namesakes in named.items():
+        keys.setdefault(key, current_namesake(namesakes))
     chosen, i = [], 0
     while i < len(tokens):
         for width in (3, 2, 1):  # "Bristol, City of" arrives as two tokens
