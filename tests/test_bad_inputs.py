@@ -681,6 +681,31 @@ def test_rows_at_levels_nothing_publishes_warn_and_never_block(drop):
     assert kept[0][0] == 3 + sum(1 for r in rows if ",National," in r or ",Regional," in r)
 
 
+def test_area_rows_without_a_code_column_warn_with_the_first_line(drop):
+    """A file with Regional rows and no region_code column: the rows name no area they could be
+    published under, so they are left out, and said (a blank code cell in the column stops the
+    gate at the suites' code check)."""
+    columns = HEADER.split(",")
+    keep = [i for i, c in enumerate(columns) if c not in ("region_code", "region_name")]
+    rows = [",".join(row.split(",")[i] for i in keep) for row in base_rows()]
+    regional = [i for i, row in enumerate(rows) if ",Regional," in row]
+    drop.write(csv_text(rows, ",".join(columns[i] for i in keep)))
+    result = drop.gate()
+    assert result.passed, result.summary()
+    with duckdb.connect(str(drop.db), read_only=True) as con:
+        warnings = gates.raw_warnings(con, "ks2")
+    assert warnings == [
+        f"{len(regional)} regional row(s) without region_code (first: ks2_la.csv line {regional[0] + 2}): "
+        "kept in raw.ks2, not published",
+    ]
+    # a blank cell in the column blocks
+    rows = base_rows()
+    set_cell(rows, next(i for i, row in enumerate(rows) if ",Regional," in row), "region_code", "")
+    drop.write(csv_text(rows))
+    result = drop.gate()
+    assert not result.passed and "region code valid" in result.summary()
+
+
 def test_a_column_no_measure_reads_warns_where_a_read_column_blocks(drop):
     """NEET's september_guarantee_offer_made_percent held 100.2 (Thurrock): no measure reads it."""
     header = HEADER + ",september_guarantee_offer_made_percent"

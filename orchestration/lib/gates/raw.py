@@ -165,6 +165,7 @@ def raw_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     warnings += _unreadable_files(con, dataset)
     warnings += _shortened_name_warnings(con, dataset)
     warnings += _repeated_row_warnings(con, dataset)
+    warnings += _uncoded_area_warnings(con, dataset)
     warnings += _headline_gap_warnings(con, dataset)
     _, unread = gated_indicators(con, dataset)
     if unread:
@@ -470,6 +471,35 @@ def _repeated_row_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list
         if dropped
         else []
     )
+
+
+# The code an area's rows are published under, per geographic level (int_ees_measure_values'
+# area_code): a row without it is left out of the publication.
+AREA_CODE_COLUMNS = {"national": "country_code", "regional": "region_code", "local authority": "old_la_code"}
+
+
+def _uncoded_area_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """Rows at a published level without the code their area is published under (a Regional row
+    with a blank region_code), counted per level with the first one. The suites' code checks pass
+    a blank cell; an LA left out this way is then missing from the geography gate's count."""
+    present = _table_columns(con, dataset)
+    if "geographic_level" not in present:
+        return []
+    levels = {level.lower() for level in (_levels(dataset) or AREA_CODE_COLUMNS)}
+    warnings = []
+    for level, column in AREA_CODE_COLUMNS.items():
+        if level not in levels:
+            continue
+        count, example = con.execute(
+            f"SELECT count(*), arg_min(_source_file || ' line ' || _row_number, _row_number) "
+            f"FROM raw.{_quote(dataset)} WHERE lower(geographic_level) = ? AND trim(coalesce({_col(present, column)}, '')) = ''",
+            [level],
+        ).fetchall()[0]
+        if count:
+            warnings.append(
+                f"{count:,} {level} row(s) without {column} (first: {example}): kept in raw.{dataset}, not published"
+            )
+    return warnings
 
 
 def _shortened_name_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
