@@ -966,6 +966,12 @@ def test_measure_definitions_reach_every_format(sample_publication, tmp_path):
     html = max((out / "st-helens").glob("*.html")).read_text(encoding="utf-8")
     assert '<details class="definitions"><summary>What these measures mean</summary>' in html
     assert f"<dd>{definition}</dd>" in html
+    # on paper the folded list is printed open: the same list, shown only in print
+    folded = re.findall(r'<details class="definitions">.*?(<dl>.*?</dl>)', html, re.S)
+    printed = re.findall(r'<div class="definitions print-only">.*?(<dl>.*?</dl>)', html, re.S)
+    assert folded and printed == folded
+    print_rules = html.split("@media print {", 1)[1].split("\n}", 1)[0]
+    assert "details.definitions { display: none; }" in print_rules and ".print-only { display: block; }" in print_rules
     assert "<dd>Pupils &lt;i&gt;meeting&lt;/i&gt; the expected [standard](x)</dd>" in html
     markdown = max((out / "st-helens").glob("*.md")).read_text(encoding="utf-8")
     assert "What these measures mean:" in markdown
