@@ -593,6 +593,7 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.browser  # Chromium: full tier, as every browser test
 def test_rendered_briefing_opens_in_headless_chromium_with_its_charts(published_db, tmp_path):
     browser = chromium()
     if browser is None:
@@ -638,6 +639,7 @@ def test_rendered_briefing_opens_in_headless_chromium_with_its_charts(published_
     print(f"screenshot: {screenshot}")
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [390, 1280])
 def test_briefing_fits_a_phone_and_a_desktop_without_sideways_scrolling(sample_publication, tmp_path, width):
     """Chromium at a phone's width (390 px) and a desktop's (1280 px): the page is never wider than
