@@ -5,6 +5,7 @@ import ipaddress
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -315,6 +316,7 @@ class _SamplePublicationRun:
                 stdout=out,
                 stderr=err,
                 text=True,
+                start_new_session=True,  # stop() ends its dbt and briefing processes with it
             )
         self.returncode: int | None = None
 
@@ -334,8 +336,8 @@ class _SamplePublicationRun:
         return self.workdir
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
+        if self.process.poll() is None:  # a session cut short: the run and everything it started
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.proxy.shutdown()
         self.proxy.server_close()
