@@ -15,6 +15,7 @@ published database.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import subprocess
@@ -66,25 +67,31 @@ def prepare(*, always: bool = True) -> None:
         *dbt_vars(load_settings()),
     ]
     target = DBT_PROJECT_DIR / "target"
-    before, current = manifest_state.current_fingerprint(DBT_PROJECT_DIR, target, args)
-    if current and not always:
-        return
-    manifest_state.forget(target)
-    # dbt writes its manifest in place: parsed into a folder of its own and moved in file by file,
-    # a process loading the definitions meanwhile (the UI's code server, a second run) reads the
-    # old manifest or the new one, never half of one.
     target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
-    try:
-        if (target / PARTIAL_PARSE_FILE).exists():  # dbt reparses only what changed
-            shutil.copy2(target / PARTIAL_PARSE_FILE, staging / PARTIAL_PARSE_FILE)
-        subprocess.run([dbt_executable(), "parse", "--quiet", "--target-path", str(staging), *args], check=True)
-        written = sorted((p for p in staging.iterdir() if p.is_file()), key=lambda p: p.name == "manifest.json")
-        for path in written:  # the manifest last: it is what readers load
-            os.replace(path, target / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    manifest_state.record(target, before)
+    # One prepare at a time (a run, the UI's code server, a test session): the fingerprint is
+    # recorded beside the very files its parse wrote.
+    with (target / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        before, current = manifest_state.current_fingerprint(DBT_PROJECT_DIR, target, args)
+        if current and not always:
+            return
+        manifest_state.forget(target)
+        for stale in target.glob(".parse-*"):  # left by a prepare that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        # dbt writes its manifest in place: parsed into a folder of its own and moved in file by
+        # file, a process loading the definitions meanwhile reads the old manifest or the new one,
+        # never half of one.
+        staging = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+        try:
+            if (target / PARTIAL_PARSE_FILE).exists():  # dbt reparses only what changed
+                shutil.copy2(target / PARTIAL_PARSE_FILE, staging / PARTIAL_PARSE_FILE)
+            subprocess.run([dbt_executable(), "parse", "--quiet", "--target-path", str(staging), *args], check=True)
+            written = sorted((p for p in staging.iterdir() if p.is_file()), key=lambda p: p.name == "manifest.json")
+            for path in written:  # the manifest last: it is what readers load
+                os.replace(path, target / path.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        manifest_state.record(target, before)
 
 
 def run() -> int:

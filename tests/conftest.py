@@ -35,11 +35,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(item.get_closest_marker(name) for name in FULL_TIER_MARKERS):
             item.add_marker(pytest.mark.slow)
-    # The files that read the shared sample publication run last, whole (their module fixtures
-    # are set up once): it is built in the background from the first test on
-    # (_start_sample_publication), and the other files' tests run meanwhile.
+    # The shared sample publication is built in the background from the first test on
+    # (_start_sample_publication): the light tests run meanwhile, then the files that read it
+    # (whole, so their module fixtures are set up once), then the slow tier's heavy tests, which
+    # thus never run beside the background run.
     publication_files = {item.path for item in items if "sample_publication" in item.fixturenames}
-    items.sort(key=lambda item: item.path in publication_files)
+
+    def group(item) -> int:
+        if item.path in publication_files:
+            return 1
+        return 2 if item.get_closest_marker("slow") else 0
+
+    items.sort(key=group)
 
 
 # DuckDB 1.1 in an environment of its own (`make test-all` installs it; .ci/run calls that): the
@@ -306,7 +313,6 @@ class _SamplePublicationRun:
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingProxy)
-        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
         # The console goes straight to files, so a full pipe can never stall the run.
         with (workdir / CONSOLE_FILE).open("w") as out, (workdir / STDERR_FILE).open("w") as err:
             self.process = subprocess.Popen(
@@ -317,7 +323,9 @@ class _SamplePublicationRun:
                 stderr=err,
                 text=True,
                 start_new_session=True,  # stop() ends its dbt and briefing processes with it
+                preexec_fn=_die_with_parent,  # before the proxy's thread starts: no other thread yet
             )
+        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
         self.returncode: int | None = None
 
     def wait(self) -> Path:
@@ -336,14 +344,25 @@ class _SamplePublicationRun:
         return self.workdir
 
     def stop(self) -> None:
-        if self.process.poll() is None:  # a session cut short: the run and everything it started
+        try:  # a session cut short: the run and everything it started
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        except ProcessLookupError:
+            pass
+        self.process.wait()
         self.proxy.shutdown()
         self.proxy.server_close()
 
 
 _SAMPLE_RUN = pytest.StashKey[_SamplePublicationRun]()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel kills it when the test session's process dies, even
+    by SIGKILL (no teardown runs then), so no run is left writing dbt_project/target."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 @pytest.fixture(autouse=True, scope="session")

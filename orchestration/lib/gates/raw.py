@@ -479,13 +479,14 @@ AREA_CODE_COLUMNS = {"national": "country_code", "regional": "region_code", "loc
 
 
 def _uncoded_area_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
-    """Rows at a published level without the code their area is published under (a Regional row
-    with a blank region_code), counted per level with the first one. The suites' code checks pass
-    a blank cell; an LA left out this way is then missing from the geography gate's count."""
+    """Rows at a published level without the code their area is published under (Regional rows
+    of a file with no region_code column), counted per level with the lowest line. A blank cell
+    in a code column stops the suites' code checks; a missing column passes them unnoticed."""
     present = _table_columns(con, dataset)
     if "geographic_level" not in present:
         return []
-    levels = {level.lower() for level in (_levels(dataset) or AREA_CODE_COLUMNS)}
+    levels = _levels(dataset)
+    levels = set(AREA_CODE_COLUMNS) if levels is None else {level.lower() for level in levels}
     warnings = []
     for level, column in AREA_CODE_COLUMNS.items():
         if level not in levels:

@@ -1132,32 +1132,23 @@ def verify_briefings(published_db: Path, out_dir: Path, *, workers: int | None =
     with the mart: (briefings checked, numbers checked, mismatches). LA figures (``span.num``)
     are compared with ``fct_la_measure``, school figures (``span.school-num``) with the school
     mart they are tagged with. Many briefings are read in worker processes, as they are written
-    (default_workers); the mismatches are listed in the index's order either way."""
+    (default_workers); the mismatches are listed in the same order either way."""
     entries = json.loads((out_dir / "index.json").read_text(encoding="utf-8")).get("briefings", [])
-    workers = default_workers(len(entries)) if workers is None else max(1, workers)
-    if workers == 1:
+    workers = min(default_workers(len(entries)) if workers is None else workers, len(entries))
+    if workers <= 1:
         return _verify_entries(str(published_db), str(out_dir), entries)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    chunks = [entries[i::workers] for i in range(workers)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = list(pool.map(_verify_entries, [str(published_db)] * workers, [str(out_dir)] * workers, chunks))
-    problems_by_html = {}
-    for _, _, problems in parts:
-        for problem in problems:
-            problems_by_html.setdefault(problem.split(": ", 1)[0], []).append(problem)
-    order = [
-        name
-        for entry in entries
-        for period in entry.get("periods", [])
-        for name in (period.get("html"), period.get("docx"))
-        if name
-    ]
+    # contiguous shares, joined in order: the mismatches come out as one process lists them
+    size = -(-len(entries) // workers)
+    chunks = [entries[i : i + size] for i in range(0, len(entries), size)]
+    with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(_verify_entries, [str(published_db)] * len(chunks), [str(out_dir)] * len(chunks), chunks))
     return (
         sum(files for files, _, _ in parts),
         sum(numbers for _, numbers, _ in parts),
-        [problem for name in dict.fromkeys(order) for problem in problems_by_html.get(name, [])],
+        [problem for _, _, problems in parts for problem in problems],
     )
 
 
