@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config, items):
     # (_start_sample_publication): the light tests run meanwhile, then the files that read it
     # (whole, so their module fixtures are set up once), then the slow tier's heavy tests, which
     # thus never run beside the background run.
-    publication_files = {item.path for item in items if "sample_publication" in item.fixturenames}
+    publication_files = {item.path for item in items if _uses_sample_publication(item)}
 
     def group(item) -> int:
         if item.path in publication_files:
@@ -327,6 +327,7 @@ class _SamplePublicationRun:
             )
         threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
         self.returncode: int | None = None
+        self.stopped = False
 
     def wait(self) -> Path:
         if self.returncode is None:
@@ -344,6 +345,10 @@ class _SamplePublicationRun:
         return self.workdir
 
     def stop(self) -> None:
+        # Once only: after the wait its process group id may be another process's
+        if self.stopped:
+            return
+        self.stopped = True
         try:  # a session cut short: the run and everything it started
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -354,6 +359,17 @@ class _SamplePublicationRun:
 
 
 _SAMPLE_RUN = pytest.StashKey[_SamplePublicationRun]()
+
+
+def _uses_sample_publication(item: pytest.Item) -> bool:
+    return "sample_publication" in item.fixturenames
+
+
+def _sample_run(request, tmp_path_factory) -> _SamplePublicationRun:
+    """The session's one sample run, started by the first call."""
+    if _SAMPLE_RUN not in request.config.stash:
+        request.config.stash[_SAMPLE_RUN] = _SamplePublicationRun(tmp_path_factory.mktemp("sample_publication"))
+    return request.config.stash[_SAMPLE_RUN]
 
 
 def _die_with_parent() -> None:
@@ -370,8 +386,8 @@ def _start_sample_publication(request, tmp_path_factory, _no_env_file, _source_d
     """Starts the sample run before the first test when any selected test uses
     ``sample_publication``; a selection without one never starts it. (After the fixtures that set
     the environment the run inherits.)"""
-    if any("sample_publication" in item.fixturenames for item in request.session.items):
-        request.config.stash[_SAMPLE_RUN] = _SamplePublicationRun(tmp_path_factory.mktemp("sample_publication"))
+    if any(_uses_sample_publication(item) for item in request.session.items):
+        _sample_run(request, tmp_path_factory)
     yield
     if _SAMPLE_RUN in request.config.stash:
         request.config.stash[_SAMPLE_RUN].stop()
@@ -385,9 +401,7 @@ def sample_publication(request, tmp_path_factory) -> Path:
     briefing, exports, docs; a few seconds): this is the suite's only whole `make run`, and exit
     code 0 means none of them failed after the publication. Its console is kept in the workdir
     (CONSOLE_FILE, STDERR_FILE)."""
-    if _SAMPLE_RUN not in request.config.stash:  # e.g. requested through getfixturevalue
-        request.config.stash[_SAMPLE_RUN] = _SamplePublicationRun(tmp_path_factory.mktemp("sample_publication"))
-    return request.config.stash[_SAMPLE_RUN].wait()
+    return _sample_run(request, tmp_path_factory).wait()  # started already, unless reached by getfixturevalue
 
 
 # marts.fct_la_measure's contracted columns, in order (models/marts/core/_core__models.yml), as the

@@ -732,7 +732,7 @@ def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
     _, _, problems = render.verify_briefings(published_db, out)
     assert problems == ["wigan/2021-22.html: ks2_rwm_expected/all/202122 value shows '85%', the mart says '58%'"]
     # read by two worker processes (as for many briefings), the same numbers and mismatches, in
-    # the index's order whichever worker read them
+    # the order one process lists them
     st_helens = out / "st-helens/2021-22.html"
     html = st_helens.read_text(encoding="utf-8")
     tampered = re.sub(
