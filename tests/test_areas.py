@@ -150,8 +150,38 @@ def test_london_sub_regions_coded_as_london_agree_in_python_gate_sql_and_dbt():
     assert gate_sql == dbt == python
 
 
+LEVELS = ["National", "Regional", "Local authority", "LOCAL AUTHORITY", "Local authority district", "School", ""]
+
+
+def test_published_levels_agree_in_python_gate_and_dbt():
+    """Which EES levels are published, as what area and under which code and name column: the
+    long union (macro published_area) and the raw gate's uncoded-row warning read one rule."""
+    published = areas.published_levels()
+    assert {level: (a.area_level, a.code, a.name) for level, a in published.items()} == {
+        "national": ("national", "country_code", "country_name"),
+        "regional": ("regional", "region_code", "region_name"),
+        "local authority": ("local_authority", "old_la_code", "la_name"),
+    }
+    columns = "country_code, country_name, region_code, region_name, old_la_code, la_name"
+    row = "'E92000001', 'England', 'E12000001', 'North East', '841', 'Darlington'"
+    values = ", ".join(f"('{level}', {row})" for level in LEVELS)
+    dbt = duckdb.sql(
+        compile_inline(
+            "select {{ published_area('l', 'area_level') }}, {{ published_area('l', 'code') }}, "
+            f"{{{{ published_area('l', 'name') }}}} from (values {values}) as t(l, {columns})"
+        )
+    ).fetchall()
+    by_column = dict(zip(columns.split(", "), row.replace("'", "").split(", "), strict=True))
+    python = [
+        (a.area_level, by_column[a.code], by_column[a.name]) if (a := published.get(level.lower())) else (None,) * 3
+        for level in LEVELS
+    ]
+    assert dbt == python
+    assert python[2] == ("local_authority", "841", "Darlington") and python[4] == (None, None, None)
+
+
 def test_no_copy_of_the_area_rules_is_left():
-    """Region codes and the name-key patterns are written once (dbt_project.yml): SQL reads them
+    """Region codes, the name-key patterns and the published levels are written once (dbt_project.yml): SQL reads them
     through macros/areas.sql, Python through orchestration/lib/rules/areas.py. The sample generator
     (tools/sample_data) is left out: its geography is the synthetic data itself."""
     copies = []
@@ -160,6 +190,7 @@ def test_no_copy_of_the_area_rules_is_left():
     for path in [*sql, *python]:
         text = path.read_text(encoding="utf-8")
         quoted = [f"{q}{code}{q}" for code in ("E13000001", "E13000002", "E12000007") for q in "'\""]
-        if any(q in text for q in quoted) or "(city|county)" in text or "'[^a-z0-9]'" in text:
+        level_case = "when 'local authority' then" in text.lower()  # published_levels, written out again
+        if any(q in text for q in quoted) or "(city|county)" in text or "'[^a-z0-9]'" in text or level_case:
             copies.append(str(path.relative_to(REPO_ROOT)))
     assert copies == []

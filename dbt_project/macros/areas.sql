@@ -49,6 +49,17 @@
     else {{ code_expr }} end
 {%- endmacro %}
 
+{#- The area a row of an EES file is published as (vars.areas.published_levels): its area level
+    ('area_level'), code ('code') or name ('name') from its geographic level; NULL at a level that
+    is not published. -#}
+{% macro published_area(level_expr, part) -%}
+    case lower({{ level_expr }})
+        {%- for level, area in var('areas')['published_levels'].items() %}
+        when '{{ level | replace("'", "''") }}' then {{ "'" ~ area['area_level'] ~ "'" if part == 'area_level' else adapter.quote(area[part]) }}
+        {%- endfor %}
+    end
+{%- endmacro %}
+
 {#- An LA or region name reduced to what identifies it, so two spellings of one LA compare
     equal: 'St. Helens' = 'St Helens', 'Brighton & Hove' = 'Brighton and Hove', Ofsted's
     'Bristol, City of' and 'County Durham' = 'Bristol' and 'Durham' (vars.areas.name_key). -#}

@@ -380,21 +380,9 @@ with_area as (
 
     select
         *,
-        case lower(geographic_level)
-            when 'national' then 'national'
-            when 'regional' then 'regional'
-            when 'local authority' then 'local_authority'
-        end as area_level,
-        case lower(geographic_level)
-            when 'national' then country_code
-            when 'regional' then region_code
-            when 'local authority' then old_la_code
-        end as area_code,
-        case lower(geographic_level)
-            when 'national' then country_name
-            when 'regional' then region_name
-            when 'local authority' then la_name
-        end as area_name
+        {{ published_area('geographic_level', 'area_level') }} as area_level,
+        {{ published_area('geographic_level', 'code') }} as area_code,
+        {{ published_area('geographic_level', 'name') }} as area_name
     from matched
 
 ),

@@ -473,11 +473,6 @@ def _repeated_row_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list
     )
 
 
-# The code an area's rows are published under, per geographic level (int_ees_measure_values'
-# area_code): a row without it is left out of the publication.
-AREA_CODE_COLUMNS = {"national": "country_code", "regional": "region_code", "local authority": "old_la_code"}
-
-
 def _uncoded_area_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     """Rows at a published level without the code their area is published under (Regional rows
     of a file with no region_code column), counted per level with the lowest line. A blank cell
@@ -485,12 +480,14 @@ def _uncoded_area_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list
     present = _table_columns(con, dataset)
     if "geographic_level" not in present:
         return []
+    published = areas.published_levels()  # the code each level's rows are published under
     levels = _levels(dataset)
-    levels = set(AREA_CODE_COLUMNS) if levels is None else {level.lower() for level in levels}
+    levels = set(published) if levels is None else {level.lower() for level in levels}
     warnings = []
-    for level, column in AREA_CODE_COLUMNS.items():
+    for level, area in published.items():
         if level not in levels:
             continue
+        column = area.code
         count, example = con.execute(
             f"SELECT count(*), arg_min(_source_file || ' line ' || _row_number, _row_number) "
             f"FROM raw.{_quote(dataset)} WHERE lower(geographic_level) = ? AND trim(coalesce({_col(present, column)}, '')) = ''",

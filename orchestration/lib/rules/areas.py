@@ -48,6 +48,24 @@ def london_sub_regions() -> dict[str, str]:
     return dict(_rules()["london_sub_regions"])
 
 
+@dataclass(frozen=True)
+class PublishedLevel:
+    """An EES geographic level whose rows are published as areas (vars.areas.published_levels)."""
+
+    area_level: str  # what the marts call it: national, regional, local_authority
+    code: str  # the column holding the area's code
+    name: str  # the column holding the area's name
+
+
+def published_levels() -> dict[str, PublishedLevel]:
+    """EES geographic level, lower-cased -> the area its rows are published as, in the order the
+    registry lists them; as the macro ``published_area`` writes them into the long union."""
+    return {
+        str(level): PublishedLevel(str(a["area_level"]), str(a["code"]), str(a["name"]))
+        for level, a in _rules()["published_levels"].items()
+    }
+
+
 def english_regions() -> dict[str, str]:
     """Every region code an English area's row may carry (the nine, then London's sub-regions)."""
     return {**regions(), **london_sub_regions()}
