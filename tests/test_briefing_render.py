@@ -747,6 +747,20 @@ def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
     assert render.verify_briefings(published_db, out, workers=2) == one
 
 
+def test_the_check_sizes_its_pool_by_this_publications_briefings(published_db, tmp_path):
+    """Briefings carried forward from an earlier publication are listed in the index but not
+    checked, so they do not count towards the worker processes started to check the rest."""
+    out = tmp_path / "briefings"
+    render.write_briefings(published_db, out, "St. Helens, Wigan", charts=False)
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    current = index["publication_id"]
+    assert render._current_count(out, index["briefings"], current) == 2
+    page = out / "wigan/2021-22.html"
+    page.write_text(page.read_text(encoding="utf-8").replace(f"publication {current}", "publication earlier-one"))
+    assert render._current_count(out, index["briefings"], current) == 1
+    assert render.verify_briefings(published_db, out)[0] == 1  # the earlier one is skipped, as before
+
+
 @pytest.mark.slow  # reads the developer's own `make run` output, not the test session's: full tier
 def test_real_publication_if_present(tmp_path):
     """On the output of `make run` (skipped when there is none): St Helens' numbers read back."""
