@@ -1,6 +1,10 @@
 """Benchmark: wall time and peak memory of a full build (land, gates, dbt, publish).
 
-``make bench``: the bundled sample, as ``make run`` builds it (BENCH_RUNS=3 for more runs).
+``make bench``: the bundled sample, as ``make run`` builds it (BENCH_RUNS=3 for more runs), with
+where each run's time went, stage by stage, from the run's own Dagster event log: start-up, ingest,
+raw gates, dbt, mart gates, publication, each output and the output checks. The figure the issue
+above set a target for (``make run`` on the sample under 40 s) is the wall time; the part up to the
+publication is printed beside it.
 
 ``make bench-scale`` (BENCH_SCALE_ROWS=250000,1000000): the sample with its KS2 and KS4 timeseries
 files grown to that many rows each by characteristic rows (a synthetic breakdown of the headline
@@ -32,10 +36,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 GROWN = {"ks2": "raw/sample/ks2/ks2_la_timeseries.csv", "ks4": "raw/sample/ks4/ks4_la_timeseries.csv"}
 TARGET_RATIO = 3.0
 TARGET_RSS_MIB = 2048
+TARGET_RUN_SECONDS = 40  # `make run` on the sample, after install (the issue above)
 
 
-def build(workdir: Path, sources: Path | None = None, outputs: bool = True) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB of the largest process, fct_la_measure rows) of one build."""
+def build(
+    workdir: Path, sources: Path | None = None, outputs: bool = True, stage_times: list | None = None
+) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB of the largest process, fct_la_measure rows) of one build;
+    its stages (:func:`stages`) are appended to ``stage_times`` when given."""
     env = dict(os.environ)
     env.update(
         EDU_WAREHOUSE_DIR=str(workdir / "warehouse"),
@@ -54,7 +62,7 @@ def build(workdir: Path, sources: Path | None = None, outputs: bool = True) -> t
         "code = subprocess.run(sys.argv[1:]).returncode; "
         "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
     )
-    started = time.perf_counter()
+    started, launched = time.perf_counter(), time.time()
     completed = subprocess.run(
         [sys.executable, "-c", probe, sys.executable, "-m", "orchestration.cli", "run"],
         cwd=REPO_ROOT,
@@ -62,14 +70,70 @@ def build(workdir: Path, sources: Path | None = None, outputs: bool = True) -> t
         capture_output=True,
         text=True,
     )
-    elapsed = time.perf_counter() - started
+    elapsed, exited = time.perf_counter() - started, time.time()
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
         raise SystemExit(f"benchmark build failed with exit code {completed.returncode}")
+    if stage_times is not None:
+        stage_times.extend(stages(workdir / "dagster_home", launched, exited))
     peak_kib = int(next(line.split()[1] for line in completed.stdout.splitlines() if line.startswith("PEAK_KIB")))
     with duckdb.connect(str(workdir / "warehouse" / "education.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT count(*) FROM marts.fct_la_measure").fetchall()[0][0]
     return elapsed, peak_kib / 1024, rows
+
+
+def _stage_of(step_key: str, checked: dict[str, str], materialized: dict[str, str]) -> str:
+    """A step's stage: an asset step by the asset it writes (dbt's step also evaluates dbt's tests),
+    a check step by the layer it gates."""
+    if step_key not in materialized and step_key in checked:
+        return {"raw": "raw gates", "marts": "mart gates", "outputs": "output checks"}.get(
+            checked[step_key], f"{checked[step_key]} checks"
+        )
+    layer, _, name = materialized.get(step_key, step_key).partition("/")
+    if layer == "raw":
+        return "ingest"
+    if layer == "warehouse":
+        return "publish"
+    if layer == "outputs":
+        return name
+    return "dbt" if layer in ("reference", "staging", "intermediate", "marts") else step_key
+
+
+def stages(dagster_home: Path, launched: float, exited: float) -> list[tuple[str, float]]:
+    """(stage, seconds) in run order, from the one run in ``dagster_home``: the steps' own times
+    grouped by stage, with start-up (process launch to the first step: imports, the dbt manifest
+    check, Dagster's run start) and the end (last step to process exit: the closing summary).
+    ``launched`` and ``exited`` are epoch seconds."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    [run] = instance.get_runs(limit=1)
+    records = instance.all_logs(run.run_id)
+    checked: dict[str, str] = {}
+    materialized: dict[str, str] = {}
+    for record in records:
+        event = record.dagster_event
+        if event is None or record.step_key is None:
+            continue
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            checked[record.step_key] = event.asset_check_evaluation_data.asset_key.path[0]
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            materialized.setdefault(record.step_key, event.asset_key.to_user_string())
+    spans: dict[str, float] = {}
+    started: dict[str, float] = {}
+    first = last = None
+    for record in records:
+        kind = record.dagster_event.event_type_value if record.dagster_event else None
+        if kind == "STEP_START":
+            started[record.step_key] = record.timestamp
+            first = record.timestamp if first is None else first
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and record.step_key in started:
+            stage = _stage_of(record.step_key, checked, materialized)
+            spans[stage] = spans.get(stage, 0.0) + record.timestamp - started.pop(record.step_key)
+            last = record.timestamp
+    if first is None or last is None:
+        return []
+    return [("start-up", first - launched), *spans.items(), ("summary", exited - last)]
 
 
 def grow(source: Path, target: Path, rows: int) -> int:
@@ -192,6 +256,11 @@ def scale(sizes: list[int]) -> None:
     )
 
 
+def _index(times: list[tuple[str, float]], stage: str) -> int:
+    """Position of ``stage`` in ``times`` (the last position when it is missing)."""
+    return next((i for i, (name, _) in enumerate(times) if name == stage), len(times) - 1)
+
+
 def main() -> None:
     if "--scale" in sys.argv[1:]:
         sizes = [
@@ -205,11 +274,18 @@ def main() -> None:
     print(f"full build on the sample ({runs} run(s), in-process executor, {os.cpu_count()} cores)")
     for index in range(runs):
         with tempfile.TemporaryDirectory(prefix="edu-bench-") as tmp:
-            elapsed, peak_mib, _ = build(Path(tmp))
+            times: list[tuple[str, float]] = []
+            elapsed, peak_mib, _ = build(Path(tmp), stage_times=times)
             size = (Path(tmp) / "warehouse" / "education.duckdb").stat().st_size
         print(
             f"run {index + 1}: wall {elapsed:6.1f} s | peak RSS of largest process {peak_mib:7.1f} MiB"
             f" | published database {size / 1024 / 1024:.1f} MiB"
+        )
+        print("  " + " | ".join(f"{stage} {seconds:.1f}" for stage, seconds in times))
+        to_publication = sum(seconds for stage, seconds in times[: 1 + _index(times, "publish")])
+        print(
+            f"  start to publication {to_publication:.1f} s, outputs and summary {elapsed - to_publication:.1f} s;"
+            f" target for the whole run: {TARGET_RUN_SECONDS} s ({'met' if elapsed < TARGET_RUN_SECONDS else 'not met'})"
         )
 
 
