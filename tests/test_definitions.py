@@ -75,6 +75,85 @@ def test_no_dbt_adapter_is_opened_in_the_orchestrator():
     assert dbt_resource()._initialize_dbt_core_adapter(["build"]) is None
 
 
+class _Raw:
+    """A dbt event as dagster-dbt streams it: its JSON, and the Dagster events it converts to."""
+
+    def __init__(self, raw_event: dict, converted: list | None = None):
+        self.raw_event = raw_event
+        self.converted = converted or []
+
+    def to_default_asset_events(self, **_):
+        return iter(self.converted)
+
+
+def _report(unique_id: str, rows: int) -> _Raw:
+    from orchestration.defs.transform.dbt_log import RELATION_REPORT
+
+    message = RELATION_REPORT + json.dumps({"rows": rows, "columns": [["value", "DOUBLE"]]})
+    return _Raw({"info": {"name": "JinjaLogInfo", "msg": message}, "data": {"node_info": {"unique_id": unique_id}}})
+
+
+def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_path, monkeypatch):
+    """dbt's asset yields a model's materialization as soon as the model's post-hook has reported
+    its rows and columns and its column lineage is cached, with both as metadata; one without a
+    report, or whose lineage must be worked out, is held with its tests' results (a test's result
+    must follow the materialization it is evaluated against), and the others go on."""
+    from orchestration.defs.transform import assets
+    from orchestration.defs.transform.dbt_log import RELATION_REPORT
+    from orchestration.lib.transform import column_lineage
+
+    assert f"'{RELATION_REPORT}'" in (REPO_ROOT / "dbt_project/macros/report_relation.sql").read_text(encoding="utf-8")
+    nodes = {
+        f"model.p.{name}": {"unique_id": f"model.p.{name}", "resource_type": "model", "schema": "marts", "name": name}
+        for name in ("reported", "uncached", "unreported")
+    }
+    nodes["model.p.parent"] = {"resource_type": "model", "schema": "intermediate", "name": "parent"}
+    manifest = {"nodes": nodes, "sources": {}}
+    invocation = type(
+        "Invocation",
+        (),
+        {"manifest": manifest, "target_path": tmp_path, "dagster_dbt_translator": None, "project": None},
+    )()
+    lineage = {"value": [("model.p.parent", "value")]}
+    monkeypatch.setattr(
+        column_lineage, "cached_lineage", lambda m, t, c, uid, cache: lineage if uid == "model.p.reported" else None
+    )
+    context = type("Context", (), {"asset_key_for_output": lambda self, name: dg.AssetKey(["marts", name])})()
+    built = assets.BuiltAsReported(context, tmp_path / "none.duckdb")
+
+    def output(name: str) -> dg.Output:
+        return dg.Output(None, output_name=name, metadata={"unique_id": f"model.p.{name}"})
+
+    def check(name: str) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(asset_key=dg.AssetKey(["marts", name]), check_name=f"not_null_{name}", passed=True)
+
+    stream = [
+        _report("model.p.reported", 12),
+        _Raw({"info": {"name": "NodeFinished"}}, [output("reported"), check("reported")]),
+        _report("model.p.uncached", 7),
+        _Raw({"info": {"name": "NodeFinished"}}, [output("uncached"), output("unreported")]),
+        _Raw({"info": {"name": "NodeFinished"}}, [check("uncached"), check("unreported"), check("reported")]),
+    ]
+    ready = [
+        built.with_metadata(event, invocation)
+        for raw in stream
+        for event in built.events_of(raw, invocation)
+        if built.ready(event, invocation)
+    ]
+    assert [(type(e).__name__, getattr(e, "output_name", None) or e.asset_key.path[-1]) for e in ready] == [
+        ("Output", "reported"),
+        ("AssetCheckResult", "reported"),
+        ("AssetCheckResult", "reported"),
+    ]
+    assert ready[0].metadata["dagster/row_count"].value == 12
+    [dep] = ready[0].metadata["dagster/column_lineage"].value.deps_by_column["value"]
+    assert (dep.asset_key, dep.column_name) == (dg.AssetKey(["intermediate", "parent"]), "value")
+    held = [getattr(e, "output_name", None) or f"check {e.asset_key.path[-1]}" for e in built.held]
+    assert held == ["uncached", "unreported", "check uncached", "check unreported"]
+    assert built.rows == {"model.p.reported": 12, "model.p.uncached": 7}
+    assert built.columns[("marts", "uncached")] == {"value": "DOUBLE"}
+
+
 def test_descriptions_have_no_markup_the_ui_would_swallow():
     """`<la>` outside backticks renders as an empty HTML tag: "warehouse/briefings//.html"."""
     import re

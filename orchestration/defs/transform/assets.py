@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
 import contextlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,15 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.defs.transform.dbt_log import DbtProgress, dbt_errors, dbt_log, dbt_log_path, routed
+from orchestration.defs.transform.dbt_log import (
+    RELATION_REPORT,
+    DbtProgress,
+    dbt_errors,
+    dbt_log,
+    dbt_log_path,
+    routed,
+    without_reports,
+)
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
 from orchestration.lib.errors import DbtBuildError
 from orchestration.lib.sql import quote_identifier
@@ -72,47 +81,131 @@ translator = EducationDbtTranslator(settings=DagsterDbtTranslatorSettings(enable
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     settings = warehouse.settings()
     progress = DbtProgress(context, dbt_log_path(settings))
+    built = BuiltAsReported(context, settings.build_db)
     with dbt_log(settings, f"dbt build, run {context.run_id}") as sink:
         progress.start("build")
         invocation = None
-        # dbt holds the build database open until it exits, so row counts are read afterwards:
-        # the events are kept (the console shows progress as they come) and handed on in order.
-        events = []
         try:
             with contextlib.redirect_stdout(sink):
                 # --full-refresh: seeds are re-created, not truncated and refilled, so a seed
                 # that gained columns (a new catalogue column) loads into a build database an
                 # older version made. Every model is a table or view rebuilt anyway.
                 invocation = dbt.cli(["build", "--full-refresh", *dbt_vars(settings)], context=context)
-            for event in routed(invocation.stream(), sink):
-                progress.see(event)
-                events.append(event)
+            for raw in routed(invocation.stream_raw_events(), without_reports(sink)):
+                for event in built.events_of(raw, invocation):
+                    progress.see(event)
+                    if built.ready(event, invocation):
+                        yield built.with_metadata(event, invocation)
         except Exception as exc:
-            yield from events  # what was built before the failure is recorded as built
+            yield from built.held  # what was built before the failure is recorded as built
             said = dbt_errors(invocation.target_path if invocation is not None else None)
             progress.failed(exc, said)
             if said:
                 raise DbtBuildError("dbt build failed: " + "; ".join(said)) from exc
             raise
-    yield from _with_table_metadata(context, events, settings.build_db, invocation)
+    yield from _with_table_metadata(context, built.held, settings.build_db, invocation)
     progress.finish()
 
 
-def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_db, invocation) -> list:
-    """Each model's materialization with its row count (``dagster/row_count``) and column lineage
-    (``dagster/column_lineage``), as the UI shows for any asset. Both are read from the build
-    database once dbt has released it. Staging views are counted too: they read the raw tables
-    already in the build database, one row per source row."""
+class BuiltAsReported:
+    """Each model's materialization as dbt finishes it, while the build goes on: its row count
+    and columns come from the model's own post-hook (macros/report_relation.sql), logged into dbt's
+    event stream, because dbt holds the build database until it exits. Its column lineage comes from
+    the lineage cache (lib/transform/column_lineage.py). Storing the build's ~700 Dagster events then
+    overlaps dbt's work instead of following it. A model without a report, or whose lineage is not
+    cached (its SQL or inputs changed), is held with its tests' results and finished from the build
+    database once dbt has exited (_with_table_metadata): its tests must follow its materialization,
+    which they are evaluated against."""
+
+    def __init__(self, context: dg.AssetExecutionContext, build_db: Path):
+        self.context = context
+        # dbt's sources are the raw tables, there before dbt starts: their columns, for lineage
+        self.columns = _relation_columns(build_db)
+        self.rows: dict[str, int] = {}
+        self.cache = column_lineage.read_cache(_lineage_cache_path())
+        self.held: list = []
+        self._held_keys: set[dg.AssetKey] = set()
+        self._lineage: dict[str, dict] = {}
+
+    def events_of(self, raw, invocation) -> list:
+        """The Dagster events of one dbt event; a relation's report is taken in and yields none."""
+        info = raw.raw_event.get("info", {})
+        if info.get("name") == "JinjaLogInfo" and str(info.get("msg", "")).startswith(RELATION_REPORT):
+            unique_id = raw.raw_event.get("data", {}).get("node_info", {}).get("unique_id")
+            node = invocation.manifest["nodes"].get(unique_id)
+            if node is not None:
+                report = json.loads(info["msg"][len(RELATION_REPORT) :])
+                self.columns[column_lineage.relation_of(node)] = {name: kind for name, kind in report["columns"]}
+                self.rows[unique_id] = int(report["rows"])
+            return []
+        return list(
+            raw.to_default_asset_events(
+                manifest=invocation.manifest,
+                dagster_dbt_translator=invocation.dagster_dbt_translator,
+                context=self.context,
+                target_path=invocation.target_path,
+                project=invocation.project,
+            )
+        )
+
+    def ready(self, event, invocation) -> bool:
+        """Whether ``event`` can be yielded now; if not, it is held."""
+        if isinstance(event, dg.Output) and (unique_id := _unique_id(event)):
+            if unique_id in self.rows:
+                lineage = column_lineage.cached_lineage(
+                    invocation.manifest, Path(invocation.target_path), self.columns, unique_id, self.cache
+                )
+                if lineage is not None:
+                    self._lineage[unique_id] = lineage
+                    return True
+            self._held_keys.add(self.context.asset_key_for_output(event.output_name))
+        elif not isinstance(event, dg.AssetCheckResult) or event.asset_key not in self._held_keys:
+            return True
+        self.held.append(event)
+        return False
+
+    def with_metadata(self, event, invocation):
+        """A ready model's Output with its reported row count and cached column lineage."""
+        unique_id = _unique_id(event)
+        if unique_id is None or unique_id not in self.rows:
+            return event
+        metadata = {**event.metadata, "dagster/row_count": self.rows[unique_id]}
+        if lineage := self._lineage.get(unique_id):
+            metadata["dagster/column_lineage"] = _lineage_metadata(invocation.manifest, lineage)
+        return event.with_metadata(metadata)
+
+
+def _relation_columns(build_db) -> dict[tuple[str, str], dict[str, str]]:
+    """(schema, relation) -> {column: data type} of every table and view in the build database."""
     import duckdb
 
+    columns: dict[tuple[str, str], dict[str, str]] = {}
+    if not Path(build_db).exists():
+        return columns
     with duckdb.connect(str(build_db), read_only=True) as con:
-        # every table and view of the build, with its columns (for the lineage below)
-        columns: dict[tuple[str, str], dict[str, str]] = {}
         for schema, name, column, data_type in con.execute(
             "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
             "WHERE database_name = current_database() ORDER BY schema_name, table_name, column_index"
         ).fetchall():
             columns.setdefault((schema, name), {})[column] = data_type
+    return columns
+
+
+def _lineage_cache_path() -> Path:
+    return Path(dbt_project.project_dir) / "target" / column_lineage.CACHE_FILE
+
+
+def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_db, invocation) -> list:
+    """The held models' materializations (BuiltAsReported) with their row count
+    (``dagster/row_count``) and column lineage (``dagster/column_lineage``), read from the build
+    database once dbt has released it. Staging views are counted too: they read the raw tables
+    already in the build database, one row per source row."""
+    import duckdb
+
+    if not events:
+        return []
+    columns = _relation_columns(build_db)  # every relation of the build, for the lineage below
+    with duckdb.connect(str(build_db), read_only=True) as con:
         outputs = []
         for event in events:
             key = context.asset_key_for_output(event.output_name).path if isinstance(event, dg.Output) else None
@@ -136,27 +229,31 @@ def _with_column_lineage(context: dg.AssetExecutionContext, events: list, column
         Path(invocation.target_path),
         columns,
         models,
-        cache_path=Path(dbt_project.project_dir) / "target" / column_lineage.CACHE_FILE,
+        cache_path=_lineage_cache_path(),
         on_skip=lambda uid, why: context.log.debug(f"no column lineage for {uid}: {why}"),
     )
-    keyed = {}
-    for uid, deps in lineage.items():
-        keyed[uid] = dg.TableColumnLineage(
-            deps_by_column={
-                column: [
-                    dg.TableColumnDep(asset_key=asset_key_of(_node(manifest, parent)), column_name=parent_column)
-                    for parent, parent_column in parents
-                ]
-                for column, parents in deps.items()
-            }
-        )
     out = []
     for event in events:
         uid = _unique_id(event)
-        if uid in keyed:
-            event = event.with_metadata({**event.metadata, "dagster/column_lineage": keyed[uid]})
+        if uid in lineage:
+            event = event.with_metadata(
+                {**event.metadata, "dagster/column_lineage": _lineage_metadata(manifest, lineage[uid])}
+            )
         out.append(event)
     return out
+
+
+def _lineage_metadata(manifest: Mapping[str, Any], deps: dict) -> dg.TableColumnLineage:
+    """A model's lineage (column -> [(parent unique_id, parent column)]) as the UI shows it."""
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [
+                dg.TableColumnDep(asset_key=asset_key_of(_node(manifest, parent)), column_name=parent_column)
+                for parent, parent_column in parents
+            ]
+            for column, parents in deps.items()
+        }
+    )
 
 
 def _unique_id(event) -> str | None:

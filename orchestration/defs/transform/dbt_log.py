@@ -26,6 +26,9 @@ import dagster as dg
 from orchestration.lib.settings import Settings
 
 DBT_LOG_NAME = "dbt.log"
+# How each built relation's report starts in dbt's event stream (macros/report_relation.sql):
+# read by the dbt asset, kept out of dbt.log.
+RELATION_REPORT = "edu_relation "
 
 
 def dbt_log_path(settings: Settings) -> Path:
@@ -60,6 +63,28 @@ def dbt_log(settings: Settings, title: str, *, append: bool = False) -> Iterator
         handle.write(f"=== {title} ({stamp})\n")
         handle.flush()
         yield _Tee(handle, sys.stdout) if settings.log_level == "DEBUG" else handle
+
+
+class _WithoutReports(io.TextIOBase):
+    """``target`` without the lines of relation reports (dagster-dbt writes each line whole)."""
+
+    def __init__(self, target: IO[str]):
+        self.target = target
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not text.startswith(RELATION_REPORT):
+            self.target.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+def without_reports(sink: IO[str]) -> IO[str]:
+    return _WithoutReports(sink)
 
 
 def routed(events: Iterable, sink: IO[str]) -> Iterator:

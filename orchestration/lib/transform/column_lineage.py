@@ -156,6 +156,26 @@ def _write_cache(path: Path, cache: dict) -> None:
     os.replace(temporary, path)
 
 
+def read_cache(path: Path) -> dict:
+    """The lineage cache as :func:`column_lineage` keeps it (empty when there is none)."""
+    return _read_cache(path)
+
+
+def cached_lineage(
+    manifest: Mapping[str, Any], target_path: Path, columns: Columns, unique_id: str, cache: Mapping[str, Any]
+) -> Lineage | None:
+    """One model's lineage from ``cache`` (:func:`read_cache`) when nothing it depends on has
+    changed: {} for a node with none (a seed, a model sqlglot cannot follow); None when it has to
+    be worked out (:func:`column_lineage`)."""
+    if manifest["nodes"].get(unique_id, {}).get("resource_type") != "model":
+        return {}
+    job = _job(manifest, target_path, columns, unique_id)
+    if job is None:
+        return {}
+    hit = cache.get(job["key"])
+    return {c: [tuple(d) for d in deps] for c, deps in hit.items()} if isinstance(hit, dict) else None
+
+
 def column_lineage(
     manifest: Mapping[str, Any],
     target_path: Path,
