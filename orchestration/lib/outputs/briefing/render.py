@@ -609,6 +609,11 @@ def build_briefing(ctx: Context, la: dict) -> dict:
     """Everything the templates show for one LA."""
     published = ctx.published
     la_rows = published.by_la.get(la["old_la_code"], {})
+    # measure -> period -> its breakdowns the LA has: each section looks its measures up here
+    # rather than scanning every row of the LA once per measure
+    breakdowns_of: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for code, breakdown, period in la_rows:
+        breakdowns_of[code][period].add(breakdown)
     name = display_name(la["la_name"])
     sections, glance, vulnerable = [], [], []
     phase_codes: dict[str, list[str]] = defaultdict(list)
@@ -620,7 +625,10 @@ def build_briefing(ctx: Context, la: dict) -> dict:
         # the latest year with an all-pupils figure: DfE's children-in-need files carry later years of
         # their groups alone, and a section is written around the all-pupils figure
         periods = [
-            p for (c, b, p), r in la_rows.items() if c in codes and b == "all" and r["value_status"] in DATA_STATUSES
+            p
+            for c in codes
+            for p, breakdowns in breakdowns_of.get(c, {}).items()
+            if "all" in breakdowns and la_rows[(c, "all", p)]["value_status"] in DATA_STATUSES
         ]
         if not periods:
             continue
@@ -683,7 +691,7 @@ def build_briefing(ctx: Context, la: dict) -> dict:
                 }
             )
             for breakdown in sorted(
-                {b for (c, b, p) in la_rows if c == code and p == period},
+                breakdowns_of.get(code, {}).get(period, set()),
                 key=lambda b: (BREAKDOWN_ORDER.index(b) if b in BREAKDOWN_ORDER else 99, b),
             ):
                 r = wrap(la_rows[(code, breakdown, period)])
