@@ -97,7 +97,8 @@ def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_p
     """dbt's asset yields a model's materialization as soon as the model's post-hook has reported
     its rows and columns and its column lineage is cached, with both as metadata; one without a
     report, or whose lineage must be worked out, is held with its tests' results (a test's result
-    must follow the materialization it is evaluated against), and the others go on."""
+    must follow the materialization it is evaluated against) and with the models built from it
+    (Dagster takes a multi-asset's outputs in dependency order), and the others go on."""
     from orchestration.defs.transform import assets
     from orchestration.defs.transform.dbt_log import RELATION_REPORT
     from orchestration.lib.transform import column_lineage
@@ -105,8 +106,9 @@ def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_p
     assert f"'{RELATION_REPORT}'" in (REPO_ROOT / "dbt_project/macros/report_relation.sql").read_text(encoding="utf-8")
     nodes = {
         f"model.p.{name}": {"unique_id": f"model.p.{name}", "resource_type": "model", "schema": "marts", "name": name}
-        for name in ("reported", "uncached", "unreported")
+        for name in ("reported", "uncached", "unreported", "child")
     }
+    nodes["model.p.child"]["depends_on"] = {"nodes": ["model.p.uncached"]}
     nodes["model.p.parent"] = {"resource_type": "model", "schema": "intermediate", "name": "parent"}
     manifest = {"nodes": nodes, "sources": {}}
     invocation = type(
@@ -116,7 +118,7 @@ def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_p
     )()
     lineage = {"value": [("model.p.parent", "value")]}
     monkeypatch.setattr(
-        column_lineage, "cached_lineage", lambda m, t, c, uid, cache: lineage if uid == "model.p.reported" else None
+        column_lineage, "cached_lineage", lambda m, t, c, uid, cache: None if uid == "model.p.uncached" else lineage
     )
     context = type("Context", (), {"asset_key_for_output": lambda self, name: dg.AssetKey(["marts", name])})()
     built = assets.BuiltAsReported(context, tmp_path / "none.duckdb")
@@ -133,6 +135,10 @@ def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_p
         _report("model.p.uncached", 7),
         _Raw({"info": {"name": "NodeFinished"}}, [output("uncached"), output("unreported")]),
         _Raw({"info": {"name": "NodeFinished"}}, [check("uncached"), check("unreported"), check("reported")]),
+        # reported, its lineage cached, but built from a held model: held, as Dagster takes a
+        # multi-asset's outputs in dependency order only
+        _report("model.p.child", 3),
+        _Raw({"info": {"name": "NodeFinished"}}, [output("child")]),
     ]
     ready = [
         built.with_metadata(event, invocation)
@@ -149,8 +155,8 @@ def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_p
     [dep] = ready[0].metadata["dagster/column_lineage"].value.deps_by_column["value"]
     assert (dep.asset_key, dep.column_name) == (dg.AssetKey(["intermediate", "parent"]), "value")
     held = [getattr(e, "output_name", None) or f"check {e.asset_key.path[-1]}" for e in built.held]
-    assert held == ["uncached", "unreported", "check uncached", "check unreported"]
-    assert built.rows == {"model.p.reported": 12, "model.p.uncached": 7}
+    assert held == ["uncached", "unreported", "check uncached", "check unreported", "child"]
+    assert built.rows == {"model.p.reported": 12, "model.p.uncached": 7, "model.p.child": 3}
     assert built.columns[("marts", "uncached")] == {"value": "DOUBLE"}
 
 

@@ -125,6 +125,7 @@ class BuiltAsReported:
         self.cache = column_lineage.read_cache(_lineage_cache_path())
         self.held: list = []
         self._held_keys: set[dg.AssetKey] = set()
+        self._held_ids: set[str] = set()
         self._lineage: dict[str, dict] = {}
 
     def events_of(self, raw, invocation) -> list:
@@ -149,9 +150,11 @@ class BuiltAsReported:
         )
 
     def ready(self, event, invocation) -> bool:
-        """Whether ``event`` can be yielded now; if not, it is held."""
+        """Whether ``event`` can be yielded now; if not, it is held. A model whose parent is held
+        is held too: Dagster takes a multi-asset's outputs only in dependency order."""
         if isinstance(event, dg.Output) and (unique_id := _unique_id(event)):
-            if unique_id in self.rows:
+            parents = invocation.manifest["nodes"].get(unique_id, {}).get("depends_on", {}).get("nodes", [])
+            if unique_id in self.rows and not self._held_ids.intersection(parents):
                 lineage = column_lineage.cached_lineage(
                     invocation.manifest, Path(invocation.target_path), self.columns, unique_id, self.cache
                 )
@@ -159,6 +162,7 @@ class BuiltAsReported:
                     self._lineage[unique_id] = lineage
                     return True
             self._held_keys.add(self.context.asset_key_for_output(event.output_name))
+            self._held_ids.add(unique_id)
         elif not isinstance(event, dg.AssetCheckResult) or event.asset_key not in self._held_keys:
             return True
         self.held.append(event)
