@@ -2,9 +2,10 @@
 
 ``make bench``: the bundled sample, as ``make run`` builds it (BENCH_RUNS=3 for more runs), with
 where each run's time went, stage by stage, from the run's own Dagster event log: start-up, ingest,
-raw gates, dbt, mart gates, publication, each output and the output checks. The figure the issue
-above set a target for (``make run`` on the sample under 40 s) is the wall time; the part up to the
-publication is printed beside it.
+raw gates, dbt, mart gates, publication, each output and the output checks. The figure issue
+"One dataset registry; ingest and gates at DuckDB speed" set a target for (``make run`` on the
+sample under 40 s) is the wall time; the part up to the publication is printed beside it. In fresh
+folders the start-up includes dbt's parse and a new Dagster run history, as on a first run.
 
 ``make bench-scale`` (BENCH_SCALE_ROWS=250000,1000000): the sample with its KS2 and KS4 timeseries
 files grown to that many rows each by characteristic rows (a synthetic breakdown of the headline
@@ -36,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 GROWN = {"ks2": "raw/sample/ks2/ks2_la_timeseries.csv", "ks4": "raw/sample/ks4/ks4_la_timeseries.csv"}
 TARGET_RATIO = 3.0
 TARGET_RSS_MIB = 2048
-TARGET_RUN_SECONDS = 40  # `make run` on the sample, after install (the issue above)
+TARGET_RUN_SECONDS = 40  # `make run` on the sample, after install (the same issue)
 
 
 def build(
@@ -256,11 +257,6 @@ def scale(sizes: list[int]) -> None:
     )
 
 
-def _index(times: list[tuple[str, float]], stage: str) -> int:
-    """Position of ``stage`` in ``times`` (the last position when it is missing)."""
-    return next((i for i, (name, _) in enumerate(times) if name == stage), len(times) - 1)
-
-
 def main() -> None:
     if "--scale" in sys.argv[1:]:
         sizes = [
@@ -282,11 +278,14 @@ def main() -> None:
             f" | published database {size / 1024 / 1024:.1f} MiB"
         )
         print("  " + " | ".join(f"{stage} {seconds:.1f}" for stage, seconds in times))
-        to_publication = sum(seconds for stage, seconds in times[: 1 + _index(times, "publish")])
-        print(
-            f"  start to publication {to_publication:.1f} s, outputs and summary {elapsed - to_publication:.1f} s;"
-            f" target for the whole run: {TARGET_RUN_SECONDS} s ({'met' if elapsed < TARGET_RUN_SECONDS else 'not met'})"
-        )
+        stages_run = [stage for stage, _ in times]
+        if "publish" in stages_run:
+            to_publication = sum(seconds for _, seconds in times[: 1 + stages_run.index("publish")])
+            print(
+                f"  start to publication {to_publication:.1f} s, outputs and summary {elapsed - to_publication:.1f} s"
+            )
+        verdict = "met" if elapsed < TARGET_RUN_SECONDS else "not met"
+        print(f"  target for the whole run: {TARGET_RUN_SECONDS} s ({verdict})")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_p
         _Raw({"info": {"name": "NodeFinished"}}, [output("child")]),
     ]
     ready = [
-        built.with_metadata(event, invocation)
+        built.with_metadata(event)
         for raw in stream
         for event in built.events_of(raw, invocation)
         if built.ready(event, invocation)
@@ -157,6 +157,10 @@ def test_a_model_is_materialized_as_dbt_reports_it_or_held_until_dbt_exits(tmp_p
     held = [getattr(e, "output_name", None) or f"check {e.asset_key.path[-1]}" for e in built.held]
     assert held == ["uncached", "unreported", "check uncached", "check unreported", "child"]
     assert built.rows == {"model.p.reported": 12, "model.p.uncached": 7, "model.p.child": 3}
+    # finished after dbt exits (or on a failure) with the row counts already reported
+    counts = [e.metadata.get("dagster/row_count") for e in built.held_with_reported_rows()]
+    assert [c.value if c else None for c in counts] == [7, None, None, None, 3]
+    assert built.served() == ["model.p.reported"]
     assert built.columns[("marts", "uncached")] == {"value": "DOUBLE"}
 
 

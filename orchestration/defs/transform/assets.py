@@ -95,15 +95,15 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                 for event in built.events_of(raw, invocation):
                     progress.see(event)
                     if built.ready(event, invocation):
-                        yield built.with_metadata(event, invocation)
+                        yield built.with_metadata(event)
         except Exception as exc:
-            yield from built.held  # what was built before the failure is recorded as built
+            yield from built.held_with_reported_rows()  # what was built before the failure is recorded as built
             said = dbt_errors(invocation.target_path if invocation is not None else None)
             progress.failed(exc, said)
             if said:
                 raise DbtBuildError("dbt build failed: " + "; ".join(said)) from exc
             raise
-    yield from _with_table_metadata(context, built.held, settings.build_db, invocation)
+    yield from _with_table_metadata(context, built, settings.build_db, invocation)
     progress.finish()
 
 
@@ -126,18 +126,21 @@ class BuiltAsReported:
         self.held: list = []
         self._held_keys: set[dg.AssetKey] = set()
         self._held_ids: set[str] = set()
-        self._lineage: dict[str, dict] = {}
+        self._ready: dict[str, dict] = {}  # unique_id -> the metadata its Output was yielded with
 
     def events_of(self, raw, invocation) -> list:
         """The Dagster events of one dbt event; a relation's report is taken in and yields none."""
         info = raw.raw_event.get("info", {})
         if info.get("name") == "JinjaLogInfo" and str(info.get("msg", "")).startswith(RELATION_REPORT):
-            unique_id = raw.raw_event.get("data", {}).get("node_info", {}).get("unique_id")
-            node = invocation.manifest["nodes"].get(unique_id)
-            if node is not None:
+            try:
+                unique_id = raw.raw_event["data"]["node_info"]["unique_id"]
+                relation = column_lineage.relation_of(invocation.manifest["nodes"][unique_id])
                 report = json.loads(info["msg"][len(RELATION_REPORT) :])
-                self.columns[column_lineage.relation_of(node)] = {name: kind for name, kind in report["columns"]}
-                self.rows[unique_id] = int(report["rows"])
+                columns, rows = {name: kind for name, kind in report["columns"]}, int(report["rows"])
+            except (KeyError, TypeError, ValueError) as exc:  # its model is then finished when dbt exits
+                self.context.log.debug(f"a relation report was not read ({type(exc).__name__}: {exc})")
+                return []
+            self.columns[relation], self.rows[unique_id] = columns, rows
             return []
         return list(
             raw.to_default_asset_events(
@@ -150,17 +153,12 @@ class BuiltAsReported:
         )
 
     def ready(self, event, invocation) -> bool:
-        """Whether ``event`` can be yielded now; if not, it is held. A model whose parent is held
-        is held too: Dagster takes a multi-asset's outputs only in dependency order."""
+        """Whether ``event`` can be yielded now; if not, it is held."""
         if isinstance(event, dg.Output) and (unique_id := _unique_id(event)):
-            parents = invocation.manifest["nodes"].get(unique_id, {}).get("depends_on", {}).get("nodes", [])
-            if unique_id in self.rows and not self._held_ids.intersection(parents):
-                lineage = column_lineage.cached_lineage(
-                    invocation.manifest, Path(invocation.target_path), self.columns, unique_id, self.cache
-                )
-                if lineage is not None:
-                    self._lineage[unique_id] = lineage
-                    return True
+            metadata = self._metadata_now(unique_id, invocation)
+            if metadata is not None:
+                self._ready[unique_id] = metadata
+                return True
             self._held_keys.add(self.context.asset_key_for_output(event.output_name))
             self._held_ids.add(unique_id)
         elif not isinstance(event, dg.AssetCheckResult) or event.asset_key not in self._held_keys:
@@ -168,15 +166,44 @@ class BuiltAsReported:
         self.held.append(event)
         return False
 
-    def with_metadata(self, event, invocation):
+    def _metadata_now(self, unique_id: str, invocation) -> dict | None:
+        """The row count and column lineage of a model dbt has just built, or None to hold it: no
+        report, lineage not cached, or a parent held (Dagster takes a multi-asset's outputs only
+        in dependency order)."""
+        parents = invocation.manifest["nodes"].get(unique_id, {}).get("depends_on", {}).get("nodes", [])
+        if unique_id not in self.rows or self._held_ids.intersection(parents):
+            return None
+        try:
+            lineage = column_lineage.cached_lineage(
+                invocation.manifest, Path(invocation.target_path), self.columns, unique_id, self.cache
+            )
+            if lineage is None:
+                return None
+            metadata = {"dagster/row_count": self.rows[unique_id]}
+            if lineage:
+                metadata["dagster/column_lineage"] = _lineage_metadata(invocation.manifest, lineage)
+            return metadata
+        except Exception as exc:  # noqa: BLE001 - lineage is documentation: the model is finished when dbt exits
+            self.context.log.debug(f"{unique_id} is finished when dbt exits: {type(exc).__name__}: {exc}")
+            return None
+
+    def with_metadata(self, event):
         """A ready model's Output with its reported row count and cached column lineage."""
-        unique_id = _unique_id(event)
-        if unique_id is None or unique_id not in self.rows:
-            return event
-        metadata = {**event.metadata, "dagster/row_count": self.rows[unique_id]}
-        if lineage := self._lineage.get(unique_id):
-            metadata["dagster/column_lineage"] = _lineage_metadata(invocation.manifest, lineage)
-        return event.with_metadata(metadata)
+        metadata = self._ready.get(_unique_id(event))
+        return event.with_metadata({**event.metadata, **metadata}) if metadata else event
+
+    def held_with_reported_rows(self) -> list:
+        """The held events, each model's with the row count its post-hook reported."""
+        return [
+            e.with_metadata({**e.metadata, "dagster/row_count": self.rows[uid]})
+            if (uid := _unique_id(e)) in self.rows
+            else e
+            for e in self.held
+        ]
+
+    def served(self) -> list[str]:
+        """The models materialized as dbt built them, their lineage read from the cache."""
+        return list(self._ready)
 
 
 def _relation_columns(build_db) -> dict[tuple[str, str], dict[str, str]]:
@@ -199,13 +226,15 @@ def _lineage_cache_path() -> Path:
     return Path(dbt_project.project_dir) / "target" / column_lineage.CACHE_FILE
 
 
-def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_db, invocation) -> list:
+def _with_table_metadata(context: dg.AssetExecutionContext, built: BuiltAsReported, build_db, invocation) -> list:
     """The held models' materializations (BuiltAsReported) with their row count
-    (``dagster/row_count``) and column lineage (``dagster/column_lineage``), read from the build
-    database once dbt has released it. Staging views are counted too: they read the raw tables
-    already in the build database, one row per source row."""
+    (``dagster/row_count``, as reported, else counted) and column lineage
+    (``dagster/column_lineage``), read from the build database once dbt has released it. Staging
+    views are counted too: they read the raw tables already in the build database, one row per
+    source row."""
     import duckdb
 
+    events = built.held_with_reported_rows()
     if not events:
         return []
     columns = _relation_columns(build_db)  # every relation of the build, for the lineage below
@@ -213,18 +242,20 @@ def _with_table_metadata(context: dg.AssetExecutionContext, events: list, build_
         outputs = []
         for event in events:
             key = context.asset_key_for_output(event.output_name).path if isinstance(event, dg.Output) else None
-            if key and len(key) == 2 and tuple(key) in columns:
+            if key and len(key) == 2 and tuple(key) in columns and "dagster/row_count" not in event.metadata:
                 rows = con.execute(f"SELECT count(*) FROM {quote_identifier(key[0])}.{quote_identifier(key[1])}")
                 event = event.with_metadata({**event.metadata, "dagster/row_count": rows.fetchall()[0][0]})
             outputs.append(event)
     try:
-        return _with_column_lineage(context, outputs, columns, invocation)
+        return _with_column_lineage(context, outputs, columns, invocation, keep=built.served())
     except Exception as exc:  # noqa: BLE001 - lineage is documentation: it never fails a good build
         context.log.warning(f"column lineage left out of this run: {type(exc).__name__}: {exc}")
         return outputs
 
 
-def _with_column_lineage(context: dg.AssetExecutionContext, events: list, columns: dict, invocation) -> list:
+def _with_column_lineage(
+    context: dg.AssetExecutionContext, events: list, columns: dict, invocation, keep: list[str]
+) -> list:
     manifest = invocation.manifest
     built = [_unique_id(event) for event in events]
     models = [uid for uid in built if uid and manifest["nodes"].get(uid, {}).get("resource_type") == "model"]
@@ -234,6 +265,7 @@ def _with_column_lineage(context: dg.AssetExecutionContext, events: list, column
         columns,
         models,
         cache_path=_lineage_cache_path(),
+        keep=keep,
         on_skip=lambda uid, why: context.log.debug(f"no column lineage for {uid}: {why}"),
     )
     out = []

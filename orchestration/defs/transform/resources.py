@@ -44,8 +44,8 @@ class OfflineDbtCliResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args):
         """dagster-dbt opens a dbt adapter in this process before each dbt command (1.5 s the
         first time, 0.6 s after) for its fetch_row_counts and fetch_column_metadata, which this
-        project does not call: row counts and column lineage are read from the build database once
-        dbt has exited (defs/transform/assets.py). dbt itself runs as before, in its own process."""
+        project does not call: row counts come from each model's post-hook, column lineage from
+        the compiled SQL (defs/transform/assets.py). dbt itself runs as before, in its own process."""
         return None
 
 

@@ -3,10 +3,12 @@ from, shown in the Dagster UI's column lineage view (``dagster/column_lineage``)
 
 dagster-dbt can work this out while dbt runs (``fetch_column_metadata``), but it asks dbt's
 adapter for every parent's columns while dbt still holds the build database, and it runs
-sqlglot's whole optimizer once per column. Here the columns come from the finished build
-database, each model's compiled SQL is qualified once for all its columns, and the answer is
+sqlglot's whole optimizer once per column. Here the columns are those each model's
+post-hook reports as dbt builds it (macros/report_relation.sql), or the finished build
+database's, each model's compiled SQL is qualified once for all its columns, and the answer is
 kept in a cache keyed by what it depends on (the compiled SQL, the parents' columns and
-sqlglot's version), so a run only works out the models whose SQL or inputs changed.
+sqlglot's version), so a run only works out the models whose SQL or inputs changed (:func:`cached_lineage` reads
+one model's entry while dbt still runs).
 
 Lineage is documentation, never a gate: a model sqlglot cannot follow simply has no column
 lineage, and the reason goes to the log.
@@ -184,9 +186,11 @@ def column_lineage(
     cache_path: Path,
     workers: int = 2,
     on_skip: Callable[[str, str], None] | None = None,
+    keep: Iterable[str] = (),
 ) -> dict[str, Lineage]:
     """The lineage of each model in ``unique_ids`` that sqlglot can follow, from the cache where
-    nothing it depends on has changed."""
+    nothing it depends on has changed. ``keep``: models of the same build whose cached entries
+    (read with :func:`cached_lineage`) must outlive a prune of the cache."""
     jobs = [job for uid in unique_ids if (job := _job(manifest, target_path, columns, uid)) is not None]
     cache = _read_cache(cache_path)
     results: dict[str, Lineage] = {}
@@ -215,7 +219,8 @@ def column_lineage(
             if result:
                 results[unique_id] = result
         if len(cache) > CACHE_LIMIT:  # only models of today's SQL are kept once the cache grows large
-            live = {job["key"] for job in jobs}
+            kept = (_job(manifest, target_path, columns, uid) for uid in keep)
+            live = {job["key"] for job in [*jobs, *kept] if job is not None}
             cache = {k: v for k, v in cache.items() if k in live}
         _write_cache(cache_path, cache)
     return {uid: lineage for uid, lineage in results.items() if lineage}

@@ -1142,10 +1142,10 @@ def verify_briefings(published_db: Path, out_dir: Path, *, workers: int | None =
     mart they are tagged with. Many briefings are read in worker processes, as they are written
     (default_workers); the mismatches are listed in the same order either way."""
     index = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
-    entries = index.get("briefings", [])
-    if workers is None:  # sized by the briefings of this publication: the index lists earlier ones too
-        workers = default_workers(_current_count(out_dir, entries, index.get("publication_id")))
-    workers = min(workers, len(entries))
+    # the LAs with a briefing of this publication: the index lists earlier ones too, which the
+    # workers would only skip (each worker still checks every file's publication)
+    entries = _current_entries(out_dir, index.get("briefings", []), index.get("publication_id"))
+    workers = min(default_workers(len(entries)) if workers is None else workers, len(entries))
     if workers <= 1:
         return _verify_entries(str(published_db), str(out_dir), entries)
     import multiprocessing
@@ -1163,16 +1163,16 @@ def verify_briefings(published_db: Path, out_dir: Path, *, workers: int | None =
     )
 
 
-def _current_count(out_dir: Path, entries: list[dict], publication_id: str | None) -> int:
-    """How many briefings the index lists from ``publication_id``, read from each file's head
-    (its generator tag), not parsed: only to size the pool, so each worker still checks."""
+def _current_entries(out_dir: Path, entries: list[dict], publication_id: str | None) -> list[dict]:
+    """The index's LAs with a briefing of ``publication_id``, read from each file's head (its
+    generator tag), in the index's order."""
     tag = f'publication {publication_id}">'.encode()
-    count = 0
-    for entry in entries:
-        for period in entry.get("periods", []):
-            with (out_dir / period["html"]).open("rb") as handle:
-                count += tag in handle.read(4096)
-    return count
+
+    def current(period: dict) -> bool:
+        with (out_dir / period["html"]).open("rb") as handle:
+            return tag in handle.read(4096)
+
+    return [entry for entry in entries if any(current(period) for period in entry.get("periods", []))]
 
 
 def _verify_entries(published_db: str, out_dir: str, entries: list[dict]) -> tuple[int, int, list[str]]:
