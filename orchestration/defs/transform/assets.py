@@ -13,11 +13,11 @@ from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.transform.dbt_log import (
     RELATION_REPORT,
     DbtProgress,
+    WithoutReports,
     dbt_errors,
     dbt_log,
     dbt_log_path,
     routed,
-    without_reports,
 )
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
 from orchestration.lib.errors import DbtBuildError
@@ -91,7 +91,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                 # that gained columns (a new catalogue column) loads into a build database an
                 # older version made. Every model is a table or view rebuilt anyway.
                 invocation = dbt.cli(["build", "--full-refresh", *dbt_vars(settings)], context=context)
-            for raw in routed(invocation.stream_raw_events(), without_reports(sink)):
+            for raw in routed(invocation.stream_raw_events(), WithoutReports(sink)):
                 for event in built.events_of(raw, invocation):
                     progress.see(event)
                     if built.ready(event, invocation):

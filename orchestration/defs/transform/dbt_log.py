@@ -65,7 +65,7 @@ def dbt_log(settings: Settings, title: str, *, append: bool = False) -> Iterator
         yield _Tee(handle, sys.stdout) if settings.log_level == "DEBUG" else handle
 
 
-class _WithoutReports(io.TextIOBase):
+class WithoutReports(io.TextIOBase):
     """``target`` without the lines of relation reports (dagster-dbt writes each line whole)."""
 
     def __init__(self, target: IO[str]):
@@ -81,10 +81,6 @@ class _WithoutReports(io.TextIOBase):
 
     def flush(self) -> None:
         self.target.flush()
-
-
-def without_reports(sink: IO[str]) -> IO[str]:
-    return _WithoutReports(sink)
 
 
 def routed(events: Iterable, sink: IO[str]) -> Iterator:

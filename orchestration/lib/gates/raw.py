@@ -481,8 +481,8 @@ def _uncoded_area_warnings(con: duckdb.DuckDBPyConnection, dataset: str) -> list
     if "geographic_level" not in present:
         return []
     published = areas.published_levels()  # the code each level's rows are published under
-    levels = _levels(dataset)
-    levels = set(published) if levels is None else {level.lower() for level in levels}
+    registered = _levels(dataset)
+    levels = set(published) if registered is None else {level.lower() for level in registered}
     warnings = []
     for level, area in published.items():
         if level not in levels:

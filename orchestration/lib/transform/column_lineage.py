@@ -7,8 +7,8 @@ sqlglot's whole optimizer once per column. Here the columns are those each model
 post-hook reports as dbt builds it (macros/report_relation.sql), or the finished build
 database's, each model's compiled SQL is qualified once for all its columns, and the answer is
 kept in a cache keyed by what it depends on (the compiled SQL, the parents' columns and
-sqlglot's version), so a run only works out the models whose SQL or inputs changed (:func:`cached_lineage` reads
-one model's entry while dbt still runs).
+sqlglot's version), so a run only works out the models whose SQL or inputs changed
+(:func:`cached_lineage` reads one model's entry while dbt still runs).
 
 Lineage is documentation, never a gate: a model sqlglot cannot follow simply has no column
 lineage, and the reason goes to the log.
@@ -141,7 +141,8 @@ def _safe_lineage(job: Mapping[str, Any]) -> tuple[str, Lineage | None, str | No
         return job["unique_id"], None, f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
-def _read_cache(path: Path) -> dict:
+def read_cache(path: Path) -> dict:
+    """The lineage cache (empty when there is none or it cannot be read)."""
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -158,11 +159,6 @@ def _write_cache(path: Path, cache: dict) -> None:
     os.replace(temporary, path)
 
 
-def read_cache(path: Path) -> dict:
-    """The lineage cache as :func:`column_lineage` keeps it (empty when there is none)."""
-    return _read_cache(path)
-
-
 def cached_lineage(
     manifest: Mapping[str, Any], target_path: Path, columns: Columns, unique_id: str, cache: Mapping[str, Any]
 ) -> Lineage | None:
@@ -174,7 +170,11 @@ def cached_lineage(
     job = _job(manifest, target_path, columns, unique_id)
     if job is None:
         return {}
-    hit = cache.get(job["key"])
+    return _from_cache(cache.get(job["key"]))
+
+
+def _from_cache(hit) -> Lineage | None:
+    """A cache entry as a model's lineage (its pairs back to tuples); None for no entry."""
     return {c: [tuple(d) for d in deps] for c, deps in hit.items()} if isinstance(hit, dict) else None
 
 
@@ -192,13 +192,13 @@ def column_lineage(
     nothing it depends on has changed. ``keep``: models of the same build whose cached entries
     (read with :func:`cached_lineage`) must outlive a prune of the cache."""
     jobs = [job for uid in unique_ids if (job := _job(manifest, target_path, columns, uid)) is not None]
-    cache = _read_cache(cache_path)
+    cache = read_cache(cache_path)
     results: dict[str, Lineage] = {}
     todo = []
     for job in jobs:
-        hit = cache.get(job["key"])
-        if isinstance(hit, dict):
-            results[job["unique_id"]] = {c: [tuple(d) for d in deps] for c, deps in hit.items()}
+        hit = _from_cache(cache.get(job["key"]))
+        if hit is not None:
+            results[job["unique_id"]] = hit
         else:
             todo.append(job)
     if todo:
