@@ -115,23 +115,23 @@ def run() -> int:
 def _run_locked(settings) -> int:
     # The dbt assets are defined from the manifest: it must match the models on disk.
     prepare(always=False)
-    import dagster as dg
-
     from orchestration.definitions import defs
+    from orchestration.lib import run_history
     from orchestration.lib.alerts import ALERTED_TAG
 
     print(f"sources: {settings.sources_file}\nwarehouse: {settings.published_db}", flush=True)
     job = refresh_job(defs, settings.run_outputs)
-    instance = dg.DagsterInstance.get()
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        # this command sends the run's failure alert itself; the UI's sensor leaves the run alone
-        tags={ALERTED_TAG: "make run"},
-        # The console logger (orchestration/defs/console.py) shows progress at INFO, every event at DEBUG.
-        run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
-    )
-    records = instance.all_logs(result.run_id)
+    # DAGSTER_HOME's instance, its run history written through open connections (lib/run_history.py)
+    with run_history.open_instance(Path(os.environ["DAGSTER_HOME"])) as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            # this command sends the run's failure alert itself; the UI's sensor leaves the run alone
+            tags={ALERTED_TAG: "make run"},
+            # The console logger (orchestration/defs/console.py) shows progress at INFO, every event at DEBUG.
+            run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
+        )
+        records = instance.all_logs(result.run_id)
     text, code = report(records, settings)
     if not result.success:  # before the summary, which stays the console's last word
         _alert(records, result.run_id, settings)
