@@ -178,3 +178,27 @@ def test_timestamps_are_excel_dates(exported, tmp_path, monkeypatch):
     run = exports.export_published(published, tmp_path / "exports2", None)
     sheet = openpyxl.load_workbook(run.workbook)["publications"]
     assert sheet["B2"].value == dt.datetime(2025, 12, 1, 9, 30)
+
+
+def test_a_large_workbook_is_written_in_its_own_process_cell_for_cell_as_inline(tmp_path, monkeypatch):
+    """Past exports.WORKBOOK_PROCESS_CELLS the workbook is written in a worker process beside the
+    Parquet and CSV files: the same sheets and cells, and its errors still name file, table and cell."""
+    published = _publication(tmp_path / "education.duckdb")
+    inline = exports.export_published(published, tmp_path / "inline", None)
+    monkeypatch.setattr(exports, "WORKBOOK_PROCESS_CELLS", 0)
+    worker = exports.export_published(published, tmp_path / "worker", None)
+
+    def cells(path):
+        workbook = openpyxl.load_workbook(path)
+        return {name: [[c.value for c in row] for row in workbook[name].iter_rows()] for name in workbook.sheetnames}
+
+    assert cells(worker.workbook) == cells(inline.workbook)
+    assert len(cells(worker.workbook)["dim_local_authority"]) == 1 + len(HOSTILE_NAMES) + 3
+    written = json.loads(worker.dictionary.read_text(encoding="utf-8"))
+    assert {t["table"]: t["xlsx_sheets"] for t in written["tables"]}["marts.mart_key_stage_2"] == ["mart_key_stage_2"]
+
+    with duckdb.connect(str(published)) as con:  # a cell too long for Excel, in a table the workbook holds
+        con.execute("UPDATE marts.dim_local_authority SET la_name = repeat('x', 40000) WHERE old_la_code = '201'")
+    with pytest.raises(ValueError, match=r"education.xlsx: marts.dim_local_authority: row \d+, column la_name"):
+        exports.export_published(published, tmp_path / "worker", None)
+    assert cells(tmp_path / "worker" / spreadsheets.WORKBOOK_NAME) == cells(inline.workbook)  # the last export stays

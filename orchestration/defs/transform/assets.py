@@ -22,7 +22,7 @@ from orchestration.defs.transform.dbt_log import (
 from orchestration.defs.transform.resources import dbt_project, dbt_vars
 from orchestration.lib.errors import DbtBuildError
 from orchestration.lib.sql import quote_identifier
-from orchestration.lib.transform import column_lineage
+from orchestration.lib.transform import column_lineage, invocations
 
 
 def asset_key_of(node: Mapping[str, Any]) -> dg.AssetKey | None:
@@ -82,6 +82,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     settings = warehouse.settings()
     progress = DbtProgress(context, dbt_log_path(settings))
     built = BuiltAsReported(context, settings.build_db)
+    # earlier builds' target folders: this build's makes the newest KEEP
+    invocations.prune(Path(dbt_project.project_dir) / "target", context.op.name, keep=invocations.KEEP - 1)
     with dbt_log(settings, f"dbt build, run {context.run_id}") as sink:
         progress.start("build")
         invocation = None

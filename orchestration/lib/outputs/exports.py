@@ -12,13 +12,16 @@ Folders (briefings, docs) are swapped whole with :func:`replace_directory`.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import errno
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,12 +201,61 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str):
     raise RuntimeError("this DuckDB cannot return Arrow tables")
 
 
-def export_published(published_db: Path, out_dir: Path, manifest_path: Path | None = None) -> ExportRun:
-    """One Parquet per published table plus the data dictionary, swapped into ``out_dir`` file
-    by file; exports of tables no longer published are removed afterwards."""
+def _write_tables(con: duckdb.DuckDBPyConnection, dictionary: dict, stage: Path) -> dict[str, Path]:
+    """Each table of ``dictionary`` as Parquet (column descriptions in its field metadata) and CSV
+    in ``stage``; table -> its Parquet file. Adds each entry's csv_file and columns' parquet_type."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    staged: dict[str, Path] = {}
+    for entry in dictionary["tables"]:
+        schema, table = entry["table"].split(".", 1)
+        arrow = _arrow(con, f'SELECT * FROM "{schema}"."{table}"')
+        descriptions = {c["name"]: c["description"] for c in entry["columns"]}
+        fields = [
+            f.with_metadata({b"description": descriptions[f.name].encode()}) if descriptions.get(f.name) else f
+            for f in arrow.schema
+        ]
+        metadata = {b"table": entry["table"].encode()}
+        if entry["description"]:
+            metadata[b"description"] = entry["description"].encode()
+        if entry["grain"]:
+            metadata[b"grain"] = entry["grain"].encode()
+        arrow = arrow.cast(pa.schema(fields, metadata=metadata))
+        for column, arrow_field in zip(entry["columns"], arrow.schema):
+            column["parquet_type"] = str(arrow_field.type)
+        path = stage / entry["file"]
+        pq.write_table(arrow, path, compression="zstd")
+        staged[entry["table"]] = path
+        entry["csv_file"] = f"{entry['table']}.csv"
+        spreadsheets.write_csv(con, schema, table, stage / entry["csv_file"])
+    return staged
+
+
+# A workbook of more cells than this is written in a process of its own (spawning one costs ~1 s).
+WORKBOOK_PROCESS_CELLS = 250_000
+
+
+def _write_files(
+    con: duckdb.DuckDBPyConnection, published_db: Path, dictionary: dict, stage: Path
+) -> tuple[dict[str, Path], dict[str, list[str]]]:
+    """The Parquet and CSV files (_write_tables) and the workbook, in ``stage``."""
+    workbook = stage / spreadsheets.WORKBOOK_NAME
+    if spreadsheets.workbook_cells(dictionary) < WORKBOOK_PROCESS_CELLS:
+        return _write_tables(con, dictionary, stage), spreadsheets.write_workbook(con, dictionary, workbook)
+    # The workbook is written cell by cell in Python (7 s on the sample), beside the Parquet and
+    # CSV files that pyarrow and DuckDB write: in another process, as a thread would contend with
+    # them for the GIL. It gets a copy of the dictionary, which _write_tables goes on adding to.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        sheets = pool.submit(
+            spreadsheets.write_workbook_of, str(published_db), copy.deepcopy(dictionary), str(workbook)
+        )
+        return _write_tables(con, dictionary, stage), sheets.result()
+
+
+def export_published(published_db: Path, out_dir: Path, manifest_path: Path | None = None) -> ExportRun:
+    """One Parquet per published table plus the data dictionary, swapped into ``out_dir`` file
+    by file; exports of tables no longer published are removed afterwards."""
     if not published_db.exists():
         raise FileNotFoundError(f"no published database at {published_db}: run `make run` first")
     stage = staging_dir(out_dir)
@@ -211,29 +263,7 @@ def export_published(published_db: Path, out_dir: Path, manifest_path: Path | No
         with duckdb.connect(str(published_db), read_only=True) as con:
             con.execute("SET enable_progress_bar = false")
             dictionary = data_dictionary(con, manifest_path)
-            staged: dict[str, Path] = {}
-            for entry in dictionary["tables"]:
-                schema, table = entry["table"].split(".", 1)
-                arrow = _arrow(con, f'SELECT * FROM "{schema}"."{table}"')
-                descriptions = {c["name"]: c["description"] for c in entry["columns"]}
-                fields = [
-                    f.with_metadata({b"description": descriptions[f.name].encode()}) if descriptions.get(f.name) else f
-                    for f in arrow.schema
-                ]
-                metadata = {b"table": entry["table"].encode()}
-                if entry["description"]:
-                    metadata[b"description"] = entry["description"].encode()
-                if entry["grain"]:
-                    metadata[b"grain"] = entry["grain"].encode()
-                arrow = arrow.cast(pa.schema(fields, metadata=metadata))
-                for column, arrow_field in zip(entry["columns"], arrow.schema):
-                    column["parquet_type"] = str(arrow_field.type)
-                path = stage / entry["file"]
-                pq.write_table(arrow, path, compression="zstd")
-                staged[entry["table"]] = path
-                entry["csv_file"] = f"{entry['table']}.csv"
-                spreadsheets.write_csv(con, schema, table, stage / entry["csv_file"])
-            sheets = spreadsheets.write_workbook(con, dictionary, stage / spreadsheets.WORKBOOK_NAME)
+            staged, sheets = _write_files(con, published_db, dictionary, stage)
             for entry in dictionary["tables"]:
                 entry["xlsx_sheets"] = sheets.get(entry["table"], [])
         dictionary_path = stage / DICTIONARY_NAME

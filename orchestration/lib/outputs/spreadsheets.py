@@ -183,6 +183,18 @@ def write_workbook(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path)
     return placed
 
 
+def workbook_cells(dictionary: dict) -> int:
+    """Cells the workbook of ``dictionary`` holds (rows times columns of its tables)."""
+    return sum(len(e["columns"]) * e["rows"] for e in dictionary["tables"] if e["table"] not in CSV_ONLY)
+
+
+def write_workbook_of(published_db: str, dictionary: dict, path: str) -> dict[str, list[str]]:
+    """write_workbook from the database at ``published_db`` (a worker process's own connection)."""
+    with duckdb.connect(published_db, read_only=True) as con:
+        con.execute("SET enable_progress_bar = false")
+        return write_workbook(con, dictionary, Path(path))
+
+
 def _write_readme(sheet, dictionary: dict, placed: dict[str, list[str]], formats: dict) -> None:
     bold = formats["bold"]
     publication = dictionary.get("publication") or {}

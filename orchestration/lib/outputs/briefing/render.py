@@ -231,10 +231,13 @@ class Published:
         return self._slugs[la["old_la_code"]]
 
 
-def load_published(path: Path) -> Published:
+def load_published(path: Path, *, facts: bool = True) -> Published:
+    """What the briefings read from the publication at ``path``; with ``facts=False`` only its LAs
+    and its publication record (what the process that shares the LAs out among workers needs: the
+    facts are ~200,000 rows, seconds to read)."""
     with duckdb.connect(str(path), read_only=True) as con:
         con.execute("SET enable_progress_bar = false")
-        facts = _rows(con, "SELECT * FROM marts.fct_la_measure")
+        rows = _rows(con, "SELECT * FROM marts.fct_la_measure") if facts else []
         measures = {(r["measure_code"], r["breakdown"]): r for r in _rows(con, "SELECT * FROM marts.dim_measure")}
         if _has_table(con, "marts", "dim_local_authority"):
             # a publication made before dim_local_authority had latest_time_period reads it as unknown
@@ -257,7 +260,7 @@ def load_published(path: Path) -> Published:
                 "max(time_period) AS latest_time_period FROM marts.fct_la_measure GROUP BY old_la_code",
             )
         national_previous = {}
-        if _has_table(con, "marts", "fct_area_measure"):
+        if facts and _has_table(con, "marts", "fct_area_measure"):
             for r in _rows(
                 con,
                 "SELECT measure_code, breakdown, time_period, previous_time_period FROM marts.fct_area_measure "
@@ -272,14 +275,14 @@ def load_published(path: Path) -> Published:
                 "ORDER BY published_at DESC LIMIT 1",
             )
             publication = found[0] if found else {}
-        schools = schools_module.load_school_data(con, _rows, _has_table)
+        schools = schools_module.load_school_data(con, _rows, _has_table) if facts else SchoolData()
         ranges = {}
-        if _has_table(con, "marts", "fct_band_thresholds"):  # publications before it have none
+        if facts and _has_table(con, "marts", "fct_band_thresholds"):  # publications before it have none
             for r in _rows(con, "SELECT * FROM marts.fct_band_thresholds"):
                 ranges[(r["measure_code"], r["breakdown"], r["time_period"])] = r
     by_la: dict[str, dict] = defaultdict(dict)
     by_measure: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for row in facts:
+    for row in rows:
         # the range of the LA's band, as LAIT shows it beside the band
         band = row["quartile_band"]
         thresholds = ranges.get((row["measure_code"], row["breakdown"], row["time_period"]))
@@ -954,7 +957,8 @@ def write_briefings(
     started = time.perf_counter()
     if not published_db.exists():
         raise FileNotFoundError(f"no published database at {published_db}: run `make run` first")
-    published = load_published(published_db)
+    # the LAs and publication first: the facts are read here only when no worker will read them
+    published = load_published(published_db, facts=False)
     selected = select_las(published.las, las_spec)
     provenance = {
         "publication_id": published.publication.get("publication_id"),
@@ -967,7 +971,7 @@ def write_briefings(
     done = _Written()
     try:
         if workers == 1:
-            done = _write_las(published, stage, selected, provenance, charts, progress)
+            done = _write_las(load_published(published_db), stage, selected, provenance, charts, progress)
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
