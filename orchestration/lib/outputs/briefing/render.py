@@ -231,13 +231,19 @@ class Published:
         return self._slugs[la["old_la_code"]]
 
 
-def load_published(path: Path, *, facts: bool = True) -> Published:
+def load_published(path: Path, *, facts: bool = True, la_codes: list[str] | None = None) -> Published:
     """What the briefings read from the publication at ``path``; with ``facts=False`` only its LAs
     and its publication record (what the process that shares the LAs out among workers needs: the
-    facts are ~200,000 rows, seconds to read)."""
+    facts are ~200,000 rows, seconds to read). With ``la_codes``, the facts of those LAs only
+    (``by_measure`` then holds only theirs: enough to check their briefings, not to write them)."""
     with duckdb.connect(str(path), read_only=True) as con:
         con.execute("SET enable_progress_bar = false")
-        rows = _rows(con, "SELECT * FROM marts.fct_la_measure") if facts else []
+        if not facts:
+            rows = []
+        elif la_codes is None:
+            rows = _rows(con, "SELECT * FROM marts.fct_la_measure")
+        else:
+            rows = _rows(con, "SELECT * FROM marts.fct_la_measure WHERE list_contains(?, old_la_code)", [la_codes])
         measures = {(r["measure_code"], r["breakdown"]): r for r in _rows(con, "SELECT * FROM marts.dim_measure")}
         if _has_table(con, "marts", "dim_local_authority"):
             # a publication made before dim_local_authority had latest_time_period reads it as unknown
@@ -1181,7 +1187,7 @@ def _current_entries(out_dir: Path, entries: list[dict], publication_id: str | N
 
 def _verify_entries(published_db: str, out_dir: str, entries: list[dict]) -> tuple[int, int, list[str]]:
     """verify_briefings for these entries of the index (a worker's share)."""
-    published = load_published(Path(published_db))
+    published = load_published(Path(published_db), la_codes=[entry["old_la_code"] for entry in entries])
     out = Path(out_dir)
     phases = {code: m.get("phase") for (code, breakdown), m in published.measures.items() if breakdown == "all"}
     current = published.publication.get("publication_id")
