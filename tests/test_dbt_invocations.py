@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from orchestration.lib.transform import invocations
 
@@ -28,3 +29,15 @@ def test_only_the_newest_invocation_folders_of_the_op_stay(tmp_path):
         "manifest.json",
     ]
     assert invocations.prune(tmp_path, "dbt_models", keep=2) == []
+
+
+def test_a_recent_folder_is_kept_whatever_its_rank(tmp_path):
+    """Another warehouse's run may still read its build's folder (its dbt docs step): an hour's grace."""
+    now = time.time()
+    for n, age in enumerate([30, 7200, 60]):  # seconds ago
+        folder = tmp_path / f"dbt_models-{n:07d}-x"
+        folder.mkdir()
+        os.utime(folder, (now - age, now - age))
+    removed = invocations.prune(tmp_path, "dbt_models", keep=1)
+    assert removed == [tmp_path / "dbt_models-0000001-x"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-0000000-x", "dbt_models-0000002-x"]

@@ -3,6 +3,8 @@ stock SQLite storage writes, through one open connection per database instead of
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
@@ -56,6 +58,33 @@ def test_a_run_is_stored_through_two_open_connections_and_read_back_by_stock_dag
     assert [execution.run_id for execution in check.values()] == [result.run_id]
 
 
+def test_the_ui_follows_a_run_as_its_events_are_stored(tmp_path):
+    """The UI watches a run's database file for changes (Dagster's stock SQLite watcher); an open
+    connection keeps new events in the WAL file beside it, so each stored event must still show
+    there while the run is going on, not only once the run's connection closes."""
+    import time
+
+    from dagster._core.events.log import EventLogEntry
+
+    home = _home(tmp_path)
+    run_id = "abcdef12-0000-4000-8000-000000000000"
+
+    def entry(n: int) -> EventLogEntry:
+        return EventLogEntry(error_info=None, level=20, user_message=f"event {n}", run_id=run_id, timestamp=time.time())
+
+    with run_history.open_instance(home) as writer, dg.DagsterInstance.from_config(str(home)) as ui:
+        writer.event_log_storage.store_event(entry(0))
+        seen: list[str] = []
+        ui.event_log_storage.watch(run_id, None, lambda event, _cursor: seen.append(event.user_message))
+        for n in range(1, 6):
+            writer.event_log_storage.store_event(entry(n))
+        deadline = time.monotonic() + 60  # the watcher's thread may be slow on a loaded machine
+        while len(seen) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen == [f"event {n}" for n in range(6)]
+        assert writer.event_log_storage._engines  # the connection is still open: the UI read it live
+
+
 def test_connections_are_closed_with_the_instance_and_before_a_wipe(tmp_path):
     home = _home(tmp_path)
     instance = run_history.open_instance(home)
@@ -75,6 +104,14 @@ def test_only_a_few_databases_stay_open(tmp_path):
         for _ in range(run_history.PooledSqliteEventLogStorage.OPEN_DATABASES + 2):
             JOB.execute_in_process(instance=instance)
         assert len(instance.event_log_storage._engines) == run_history.PooledSqliteEventLogStorage.OPEN_DATABASES
+
+
+def test_dagster_home_is_checked_as_dagster_checks_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(dg.DagsterInvariantViolationError, match="must be an absolute path"):
+        run_history.open_instance(Path("relative_home"))
+    with pytest.raises(dg.DagsterInvariantViolationError, match="is not a directory"):
+        run_history.open_instance(tmp_path / "missing")
 
 
 def test_a_configured_storage_is_used_as_configured(tmp_path):
