@@ -209,18 +209,23 @@ class BuiltAsReported:
 
 
 def _relation_columns(build_db) -> dict[tuple[str, str], dict[str, str]]:
-    """(schema, relation) -> {column: data type} of every table and view in the build database."""
+    """(schema, relation) -> {column: data type} of every table and view in the build database
+    (none before the first build)."""
     import duckdb
 
-    columns: dict[tuple[str, str], dict[str, str]] = {}
     if not Path(build_db).exists():
-        return columns
+        return {}
     with duckdb.connect(str(build_db), read_only=True) as con:
-        for schema, name, column, data_type in con.execute(
-            "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
-            "WHERE database_name = current_database() ORDER BY schema_name, table_name, column_index"
-        ).fetchall():
-            columns.setdefault((schema, name), {})[column] = data_type
+        return _columns_of(con)
+
+
+def _columns_of(con) -> dict[tuple[str, str], dict[str, str]]:
+    columns: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, name, column, data_type in con.execute(
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = current_database() ORDER BY schema_name, table_name, column_index"
+    ).fetchall():
+        columns.setdefault((schema, name), {})[column] = data_type
     return columns
 
 
@@ -239,8 +244,8 @@ def _with_table_metadata(context: dg.AssetExecutionContext, built: BuiltAsReport
     events = built.held_with_reported_rows()
     if not events:
         return []
-    columns = _relation_columns(build_db)  # every relation of the build, for the lineage below
     with duckdb.connect(str(build_db), read_only=True) as con:
+        columns = _columns_of(con)  # every relation of the build, for the lineage below
         outputs = []
         for event in events:
             key = context.asset_key_for_output(event.output_name).path if isinstance(event, dg.Output) else None
