@@ -9,6 +9,7 @@ and year-on-year comparisons respect the comparability seed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -784,6 +785,42 @@ def test_dimensions_and_phase_marts(built):
     assert rows(
         built, "SELECT count(*), count(DISTINCT breakdown) FROM marts.dim_measure WHERE measure_code = 'ks4_progress8'"
     ) == [(breakdowns, breakdowns)]
+
+
+def test_published_marts_refuse_a_null_in_their_not_null_columns(built, tmp_path):
+    """A published mart's not_null columns are constraints of its enforced contract: DuckDB refuses
+    a null as the table is built, so the model (and the run) fails before any gate. No not_null
+    data test repeats them: each would be one more dbt node to run."""
+    manifest = json.loads((built.parent / "target" / "manifest.json").read_text(encoding="utf-8"))
+    nodes = manifest["nodes"]
+    contracted = {uid for uid, node in nodes.items() if (node["config"].get("contract") or {}).get("enforced")}
+    declared = {
+        (nodes[uid]["name"], column["name"])
+        for uid in contracted
+        for column in nodes[uid]["columns"].values()
+        if any(constraint["type"] == "not_null" for constraint in column.get("constraints") or [])
+    }
+    assert ("fct_la_measure", "measure_code") in declared and len(declared) >= 70
+    repeated = [
+        node["name"]
+        for node in nodes.values()
+        if (node.get("test_metadata") or {}).get("name") == "not_null" and node.get("attached_node") in contracted
+    ]
+    assert repeated == []
+    not_nullable = set(
+        rows(
+            built,
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND NOT is_nullable",
+        )
+    )
+    assert declared <= not_nullable, sorted(declared - not_nullable)
+    copy = tmp_path / "build.duckdb"
+    shutil.copyfile(built, copy)
+    with (
+        duckdb.connect(str(copy)) as con,
+        pytest.raises(duckdb.ConstraintException, match="NOT NULL constraint failed: fct_la_measure.measure_code"),
+    ):
+        con.execute("INSERT INTO marts.fct_la_measure (breakdown) VALUES ('all')")
 
 
 def test_eyfs_reform_2021_22_starts_a_new_series(built):
