@@ -869,6 +869,20 @@ def test_the_word_briefing_reads_back_equal_to_the_marts(sample_publication, tmp
     assert "updateFields" in document.settings.element.xml
     assert "PAGE" in document.sections[0].footer._element.xml
     assert len(document.inline_shapes) >= 5  # the section charts
+    # The package: python-docx's template parts once each, then the paper's own; every part a
+    # relationship names is in it, and each chart is a PNG as wide as the text less a margin.
+    import zipfile
+
+    with zipfile.ZipFile(paper) as package:
+        names = package.namelist()
+        assert len(names) == len(set(names)) and names[0] == "[Content_Types].xml"
+        assert 'Extension="png"' in package.read("[Content_Types].xml").decode()
+        targets = re.findall(r'Target="([^"]+)"', package.read("word/_rels/document.xml.rels").decode())
+        assert {f"word/{t}" for t in targets if not t.startswith("..")} <= set(names)
+        charts = [name for name in names if name.startswith("word/media/")]
+        assert len(charts) == len(document.inline_shapes)
+        assert all(package.read(name).startswith(b"\x89PNG") for name in charts)
+    assert {shape.width for shape in document.inline_shapes} == {docx.shared.Cm(17)}
     sha = [p.text for p in document.paragraphs if ": sha256 " in p.text]
     assert sha and all(len(line.rsplit(" ", 1)[1]) == 64 for line in sha)
     fills = {shd.get(qn("w:fill")) for shd in document.element.body.iter(qn("w:shd"))}
