@@ -309,7 +309,9 @@ class _Writer:
         self.heading("Contents", level=1)
         self._append(f"<w:p>{_field(_CONTENTS_FIELD, 'Right-click and choose Update Field.')}</w:p>")
         self.page_break()
-        self.footer = _run(f"Education outcomes in {la['display_name']}, {b['academic_year']}. Page ") + _field("PAGE", "1")
+        self.footer = _run(f"Education outcomes in {la['display_name']}, {b['academic_year']}. Page ") + _field(
+            "PAGE", "1"
+        )
 
     def write(self, b: dict, provenance: dict, path: Path) -> None:
         self.title_page(b, provenance)
