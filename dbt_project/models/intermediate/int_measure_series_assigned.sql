@@ -16,20 +16,25 @@ applicable_breaks as (
 
 ),
 
+period_breaks as (
+
+    {{ period_comparability_breaks('select distinct measure_code, time_period from measure_values', 'applicable_breaks') }}
+
+),
+
 assigned as (
 
     select
         measure_values.*,
-        applicable_breaks.measure_code is not null as has_break_row,
-        applicable_breaks.series as break_series,
-        applicable_breaks.first_period as series_row_first_period,
-        applicable_breaks.note as break_note
+        period_breaks.measure_code is not null as has_break_row,
+        period_breaks.series as break_series,
+        period_breaks.first_period as series_row_first_period,
+        period_breaks.note as break_note
     from measure_values
-    {{ join_comparability_break(
-        'measure_values', 'applicable_breaks',
-        'measure_values.measure_code, measure_values.breakdown, measure_values.area_level,
-            measure_values.area_code, measure_values.time_period'
-    ) }}
+    left join period_breaks
+        on
+            measure_values.measure_code = period_breaks.measure_code
+            and measure_values.time_period = period_breaks.time_period
 
 ),
 

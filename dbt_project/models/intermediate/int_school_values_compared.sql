@@ -21,6 +21,15 @@ applicable_breaks as (
 
 ),
 
+period_breaks as (
+
+    {{ period_comparability_breaks(
+        'select distinct measure_code, time_period from school_values where is_catalogue_measure',
+        'applicable_breaks'
+    ) }}
+
+),
+
 series_assigned as (
 
     select
@@ -28,18 +37,18 @@ series_assigned as (
         school_values.time_identifier like '% term' as is_termly,
         case
             when not school_values.is_catalogue_measure then 'local'
-            when applicable_breaks.measure_code is null then 'continuous'
-            else applicable_breaks.series
+            when period_breaks.measure_code is null then 'continuous'
+            else period_breaks.series
         end as comparable_series,
         case
             when school_values.value_status = 'published'
                 then {{ round_decimal(as_decimal('school_values.unsuppressed_value'), 'school_values.decimal_places') }}
         end as published_value
     from school_values
-    {{ join_comparability_break(
-        'school_values', 'applicable_breaks',
-        'school_values.urn, school_values.measure_code, school_values.time_period, school_values.time_identifier'
-    ) }}
+    left join period_breaks
+        on
+            school_values.measure_code = period_breaks.measure_code
+            and school_values.time_period = period_breaks.time_period
 
 ),
 
