@@ -79,7 +79,7 @@ def number_tag(part: Any) -> str | None:
 # page, font and settings: made once per process and kept as a ZIP of those parts, compressed. Each
 # paper is a copy of it with its own body, footer and charts appended: python-docx built, numbered
 # and serialised an object tree of each paper and compressed the template's 800 KB of styles again
-# for every one (10 s of the briefing step's 22 s for the sample's 153 LAs).
+# for every one: 85 ms of CPU per paper, 13 s for the sample's 153 LAs; this way 23 ms.
 
 _DOCUMENT_PART = "word/document.xml"
 _DOCUMENT_RELS_PART = "word/_rels/document.xml.rels"
