@@ -158,3 +158,57 @@ def test_word_runs_carry_hostile_text_as_text():
     assert all(r.find(f"{qn('w:rPr')}/{qn('w:color')}") is not None for r in paragraph.iter(qn("w:r")))
     # a rich-text control: LibreOffice shows a plain-text one's number in black at the body size
     assert paragraph.find(f".//{qn('w:sdtPr')}/{qn('w:text')}") is None
+
+
+def test_a_word_paper_with_hostile_names_is_a_well_formed_package(tmp_path):
+    """The whole paper is written as text into a template package: a name with markup, quotes and
+    a character XML cannot hold leaves every part well-formed, comes back as text in the title, the
+    footer and the tables, and the chart is the PNG it was given, 17 cm wide."""
+    import io
+    import zipfile
+
+    import docx
+    from lxml import etree
+    from PIL import Image
+
+    from orchestration.lib.outputs.briefing import word
+
+    hostile = '</w:t></w:r><w:r><w:t>Inj & "q" \x07'
+    shown = hostile.replace("\x07", "?")
+    buffer = io.BytesIO()
+    Image.new("RGB", (760, 250), "white").save(buffer, format="PNG")
+    png = buffer.getvalue()
+    row = {"label": hostile, "year": "2024/25", "value": "61%", "band": "A", "national_value": "59%"}
+    briefing = {
+        "la": {"display_name": hostile, "region_name": hostile, "old_la_code": "999", "la_code": None},
+        "academic_year": "2024/25",
+        "glance": [{"section": {"title": hostile}, "row": row}],
+        "sections": [
+            {
+                "title": hostile,
+                "period_label": "2024/25",
+                "paragraphs": [{"title": hostile, "sentences": [hostile]}],
+                "chart": {"png": png, "title": hostile},
+                "region_name": hostile,
+                "table": [row],
+                "sources": [{"file": hostile, "sha256": None}],
+            }
+        ],
+    }
+    path = tmp_path / "paper.docx"
+    word.write_word(briefing, {"publication_id": hostile, "generated": "now"}, path, {"A": "#00703c"})
+    with zipfile.ZipFile(path) as package:
+        parts = [name for name in package.namelist() if name.endswith((".xml", ".rels"))]
+        for name in parts:
+            etree.fromstring(package.read(name))  # a broken part raises here
+    assert "word/document.xml" in parts and "word/_rels/document.xml.rels" in parts
+    paper = docx.Document(str(path))
+    assert paper.paragraphs[1].text == f"Education outcomes in {shown}"
+    assert paper.sections[0].footer.paragraphs[0].text.startswith(f"Education outcomes in {shown}, 2024/25. Page ")
+    assert paper.tables[0].rows[1].cells[0].text == shown
+    assert [p.text for p in paper.paragraphs if p.text.endswith(": sha256 unknown")] == [f"{shown}: sha256 unknown"]
+    [chart] = paper.inline_shapes
+    assert chart.width == docx.shared.Cm(17) and chart.height == round(docx.shared.Cm(17) * 250 / 760)
+    assert paper.part.related_parts[chart._inline.graphic.graphicData.pic.blipFill.blip.embed].blob == png
+    settings = [child.tag.rsplit("}", 1)[1] for child in paper.settings.element]
+    assert settings.index("updateFields") < settings.index("compat")  # where the schema orders it

@@ -801,6 +801,15 @@ def test_published_marts_refuse_a_null_in_their_not_null_columns(built, tmp_path
         if any(constraint["type"] == "not_null" for constraint in column.get("constraints") or [])
     }
     assert ("fct_la_measure", "measure_code") in declared and len(declared) >= 70
+    # dbt ignores the constraints of a model without an enforced contract: none may rely on one
+    unenforced = [
+        node["name"]
+        for uid, node in nodes.items()
+        if uid not in contracted
+        for column in (node.get("columns") or {}).values()
+        if column.get("constraints")
+    ]
+    assert unenforced == []
     repeated = [
         node["name"]
         for node in nodes.values()

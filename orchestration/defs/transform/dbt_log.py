@@ -1,7 +1,7 @@
 """dbt's console output goes to a log file, and the run's log gets a few progress lines instead.
 
 dagster-dbt re-prints every line of the dbt subprocess (one START and one OK/PASS line per model,
-seed and test: over 600 lines on the sample) with ``sys.stdout.write``. :func:`routed` sends them to
+seed and test: over 500 lines on the sample) with ``sys.stdout.write``. :func:`routed` sends them to
 ``Settings.log_dir / "dbt.log"`` (also to the console at ``EDU_LOG_LEVEL=DEBUG``), redirecting
 stdout only while dagster-dbt produces the next event, never while Dagster handles it.
 :class:`DbtProgress` logs one line per layer built (seeds, staging, intermediate, marts) and the

@@ -1,5 +1,6 @@
 """Section charts as SVG, for the HTML and Markdown briefings (the Word paper embeds the PNG that
-``charts`` draws, because Word documents written by python-docx take raster images only).
+``charts`` draws: Word before 2016 shows raster pictures only, and an SVG picture needs a PNG
+fallback beside it anyway).
 
 A chart is two panels, each its own ``<svg>`` with a 400 x 250 viewBox: the trend (the LA against
 England, its region and its statistical neighbours over time) and the ranked strip of every LA

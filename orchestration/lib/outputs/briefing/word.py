@@ -89,6 +89,15 @@ _PNG_CONTENT_TYPE = '<Default Extension="png" ContentType="image/png"/>'
 CHART_WIDTH_EMU = 6_120_000  # 17 cm: the text width less a margin (360,000 EMU per cm)
 
 
+# The elements that follow w:updateFields in w:settings (ECMA-376 Part 1, CT_Settings).
+_SETTINGS_AFTER_UPDATE_FIELDS = (
+    "hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "mathPr", "attachedSchema",
+    "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures",
+    "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType", "schemaLibrary", "shapeDefaults",
+    "doNotEmbedSmartTags", "decimalSymbol", "listSeparator",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class _Template:
     shared_parts: bytes  # a ZIP of the parts every paper has unchanged
@@ -119,7 +128,8 @@ def _template() -> _Template:
     # Word offers to fill in the contents (and page numbers) when the paper is opened.
     update = OxmlElement("w:updateFields")
     update.set(qn("w:val"), "true")
-    document.settings.element.append(update)
+    # placed where the schema orders it (Word tolerates it last; a strict reader need not)
+    document.settings.element.insert_element_before(update, *(f"w:{name}" for name in _SETTINGS_AFTER_UPDATE_FIELDS))
     section.footer.paragraphs[0].add_run(_FOOTER_MARK)
     style_ids = {style.name: style.style_id for style in document.styles}
     saved = io.BytesIO()
