@@ -210,7 +210,7 @@ def _write_tables(con: duckdb.DuckDBPyConnection, dictionary: dict, stage: Path)
     staged: dict[str, Path] = {}
     for entry in dictionary["tables"]:
         schema, table = entry["table"].split(".", 1)
-        arrow = _arrow(con, f'SELECT * FROM "{schema}"."{table}"')
+        arrow = _arrow(con, f"SELECT * FROM {quote_identifier(schema)}.{quote_identifier(table)}")
         descriptions = {c["name"]: c["description"] for c in entry["columns"]}
         fields = [
             f.with_metadata({b"description": descriptions[f.name].encode()}) if descriptions.get(f.name) else f
