@@ -897,6 +897,59 @@ def test_the_word_briefing_reads_back_equal_to_the_marts(sample_publication, tmp
     assert any(re.fullmatch(r"[ABCD] \([-0-9.]+ to [-0-9.]+\)", c) for c in cells)  # with the band's range
 
 
+def test_a_word_paper_saved_in_another_layout_reads_back_the_same_numbers(sample_publication, tmp_path, monkeypatch):
+    """tagged_numbers reads a paper laid out as word.py writes it by pattern; a paper whose
+    document part is laid out otherwise (another namespace prefix, CR LF line ends, a content
+    control with more properties, as Word writes on saving) is parsed as XML and reads the same,
+    and a number changed in it is still caught by the briefing check."""
+    import zipfile
+
+    from orchestration.lib.outputs.briefing import word
+
+    published = sample_publication / "warehouse/education.duckdb"
+    out = tmp_path / "b"
+    render.write_briefings(published, out, "St. Helens")
+    paper = max((out / "st-helens").glob("*.docx"))
+    parsed = []
+    exact = word._parsed_tagged_numbers
+    monkeypatch.setattr(word, "_parsed_tagged_numbers", lambda xml: parsed.append(1) or exact(xml))
+    written = word.tagged_numbers(paper)
+    assert parsed == [] and len(written) > 500  # read by pattern
+    with zipfile.ZipFile(paper) as package:
+        xml = package.read("word/document.xml").decode()
+        assert written == exact(xml.encode())
+
+    def saved_as(document: str) -> None:
+        with zipfile.ZipFile(paper) as package:
+            parts = {name: package.read(name) for name in package.namelist()}
+        parts["word/document.xml"] = document.encode()
+        with zipfile.ZipFile(paper, "w") as package:
+            for name, data in parts.items():
+                package.writestr(name, data)
+
+    first_tag = re.search(r'<w:tag w:val="[^"]*"/>', xml).group(0)
+    layouts = {
+        "prefix": xml.replace("xmlns:w=", "xmlns:wp0=")
+        .replace("<w:", "<wp0:")
+        .replace("</w:", "</wp0:")
+        .replace(" w:", " wp0:"),
+        "line ends": xml.replace("><w:p>", ">\r\n<w:p>"),
+        "properties": xml.replace(first_tag, f'<w:alias w:val="number"/>{first_tag}<w:id w:val="7"/>', 1),
+    }
+    for layout, document in layouts.items():
+        saved_as(document)
+        parsed.clear()
+        assert word.tagged_numbers(paper) == written, layout
+        assert parsed == [1], layout
+    # the first tagged number of the last layout, changed: the check names it
+    tag, shown = written[0]
+    at = document.index(first_tag)
+    run = f'<w:t xml:space="preserve">{shown}</w:t>'
+    saved_as(document[:at] + document[at:].replace(run, '<w:t xml:space="preserve">999</w:t>', 1))
+    files, _, problems = render.verify_briefings(published, out)
+    assert files == 1 and len(problems) == 1 and "shows '999'" in problems[0] and ":".join(tag[1:]) in problems[0]
+
+
 def test_a_publication_link_is_a_plain_https_address_with_its_title_escaped():
     pub = render._publication(
         "https://explore-education-statistics.service.gov.uk/find-statistics/ks2",

@@ -422,12 +422,12 @@ FOUR_DIGIT_PERIODS = ("calendar year", "reporting year")
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [table]
-        ).fetchall()
-    }
+    """The columns of raw.<table> (none when it does not exist). Read from the relation's binding,
+    not information_schema: a gate asks about 20 times, and that view costs ~4 ms a query."""
+    try:
+        return set(con.table(f"raw.{_quote(table)}").columns)
+    except duckdb.CatalogException:
+        return set()
 
 
 def _name_key(expression: str) -> str:
