@@ -687,7 +687,7 @@ def test_outputs_assets_materialize_from_the_published_database(published_db, tm
     import dagster as dg
 
     from orchestration.defs.ingest.resources import WarehouseResource
-    from orchestration.defs.outputs.assets import briefings, gx_docs, parquet_exports
+    from orchestration.defs.outputs.assets import EXPORTS_KEY, GX_DOCS_KEY, briefings, exports_and_docs
     from orchestration.defs.outputs.checks import output_checks
 
     warehouse = tmp_path / "warehouse"
@@ -695,7 +695,8 @@ def test_outputs_assets_materialize_from_the_published_database(published_db, tm
     shutil.copy(published_db, warehouse / "education.duckdb")
     monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
     result = dg.materialize(
-        [briefings, parquet_exports, gx_docs, *output_checks],
+        [briefings, exports_and_docs, *output_checks],
+        selection=[briefings.key, EXPORTS_KEY, GX_DOCS_KEY],
         resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
         instance=dg.DagsterInstance.ephemeral(),
     )

@@ -421,7 +421,9 @@ def render(
         out.append(f"{'Published':<11}nothing new: {where}")
     if facts.outputs:
         first = True
-        for name, output in facts.outputs.items():
+        # in one order whatever order the steps ran in (exports and docs share one step)
+        rank = {name: i for i, name in enumerate(OUTPUT_LABELS)}
+        for name, output in sorted(facts.outputs.items(), key=lambda item: rank.get(item[0], len(rank))):
             label = OUTPUT_LABELS.get(name, name)
             count = f" ({_plural(output['count'], 'briefing')})" if output.get("count") is not None else ""
             out.append(f"{'Outputs' if first else '':<11}{label:<12}{output['path']}{count}")

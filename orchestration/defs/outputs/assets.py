@@ -5,19 +5,21 @@ a failure leaves the previous output as it was and never touches the publication
 
 import contextlib
 import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.assets import PUBLICATION_KEY
-from orchestration.defs.transform.dbt_log import dbt_log
-from orchestration.defs.transform.resources import dbt_project, dbt_vars
+from orchestration.defs.transform.dbt_log import dbt_log, dbt_log_path
+from orchestration.defs.transform.resources import dbt_executable, dbt_project, dbt_vars
 from orchestration.lib.outputs import docs, exports
 from orchestration.lib.outputs.briefing import render
 from orchestration.lib.publish.warehouse import published_copy
+from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
 GROUP = "outputs"
 BRIEFINGS_KEY = dg.AssetKey(["outputs", "briefings"])
@@ -72,20 +74,12 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    key=EXPORTS_KEY,
-    deps=[PUBLICATION_KEY],
-    group_name=GROUP,
-    kinds={"parquet", "csv", "excel"},
-    description="`warehouse/exports/`: `<schema>.<table>.parquet` and `.csv` (UTF-8 with BOM, for Excel) for every "
-    "published table, education.xlsx (a sheet per table, a read-me sheet of column descriptions) and "
-    "data_dictionary.json (grain, columns, types, descriptions)",
-)
-def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def _exports(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
     with published(warehouse) as publication:
         run = exports.export_published(publication, settings.warehouse_dir / "exports", dbt_project.manifest_path)
     return dg.MaterializeResult(
+        asset_key=EXPORTS_KEY,
         metadata={
             "path": dg.MetadataValue.path(str(run.out_dir)),
             "data_dictionary": dg.MetadataValue.path(str(run.dictionary)),
@@ -93,7 +87,23 @@ def parquet_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             "tables": dg.MetadataValue.md(
                 "\n".join(f"- `{table}`: {run.rows[table]:,} rows, `{path}`" for table, path in run.files.items())
             ),
-        }
+        },
+    )
+
+
+def _gx_docs(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    with published(warehouse) as publication:
+        report = docs.write_gate_report(publication, settings.warehouse_dir / "docs" / "gx")
+    return dg.MaterializeResult(
+        asset_key=GX_DOCS_KEY,
+        metadata={
+            "path": dg.MetadataValue.path(str(report.path)),
+            "publication_id": report.publication_id or "",
+            "gates": report.checks,
+            "failed": report.failed,
+            "suites": report.suites,
+        },
     )
 
 
@@ -107,65 +117,122 @@ def _build_manifest(run_id: str) -> Path:
     return runs[-1] if runs else Path(dbt_project.manifest_path)
 
 
-@dg.asset(
-    key=DBT_DOCS_KEY,
-    deps=[PUBLICATION_KEY],
-    group_name=GROUP,
-    kinds={"dbt"},
-    description="warehouse/docs/dbt/: dbt docs (static_index.html opens without a server; index.html, "
-    "manifest.json and catalog.json for `dbt docs serve`-style hosting)",
+class _DbtDocs:
+    """`dbt docs generate` in a process of its own, its lines copied to dbt.log meanwhile; the
+    catalog describes the build that was just published (dbt_vars: the build database)."""
+
+    def __init__(self, settings: Settings, run_id: str):
+        if not settings.build_db.exists():
+            raise dg.Failure(f"no build database at {settings.build_db}: run the whole pipeline first (make run)")
+        self.settings = settings
+        self.target = settings.build_dir / "dbt_docs_target"
+        self.target.mkdir(parents=True, exist_ok=True)
+        # `dbt build` in this run already compiled every model: its manifest (compiled SQL
+        # included) goes into the docs as is, and `--no-compile` skips compiling it all again.
+        shutil.copy2(_build_manifest(run_id), self.target / "manifest.json")
+        self._log = contextlib.ExitStack()
+        sink = self._log.enter_context(dbt_log(settings, f"dbt docs generate, run {run_id}", append=True))
+        self.process = subprocess.Popen(
+            [
+                dbt_executable(),
+                "--no-use-colors",
+                "docs",
+                "generate",
+                "--static",
+                "--no-compile",
+                *dbt_vars(settings),
+                *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
+                *("--target-path", str(self.target), "--log-path", str(self.target)),
+            ],
+            cwd=DBT_PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        self._copier = threading.Thread(target=shutil.copyfileobj, args=(self.process.stdout, sink), daemon=True)
+        self._copier.start()
+
+    def finish(self) -> dg.MaterializeResult:
+        with self._log:
+            code = self.process.wait()
+            self._copier.join()
+        if code != 0:
+            raise dg.Failure(f"dbt docs generate failed (exit code {code}): {dbt_log_path(self.settings)} says why")
+        copied = docs.publish_dbt_docs(self.target, self.settings.warehouse_dir / "docs" / "dbt")
+        page = copied.get("static_index.html") or copied["index.html"]
+        return dg.MaterializeResult(
+            asset_key=DBT_DOCS_KEY,
+            metadata={
+                "path": dg.MetadataValue.path(str(page)),
+                "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in copied.values())),
+            },
+        )
+
+    def stop(self) -> None:
+        with self._log:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self._copier.join()
+
+
+@dg.multi_asset(
+    name="exports_and_docs",
+    specs=[
+        dg.AssetSpec(
+            EXPORTS_KEY,
+            deps=[PUBLICATION_KEY],
+            group_name=GROUP,
+            kinds={"parquet", "csv", "excel"},
+            description="`warehouse/exports/`: `<schema>.<table>.parquet` and `.csv` (UTF-8 with BOM, for Excel) "
+            "for every published table, education.xlsx (a sheet per table, a read-me sheet of column "
+            "descriptions) and data_dictionary.json (grain, columns, types, descriptions)",
+        ),
+        dg.AssetSpec(
+            DBT_DOCS_KEY,
+            deps=[PUBLICATION_KEY],
+            group_name=GROUP,
+            kinds={"dbt"},
+            description="warehouse/docs/dbt/: dbt docs (static_index.html opens without a server; index.html, "
+            "manifest.json and catalog.json for `dbt docs serve`-style hosting)",
+        ),
+        dg.AssetSpec(
+            GX_DOCS_KEY,
+            deps=[PUBLICATION_KEY],
+            group_name=GROUP,
+            kinds={"great_expectations", "html"},
+            description="warehouse/docs/gx/index.html: data docs of the gates that passed for the current "
+            "publication (every GX suite and dbt test), the suites' expectations and the raw files",
+        ),
+    ],
+    can_subset=True,
 )
-def dbt_docs(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    settings = warehouse.settings()
-    if not settings.build_db.exists():
-        raise dg.Failure(f"no build database at {settings.build_db}: run the whole pipeline first (make run)")
-    # The catalog describes the build that was just published (dbt_vars: the build database).
-    target = settings.build_dir / "dbt_docs_target"
-    target.mkdir(parents=True, exist_ok=True)
-    # `dbt build` in this run already compiled every model: its manifest (compiled SQL included)
-    # goes into the docs as is, and `--no-compile` skips compiling it all again (~2/3 of the time).
-    shutil.copy2(_build_manifest(context.run_id), target / "manifest.json")
-    with dbt_log(settings, f"dbt docs generate, run {context.run_id}", append=True) as sink:
-        with contextlib.redirect_stdout(sink):
-            invocation = dbt.cli(
-                ["docs", "generate", "--static", "--no-compile", *dbt_vars(settings)],
-                target_path=target,
-                raise_on_error=True,
-            )
-            invocation.wait()
-    copied = docs.publish_dbt_docs(invocation.target_path, settings.warehouse_dir / "docs" / "dbt")
-    page = copied.get("static_index.html") or copied["index.html"]
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(page)),
-            "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in copied.values())),
-        }
-    )
+def exports_and_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The exports and the two docs sites, written side by side: `dbt docs generate` runs in its own
+    process while this one writes the exports (the workbook in a process of its own too) and the
+    gate report, so the run waits for the longest of them, not for their sum. Each is built aside
+    and swapped in whole; one that fails leaves the others written and fails the step."""
+    selected = set(context.selected_asset_keys)
+    dbt_docs = _DbtDocs(warehouse.settings(), context.run_id) if DBT_DOCS_KEY in selected else None
+    failed: list[BaseException] = []
+    try:
+        for key, write in ((EXPORTS_KEY, _exports), (GX_DOCS_KEY, _gx_docs)):
+            if key in selected:
+                try:
+                    yield write(warehouse)
+                except Exception as exc:  # the other outputs are still written; the step fails below
+                    context.log.error(f"{key.to_user_string()} not written: {exc}")
+                    failed.append(exc)
+        if dbt_docs is not None:
+            yield dbt_docs.finish()
+            dbt_docs = None
+    finally:
+        if dbt_docs is not None:  # the step is failing or stopped: dbt's process goes with it
+            dbt_docs.stop()
+    if failed:
+        raise failed[0]
 
 
-@dg.asset(
-    key=GX_DOCS_KEY,
-    deps=[PUBLICATION_KEY],
-    group_name=GROUP,
-    kinds={"great_expectations", "html"},
-    description="warehouse/docs/gx/index.html: data docs of the gates that passed for the current publication "
-    "(every GX suite and dbt test), the suites' expectations and the raw files",
-)
-def gx_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    settings = warehouse.settings()
-    with published(warehouse) as publication:
-        report = docs.write_gate_report(publication, settings.warehouse_dir / "docs" / "gx")
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(report.path)),
-            "publication_id": report.publication_id or "",
-            "gates": report.checks,
-            "failed": report.failed,
-            "suites": report.suites,
-        }
-    )
-
-
-output_assets = [briefings, parquet_exports, dbt_docs, gx_docs]
+output_assets = [briefings, exports_and_docs]
