@@ -202,3 +202,68 @@ def test_dbt_docs_are_copied_from_the_generate_target(tmp_path):
     with pytest.raises(FileNotFoundError, match="catalog.json"):
         docs.publish_dbt_docs(target, tmp_path / "docs" / "dbt")
     assert (tmp_path / "docs/dbt/catalog.json").exists()  # the previous docs stay
+
+
+def _materialize_outputs(published: Path, tmp_path: Path, selection):
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.defs.ingest.resources import WarehouseResource
+    from orchestration.defs.outputs.assets import exports_and_docs
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir(exist_ok=True)
+    shutil.copy(published, warehouse / "education.duckdb")
+    result = dg.materialize(
+        [exports_and_docs],
+        selection=selection,
+        resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    written = {e.asset_key for e in result.get_asset_materialization_events()}
+    failures = [_with_causes(e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
+    return warehouse, result, written, failures
+
+
+def _with_causes(error) -> str:
+    return error.message + (_with_causes(error.cause) if error.cause else "")
+
+
+def test_an_output_that_fails_leaves_the_others_of_its_step_written(published, tmp_path, monkeypatch):
+    """The exports and the gate report share a step: the exports failing still writes the report,
+    and the step fails with the exports' error."""
+    from orchestration.defs.outputs import assets
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(assets.exports, "export_published", full_disk)
+    warehouse, result, written, failures = _materialize_outputs(
+        published, tmp_path, [assets.EXPORTS_KEY, assets.GX_DOCS_KEY]
+    )
+    assert not result.success and written == {assets.GX_DOCS_KEY}
+    assert (warehouse / "docs/gx/index.html").exists() and not (warehouse / "exports").exists()
+    assert len(failures) == 1 and "No space left on device" in failures[0]
+
+
+def test_dbt_docs_that_fail_name_the_log_and_leave_the_exports_written(published, tmp_path, monkeypatch):
+    """`dbt docs generate` runs beside the exports: its failure fails the step, naming dbt.log,
+    which holds dbt's own lines; the exports written meanwhile stay."""
+    from orchestration.defs.outputs import assets
+
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text("#!/bin/sh\necho 'Runtime Error: catalog query failed'\nexit 2\n")
+    fake_dbt.chmod(0o755)
+    monkeypatch.setattr(assets, "dbt_executable", lambda: str(fake_dbt))
+    (tmp_path / "warehouse/build").mkdir(parents=True)
+    (tmp_path / "warehouse/build/education_build.duckdb").write_bytes(b"")
+    warehouse, result, written, failures = _materialize_outputs(
+        published, tmp_path, [assets.EXPORTS_KEY, assets.DBT_DOCS_KEY]
+    )
+    assert not result.success and written == {assets.EXPORTS_KEY}
+    assert (warehouse / "exports/marts.fct_la_measure.parquet").exists() and not (warehouse / "docs/dbt").exists()
+    log = warehouse / "build/logs/dbt.log"
+    assert len(failures) == 1 and f"dbt docs generate failed (exit code 2): {log} says why" in failures[0]
+    assert "Runtime Error: catalog query failed" in log.read_text(encoding="utf-8")
