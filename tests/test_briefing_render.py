@@ -905,6 +905,8 @@ def test_a_word_paper_saved_in_another_layout_reads_back_the_same_numbers(sample
     and a number changed in it is still caught by the briefing check."""
     import zipfile
 
+    from lxml import etree
+
     from orchestration.lib.outputs.briefing import word
 
     published = sample_publication / "warehouse/education.duckdb"
@@ -935,6 +937,10 @@ def test_a_word_paper_saved_in_another_layout_reads_back_the_same_numbers(sample
         .replace("</w:", "</wp0:")
         .replace(" w:", " wp0:"),
         "line ends": xml.replace("><w:p>", ">\r\n<w:p>"),
+        # the main namespace bound to a second prefix, which could hold controls the pattern misses
+        "second binding": xml.replace("<w:body>", f'<w:body xmlns:x="{word._W_NAMESPACE.decode()}">', 1),
+        "comment": xml.replace("<w:sdtContent>", "<w:sdtContent><!-- <w:t>0</w:t> -->", 1),
+        "character reference": xml.replace(first_tag, first_tag.replace("&quot;", "&#34;"), 1),
         "properties": xml.replace(first_tag, f'<w:alias w:val="number"/>{first_tag}<w:id w:val="7"/>', 1),
     }
     for layout, document in layouts.items():
@@ -942,6 +948,17 @@ def test_a_word_paper_saved_in_another_layout_reads_back_the_same_numbers(sample
         parsed.clear()
         assert word.tagged_numbers(paper) == written, layout
         assert parsed == [1], layout
+    # declared in another encoding: read as the parser reads it, not as UTF-8
+    latin = xml.replace("encoding='UTF-8'", "encoding='ISO-8859-1'", 1)
+    assert latin != xml
+    saved_as(latin)
+    parsed.clear()
+    assert word.tagged_numbers(paper) == exact(latin.encode()) and parsed == [1]
+    # not well-formed (a bare "<" in a run of text): refused with the parser's error, never read by pattern
+    saved_as(xml.replace('<w:t xml:space="preserve">', '<w:t xml:space="preserve">a < b ', 1))
+    with pytest.raises(etree.XMLSyntaxError):
+        word.tagged_numbers(paper)
+    document = layouts["properties"]
     # the first tagged number of the last layout, changed: the check names it
     tag, shown = written[0]
     at = document.index(first_tag)

@@ -267,3 +267,44 @@ def test_dbt_docs_that_fail_name_the_log_and_leave_the_exports_written(published
     log = warehouse / "build/logs/dbt.log"
     assert len(failures) == 1 and f"dbt docs generate failed (exit code 2): {log} says why" in failures[0]
     assert "Runtime Error: catalog query failed" in log.read_text(encoding="utf-8")
+
+
+def test_dbt_docs_that_cannot_start_leave_the_exports_and_gate_report_written(published, tmp_path):
+    """No build database for dbt docs: the exports (checked) and the gate report are still written."""
+    from orchestration.defs.outputs import assets
+
+    warehouse, result, written, failures = _materialize_outputs(
+        published, tmp_path, [assets.EXPORTS_KEY, assets.DBT_DOCS_KEY, assets.GX_DOCS_KEY]
+    )
+    assert not result.success and written == {assets.EXPORTS_KEY, assets.GX_DOCS_KEY}
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "exports_match_publication" and check.passed
+    assert (
+        check.description
+        == f"{len(exports.published_tables(duckdb.connect(str(published), read_only=True)))} tables exported"
+    )
+    assert len(failures) == 1 and f"no build database at {warehouse / 'build/education_build.duckdb'}" in failures[0]
+
+
+def test_the_exports_check_alone_reads_the_exports_on_disk(published, tmp_path):
+    """Selected alone (say, from the UI), the check judges the exports already written: here one
+    Parquet file removed since."""
+    from orchestration.defs.outputs import assets
+
+    warehouse, result, _, _ = _materialize_outputs(published, tmp_path, [assets.EXPORTS_KEY])
+    assert result.success
+    (warehouse / "exports/marts.dim_measure.parquet").unlink()
+    import dagster as dg
+
+    from orchestration.defs.ingest.resources import WarehouseResource
+
+    again = dg.materialize(
+        [assets.exports_and_docs],
+        selection=dg.AssetSelection.checks(assets.exports_check_spec.key),
+        resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert again.get_asset_materialization_events() == []
+    [check] = again.get_asset_check_evaluations()
+    assert not check.passed and check.description == "marts.dim_measure.parquet missing"

@@ -5,6 +5,7 @@ a failure leaves the previous output as it was and never touches the publication
 
 import contextlib
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -91,6 +92,27 @@ def _exports(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
+exports_check_spec = dg.AssetCheckSpec(
+    "exports_match_publication",
+    asset=EXPORTS_KEY,
+    description="One Parquet per published table with the table's rows and columns, a CSV beside it, and the "
+    "Excel workbook with a sheet for every table it holds",
+)
+
+
+def exports_match_publication(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    settings = warehouse.settings()
+    with published(warehouse) as publication:
+        tables, problems = exports.export_problems(publication, settings.warehouse_dir / "exports")
+    return dg.AssetCheckResult(
+        check_name=exports_check_spec.name,
+        asset_key=EXPORTS_KEY,
+        passed=not problems,
+        description=f"{tables} tables exported" if not problems else "; ".join(problems),
+        metadata={"tables": tables},
+    )
+
+
 def _gx_docs(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
     with published(warehouse) as publication:
@@ -118,8 +140,11 @@ def _build_manifest(run_id: str) -> Path:
 
 
 class _DbtDocs:
-    """`dbt docs generate` in a process of its own, its lines copied to dbt.log meanwhile; the
-    catalog describes the build that was just published (dbt_vars: the build database)."""
+    """`dbt docs generate` in a process of its own, its lines copied to dbt.log as dbt writes them;
+    the catalog describes the build that was just published (dbt_vars: the build database)."""
+
+    # After an interrupt dbt gets this long to stop as it does on Ctrl-C, then it is killed.
+    STOP_SECONDS = 10
 
     def __init__(self, settings: Settings, run_id: str):
         if not settings.build_db.exists():
@@ -130,34 +155,50 @@ class _DbtDocs:
         # `dbt build` in this run already compiled every model: its manifest (compiled SQL
         # included) goes into the docs as is, and `--no-compile` skips compiling it all again.
         shutil.copy2(_build_manifest(run_id), self.target / "manifest.json")
-        self._log = contextlib.ExitStack()
-        sink = self._log.enter_context(dbt_log(settings, f"dbt docs generate, run {run_id}", append=True))
-        self.process = subprocess.Popen(
-            [
-                dbt_executable(),
-                "--no-use-colors",
-                "docs",
-                "generate",
-                "--static",
-                "--no-compile",
-                *dbt_vars(settings),
-                *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
-                *("--target-path", str(self.target), "--log-path", str(self.target)),
-            ],
-            cwd=DBT_PROJECT_DIR,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        self._copier = threading.Thread(target=shutil.copyfileobj, args=(self.process.stdout, sink), daemon=True)
+        with contextlib.ExitStack() as opened:
+            sink = opened.enter_context(dbt_log(settings, f"dbt docs generate, run {run_id}", append=True))
+            self.process = subprocess.Popen(
+                [
+                    dbt_executable(),
+                    "--no-use-colors",
+                    "docs",
+                    "generate",
+                    "--static",
+                    "--no-compile",
+                    *dbt_vars(settings),
+                    *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
+                    *("--target-path", str(self.target), "--log-path", str(self.target)),
+                ],
+                cwd=DBT_PROJECT_DIR,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
+            self._log = opened.pop_all()  # closed once dbt has exited and its lines are copied
+        self._copier = threading.Thread(target=self._copy, args=(sink,), daemon=True)
         self._copier.start()
 
+    def _copy(self, sink) -> None:
+        # Every line is read, whatever becomes of the log file: dbt must never block on a full pipe.
+        for line in self.process.stdout:
+            with contextlib.suppress(OSError, ValueError):
+                sink.write(line)
+                sink.flush()
+
+    def _wait(self) -> int:
+        code = self.process.wait()
+        self._copier.join()
+        self._log.close()
+        return code
+
     def finish(self) -> dg.MaterializeResult:
-        with self._log:
-            code = self.process.wait()
-            self._copier.join()
+        try:
+            code = self._wait()
+        except BaseException:
+            self.stop()
+            raise
         if code != 0:
             raise dg.Failure(f"dbt docs generate failed (exit code {code}): {dbt_log_path(self.settings)} says why")
         copied = docs.publish_dbt_docs(self.target, self.settings.warehouse_dir / "docs" / "dbt")
@@ -171,11 +212,14 @@ class _DbtDocs:
         )
 
     def stop(self) -> None:
-        with self._log:
-            if self.process.poll() is None:
+        """Stop dbt (the step failed or was interrupted); its docs are not published."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(self.STOP_SECONDS)
+            except subprocess.TimeoutExpired:
                 self.process.kill()
-            self.process.wait()
-            self._copier.join()
+        self._wait()
 
 
 @dg.multi_asset(
@@ -207,29 +251,51 @@ class _DbtDocs:
             "publication (every GX suite and dbt test), the suites' expectations and the raw files",
         ),
     ],
+    check_specs=[exports_check_spec],
     can_subset=True,
 )
 def exports_and_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The exports and the two docs sites, written side by side: `dbt docs generate` runs in its own
     process while this one writes the exports (the workbook in a process of its own too) and the
     gate report, so the run waits for the longest of them, not for their sum. Each is built aside
-    and swapped in whole; one that fails leaves the others written and fails the step."""
+    and swapped in whole; one that fails leaves the others written (and the exports checked) and
+    fails the step with its error."""
     selected = set(context.selected_asset_keys)
-    dbt_docs = _DbtDocs(warehouse.settings(), context.run_id) if DBT_DOCS_KEY in selected else None
     failed: list[BaseException] = []
+
+    def failing(what: str, exc: BaseException) -> None:
+        context.log.error(f"{what}: {exc}")
+        failed.append(exc)
+
+    dbt_docs = None
+    if DBT_DOCS_KEY in selected:
+        try:
+            dbt_docs = _DbtDocs(warehouse.settings(), context.run_id)
+        except Exception as exc:  # the exports and the gate report are still written
+            failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
     try:
+        exports_failed = False
         for key, write in ((EXPORTS_KEY, _exports), (GX_DOCS_KEY, _gx_docs)):
             if key in selected:
                 try:
                     yield write(warehouse)
-                except Exception as exc:  # the other outputs are still written; the step fails below
-                    context.log.error(f"{key.to_user_string()} not written: {exc}")
-                    failed.append(exc)
+                except Exception as exc:
+                    failing(f"{key.to_user_string()} not written", exc)
+                    exports_failed |= key == EXPORTS_KEY
+        # the exports this step wrote or, when the check alone is selected, those on disk
+        if exports_check_spec.key in context.selected_asset_check_keys and not exports_failed:
+            try:
+                yield exports_match_publication(warehouse)
+            except Exception as exc:
+                failing(f"check {exports_check_spec.name} could not run", exc)
         if dbt_docs is not None:
-            yield dbt_docs.finish()
-            dbt_docs = None
+            docs_run, dbt_docs = dbt_docs, None
+            try:
+                yield docs_run.finish()
+            except Exception as exc:
+                failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
     finally:
-        if dbt_docs is not None:  # the step is failing or stopped: dbt's process goes with it
+        if dbt_docs is not None:  # the step stopped early (an interrupt): dbt's process goes with it
             dbt_docs.stop()
     if failed:
         raise failed[0]

@@ -12,8 +12,6 @@ import json
 import logging
 import os
 import re
-import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,27 +131,12 @@ def _exception_message(info: dict | None) -> str | None:
     return "; ".join(sorted(set(nested))) or None
 
 
-def _import_great_expectations():
+def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = None) -> GateResult:
+    """Validate ``frame`` against ``expectations/<suite_name>.json``."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     # Imported here: great_expectations costs seconds to import and only the gates need it.
-    import great_expectations
-
-    return great_expectations
-
-
-def import_great_expectations_meanwhile() -> None:
-    """Start importing Great Expectations on a thread of its own, for the gates that follow. The
-    ingest started next waits mostly on the disk and DuckDB, which leave the interpreter free: the
-    import (about 2.5 s of one core) is then done before the first gate needs it. A gate reaching
-    the import first waits for it, as Python imports a module once."""
-    if "great_expectations" not in sys.modules:
-        threading.Thread(target=_import_great_expectations, name="import-great-expectations", daemon=True).start()
-
-
-def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = None) -> GateResult:
-    """Validate ``frame`` against ``expectations/<suite_name>.json``."""
-    gx = _import_great_expectations()
+    import great_expectations as gx
 
     from orchestration.lib.gates.raw import ROW_PROBLEM_COLUMNS
 

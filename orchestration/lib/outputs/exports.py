@@ -293,3 +293,52 @@ def export_published(published_db: Path, out_dir: Path, manifest_path: Path | No
         out_dir / spreadsheets.WORKBOOK_NAME,
         {t["table"]: t["rows"] for t in dictionary["tables"]},
     )
+
+
+def export_problems(published_db: Path, out_dir: Path) -> tuple[int, list[str]]:
+    """What the exports in ``out_dir`` lack against the publication they were written from: (the
+    tables published, problems). One Parquet per published table with its rows and columns, a CSV
+    beside it, the data dictionary, and the workbook with a sheet for every table it holds."""
+    import pyarrow.parquet as pq
+
+    problems = []
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        tables = con.execute(
+            "SELECT schema_name, table_name, column_count FROM duckdb_tables() WHERE schema_name IN ('marts', 'audit')"
+        ).fetchall()
+        for schema, table, column_count in tables:
+            path = out_dir / f"{schema}.{table}.parquet"
+            if not path.exists():
+                problems.append(f"{path.name} missing")
+                continue
+            rows = con.execute(f"SELECT count(*) FROM {quote_identifier(schema)}.{quote_identifier(table)}").fetchall()[
+                0
+            ][0]
+            metadata = pq.read_metadata(path)
+            if (metadata.num_rows, metadata.num_columns) != (rows, column_count):
+                problems.append(
+                    f"{path.name}: {metadata.num_rows} rows x {metadata.num_columns} columns, "
+                    f"published {rows} x {column_count}"
+                )
+            if not path.with_suffix(".csv").exists():
+                problems.append(f"{path.with_suffix('.csv').name} missing")
+    if not (out_dir / DICTIONARY_NAME).exists():
+        problems.append(f"{DICTIONARY_NAME} missing")
+    return len(tables), problems + _workbook_problems(out_dir / spreadsheets.WORKBOOK_NAME, tables)
+
+
+def _workbook_problems(path: Path, tables) -> list[str]:
+    if not path.exists():
+        return [f"{path.name} missing"]
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        sheets = set(workbook.sheetnames)
+    finally:
+        workbook.close()
+    return [
+        f"{path.name} has no sheet {table}"
+        for schema, table, _ in tables
+        if f"{schema}.{table}" not in spreadsheets.CSV_ONLY and table[: spreadsheets.XLSX_SHEET_NAME_MAX] not in sheets
+    ]
