@@ -13,7 +13,6 @@ from orchestration.defs.ingest.checks import raw_checks
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.ingest.sensors import build_ees_sensor
 from orchestration.defs.outputs.assets import output_assets
-from orchestration.defs.outputs.checks import output_checks
 from orchestration.defs.publish.assets import build_publication_asset, postgres_publication
 from orchestration.defs.publish.checks import publication_freshness_checks, publication_freshness_sensor
 from orchestration.defs.publish.schedules import refresh_and_publish, termly_schedule
@@ -58,7 +57,7 @@ def build_definitions() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*checks, *output_checks, *freshness],
+        asset_checks=[*checks, *freshness],
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],
         sensors=[build_ees_sensor(), run_failure_alert, publication_freshness_sensor(freshness)],

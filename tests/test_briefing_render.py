@@ -688,14 +688,13 @@ def test_outputs_assets_materialize_from_the_published_database(published_db, tm
 
     from orchestration.defs.ingest.resources import WarehouseResource
     from orchestration.defs.outputs.assets import EXPORTS_KEY, GX_DOCS_KEY, briefings, exports_and_docs
-    from orchestration.defs.outputs.checks import output_checks
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copy(published_db, warehouse / "education.duckdb")
     monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
     result = dg.materialize(
-        [briefings, exports_and_docs, *output_checks],
+        [briefings, exports_and_docs],
         selection=[briefings.key, EXPORTS_KEY, GX_DOCS_KEY],
         resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
         instance=dg.DagsterInstance.ephemeral(),
@@ -746,6 +745,50 @@ def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
     one = render.verify_briefings(published_db, out, workers=1)
     assert len(one[2]) == 2 and [p.split(":")[0] for p in one[2]] == sorted(p.split(":")[0] for p in one[2])
     assert render.verify_briefings(published_db, out, workers=2) == one
+
+
+def test_briefings_that_read_back_wrong_are_not_put_in_place(published_db, tmp_path, monkeypatch):
+    """Each briefing is read back from its files as it is written: when a number differs from the
+    mart (a rendering fault, here every Wigan value formatted wrongly), the new briefings are not
+    put in place, the previous ones stay as they were, and the step reports the failed check."""
+    import dagster as dg
+
+    from orchestration.defs.ingest.resources import WarehouseResource
+    from orchestration.defs.outputs.assets import briefings
+
+    warehouse = tmp_path / "warehouse"
+    out = warehouse / "briefings"
+    warehouse.mkdir()
+    shutil.copy(published_db, warehouse / "education.duckdb")
+    first = render.write_briefings(published_db, out, "St. Helens, Wigan", charts=False, workers=1)
+    assert first.checked == 2 and first.numbers == render.verify_briefings(published_db, out)[1] > 100
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    wigan = render.load_published(published_db, facts=False).las
+    wigan_code = next(la["old_la_code"] for la in wigan if la["la_name"] == "Wigan")
+    right = render.expected_number
+
+    def misformatted(published, old_la_code, measure, breakdown, period, field_name):
+        shown = right(published, old_la_code, measure, breakdown, period, field_name)
+        return shown + "0" if old_la_code == wigan_code and field_name == "value" and shown else shown
+
+    monkeypatch.setattr(render, "expected_number", misformatted)
+    with pytest.raises(render.BriefingNumbersDiffer) as raised:
+        render.write_briefings(published_db, out, "St. Helens, Wigan", charts=False, workers=1)
+    assert raised.value.checked == 2 and raised.value.problems
+    assert all(p.startswith("wigan/2021-22.") and ", the mart says '" in p for p in raised.value.problems)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []  # no staging left
+    monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
+    result = dg.materialize(
+        [briefings],
+        resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not result.success and result.get_asset_materialization_events() == []
+    assert not evaluation.passed and evaluation.metadata["mismatches"].value == len(raised.value.problems)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_the_check_sizes_its_pool_by_this_publications_briefings(published_db, tmp_path):

@@ -1,7 +1,12 @@
 """Publication outputs, written from the published database once ``warehouse/education`` has
 materialized (so only after every gate passed): committee briefings, Parquet exports with a data
 dictionary, dbt docs and the gates' data docs. Each output is built aside and swapped in whole;
-a failure leaves the previous output as it was and never touches the publication."""
+a failure leaves the previous output as it was and never touches the publication.
+
+The outputs' checks are declared by the steps that write them (``check_specs``): the briefings
+say what the marts say, and the exports hold what was published. They run after the
+publication, so they cannot block it; briefings whose numbers do not read back right are not
+put in place. A failure is reported by `make run` like any other check."""
 
 import contextlib
 import shutil
@@ -41,22 +46,61 @@ def published(warehouse: WarehouseResource) -> Iterator[Path]:
         yield copy
 
 
-@dg.asset(
-    key=BRIEFINGS_KEY,
-    deps=[PUBLICATION_KEY],
-    group_name=GROUP,
-    kinds={"python", "html", "word"},
-    description="`warehouse/briefings/<la>/<year>.html`, `.md` and `.docx` (the Word committee paper): briefings per LA (EDU_BRIEFING_LAS "
-    "picks the LAs; default all), with an index.html",
+briefing_check_spec = dg.AssetCheckSpec(
+    "briefing_numbers_match_marts",
+    asset=BRIEFINGS_KEY,
+    description="Every number in the briefings written from this publication reads back as the "
+    "mart value it is tagged with: LA figures from fct_la_measure, school figures from "
+    "mart_school_outcomes, mart_inspection_outcomes and mart_schools_causing_concern. The "
+    "briefings step reads back each briefing it writes before putting any in place; run alone, "
+    "the check reads the briefings on disk",
 )
-def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+
+
+def _briefing_check(checked: int, numbers: int, problems: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=briefing_check_spec.name,
+        asset_key=BRIEFINGS_KEY,
+        passed=not problems and checked > 0,
+        description=(
+            f"{numbers:,} numbers in {checked} briefings match the marts"
+            if not problems
+            else f"{len(problems)} numbers differ from the marts:\n" + "\n".join(problems[:20])
+        ),
+        metadata={"briefings": checked, "numbers": numbers, "mismatches": len(problems)},
+    )
+
+
+@dg.multi_asset(
+    name="outputs__briefings",
+    specs=[
+        dg.AssetSpec(
+            BRIEFINGS_KEY,
+            deps=[PUBLICATION_KEY],
+            group_name=GROUP,
+            kinds={"python", "html", "word"},
+            description="`warehouse/briefings/<la>/<year>.html`, `.md` and `.docx` (the Word committee paper): "
+            "briefings per LA (EDU_BRIEFING_LAS picks the LAs; default all), with an index.html",
+        )
+    ],
+    check_specs=[briefing_check_spec],
+    can_subset=True,
+)
+def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
+    if BRIEFINGS_KEY not in context.selected_asset_keys:  # the check alone: the briefings on disk
+        with published(warehouse) as publication:
+            yield _briefing_check(*render.verify_briefings(publication, settings.warehouse_dir / "briefings"))
+        return
     spec = settings.briefing_las
     try:
         with published(warehouse) as publication:
             run = render.write_briefings(publication, settings.warehouse_dir / "briefings", spec)
     except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
         raise dg.Failure(f"{render.BRIEFING_LAS_ENV}={spec!r}: {exc}") from exc
+    except render.BriefingNumbersDiffer as exc:
+        yield _briefing_check(exc.checked, exc.numbers, exc.problems)
+        raise dg.Failure(f"briefings not replaced: {exc}; the previous briefings stay") from exc
     context.log.info(f"{run.las} briefings, {run.charts} charts in {run.seconds:.1f} s: {run.index}")
     examples = list(run.examples.items())
     metadata = {
@@ -72,7 +116,9 @@ def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     }
     if examples:
         metadata["example"] = dg.MetadataValue.path(str(examples[0][1]))
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(asset_key=BRIEFINGS_KEY, metadata=metadata)
+    if briefing_check_spec.key in context.selected_asset_check_keys:
+        yield _briefing_check(run.checked, run.numbers, [])
 
 
 def _exports(warehouse: WarehouseResource) -> dg.MaterializeResult:

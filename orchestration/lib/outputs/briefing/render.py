@@ -871,6 +871,8 @@ class BriefingRun:
     charts: int
     seconds: float
     examples: dict[str, Path]
+    checked: int = 0  # briefings read back and found to match the publication
+    numbers: int = 0
 
 
 def _new_staging(out_dir: Path) -> Path:
@@ -884,6 +886,26 @@ class _Written:
     files: list[Path] = field(default_factory=list)
     charts: int = 0
     examples: dict[str, str] = field(default_factory=dict)  # display name -> path inside the folder
+    checked: int = 0  # briefings whose numbers were read back from their files
+    numbers: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, part: _Written) -> None:
+        self.files += part.files
+        self.charts += part.charts
+        self.examples.update(part.examples)
+        self.checked += part.checked
+        self.numbers += part.numbers
+        self.problems += part.problems
+
+
+class BriefingNumbersDiffer(RuntimeError):
+    """Numbers read back from the briefings just written differ from the publication: they were
+    not put in place (the previous briefings stay)."""
+
+    def __init__(self, checked: int, numbers: int, problems: list[str]):
+        super().__init__(f"{len(problems)} of {numbers:,} numbers in {checked} briefings differ from the marts")
+        self.checked, self.numbers, self.problems = checked, numbers, problems
 
 
 def _write_las(
@@ -896,6 +918,7 @@ def _write_las(
     html_template = env.get_template("briefing.html.j2")
     md_template = template_environment(markdown=True).get_template("briefing.md.j2")
     done = _Written()
+    phases = _phases(published)
     try:
         for la in las:
             briefing = build_briefing(ctx, la)
@@ -921,6 +944,19 @@ def _write_las(
             word.write_word(briefing, provenance, docx_path, charts_module.band_colours(_band_palette()))
             done.files += [html_path, md_path, docx_path]
             done.examples.setdefault(briefing["la"]["display_name"], f"{folder.name}/{html_path.name}")
+            # read back from the files, as the briefing check reads them, before they are put in place
+            numbers, problems = _verify_briefing(
+                published,
+                phases,
+                la["old_la_code"],
+                stage,
+                f"{folder.name}/{html_path.name}",
+                html_path.read_text(encoding="utf-8"),
+                f"{folder.name}/{docx_path.name}",
+            )
+            done.checked += 1
+            done.numbers += numbers
+            done.problems += problems
             if progress:
                 progress(briefing["la"]["display_name"])
     finally:
@@ -993,12 +1029,13 @@ def write_briefings(
                 ]
                 for future in as_completed(futures):
                     part = future.result()
-                    done.files += part.files
-                    done.charts += part.charts
-                    done.examples.update(part.examples)
+                    done.add(part)
                     if progress:
                         for name in part.examples:
                             progress(name)
+        if done.problems:  # never in place of briefings that read right
+            done.problems.sort()
+            raise BriefingNumbersDiffer(done.checked, done.numbers, done.problems)
         # Briefings of other LAs and earlier years stay; the index lists all of them.
         carry_forward(out_dir, stage)
         index = _write_index(template_environment(), stage, published, provenance)
@@ -1016,6 +1053,8 @@ def write_briefings(
         done.charts,
         time.perf_counter() - started,
         examples,
+        done.checked,
+        done.numbers,
     )
 
 
@@ -1196,58 +1235,78 @@ def _expected_once(
     return known[key]
 
 
+def _phases(published: Published) -> dict:
+    return {code: m.get("phase") for (code, breakdown), m in published.measures.items() if breakdown == "all"}
+
+
 def _verify_entries(published_db: str, out_dir: str, entries: list[dict]) -> tuple[int, int, list[str]]:
     """verify_briefings for these entries of the index (a worker's share)."""
     published = load_published(Path(published_db), la_codes=[entry["old_la_code"] for entry in entries])
     out = Path(out_dir)
-    phases = {code: m.get("phase") for (code, breakdown), m in published.measures.items() if breakdown == "all"}
+    phases = _phases(published)
     current = published.publication.get("publication_id")
     files = numbers = 0
     problems: list[str] = []
     for entry in entries:
-        # the HTML and the Word paper show the same numbers: each is worked out once per LA
-        expected_of = functools.partial(_expected_once, {}, published, entry["old_la_code"])
         for period in entry.get("periods", []):
             html = (out / period["html"]).read_text(encoding="utf-8")
             match = _PUBLICATION.search(html)
             if not match or match.group(1) != str(current):
                 continue  # an earlier year's briefing, written from an earlier publication
             files += 1
-            for field_name, measure, breakdown, tp, text in _NUMBER.findall(html):
-                numbers += 1
-                expected = expected_of(measure, breakdown, tp, field_name)
-                if html_unescape(text) != expected:
-                    problems.append(
-                        f"{period['html']}: {measure}/{breakdown}/{tp} {field_name} shows "
-                        f"{html_unescape(text)!r}, the mart says {expected!r}"
-                    )
-            if period.get("has_docx"):  # the Word paper: the same numbers, read from its tags
-                for tag, text in word.tagged_numbers(out / period["docx"]):
-                    numbers += 1
-                    if tag[0] == "num":
-                        field_name, measure, breakdown, tp = tag[1:]
-                        expected = expected_of(measure, breakdown, tp, field_name)
-                    else:
-                        table, key, field_name = tag[1:]
-                        expected = schools_module.expected_school_number(
-                            published.schools, table, key, field_name, phases, entry["old_la_code"]
-                        )
-                    if text != expected:
-                        problems.append(
-                            f"{period['docx']}: {':'.join(tag[1:])} shows {text!r}, the mart says {expected!r}"
-                        )
-            for table, key, field_name, text in _SCHOOL_NUMBER.findall(html):
-                numbers += 1
-                table, key = html_unescape(table), html_unescape(key)
-                expected = schools_module.expected_school_number(
-                    published.schools, table, key, field_name, phases, entry["old_la_code"]
-                )
-                if html_unescape(text) != expected:
-                    problems.append(
-                        f"{period['html']}: {table} {key} {field_name} shows "
-                        f"{html_unescape(text)!r}, the mart says {expected!r}"
-                    )
+            read, differ = _verify_briefing(
+                published,
+                phases,
+                entry["old_la_code"],
+                out,
+                period["html"],
+                html,
+                period["docx"] if period.get("has_docx") else None,
+            )
+            numbers += read
+            problems += differ
     return files, numbers, problems
+
+
+def _verify_briefing(
+    published: Published, phases: dict, old_la_code: str, out: Path, html_name: str, html: str, docx_name: str | None
+) -> tuple[int, list[str]]:
+    """Every number of one briefing read back (its HTML, given as text, and its Word paper
+    ``out / docx_name`` if any) and compared with the publication: (numbers read, mismatches)."""
+    # the HTML and the Word paper show the same numbers: each is worked out once
+    expected_of = functools.partial(_expected_once, {}, published, old_la_code)
+    numbers = 0
+    problems: list[str] = []
+    for field_name, measure, breakdown, tp, text in _NUMBER.findall(html):
+        numbers += 1
+        expected = expected_of(measure, breakdown, tp, field_name)
+        if html_unescape(text) != expected:
+            problems.append(
+                f"{html_name}: {measure}/{breakdown}/{tp} {field_name} shows "
+                f"{html_unescape(text)!r}, the mart says {expected!r}"
+            )
+    if docx_name:  # the Word paper: the same numbers, read from its tags
+        for tag, text in word.tagged_numbers(out / docx_name):
+            numbers += 1
+            if tag[0] == "num":
+                field_name, measure, breakdown, tp = tag[1:]
+                expected = expected_of(measure, breakdown, tp, field_name)
+            else:
+                table, key, field_name = tag[1:]
+                expected = schools_module.expected_school_number(
+                    published.schools, table, key, field_name, phases, old_la_code
+                )
+            if text != expected:
+                problems.append(f"{docx_name}: {':'.join(tag[1:])} shows {text!r}, the mart says {expected!r}")
+    for table, key, field_name, text in _SCHOOL_NUMBER.findall(html):
+        numbers += 1
+        table, key = html_unescape(table), html_unescape(key)
+        expected = schools_module.expected_school_number(published.schools, table, key, field_name, phases, old_la_code)
+        if html_unescape(text) != expected:
+            problems.append(
+                f"{html_name}: {table} {key} {field_name} shows {html_unescape(text)!r}, the mart says {expected!r}"
+            )
+    return numbers, problems
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -1276,9 +1335,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"briefing: {exc}", file=sys.stderr)
         return 1
+    except BriefingNumbersDiffer as exc:
+        print(f"briefing: {exc}; the briefings in place were left as they were:", file=sys.stderr)
+        for problem in exc.problems[:20]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     for name, path in sorted(run.examples.items()):
         print(f"{name}: {path}")
-    print(f"{run.las} briefing(s), {run.charts} charts in {run.seconds:.1f} s; index: {run.index}")
+    print(
+        f"{run.las} briefing(s), {run.charts} charts in {run.seconds:.1f} s; {run.numbers:,} numbers read back "
+        f"match the marts; index: {run.index}"
+    )
     return 0
 
 
