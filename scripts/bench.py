@@ -95,7 +95,7 @@ def _stage_of(step_key: str, checked: dict[str, str], materialized: dict[str, st
         return "ingest"
     if layer == "warehouse":
         return "publish"
-    if layer == "outputs":  # a step writing several outputs by its own name (exports_and_docs)
+    if layer == "outputs":  # a step writing several outputs by its own name (outputs)
         return name if step_key.endswith(name) else step_key
     return "dbt" if layer in ("reference", "staging", "intermediate", "marts") else step_key
 

@@ -687,15 +687,15 @@ def test_outputs_assets_materialize_from_the_published_database(published_db, tm
     import dagster as dg
 
     from orchestration.defs.ingest.resources import WarehouseResource
-    from orchestration.defs.outputs.assets import EXPORTS_KEY, GX_DOCS_KEY, briefings, exports_and_docs
+    from orchestration.defs.outputs.assets import BRIEFINGS_KEY, EXPORTS_KEY, GX_DOCS_KEY, outputs
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copy(published_db, warehouse / "education.duckdb")
     monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
     result = dg.materialize(
-        [briefings, exports_and_docs],
-        selection=[briefings.key, EXPORTS_KEY, GX_DOCS_KEY],
+        [outputs],
+        selection=[BRIEFINGS_KEY, EXPORTS_KEY, GX_DOCS_KEY],
         resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
         instance=dg.DagsterInstance.ephemeral(),
     )
@@ -703,9 +703,7 @@ def test_outputs_assets_materialize_from_the_published_database(published_db, tm
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evaluations) == {"briefing_numbers_match_marts", "exports_match_publication"}
     assert all(e.passed for e in evaluations.values()), [e.description for e in evaluations.values()]
-    metadata = {
-        m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("outputs__briefings")
-    }
+    metadata = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("outputs")}
     assert metadata["outputs/briefings"]["briefings"].value == 1
     assert (warehouse / "briefings/wigan/2021-22.html").exists() and (warehouse / "briefings/index.html").exists()
     assert (warehouse / "exports/marts.fct_la_measure.parquet").exists()
@@ -754,7 +752,7 @@ def test_briefings_that_read_back_wrong_are_not_put_in_place(published_db, tmp_p
     import dagster as dg
 
     from orchestration.defs.ingest.resources import WarehouseResource
-    from orchestration.defs.outputs.assets import briefings
+    from orchestration.defs.outputs.assets import BRIEFINGS_KEY, outputs
 
     warehouse = tmp_path / "warehouse"
     out = warehouse / "briefings"
@@ -780,7 +778,8 @@ def test_briefings_that_read_back_wrong_are_not_put_in_place(published_db, tmp_p
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []  # no staging left
     monkeypatch.setenv("EDU_BRIEFING_LAS", "Wigan")
     result = dg.materialize(
-        [briefings],
+        [outputs],
+        selection=[BRIEFINGS_KEY],
         resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

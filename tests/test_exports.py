@@ -210,13 +210,13 @@ def _materialize_outputs(published: Path, tmp_path: Path, selection):
     import dagster as dg
 
     from orchestration.defs.ingest.resources import WarehouseResource
-    from orchestration.defs.outputs.assets import exports_and_docs
+    from orchestration.defs.outputs.assets import outputs
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir(exist_ok=True)
     shutil.copy(published, warehouse / "education.duckdb")
     result = dg.materialize(
-        [exports_and_docs],
+        [outputs],
         selection=selection,
         resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
         instance=dg.DagsterInstance.ephemeral(),
@@ -299,7 +299,7 @@ def test_the_exports_check_alone_reads_the_exports_on_disk(published, tmp_path):
     from orchestration.defs.ingest.resources import WarehouseResource
 
     again = dg.materialize(
-        [assets.exports_and_docs],
+        [assets.outputs],
         selection=dg.AssetSelection.checks(assets.exports_check_spec.key),
         resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
         instance=dg.DagsterInstance.ephemeral(),

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -71,54 +72,56 @@ def _briefing_check(checked: int, numbers: int, problems: list[str]) -> dg.Asset
     )
 
 
-@dg.multi_asset(
-    name="outputs__briefings",
-    specs=[
-        dg.AssetSpec(
-            BRIEFINGS_KEY,
-            deps=[PUBLICATION_KEY],
-            group_name=GROUP,
-            kinds={"python", "html", "word"},
-            description="`warehouse/briefings/<la>/<year>.html`, `.md` and `.docx` (the Word committee paper): "
-            "briefings per LA (EDU_BRIEFING_LAS picks the LAs; default all), with an index.html",
-        )
-    ],
-    check_specs=[briefing_check_spec],
-    can_subset=True,
-)
-def briefings(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    settings = warehouse.settings()
-    if BRIEFINGS_KEY not in context.selected_asset_keys:  # the check alone: the briefings on disk
-        with published(warehouse) as publication:
-            yield _briefing_check(*render.verify_briefings(publication, settings.warehouse_dir / "briefings"))
-        return
-    spec = settings.briefing_las
-    try:
-        with published(warehouse) as publication:
-            run = render.write_briefings(publication, settings.warehouse_dir / "briefings", spec)
-    except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
-        raise dg.Failure(f"{render.BRIEFING_LAS_ENV}={spec!r}: {exc}") from exc
-    except render.BriefingNumbersDiffer as exc:
-        yield _briefing_check(exc.checked, exc.numbers, exc.problems)
-        raise dg.Failure(f"briefings not replaced: {exc}; the previous briefings stay") from exc
-    context.log.info(f"{run.las} briefings, {run.charts} charts in {run.seconds:.1f} s: {run.index}")
-    examples = list(run.examples.items())
-    metadata = {
-        "index": dg.MetadataValue.path(str(run.index)),
-        "briefings": run.las,
-        "charts": run.charts,
-        "seconds": round(run.seconds, 1),
-        "selection": spec or "all local authorities",
-        "examples": dg.MetadataValue.md(
-            "\n".join(f"- {name}: `{path}`" for name, path in examples[:10])
-            + (f"\n- ... and {len(examples) - 10} more" if len(examples) > 10 else "")
-        ),
-    }
-    if examples:
-        metadata["example"] = dg.MetadataValue.path(str(examples[0][1]))
-    yield dg.MaterializeResult(asset_key=BRIEFINGS_KEY, metadata=metadata)
-    if briefing_check_spec.key in context.selected_asset_check_keys:
-        yield _briefing_check(run.checked, run.numbers, [])
+class _Briefings:
+    """write_briefings on a thread of this process, from a private copy of the publication, while
+    the step writes the other outputs (the briefings' own workers are processes, so the thread
+    mostly waits for them)."""
+
+    def __init__(self, warehouse: WarehouseResource):
+        settings = warehouse.settings()
+        self.spec = settings.briefing_las
+        with contextlib.ExitStack() as opened:
+            publication = opened.enter_context(published(warehouse))
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="briefings")
+            self._future = self._thread.submit(
+                render.write_briefings, publication, settings.warehouse_dir / "briefings", self.spec
+            )
+            self._copy = opened.pop_all()  # removed once the briefings are written
+
+    def results(self, context: dg.AssetExecutionContext, checked: bool) -> Iterator:
+        """The briefings' materialization and (``checked``) their check, once they are written."""
+        try:
+            run = self._future.result()
+        except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
+            raise dg.Failure(f"{render.BRIEFING_LAS_ENV}={self.spec!r}: {exc}") from exc
+        except render.BriefingNumbersDiffer as exc:
+            yield _briefing_check(exc.checked, exc.numbers, exc.problems)
+            raise dg.Failure(f"briefings not replaced: {exc}; the previous briefings stay") from exc
+        finally:
+            self.close()
+        context.log.info(f"{run.las} briefings, {run.charts} charts in {run.seconds:.1f} s: {run.index}")
+        examples = list(run.examples.items())
+        metadata = {
+            "index": dg.MetadataValue.path(str(run.index)),
+            "briefings": run.las,
+            "charts": run.charts,
+            "seconds": round(run.seconds, 1),
+            "selection": self.spec or "all local authorities",
+            "examples": dg.MetadataValue.md(
+                "\n".join(f"- {name}: `{path}`" for name, path in examples[:10])
+                + (f"\n- ... and {len(examples) - 10} more" if len(examples) > 10 else "")
+            ),
+        }
+        if examples:
+            metadata["example"] = dg.MetadataValue.path(str(examples[0][1]))
+        yield dg.MaterializeResult(asset_key=BRIEFINGS_KEY, metadata=metadata)
+        if checked:
+            yield _briefing_check(run.checked, run.numbers, [])
+
+    def close(self) -> None:
+        """Wait for the briefings (written aside, they are put in place whole or not at all)."""
+        self._thread.shutdown(wait=True)
+        self._copy.close()
 
 
 def _exports(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -269,8 +272,16 @@ class _DbtDocs:
 
 
 @dg.multi_asset(
-    name="exports_and_docs",
+    name="outputs",
     specs=[
+        dg.AssetSpec(
+            BRIEFINGS_KEY,
+            deps=[PUBLICATION_KEY],
+            group_name=GROUP,
+            kinds={"python", "html", "word"},
+            description="`warehouse/briefings/<la>/<year>.html`, `.md` and `.docx` (the Word committee paper): "
+            "briefings per LA (EDU_BRIEFING_LAS picks the LAs; default all), with an index.html",
+        ),
         dg.AssetSpec(
             EXPORTS_KEY,
             deps=[PUBLICATION_KEY],
@@ -297,29 +308,43 @@ class _DbtDocs:
             "publication (every GX suite and dbt test), the suites' expectations and the raw files",
         ),
     ],
-    check_specs=[exports_check_spec],
+    check_specs=[briefing_check_spec, exports_check_spec],
     can_subset=True,
 )
-def exports_and_docs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """The exports and the two docs sites, written side by side: `dbt docs generate` runs in its own
-    process while this one writes the exports (the workbook in a process of its own too) and the
-    gate report, so the run waits for the longest of them, not for their sum. Each is built aside
-    and swapped in whole; one that fails leaves the others written (and the exports checked) and
-    fails the step with its error."""
+def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The publication's outputs, written side by side: the briefings (in worker processes) and
+    `dbt docs generate` (a process of its own) run while this process writes the exports (the
+    workbook in a process of its own too) and the gate report, so the run waits for the longest of
+    them, not for their sum. Each is built aside and swapped in whole; one that fails leaves the
+    others written (and checked) and fails the step with its error."""
     selected = set(context.selected_asset_keys)
+    checks = set(context.selected_asset_check_keys)
     failed: list[BaseException] = []
 
     def failing(what: str, exc: BaseException) -> None:
         context.log.error(f"{what}: {exc}")
         failed.append(exc)
 
-    dbt_docs = None
-    if DBT_DOCS_KEY in selected:
+    if briefing_check_spec.key in checks and BRIEFINGS_KEY not in selected:  # the check alone: files on disk
         try:
-            dbt_docs = _DbtDocs(warehouse.settings(), context.run_id)
-        except Exception as exc:  # the exports and the gate report are still written
-            failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
+            with published(warehouse) as publication:
+                yield _briefing_check(
+                    *render.verify_briefings(publication, warehouse.settings().warehouse_dir / "briefings")
+                )
+        except Exception as exc:
+            failing(f"check {briefing_check_spec.name} could not run", exc)
+    briefings = dbt_docs = None
     try:
+        if BRIEFINGS_KEY in selected:
+            try:
+                briefings = _Briefings(warehouse)
+            except Exception as exc:
+                failing(f"{BRIEFINGS_KEY.to_user_string()} not written", exc)
+        if DBT_DOCS_KEY in selected:
+            try:
+                dbt_docs = _DbtDocs(warehouse.settings(), context.run_id)
+            except Exception as exc:  # the other outputs are still written
+                failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
         exports_failed = False
         for key, write in ((EXPORTS_KEY, _exports), (GX_DOCS_KEY, _gx_docs)):
             if key in selected:
@@ -329,22 +354,30 @@ def exports_and_docs(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                     failing(f"{key.to_user_string()} not written", exc)
                     exports_failed |= key == EXPORTS_KEY
         # the exports this step wrote or, when the check alone is selected, those on disk
-        if exports_check_spec.key in context.selected_asset_check_keys and not exports_failed:
+        if exports_check_spec.key in checks and not exports_failed:
             try:
                 yield exports_match_publication(warehouse)
             except Exception as exc:
                 failing(f"check {exports_check_spec.name} could not run", exc)
+        if briefings is not None:
+            writing, briefings = briefings, None
+            try:
+                yield from writing.results(context, briefing_check_spec.key in checks)
+            except Exception as exc:
+                failing(f"{BRIEFINGS_KEY.to_user_string()} not written", exc)
         if dbt_docs is not None:
             docs_run, dbt_docs = dbt_docs, None
             try:
                 yield docs_run.finish()
             except Exception as exc:
                 failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
-    finally:
-        if dbt_docs is not None:  # the step stopped early (an interrupt): dbt's process goes with it
+    finally:  # the step stopped early (an interrupt): dbt's process goes, the briefings finish aside
+        if dbt_docs is not None:
             dbt_docs.stop()
+        if briefings is not None:
+            briefings.close()
     if failed:
         raise failed[0]
 
 
-output_assets = [briefings, exports_and_docs]
+output_assets = [outputs]
