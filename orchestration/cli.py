@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -275,7 +276,10 @@ def _exit_now(code: int) -> NoReturn:
     run history closed, the summary printed), freeing the modules Dagster, dbt, Great
     Expectations and pandas loaded takes Python 1.5-2 s that nothing needs. The exit handlers
     (logging's flush, multiprocessing's and weakref finalizers' clean-up) still run first."""
-    atexit._run_exitfuncs()  # noqa: SLF001 (what sys.exit would run, then not the teardown)
+    # what the interpreter's exit runs before its teardown: join the threads still running (and
+    # concurrent.futures' exit hooks), then the exit handlers
+    threading._shutdown()  # noqa: SLF001
+    atexit._run_exitfuncs()  # noqa: SLF001
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

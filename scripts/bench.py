@@ -2,7 +2,7 @@
 
 ``make bench``: the bundled sample, as ``make run`` builds it (BENCH_RUNS=3 for more runs), with
 where each run's time went, stage by stage, from the run's own Dagster event log: start-up, ingest,
-raw gates, dbt, mart gates, publication, each output and the output checks. The figure issue
+raw gates, dbt, mart gates, publication, and the outputs with their checks. The figure issue
 "One dataset registry; ingest and gates at DuckDB speed" set a target for (``make run`` on the
 sample under 40 s) is the wall time; the part up to the publication is printed beside it. In fresh
 folders the start-up includes dbt's parse and a new Dagster run history, as on a first run.

@@ -308,3 +308,20 @@ def test_the_exports_check_alone_reads_the_exports_on_disk(published, tmp_path):
     assert again.get_asset_materialization_events() == []
     [check] = again.get_asset_check_evaluations()
     assert not check.passed and check.description == "marts.dim_measure.parquet missing"
+
+
+def test_briefings_that_fail_leave_the_other_outputs_written(published, tmp_path, monkeypatch):
+    """The briefings are written beside the exports and gate report: an EDU_BRIEFING_LAS naming no
+    LA fails the step, naming the setting, and the other outputs are written and checked."""
+    from orchestration.defs.outputs import assets
+
+    monkeypatch.setenv("EDU_BRIEFING_LAS", "Atlantis")
+    warehouse, result, written, failures = _materialize_outputs(
+        published, tmp_path, [assets.BRIEFINGS_KEY, assets.EXPORTS_KEY, assets.GX_DOCS_KEY]
+    )
+    assert not result.success and written == {assets.EXPORTS_KEY, assets.GX_DOCS_KEY}
+    assert [(c.check_name, c.passed) for c in result.get_asset_check_evaluations()] == [
+        ("exports_match_publication", True)
+    ]
+    assert len(failures) == 1 and "EDU_BRIEFING_LAS='Atlantis': no local authority matches 'Atlantis'" in failures[0]
+    assert not (warehouse / "briefings").exists()

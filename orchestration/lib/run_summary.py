@@ -421,7 +421,7 @@ def render(
         out.append(f"{'Published':<11}nothing new: {where}")
     if facts.outputs:
         first = True
-        # in one order whatever order the steps ran in (exports and docs share one step)
+        # in one order, whatever order the outputs step wrote them in
         rank = {name: i for i, name in enumerate(OUTPUT_LABELS)}
         for name, output in sorted(facts.outputs.items(), key=lambda item: rank.get(item[0], len(rank))):
             label = OUTPUT_LABELS.get(name, name)

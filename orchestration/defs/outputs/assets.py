@@ -3,12 +3,13 @@ materialized (so only after every gate passed): committee briefings, Parquet exp
 dictionary, dbt docs and the gates' data docs. Each output is built aside and swapped in whole;
 a failure leaves the previous output as it was and never touches the publication.
 
-The outputs' checks are declared by the steps that write them (``check_specs``): the briefings
+The outputs' checks are declared by the step that writes them (``check_specs``): the briefings
 say what the marts say, and the exports hold what was published. They run after the
-publication, so they cannot block it; briefings whose numbers do not read back right are not
-put in place. A failure is reported by `make run` like any other check."""
+publication, so they cannot block it; when any number of a run's briefings does not read back
+right, none of them is put in place. A failure is reported by `make run` like any other check."""
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -53,8 +54,8 @@ briefing_check_spec = dg.AssetCheckSpec(
     description="Every number in the briefings written from this publication reads back as the "
     "mart value it is tagged with: LA figures from fct_la_measure, school figures from "
     "mart_school_outcomes, mart_inspection_outcomes and mart_schools_causing_concern. The "
-    "briefings step reads back each briefing it writes before putting any in place; run alone, "
-    "the check reads the briefings on disk",
+    "outputs step reads back each briefing it writes before putting any in place; run alone, "
+    "the check reads every briefing on disk written from the publication",
 )
 
 
@@ -92,10 +93,11 @@ class _Briefings:
         """The briefings' materialization and (``checked``) their check, once they are written."""
         try:
             run = self._future.result()
-        except ValueError as exc:  # an EDU_BRIEFING_LAS entry that names no LA
+        except render.NoSuchLa as exc:
             raise dg.Failure(f"{render.BRIEFING_LAS_ENV}={self.spec!r}: {exc}") from exc
         except render.BriefingNumbersDiffer as exc:
-            yield _briefing_check(exc.checked, exc.numbers, exc.problems)
+            if checked:
+                yield _briefing_check(exc.checked, exc.numbers, exc.problems)
             raise dg.Failure(f"briefings not replaced: {exc}; the previous briefings stay") from exc
         finally:
             self.close()
@@ -120,8 +122,10 @@ class _Briefings:
 
     def close(self) -> None:
         """Wait for the briefings (written aside, they are put in place whole or not at all)."""
-        self._thread.shutdown(wait=True)
-        self._copy.close()
+        try:
+            self._thread.shutdown(wait=True)
+        finally:
+            self._copy.close()
 
 
 def _exports(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -219,6 +223,7 @@ class _DbtDocs:
                     *("--target-path", str(self.target), "--log-path", str(self.target)),
                 ],
                 cwd=DBT_PROJECT_DIR,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each line to dbt.log as dbt writes it
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -372,10 +377,12 @@ def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             except Exception as exc:
                 failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
     finally:  # the step stopped early (an interrupt): dbt's process goes, the briefings finish aside
-        if dbt_docs is not None:
-            dbt_docs.stop()
-        if briefings is not None:
-            briefings.close()
+        try:
+            if dbt_docs is not None:
+                dbt_docs.stop()
+        finally:
+            if briefings is not None:
+                briefings.close()
     if failed:
         raise failed[0]
 

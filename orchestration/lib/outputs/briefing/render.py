@@ -312,6 +312,10 @@ def current_namesake(namesakes: list[dict]) -> dict:
     return max(namesakes, key=lambda la: (la.get("latest_time_period") or 0, la["old_la_code"]))
 
 
+class NoSuchLa(ValueError):
+    """An entry of EDU_BRIEFING_LAS (or --la) that names no LA of the publication."""
+
+
 def select_las(las: list[dict], spec: str | None) -> list[dict]:
     """``EDU_BRIEFING_LAS``: comma-separated names or codes (3-digit or E-code); empty = all.
     Names with a comma ("Bristol, City of") work as written or as people say them ("Bristol").
@@ -343,7 +347,7 @@ def select_las(las: list[dict], spec: str | None) -> list[dict]:
         else:
             close = difflib.get_close_matches(_normalise(tokens[i]), list(keys), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ValueError(f"no local authority matches {tokens[i]!r}{hint}")
+            raise NoSuchLa(f"no local authority matches {tokens[i]!r}{hint}")
     return chosen
 
 
@@ -945,13 +949,19 @@ def _write_las(
             done.files += [html_path, md_path, docx_path]
             done.examples.setdefault(briefing["la"]["display_name"], f"{folder.name}/{html_path.name}")
             # read back from the files, as the briefing check reads them, before they are put in place
+            html = html_path.read_text(encoding="utf-8")
+            tag = _PUBLICATION.search(html)
+            if not tag or tag.group(1) != str(provenance["publication_id"]):
+                done.problems.append(
+                    f"{folder.name}/{html_path.name}: does not name publication {provenance['publication_id']}"
+                )
             numbers, problems = _verify_briefing(
                 published,
                 phases,
                 la["old_la_code"],
                 stage,
                 f"{folder.name}/{html_path.name}",
-                html_path.read_text(encoding="utf-8"),
+                html,
                 f"{folder.name}/{docx_path.name}",
             )
             done.checked += 1
@@ -979,7 +989,8 @@ def default_workers(la_count: int) -> int:
     few dozen LAs on (each worker first loads the publication, ~1-2 s). Charts are CPU-bound.
     The load average is not consulted: at this step it is mostly the run's own dbt build of a
     moment before, and it kept `make run` to one process (153 briefings: 30 s with one, 19 s
-    with two on a 2-core machine)."""
+    with two on a 2-core machine). The outputs written beside the briefings (the exports'
+    workbook, dbt docs) are one process each and end sooner, leaving the cores to the briefings."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(4, cores, la_count // 25))
 
@@ -1033,8 +1044,9 @@ def write_briefings(
                     if progress:
                         for name in part.examples:
                             progress(name)
-        if done.problems:  # never in place of briefings that read right
-            done.problems.sort()
+        if done.problems:  # none of this run's briefings is put in place: the previous ones stay
+            # listed LA by LA (folder order, as the index and the check list them), each as read
+            done.problems.sort(key=lambda problem: problem.split("/", 1)[0])
             raise BriefingNumbersDiffer(done.checked, done.numbers, done.problems)
         # Briefings of other LAs and earlier years stay; the index lists all of them.
         carry_forward(out_dir, stage)
