@@ -276,40 +276,36 @@ class _DbtDocs:
         self._wait()
 
 
+def _output_spec(key: dg.AssetKey, kinds: set[str], description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(key, deps=[PUBLICATION_KEY], group_name=GROUP, kinds=kinds, description=description)
+
+
 @dg.multi_asset(
     name="outputs",
     specs=[
-        dg.AssetSpec(
+        _output_spec(
             BRIEFINGS_KEY,
-            deps=[PUBLICATION_KEY],
-            group_name=GROUP,
-            kinds={"python", "html", "word"},
-            description="`warehouse/briefings/<la>/<year>.html`, `.md` and `.docx` (the Word committee paper): "
+            {"python", "html", "word"},
+            "`warehouse/briefings/<la>/<year>.html`, `.md` and `.docx` (the Word committee paper): "
             "briefings per LA (EDU_BRIEFING_LAS picks the LAs; default all), with an index.html",
         ),
-        dg.AssetSpec(
+        _output_spec(
             EXPORTS_KEY,
-            deps=[PUBLICATION_KEY],
-            group_name=GROUP,
-            kinds={"parquet", "csv", "excel"},
-            description="`warehouse/exports/`: `<schema>.<table>.parquet` and `.csv` (UTF-8 with BOM, for Excel) "
+            {"parquet", "csv", "excel"},
+            "`warehouse/exports/`: `<schema>.<table>.parquet` and `.csv` (UTF-8 with BOM, for Excel) "
             "for every published table, education.xlsx (a sheet per table, a read-me sheet of column "
             "descriptions) and data_dictionary.json (grain, columns, types, descriptions)",
         ),
-        dg.AssetSpec(
+        _output_spec(
             DBT_DOCS_KEY,
-            deps=[PUBLICATION_KEY],
-            group_name=GROUP,
-            kinds={"dbt"},
-            description="warehouse/docs/dbt/: dbt docs (static_index.html opens without a server; index.html, "
+            {"dbt"},
+            "warehouse/docs/dbt/: dbt docs (static_index.html opens without a server; index.html, "
             "manifest.json and catalog.json for `dbt docs serve`-style hosting)",
         ),
-        dg.AssetSpec(
+        _output_spec(
             GX_DOCS_KEY,
-            deps=[PUBLICATION_KEY],
-            group_name=GROUP,
-            kinds={"great_expectations", "html"},
-            description="warehouse/docs/gx/index.html: data docs of the gates that passed for the current "
+            {"great_expectations", "html"},
+            "warehouse/docs/gx/index.html: data docs of the gates that passed for the current "
             "publication (every GX suite and dbt test), the suites' expectations and the raw files",
         ),
     ],
