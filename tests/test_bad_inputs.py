@@ -827,3 +827,48 @@ def test_a_shortening_that_starts_two_las_names_blocks(drop):
     (drop.folder / "sn.csv").write_text(SN_FILE + "341,Knowsley Vale,2,North West,342,Close\n", encoding="utf-8")
     message = failure(drop.gate(), "LA code, name and region agree")
     assert "old_la_code 340 is 'Knowsley' in the statistical neighbour model (sn.csv), not 'Knows'" in message
+
+
+def _gate_run(drop: Drop):
+    """Ingest and raw gates of ks2 and the SN model through Dagster, as the UI's materialisation of
+    those two raw tables runs them: their gates are judged in one step."""
+    import dagster as dg
+
+    from orchestration.defs.ingest.assets import ingest_raw_files, raw_asset_key
+    from orchestration.defs.ingest.checks import raw_checks
+    from orchestration.defs.ingest.resources import WarehouseResource
+
+    result = dg.materialize(
+        [ingest_raw_files, *raw_checks()],
+        selection=[raw_asset_key("ks2"), raw_asset_key("statistical_neighbours")],
+        resources={"warehouse": WarehouseResource()},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    checks = [(c.check_name, c.passed) for c in result.get_asset_check_evaluations()]
+    failures = [e for e in result.all_events if e.is_step_failure]
+    return result, checks, failures
+
+
+def test_a_failed_raw_gate_blocks_and_the_others_are_still_judged(drop):
+    rows = base_rows()
+    set_cell(rows, index_of(rows, "202122", "342", "Total"), "pt_rwm_met_expected_standard", "140")
+    drop.write(csv_text(rows), sn=True)
+    result, checks, failures = _gate_run(drop)
+    # the SN model's gate is judged too (this three-LA model is too small to pass it)
+    assert [name for name, _ in checks] == ["gx_raw_ks2", "gx_raw_statistical_neighbours"] and not checks[0][1]
+    assert not result.success and [f.step_key for f in failures] == ["raw_gates"]
+    assert failures[0].step_failure_data.error.cls_name == "DagsterAssetCheckFailedError"
+
+
+def test_a_raw_gate_that_cannot_run_fails_its_step_after_the_others_are_judged(drop, monkeypatch):
+    drop.write(csv_text(base_rows()), sn=True)
+
+    def broken(con, dataset):
+        raise RuntimeError(f"cannot read raw.{dataset}")
+
+    monkeypatch.setattr(gates, "raw_ees_frame", broken)
+    result, checks, failures = _gate_run(drop)
+    assert [name for name, _ in checks] == ["gx_raw_statistical_neighbours"]
+    assert [f.step_key for f in failures] == ["raw_gates"]
+    assert "cannot read raw.ks2" in failures[0].step_failure_data.error.cause.message

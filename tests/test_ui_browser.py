@@ -228,7 +228,7 @@ def test_asset_graph_and_materialize_from_the_ui(page, dagster_ui, shots):
     phase(f"run {run_id}: {run['status']}")
     steps = {s["stepKey"]: s["status"] for s in run["stepStats"]}
     assert run["status"] == "SUCCESS", (steps, dagster_ui.log_tail())
-    assert steps.get("ingest_raw_files") == "SUCCESS" and steps.get("raw__ks2_gx_raw_ks2") == "SUCCESS", steps
+    assert steps.get("ingest_raw_files") == "SUCCESS" and steps.get("raw_gates") == "SUCCESS", steps
     assert "dbt_models" not in steps, "a small selection must not build the models"
     page.goto(f"/runs/{run_id}")
     expect(page.get_by_text("Success", exact=True).first).to_be_visible()
@@ -270,7 +270,7 @@ def test_blocked_gate_run_shows_the_failing_check(page, dagster_ui, shots):
     steps = {s["stepKey"]: s["status"] for s in run["stepStats"]}
     assert run["jobName"] == "refresh_and_publish"
     assert run["status"] == "FAILURE", (steps, dagster_ui.log_tail())
-    assert steps.get("raw__ks2_gx_raw_ks2") == "FAILURE", steps
+    assert steps.get("raw_gates") == "FAILURE", steps
     assert "dbt_models" not in steps and not any(k.startswith("warehouse__") for k in steps), (
         f"nothing downstream of a failed blocking gate may run: {steps}"
     )
@@ -278,7 +278,7 @@ def test_blocked_gate_run_shows_the_failing_check(page, dagster_ui, shots):
     page.goto(f"/runs/{run_id}")
     expect(page.get_by_text("RUN_FAILURE", exact=True).first).to_be_visible()
     expect(page.get_by_text("Failure", exact=True).first).to_be_visible()
-    expect(page.get_by_text("raw__ks2_gx_raw_ks2", exact=True).first).to_be_visible()
+    expect(page.get_by_text("raw_gates", exact=True).first).to_be_visible()
     page.get_by_placeholder(re.compile(r"^Filter(…|\.\.\.)$")).first.fill("gx_raw_ks2")
     failed_check = page.get_by_text(re.compile(r"Check gx_raw_ks2 failed for materialization of raw / ks2")).first
     expect(failed_check).to_be_visible()

@@ -38,7 +38,12 @@ from orchestration.lib.run_summary import (
 from orchestration.lib.settings import load_settings
 
 PACKAGE_DIR = str(Path(__file__).resolve().parents[1])  # orchestration/
-STEP_LABELS = {"ingest_raw_files": "ingest", "dbt_models": "dbt", "warehouse__education": "publish"}
+STEP_LABELS = {
+    "ingest_raw_files": "ingest",
+    "raw_gates": "gate",
+    "dbt_models": "dbt",
+    "warehouse__education": "publish",
+}
 OUTPUTS = ("briefings", "exports", "dbt_docs", "gx_docs")
 # Dagster's error for each step downstream of a failure ("... Not executing."), one per step.
 NOT_EXECUTING = "Dependencies for step "
