@@ -41,6 +41,7 @@ PACKAGE_DIR = str(Path(__file__).resolve().parents[1])  # orchestration/
 STEP_LABELS = {
     "ingest_raw_files": "ingest",
     "raw_gates": "gate",
+    "mart_gates": "gate",
     "dbt_models": "dbt",
     "warehouse__education": "publish",
 }

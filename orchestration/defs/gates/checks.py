@@ -1,9 +1,14 @@
-"""Blocking Great Expectations gates on the published marts (one suite per mart in expectations/)."""
+"""Blocking Great Expectations gates on the published marts (one suite per mart in expectations/),
+judged in one subsettable step as the raw gates are (defs/ingest/checks.py), and the geography
+completeness gate."""
+
+from dataclasses import dataclass
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
-from orchestration.defs.ingest.checks import gate_result
+from orchestration.defs.ingest.checks import gate_result, judged_in_order
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.lib import gates
 from orchestration.lib.gates import bounds, coverage, geography
@@ -21,28 +26,53 @@ def suite_parameters(con: duckdb.DuckDBPyConnection, table: str) -> tuple[dict, 
     return {"catalogue_measure_codes": measures}, not_carried if table == "fct_la_measure" else []
 
 
-def _mart_check(table: str) -> dg.AssetChecksDefinition:
-    suite = f"mart_{table}" if not table.startswith("mart_") else table
+@dataclass(frozen=True)
+class _MartGate:
+    table: str
 
-    @dg.asset_check(
-        asset=dg.AssetKey(["marts", table]),
-        name=f"gx_{suite}",
-        blocking=True,
-        description=f"Great Expectations suite expectations/{suite}.json",
-    )
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with duckdb.connect(
-            str(warehouse.settings().build_db), read_only=True, config=warehouse.settings().duckdb_config
-        ) as con:
-            parameters, not_carried = suite_parameters(con, table)
-            rows = con.execute(f"SELECT count(*) FROM marts.{gates.quote_identifier(table)}").fetchall()[0][0]
-            relation = f"SELECT * FROM marts.{gates.quote_identifier(table)}"
-            if table in GATE_RELATIONS:
-                relation = GATE_RELATIONS[table](con, relation)
+    @property
+    def suite(self) -> str:
+        return f"mart_{self.table}" if not self.table.startswith("mart_") else self.table
+
+    @property
+    def spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
+            f"gx_{self.suite}",
+            asset=dg.AssetKey(["marts", self.table]),
+            blocking=True,
+            description=f"Great Expectations suite expectations/{self.suite}.json",
+        )
+
+    def read(self, settings) -> tuple[pd.DataFrame, dict, dict]:
+        """(the rows the suite could fail on, the suite's parameters, the check's metadata): SQL only."""
+        with duckdb.connect(str(settings.build_db), read_only=True, config=settings.duckdb_config) as con:
+            parameters, not_carried = suite_parameters(con, self.table)
+            rows = con.execute(f"SELECT count(*) FROM marts.{gates.quote_identifier(self.table)}").fetchall()[0][0]
+            relation = f"SELECT * FROM marts.{gates.quote_identifier(self.table)}"
+            if self.table in GATE_RELATIONS:
+                relation = GATE_RELATIONS[self.table](con, relation)
             # Only the rows the suite could fail on reach Great Expectations (the raw gates' compiler).
-            frame = gates.row_candidates(con, relation, suite, "ALL", parameters)
+            frame = gates.row_candidates(con, relation, self.suite, "ALL", parameters)
         warnings = {"warnings": "\n".join(f"- {w}" for w in not_carried)} if not_carried else {}
-        return gate_result(gates.validate(suite, frame, parameters), rows=rows, candidate_rows=len(frame), **warnings)
+        return frame, parameters, {"rows": rows, "candidate_rows": len(frame), **warnings}
+
+    def judge(self, frame: pd.DataFrame, parameters: dict, metadata: dict) -> dg.AssetCheckResult:
+        result = gates.validate(self.suite, frame, parameters)
+        return gate_result(result, asset_key=self.spec.asset_key, check_name=self.spec.name, **metadata)
+
+
+def _mart_gates(mart_gates: list[_MartGate]) -> dg.AssetChecksDefinition:
+    @dg.multi_asset_check(
+        specs=[gate.spec for gate in mart_gates],
+        name="mart_gates",
+        can_subset=True,
+        description="The marts' blocking gates, one Great Expectations suite each",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        selected = set(context.selected_asset_check_keys)
+        yield from judged_in_order(
+            context, [gate for gate in mart_gates if gate.spec.key in selected], warehouse.settings()
+        )
 
     return _check
 
@@ -72,7 +102,9 @@ def geography_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 def mart_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:
-    suites = [
-        _mart_check(t) for t in mart_tables if gates.suite_exists(f"mart_{t}" if not t.startswith("mart_") else t)
+    suites = [_MartGate(t) for t in mart_tables]
+    suites = [gate for gate in suites if gates.suite_exists(gate.suite)]
+    return [
+        *([_mart_gates(suites)] if suites else []),
+        *([geography_complete] if "fct_la_measure" in mart_tables else []),
     ]
-    return [*suites, *([geography_complete] if "fct_la_measure" in mart_tables else [])]

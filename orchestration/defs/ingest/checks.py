@@ -53,14 +53,14 @@ class _RawGate:
             description=f"Great Expectations suite expectations/{self.suite}.json{self.suite_note}",
         )
 
-    def read(self, settings) -> tuple[int, pd.DataFrame | None, dict]:
-        """(the table's rows, the rows the suite could fail on, the check's metadata): SQL only."""
+    def read(self, settings) -> tuple[pd.DataFrame | None, dict]:
+        """(the rows the suite could fail on, or None for an empty table; the check's metadata): SQL only."""
         with duckdb.connect(str(settings.build_db), read_only=True, config=settings.duckdb_config) as con:
             rows = con.execute(f"SELECT count(*) FROM raw.{gates.quote_identifier(self.table)}").fetchall()[0][0]
             if not rows:
-                return 0, None, {}
+                return None, {}
             frame = self.read_frame(con)
-            return rows, frame, {"rows": rows, **self.metadata_of(con, frame)}
+            return frame, {"rows": rows, **self.metadata_of(con, frame)}
 
     def judge(self, frame: pd.DataFrame | None, metadata: dict) -> dg.AssetCheckResult:
         if frame is None:
@@ -104,6 +104,34 @@ def _local_gate(table: str) -> _RawGate:
     )
 
 
+def judged_in_order(context, chosen: list, settings):
+    """Each gate's check result, in order: ``gate.read(settings)`` (SQL) runs on READ_THREADS
+    threads, ``gate.judge(*read)`` (Great Expectations) in the step's thread as each read is done.
+    A gate that cannot run is logged and the others are still judged; the step then fails."""
+    failed: list[BaseException] = []
+    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="gate-read") as pool:
+        reads = [pool.submit(gate.read, settings) for gate in chosen]
+        for gate, read in zip(chosen, reads):
+            started = time.monotonic()
+            try:
+                found = read.result()
+                result = gate.judge(*found)
+            except Exception as exc:
+                context.log.error(f"gate {gate.suite} could not run: {exc}")
+                failed.append(exc)
+                continue
+            frame, metadata = found[0], found[-1]  # read() gives the frame first, the metadata last
+            if frame is not None:
+                context.log.info(
+                    f"gate {gate.suite}: {'passed' if result.passed else 'FAILED'} ({metadata['rows']:,} rows, "
+                    f"{len(frame):,} candidate row(s) for Great Expectations, judged in "
+                    f"{time.monotonic() - started:.1f} s)"
+                )
+            yield result
+    if failed:
+        raise failed[0]
+
+
 # Tables read at once for the gates, each through its own connection: DuckDB runs without
 # Python's lock, so the reads overlap each other and Great Expectations judging the tables already
 # read (in the step's own thread, one at a time, as its first import is not safe to race).
@@ -123,28 +151,8 @@ def raw_checks() -> list[dg.AssetChecksDefinition]:
     )
     def _raw_gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         selected = set(context.selected_asset_check_keys)
-        chosen = [gate for gate in raw_gates if gate.spec.key in selected]
-        settings = warehouse.settings()
-        failed: list[BaseException] = []
-        with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="raw-gate") as pool:
-            reads = [pool.submit(gate.read, settings) for gate in chosen]
-            for gate, read in zip(chosen, reads):  # judged and reported in order, as each is read
-                started = time.monotonic()
-                try:
-                    rows, frame, metadata = read.result()
-                    result = gate.judge(frame, metadata)
-                except Exception as exc:  # the other gates are still judged; the step then fails
-                    context.log.error(f"gate {gate.suite} could not run: {exc}")
-                    failed.append(exc)
-                    continue
-                if frame is not None:
-                    context.log.info(
-                        f"gate {gate.suite}: {'passed' if result.passed else 'FAILED'} ({rows:,} rows, "
-                        f"{len(frame):,} candidate row(s) for Great Expectations, judged in "
-                        f"{time.monotonic() - started:.1f} s)"
-                    )
-                yield result
-        if failed:
-            raise failed[0]
+        yield from judged_in_order(
+            context, [gate for gate in raw_gates if gate.spec.key in selected], warehouse.settings()
+        )
 
     return [_raw_gates]
