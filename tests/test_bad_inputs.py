@@ -871,4 +871,6 @@ def test_a_raw_gate_that_cannot_run_fails_its_step_after_the_others_are_judged(d
     result, checks, failures = _gate_run(drop)
     assert [name for name, _ in checks] == ["gx_raw_statistical_neighbours"]
     assert [f.step_key for f in failures] == ["raw_gates"]
-    assert "cannot read raw.ks2" in failures[0].step_failure_data.error.cause.message
+    assert "1 gate(s) could not run:\nraw_ks2: RuntimeError: cannot read raw.ks2" in (
+        failures[0].step_failure_data.error.cause.message
+    )

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KILL_POINTS = [
     ("ingest", 'Started execution of step "ingest_raw_files"'),
     ("dbt", 'Started execution of step "dbt_models"'),
-    ("gates", "gx_mart_fct_la_measure - STEP_START"),
+    ("gates", "mart_gates - STEP_START"),
     ("publish", None),  # killed while the new publication is being written beside the served file
 ]
 

@@ -104,21 +104,33 @@ def _local_gate(table: str) -> _RawGate:
     )
 
 
+class GatesNotRun(RuntimeError):
+    """Gates that could not be judged (a read or Great Expectations failed), each named."""
+
+
 def judged_in_order(context, chosen: list, settings):
     """Each gate's check result, in order: ``gate.read(settings)`` (SQL) runs on READ_THREADS
-    threads, ``gate.judge(*read)`` (Great Expectations) in the step's thread as each read is done.
-    A gate that cannot run is logged and the others are still judged; the step then fails."""
-    failed: list[BaseException] = []
-    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="gate-read") as pool:
-        reads = [pool.submit(gate.read, settings) for gate in chosen]
-        for gate, read in zip(chosen, reads):
+    threads, at most READ_AHEAD gates ahead, and ``gate.judge(*read)`` (Great Expectations) in the
+    step's thread as each read is done. A gate that cannot run is logged and the others are still
+    judged; the step then fails naming every gate that could not run."""
+    gates.prepare_great_expectations()  # its environment set before any thread reads
+    failed: list[str] = []
+    first: BaseException | None = None
+    pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="gate-read")
+    try:
+        reads = {}
+        for index, gate in enumerate(chosen):
+            for ahead in range(index, min(index + READ_AHEAD, len(chosen))):
+                if ahead not in reads:
+                    reads[ahead] = pool.submit(chosen[ahead].read, settings)
             started = time.monotonic()
             try:
-                found = read.result()
+                found = reads.pop(index).result()  # dropped once judged: one frame held at a time
                 result = gate.judge(*found)
             except Exception as exc:
                 context.log.error(f"gate {gate.suite} could not run: {exc}")
-                failed.append(exc)
+                failed.append(f"{gate.suite}: {type(exc).__name__}: {exc}")
+                first = first or exc
                 continue
             frame, metadata = found[0], found[-1]  # read() gives the frame first, the metadata last
             if frame is not None:
@@ -128,14 +140,17 @@ def judged_in_order(context, chosen: list, settings):
                     f"{time.monotonic() - started:.1f} s)"
                 )
             yield result
+    finally:  # an interrupt does not wait for reads not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
     if failed:
-        raise failed[0]
+        raise GatesNotRun(f"{len(failed)} gate(s) could not run:\n" + "\n".join(failed)) from first
 
 
 # Tables read at once for the gates, each through its own connection: DuckDB runs without
 # Python's lock, so the reads overlap each other and Great Expectations judging the tables already
 # read (in the step's own thread, one at a time, as its first import is not safe to race).
 READ_THREADS = 2
+READ_AHEAD = 3  # gates whose candidate rows may be held at once (each read is a table's candidates)
 
 
 def raw_checks() -> list[dg.AssetChecksDefinition]:

@@ -131,10 +131,15 @@ def _exception_message(info: dict | None) -> str | None:
     return "; ".join(sorted(set(nested))) or None
 
 
-def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = None) -> GateResult:
-    """Validate ``frame`` against ``expectations/<suite_name>.json``."""
+def prepare_great_expectations() -> None:
+    """No analytics and only errors logged, before Great Expectations is first imported."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+
+def validate(suite_name: str, frame: pd.DataFrame, parameters: dict | None = None) -> GateResult:
+    """Validate ``frame`` against ``expectations/<suite_name>.json``."""
+    prepare_great_expectations()
     # Imported here: great_expectations costs seconds to import and only the gates need it.
     import great_expectations as gx
 
