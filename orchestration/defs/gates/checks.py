@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration.defs.ingest.checks import gate_result, judged_in_order
+from orchestration.defs.ingest.checks import gate_result, gate_step
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.lib import gates
 from orchestration.lib.gates import bounds, coverage, geography
@@ -61,22 +61,6 @@ class _MartGate:
         return gate_result(result, asset_key=self.spec.asset_key, check_name=self.spec.name, **metadata)
 
 
-def _mart_gates(mart_gates: list[_MartGate]) -> dg.AssetChecksDefinition:
-    @dg.multi_asset_check(
-        specs=[gate.spec for gate in mart_gates],
-        name="mart_gates",
-        can_subset=True,
-        description="The marts' blocking gates, one Great Expectations suite each",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-        selected = set(context.selected_asset_check_keys)
-        yield from judged_in_order(
-            context, [gate for gate in mart_gates if gate.spec.key in selected], warehouse.settings()
-        )
-
-    return _check
-
-
 @dg.asset_check(
     asset=dg.AssetKey(["marts", "fct_la_measure"]),
     name="geography_complete",
@@ -104,7 +88,5 @@ def geography_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 def mart_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:
     suites = [_MartGate(t) for t in mart_tables]
     suites = [gate for gate in suites if gates.suite_exists(gate.suite)]
-    return [
-        *([_mart_gates(suites)] if suites else []),
-        *([geography_complete] if "fct_la_measure" in mart_tables else []),
-    ]
+    step = gate_step("mart_gates", "The marts' blocking gates, one Great Expectations suite each", suites)
+    return [*([step] if suites else []), *([geography_complete] if "fct_la_measure" in mart_tables else [])]

@@ -158,16 +158,19 @@ def raw_checks() -> list[dg.AssetChecksDefinition]:
         _raw_gate(name, spec.kind) for name, spec in dataset_specs().items() if gates.suite_exists(f"raw_{name}")
     ] + [_local_gate(table) for table in gates.LOCAL_PROBLEM_COLUMNS]
 
+    return [gate_step("raw_gates", "The raw tables' blocking gates, one Great Expectations suite each", raw_gates)]
+
+
+def gate_step(name: str, description: str, chosen_from: list) -> dg.AssetChecksDefinition:
+    """One subsettable step judging these gates (each a blocking check of its own table)."""
+
     @dg.multi_asset_check(
-        specs=[gate.spec for gate in raw_gates],
-        name="raw_gates",
-        can_subset=True,
-        description="The raw tables' blocking gates, one Great Expectations suite each",
+        specs=[gate.spec for gate in chosen_from], name=name, can_subset=True, description=description
     )
-    def _raw_gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    def _gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         selected = set(context.selected_asset_check_keys)
         yield from judged_in_order(
-            context, [gate for gate in raw_gates if gate.spec.key in selected], warehouse.settings()
+            context, [gate for gate in chosen_from if gate.spec.key in selected], warehouse.settings()
         )
 
-    return [_raw_gates]
+    return _gates
