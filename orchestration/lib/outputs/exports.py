@@ -12,16 +12,13 @@ Folders (briefings, docs) are swapped whole with :func:`replace_directory`.
 
 from __future__ import annotations
 
-import copy
 import ctypes
 import errno
 import json
-import multiprocessing
 import os
 import re
 import shutil
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,25 +229,13 @@ def _write_tables(con: duckdb.DuckDBPyConnection, dictionary: dict, stage: Path)
     return staged
 
 
-# A workbook of more cells than this is written in a process of its own (spawning one costs ~1 s).
-WORKBOOK_PROCESS_CELLS = 250_000
-
-
 def _write_files(
-    con: duckdb.DuckDBPyConnection, published_db: Path, dictionary: dict, stage: Path
+    con: duckdb.DuckDBPyConnection, dictionary: dict, stage: Path
 ) -> tuple[dict[str, Path], dict[str, list[str]]]:
     """The Parquet and CSV files (_write_tables) and the workbook, in ``stage``."""
-    workbook = stage / spreadsheets.WORKBOOK_NAME
-    if spreadsheets.workbook_cells(dictionary) < WORKBOOK_PROCESS_CELLS:
-        return _write_tables(con, dictionary, stage), spreadsheets.write_workbook(con, dictionary, workbook)
-    # The workbook is written cell by cell in Python (7 s on the sample), beside the Parquet and
-    # CSV files that pyarrow and DuckDB write: in another process, as a thread would contend with
-    # them for the GIL. It gets a copy of the dictionary, which _write_tables goes on adding to.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        sheets = pool.submit(
-            spreadsheets.write_workbook_of, str(published_db), copy.deepcopy(dictionary), str(workbook)
-        )
-        return _write_tables(con, dictionary, stage), sheets.result()
+    return _write_tables(con, dictionary, stage), spreadsheets.write_workbook(
+        con, dictionary, stage / spreadsheets.WORKBOOK_NAME
+    )
 
 
 def export_published(published_db: Path, out_dir: Path, manifest_path: Path | None = None) -> ExportRun:
@@ -263,7 +248,7 @@ def export_published(published_db: Path, out_dir: Path, manifest_path: Path | No
         with duckdb.connect(str(published_db), read_only=True) as con:
             con.execute("SET enable_progress_bar = false")
             dictionary = data_dictionary(con, manifest_path)
-            staged, sheets = _write_files(con, published_db, dictionary, stage)
+            staged, sheets = _write_files(con, dictionary, stage)
             for entry in dictionary["tables"]:
                 entry["xlsx_sheets"] = sheets.get(entry["table"], [])
         dictionary_path = stage / DICTIONARY_NAME

@@ -18,11 +18,15 @@ withheld value is a blank cell with its ``value_status`` beside it, as in the ma
 
 from __future__ import annotations
 
-import datetime as dt
+import itertools
+import re
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.outputs import sheet_xml
 from orchestration.lib.rules import ees_cells
 from orchestration.lib.sql import quote_identifier, sql_literal
 
@@ -99,12 +103,6 @@ def write_csv(con: duckdb.DuckDBPyConnection, schema: str, table: str, path: Pat
     return con.execute(f"SELECT count(*) FROM {quote_identifier(schema)}.{quote_identifier(table)}").fetchall()[0][0]
 
 
-def _text(value) -> str:
-    if isinstance(value, list):
-        return LIST_SEPARATOR.join("" if v is None else str(v) for v in value)
-    return str(value)
-
-
 def _sheet_names(table: str, rows: int, taken: set[str]) -> list[str]:
     """One name per sheet the table needs (Excel: at most 31 characters, unique ignoring case)."""
     sheets = max(1, -(-rows // (XLSX_MAX_ROWS - 1)))
@@ -122,28 +120,6 @@ def _sheet_names(table: str, rows: int, taken: set[str]) -> list[str]:
     return names
 
 
-def _writer(data_type: str, formats: dict):
-    """How a column's cells are written: numbers as numbers, times as Excel dates, anything
-    else as text (never a formula or a link, whatever it begins with)."""
-    if data_type.endswith("[]") or data_type in ("VARCHAR", "JSON", "UUID", "BLOB"):
-        return lambda sheet, row, col, value: sheet.write_string(row, col, _checked_text(_text(value)))
-    if data_type == "BOOLEAN":
-        return lambda sheet, row, col, value: sheet.write_boolean(row, col, value)
-    if data_type.startswith(("TIMESTAMP", "DATE")):
-
-        def write_time(sheet, row, col, value):
-            if isinstance(value, dt.datetime) and value.tzinfo is not None:
-                value = value.astimezone(dt.UTC).replace(tzinfo=None)  # Excel has no time zones: UTC
-            sheet.write_datetime(
-                row, col, value, formats["time"] if isinstance(value, dt.datetime) else formats["date"]
-            )
-
-        return write_time
-    if data_type.startswith(("DECIMAL", "DOUBLE", "FLOAT", "REAL")) or "INT" in data_type:
-        return lambda sheet, row, col, value: sheet.write_number(row, col, float(value))
-    return lambda sheet, row, col, value: sheet.write_string(row, col, _checked_text(str(value)))
-
-
 def _checked_text(text: str) -> str:
     # Excel truncates a longer cell silently: a value is never shown cut short.
     if len(text) > XLSX_MAX_CELL_CHARS:
@@ -153,11 +129,16 @@ def _checked_text(text: str) -> str:
 
 def write_workbook(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path) -> dict[str, list[str]]:
     """One workbook of the tables in ``dictionary`` (the export's data dictionary) that it holds
-    (not :data:`CSV_ONLY`), after a read-me sheet; table -> the sheets it went to."""
+    (not :data:`CSV_ONLY`), after a read-me sheet; table -> the sheets it went to.
+
+    XlsxWriter lays the workbook out (the read-me sheet, each sheet's header row, the styles) in a
+    file beside ``path``. The package is then copied to ``path`` with each table sheet's data
+    rows, which DuckDB writes as XML (:mod:`.sheet_xml`), after its header row."""
     import xlsxwriter
 
     options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    workbook = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
+    layout = path.with_name(path.name + ".layout")
+    workbook = xlsxwriter.Workbook(str(layout), {**options, "strings_to_numbers": False})
     formats = {
         "bold": workbook.add_format({"bold": True}),
         "time": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
@@ -170,29 +151,93 @@ def write_workbook(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path)
         for entry in dictionary["tables"]
         if entry["table"] not in CSV_ONLY
     }
+    parts: dict[str, _SheetPart] = {}  # the package's file of each table sheet -> what goes in it
     try:
-        _write_readme(workbook.add_worksheet(README_SHEET), dictionary, placed, formats)
-        for entry in dictionary["tables"]:
-            if entry["table"] in placed:
-                try:
-                    _write_table(workbook, con, entry, placed[entry["table"]], formats)
-                except ValueError as exc:
-                    raise ValueError(f"{path.name}: {entry['table']}: {exc}") from exc
+        try:
+            _write_readme(workbook.add_worksheet(README_SHEET), dictionary, placed, formats)
+            for entry in dictionary["tables"]:
+                if entry["table"] in placed:
+                    try:
+                        parts.update(_lay_out_table(workbook, con, entry, placed[entry["table"]], formats))
+                    except sheet_xml.CellProblem as exc:
+                        raise ValueError(f"{path.name}: {entry['table']}: {exc}") from exc
+        finally:
+            workbook.close()
+        _fill_sheets(con, layout, path, parts)
     finally:
-        workbook.close()
+        layout.unlink(missing_ok=True)
     return placed
 
 
-def workbook_cells(dictionary: dict) -> int:
-    """Cells the workbook of ``dictionary`` holds (rows times columns of its tables)."""
-    return sum(len(e["columns"]) * e["rows"] for e in dictionary["tables"] if e["table"] not in CSV_ONLY)
+@dataclass(frozen=True)
+class _SheetPart:
+    table: str  # quoted schema.table
+    columns: list[tuple[str, str]]
+    first: int  # its first and last row of the table (1-based, in ORDER BY ALL order)
+    last: int
+    styles: dict[str, int]
 
 
-def write_workbook_of(published_db: str, dictionary: dict, path: str) -> dict[str, list[str]]:
-    """write_workbook from the database at ``published_db`` (a worker process's own connection)."""
-    with duckdb.connect(published_db, read_only=True) as con:
-        con.execute("SET enable_progress_bar = false")
-        return write_workbook(con, dictionary, Path(path))
+def _lay_out_table(
+    workbook, con: duckdb.DuckDBPyConnection, entry: dict, sheets: list[str], formats: dict
+) -> dict[str, _SheetPart]:
+    """The table's sheets with their header row; the package file of each -> the rows it gets."""
+    schema, table = entry["table"].split(".", 1)
+    columns = _columns(con, schema, table)
+    relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    rows = sheet_xml.check_cells(con, relation, columns)
+    if rows != entry["rows"]:  # the sheets were counted from the row count: nothing may be left out
+        raise RuntimeError(f"{entry['table']} changed while it was exported")
+    # The date and time formats get their index in the workbook's styles now: XlsxWriter gives
+    # one on a format's first use, and the rows that use them are not written through it.
+    styles = {}
+    for _, data_type in columns:  # in column order, as first use would number them
+        if (kind := sheet_xml.kind_of(data_type)) in ("date", "time") and kind not in styles:
+            styles[kind] = formats[kind]._get_xf_index()
+    parts = {}
+    per_sheet = XLSX_MAX_ROWS - 1
+    for part, name in enumerate(sheets):
+        sheet = workbook.add_worksheet(name)
+        for col, (column, _) in enumerate(columns):
+            sheet.write_string(0, col, column, formats["bold"])
+        sheet.freeze_panes(1, 0)
+        # XlsxWriter names the package's sheet files in the order the sheets are added
+        parts[f"xl/worksheets/sheet{len(workbook.worksheets())}.xml"] = _SheetPart(
+            relation, columns, part * per_sheet + 1, min(rows, (part + 1) * per_sheet), styles
+        )
+    return parts
+
+
+_DIMENSION = re.compile(r'<dimension ref="[A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?"/>')
+_SHEET_DATA_END = "</sheetData>"
+
+
+def _fill_sheets(con: duckdb.DuckDBPyConnection, layout: Path, path: Path, parts: dict[str, _SheetPart]) -> None:
+    """Copy the package at ``layout`` to ``path``, each table sheet with its rows after the header."""
+    with zipfile.ZipFile(layout) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
+        for info in source.infolist():
+            part = parts.pop(info.filename, None)
+            if part is None:
+                out.writestr(info, source.read(info))
+                continue
+            laid_out = source.read(info).decode("utf-8")
+            end = laid_out.rfind(_SHEET_DATA_END)
+            # the range the sheet uses, as XlsxWriter states it: the header and every row after it
+            last = sheet_xml.column_letter(len(part.columns) - 1) + str(1 + part.last - part.first + 1)
+            used = "A1" if last == "A1" else f"A1:{last}"
+            head, found = _DIMENSION.subn(f'<dimension ref="{used}"/>', laid_out[:end], count=1)
+            if end < 0 or found != 1:
+                raise RuntimeError(f"{info.filename}: XlsxWriter laid the sheet out in a way this writer does not know")
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(entry, "w", force_zip64=True) as sheet:
+                sheet.write(head.encode("utf-8"))
+                rows = sheet_xml.sheet_rows(con, part.table, part.columns, part.first, part.last, part.styles)
+                while chunk := "".join(itertools.islice(rows, 1024)):
+                    sheet.write(chunk.encode("utf-8"))
+                sheet.write(laid_out[end:].encode("utf-8"))
+    if parts:
+        raise RuntimeError(f"the workbook has no sheet file {sorted(parts)[0]}: XlsxWriter named its sheets otherwise")
 
 
 def _write_readme(sheet, dictionary: dict, placed: dict[str, list[str]], formats: dict) -> None:
@@ -227,31 +272,3 @@ def _write_readme(sheet, dictionary: dict, placed: dict[str, list[str]], formats
             )
             for col, text in enumerate(cells):
                 sheet.write_string(row, col, _checked_text(str(text)))
-
-
-def _write_table(workbook, con: duckdb.DuckDBPyConnection, entry: dict, sheets: list[str], formats: dict) -> None:
-    schema, table = entry["table"].split(".", 1)
-    columns = _columns(con, schema, table)
-    writers = [_writer(data_type, formats) for _, data_type in columns]
-    # ORDER BY ALL: the same publication gives the same workbook
-    result = con.execute(f"SELECT * FROM {quote_identifier(schema)}.{quote_identifier(table)} ORDER BY ALL")
-    for name in sheets:
-        sheet = workbook.add_worksheet(name)
-        for col, (column, _) in enumerate(columns):
-            sheet.write_string(0, col, column, formats["bold"])
-        sheet.freeze_panes(1, 0)
-        row = 0
-        while row < XLSX_MAX_ROWS - 1:
-            batch = result.fetchmany(min(10_000, XLSX_MAX_ROWS - 1 - row))
-            if not batch:
-                break
-            for values in batch:
-                row += 1
-                for col, value in enumerate(values):
-                    if value is not None:  # a withheld value is a blank cell (its status is beside it)
-                        try:
-                            writers[col](sheet, row, col, value)
-                        except ValueError as exc:
-                            raise ValueError(f"row {row}, column {columns[col][0]}: {exc}") from exc
-    if result.fetchall():  # the sheets were counted from the row count: nothing may be left
-        raise RuntimeError(f"{entry['table']} changed while it was exported")
