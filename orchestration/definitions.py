@@ -61,7 +61,7 @@ def build_definitions() -> dg.Definitions:
         jobs=[refresh_and_publish],
         schedules=[termly_schedule()],
         sensors=[build_ees_sensor(), run_failure_alert, publication_freshness_sensor(freshness)],
-        resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
+        resources={"warehouse": WarehouseResource(), "dbt": dbt_resource(settings)},
         executor=dg.in_process_executor,
         # The console shows the pipeline's progress, not every Dagster event (EDU_LOG_LEVEL).
         loggers={"console": progress_console},

@@ -72,7 +72,20 @@ def test_no_dbt_adapter_is_opened_in_the_orchestrator():
 
     assert "_initialize_dbt_core_adapter" in vars(DbtCliResource)
     assert "self._initialize_dbt_core_adapter(" in inspect.getsource(DbtCliResource.cli)
-    assert dbt_resource()._initialize_dbt_core_adapter(["build"]) is None
+    from orchestration.lib.settings import load_settings
+
+    assert dbt_resource(load_settings())._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_dbt_writes_its_own_log_file_at_info_unless_the_run_logs_debug(monkeypatch):
+    """dbt's debug log file held every statement it sent and cost 3 s of the sample's build."""
+    from orchestration.defs.transform.resources import dbt_global_flags, dbt_resource
+    from orchestration.lib.settings import load_settings
+
+    monkeypatch.setenv("EDU_LOG_LEVEL", "INFO")
+    assert dbt_resource(load_settings()).global_config_flags == ["--no-use-colors", "--log-level-file", "info"]
+    monkeypatch.setenv("EDU_LOG_LEVEL", "DEBUG")
+    assert dbt_global_flags(load_settings())[-2:] == ["--log-level-file", "debug"]
 
 
 class _Raw:

@@ -23,7 +23,7 @@ import dagster as dg
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.assets import PUBLICATION_KEY
 from orchestration.defs.transform.dbt_log import dbt_log, dbt_log_path
-from orchestration.defs.transform.resources import dbt_executable, dbt_project, dbt_vars
+from orchestration.defs.transform.resources import dbt_executable, dbt_global_flags, dbt_project, dbt_vars
 from orchestration.lib.outputs import docs, exports
 from orchestration.lib.outputs.briefing import render
 from orchestration.lib.publish.warehouse import published_copy
@@ -213,7 +213,7 @@ class _DbtDocs:
             self.process = subprocess.Popen(
                 [
                     dbt_executable(),
-                    "--no-use-colors",
+                    *dbt_global_flags(settings),
                     "docs",
                     "generate",
                     "--static",
