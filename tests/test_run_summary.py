@@ -57,11 +57,17 @@ def build_graph(raw_gate_passes=True, output_gate_passes=True, ingest_error: str
         )
         yield dg.MaterializeResult(asset_key=["raw", "landed_files"], metadata={"file_count": 5})
 
-    @dg.asset_check(asset=dg.AssetKey(["raw", "ks2"]), name="gx_raw_ks2", blocking=True)
-    def gx_raw_ks2():
-        if raw_gate_passes:
-            return dg.AssetCheckResult(passed=True, description="raw_ks2: all 19 expectations passed")
-        return dg.AssetCheckResult(passed=False, description=LONG_DESCRIPTION)
+    # the raw gates are one step, as defs/ingest/checks.py gate_step builds them
+    @dg.multi_asset_check(
+        specs=[dg.AssetCheckSpec("gx_raw_ks2", asset=dg.AssetKey(["raw", "ks2"]), blocking=True)], name="raw_gates"
+    )
+    def raw_gates():
+        yield dg.AssetCheckResult(
+            check_name="gx_raw_ks2",
+            asset_key=dg.AssetKey(["raw", "ks2"]),
+            passed=raw_gate_passes,
+            description="raw_ks2: all 19 expectations passed" if raw_gate_passes else LONG_DESCRIPTION,
+        )
 
     @dg.asset(key=["warehouse", "education"], deps=[dg.AssetKey(["raw", "ks2"]), dg.AssetKey(["raw", "ks4"])])
     def publication():
@@ -74,22 +80,29 @@ def build_graph(raw_gate_passes=True, output_gate_passes=True, ingest_error: str
             }
         )
 
-    @dg.asset(key=["outputs", "briefings"], deps=[publication])
-    def briefings():
-        return dg.MaterializeResult(
-            metadata={"index": dg.MetadataValue.path("/srv/warehouse/briefings/index.html"), "briefings": 153}
-        )
+    # every output is written in one step, its checks declared with it (defs/outputs/assets.py)
+    briefings = dg.AssetKey(["outputs", "briefings"])
 
-    @dg.asset_check(asset=briefings, name="briefing_numbers_match_marts")
-    def briefing_numbers_match_marts():
-        return dg.AssetCheckResult(
+    @dg.multi_asset(
+        name="outputs",
+        specs=[dg.AssetSpec(briefings, deps=[publication])],
+        check_specs=[dg.AssetCheckSpec("briefing_numbers_match_marts", asset=briefings)],
+    )
+    def outputs():
+        yield dg.MaterializeResult(
+            asset_key=briefings,
+            metadata={"index": dg.MetadataValue.path("/srv/warehouse/briefings/index.html"), "briefings": 153},
+        )
+        yield dg.AssetCheckResult(
+            check_name="briefing_numbers_match_marts",
+            asset_key=briefings,
             passed=output_gate_passes,
             description="140,118 numbers in 153 briefings match the marts"
             if output_gate_passes
             else "1 numbers differ from the marts:\nst-helens/2021-22.html: ks2_rwm_expected 63 reads 64",
         )
 
-    return [ingest_raw_files, publication, briefings], [gx_raw_ks2, briefing_numbers_match_marts]
+    return [ingest_raw_files, publication, outputs], [raw_gates]
 
 
 def run(**kwargs):
@@ -145,15 +158,8 @@ def test_a_failed_raw_gate_blocks_the_publication_and_is_reported_in_full(tmp_pa
     assert lines[start + 9] == f"    (in full in {report}: 113 more lines)"
     assert "Published  nothing new: /srv/warehouse/education.duckdb left as it was" in lines
     assert facts.failed_steps == []  # the check's step failing is the failed gate, not a second failure
-    assert facts.skipped_steps == [
-        "outputs__briefings",
-        "outputs__briefings_briefing_numbers_match_marts",
-        "warehouse__education",
-    ]
-    assert (
-        "Not run    3 steps after the failure: outputs__briefings, "
-        "outputs__briefings_briefing_numbers_match_marts, warehouse__education"
-    ) in lines
+    assert facts.skipped_steps == ["outputs", "warehouse__education"]
+    assert "Not run    2 steps after the failure: outputs, warehouse__education" in lines
     full = run_summary.full_report(facts, text)
     assert LONG_DESCRIPTION in full and full.startswith(text)
     assert "FAILED  raw    raw/ks2 / gx_raw_ks2: raw_ks2: 1 of 19 expectations failed:" in full
@@ -211,7 +217,7 @@ def test_console_shows_progress_not_framework_events(capsys):
     assert "ingest     loaded raw/ks2: 2 files, 12,705 rows" in lines
     assert "gate       passed raw/ks2 / gx_raw_ks2: raw_ks2: all 19 expectations passed" in lines
     assert "publish    published /srv/warehouse/education.duckdb (publication run-0042)" in lines
-    assert "briefings  wrote outputs/briefings: /srv/warehouse/briefings/index.html" in lines
+    assert "outputs    wrote outputs/briefings: /srv/warehouse/briefings/index.html" in lines
     assert "raw/chatty pipeline progress: 3 of 3 files landed" in lines
     assert "raw/chatty WARNING: a library's warning" in lines  # a library's warning, first line only
     text = "\n".join(lines)

@@ -44,8 +44,8 @@ STEP_LABELS = {
     "mart_gates": "gate",
     "dbt_models": "dbt",
     "warehouse__education": "publish",
+    "outputs": "outputs",
 }
-OUTPUTS = ("briefings", "exports", "dbt_docs", "gx_docs")
 # Dagster's error for each step downstream of a failure ("... Not executing."), one per step.
 NOT_EXECUTING = "Dependencies for step "
 
@@ -71,14 +71,7 @@ def _label(step_key: str | None) -> str:
     """A short name for the step a line comes from: ingest, dbt, gate, publish, briefings ..."""
     if not step_key:
         return "run"
-    if step_key in STEP_LABELS:
-        return STEP_LABELS[step_key]
-    if step_key.startswith("outputs__"):  # outputs__briefings, and its check's step
-        rest = step_key.removeprefix("outputs__")
-        return next((name for name in OUTPUTS if rest.startswith(name)), rest)
-    if "_gx_" in step_key:  # the step of a GX gate: raw__ks2_gx_raw_ks2
-        return "gate"
-    return step_key.replace("__", "/")
+    return STEP_LABELS.get(step_key) or step_key.replace("__", "/")
 
 
 def _first_line(text: str | None) -> str:

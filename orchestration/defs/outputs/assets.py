@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -322,56 +323,49 @@ def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     checks = set(context.selected_asset_check_keys)
     failed: list[BaseException] = []
 
-    def failing(what: str, exc: BaseException) -> None:
-        context.log.error(f"{what}: {exc}")
-        failed.append(exc)
+    @contextlib.contextmanager
+    def recorded(what: str) -> Iterator[types.SimpleNamespace]:
+        """A block whose exception is logged and kept (the step fails with the first one once
+        every output has had its turn), not raised: one output failing leaves the others written."""
+        outcome = types.SimpleNamespace(failed=False)
+        try:
+            yield outcome
+        except Exception as exc:
+            context.log.error(f"{what}: {exc}")
+            failed.append(exc)
+            outcome.failed = True
 
     if briefing_check_spec.key in checks and BRIEFINGS_KEY not in selected:  # the check alone: files on disk
-        try:
-            with published(warehouse) as publication:
-                yield _briefing_check(
-                    *render.verify_briefings(publication, warehouse.settings().warehouse_dir / "briefings")
-                )
-        except Exception as exc:
-            failing(f"check {briefing_check_spec.name} could not run", exc)
+        with recorded(f"check {briefing_check_spec.name} could not run"), published(warehouse) as publication:
+            yield _briefing_check(
+                *render.verify_briefings(publication, warehouse.settings().warehouse_dir / "briefings")
+            )
     briefings = dbt_docs = None
     try:
         if BRIEFINGS_KEY in selected:
-            try:
+            with recorded(f"{BRIEFINGS_KEY.to_user_string()} not written"):
                 briefings = _Briefings(warehouse)
-            except Exception as exc:
-                failing(f"{BRIEFINGS_KEY.to_user_string()} not written", exc)
         if DBT_DOCS_KEY in selected:
-            try:
+            with recorded(f"{DBT_DOCS_KEY.to_user_string()} not written"):
                 dbt_docs = _DbtDocs(warehouse.settings(), context.run_id)
-            except Exception as exc:  # the other outputs are still written
-                failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
         exports_failed = False
         for key, write in ((EXPORTS_KEY, _exports), (GX_DOCS_KEY, _gx_docs)):
             if key in selected:
-                try:
+                with recorded(f"{key.to_user_string()} not written") as outcome:
                     yield write(warehouse)
-                except Exception as exc:
-                    failing(f"{key.to_user_string()} not written", exc)
-                    exports_failed |= key == EXPORTS_KEY
+                exports_failed |= outcome.failed and key == EXPORTS_KEY
         # the exports this step wrote or, when the check alone is selected, those on disk
         if exports_check_spec.key in checks and not exports_failed:
-            try:
+            with recorded(f"check {exports_check_spec.name} could not run"):
                 yield exports_match_publication(warehouse)
-            except Exception as exc:
-                failing(f"check {exports_check_spec.name} could not run", exc)
         if briefings is not None:
             writing, briefings = briefings, None
-            try:
+            with recorded(f"{BRIEFINGS_KEY.to_user_string()} not written"):
                 yield from writing.results(context, briefing_check_spec.key in checks)
-            except Exception as exc:
-                failing(f"{BRIEFINGS_KEY.to_user_string()} not written", exc)
         if dbt_docs is not None:
             docs_run, dbt_docs = dbt_docs, None
-            try:
+            with recorded(f"{DBT_DOCS_KEY.to_user_string()} not written"):
                 yield docs_run.finish()
-            except Exception as exc:
-                failing(f"{DBT_DOCS_KEY.to_user_string()} not written", exc)
     finally:  # the step stopped early (an interrupt): dbt's process goes, the briefings finish aside
         try:
             if dbt_docs is not None:
