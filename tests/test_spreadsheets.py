@@ -185,22 +185,8 @@ def test_timestamps_are_excel_dates(exported, tmp_path, monkeypatch):
 def _cell_by_cell(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path) -> None:
     """The workbook as XlsxWriter writes it cell by cell (the writer before the rows were built
     in SQL): the reference the SQL-built rows must equal, character for character."""
-    import xlsxwriter
-
-    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    workbook = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
-    formats = {
-        "bold": workbook.add_format({"bold": True}),
-        "time": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
-        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
-        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
-    }
-    taken = {spreadsheets.README_SHEET}
-    placed = {
-        e["table"]: spreadsheets._sheet_names(e["table"].split(".", 1)[1], e["rows"], taken)
-        for e in dictionary["tables"]
-        if e["table"] not in spreadsheets.CSV_ONLY
-    }
+    workbook, formats = spreadsheets.new_workbook(path)
+    placed = spreadsheets.sheets_of(dictionary)
     spreadsheets._write_readme(workbook.add_worksheet(spreadsheets.README_SHEET), dictionary, placed, formats)
     for entry in dictionary["tables"]:
         if entry["table"] not in placed:

@@ -127,6 +127,32 @@ def _checked_text(text: str) -> str:
     return text
 
 
+def new_workbook(path: Path):
+    """An XlsxWriter workbook at ``path`` in constant-memory mode (inline strings, rows written in
+    order) that never turns text into a formula, link or number, and its cell formats."""
+    import xlsxwriter
+
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
+    formats = {
+        "bold": workbook.add_format({"bold": True}),
+        "time": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+    }
+    return workbook, formats
+
+
+def sheets_of(dictionary: dict) -> dict[str, list[str]]:
+    """Each table the workbook holds (not :data:`CSV_ONLY`) -> its sheets' names."""
+    taken = {README_SHEET}
+    return {
+        entry["table"]: _sheet_names(entry["table"].split(".", 1)[1], entry["rows"], taken)
+        for entry in dictionary["tables"]
+        if entry["table"] not in CSV_ONLY
+    }
+
+
 def write_workbook(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path) -> dict[str, list[str]]:
     """One workbook of the tables in ``dictionary`` (the export's data dictionary) that it holds
     (not :data:`CSV_ONLY`), after a read-me sheet; table -> the sheets it went to.
@@ -134,23 +160,9 @@ def write_workbook(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path)
     XlsxWriter lays the workbook out (the read-me sheet, each sheet's header row, the styles) in a
     file beside ``path``. The package is then copied to ``path`` with each table sheet's data
     rows, which DuckDB writes as XML (:mod:`.sheet_xml`), after its header row."""
-    import xlsxwriter
-
-    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     layout = path.with_name(path.name + ".layout")
-    workbook = xlsxwriter.Workbook(str(layout), {**options, "strings_to_numbers": False})
-    formats = {
-        "bold": workbook.add_format({"bold": True}),
-        "time": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
-        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
-        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
-    }
-    taken = {README_SHEET}
-    placed = {
-        entry["table"]: _sheet_names(entry["table"].split(".", 1)[1], entry["rows"], taken)
-        for entry in dictionary["tables"]
-        if entry["table"] not in CSV_ONLY
-    }
+    workbook, formats = new_workbook(layout)
+    placed = sheets_of(dictionary)
     parts: dict[str, _SheetPart] = {}  # the package's file of each table sheet -> what goes in it
     try:
         try:
