@@ -147,7 +147,9 @@ def test_csv_and_workbook_times_are_utc(exported):
 def test_text_longer_than_an_excel_cell_is_refused_not_cut(tmp_path, monkeypatch):
     published = _publication(tmp_path / "education.duckdb")
     monkeypatch.setattr(spreadsheets, "CSV_ONLY", {"marts.fct_la_measure": "long"})
-    with pytest.raises(ValueError, match=r"education.xlsx: audit.publications: row 1, column table_checksums"):
+    with pytest.raises(
+        ValueError, match=r"education.xlsx: audit.publications: row 1 of the table, column table_checksums"
+    ):
         exports.export_published(published, tmp_path / "exports", None)
     assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())
 
@@ -222,13 +224,14 @@ def _cell_by_cell(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path) 
 def _awkward_publication(path: Path) -> Path:
     """Values whose cells are easy to get wrong: XML's and Excel's escapes, white space, control
     characters, numbers needing all 16 digits or an exponent, dates and times (with a zone, and
-    around Excel's 29 February 1900), lists with a missing item, booleans, NULLs."""
+    around Excel's 29 February 1900), lists with a missing item, booleans, NULLs, a column and a
+    row with no value at all."""
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA marts; CREATE SCHEMA audit")
         con.execute(
             "CREATE TABLE marts.awkward (k INTEGER, label VARCHAR, amount DOUBLE, cohort DECIMAL(12, 2), "
             "big BIGINT, flag BOOLEAN, due DATE, seen_at TIMESTAMP, seen_at_utc TIMESTAMPTZ, names VARCHAR[], "
-            "scores DOUBLE[])"
+            "scores DOUBLE[], never_due DATE)"
         )
         texts = [
             "plain",
@@ -277,9 +280,11 @@ def _awkward_publication(path: Path) -> Path:
                     dt.datetime(2025, 6, 1, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=1))),
                     [["a", None, "b"], [], None, ["x & y"]][k % 4],
                     [[1.5, None], [2.0], None][k % 3],
+                    None,  # a date column with no value: no date style for it
                 )
             )
-        con.executemany("INSERT INTO marts.awkward VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        rows.append((None,) * 12)  # a row with no value at all: no row element, and not in the used range
+        con.executemany("INSERT INTO marts.awkward VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.execute(
             "CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMPTZ, "
             "code_version VARCHAR, table_checksums VARCHAR)"
@@ -331,14 +336,27 @@ def test_a_value_no_cell_can_hold_is_named_and_the_last_export_stays(tmp_path):
     with duckdb.connect(str(published)) as con:  # a cell too long for Excel, in a table the workbook holds
         con.execute("UPDATE marts.dim_local_authority SET la_name = repeat('x', 40000) WHERE old_la_code = '201'")
     with pytest.raises(
-        ValueError, match=r"education.xlsx: marts.dim_local_authority: row 1, column la_name: a text of 40,000"
+        ValueError,
+        match=r"education.xlsx: marts.dim_local_authority: row 1 of the table, column la_name: a text of 40,000",
     ):
         exports.export_published(published, tmp_path / "exports", None)
     assert first.workbook.read_bytes() == before
     with duckdb.connect(str(published)) as con:
         con.execute("UPDATE marts.dim_local_authority SET la_name = 'City of London' WHERE old_la_code = '201'")
         con.execute("UPDATE marts.mart_key_stage_2 SET ks2_rwm_expected_value = 'nan' WHERE old_la_code = '202'")
-    with pytest.raises(ValueError, match=r"marts.mart_key_stage_2: row 2, column ks2_rwm_expected_value: nan is not"):
+    with pytest.raises(ValueError, match=r"marts.mart_key_stage_2: row 2 of the table, column ks2_rwm_expected_value: nan is not"):
+        exports.export_published(published, tmp_path / "exports", None)
+    assert first.workbook.read_bytes() == before
+    with duckdb.connect(str(published)) as con:  # past the limit only as Excel counts: in UTF-16 units
+        con.execute("UPDATE marts.mart_key_stage_2 SET ks2_rwm_expected_value = 61.5 WHERE old_la_code = '202'")
+        con.execute("UPDATE marts.dim_local_authority SET la_name = repeat('😀', 20000) WHERE old_la_code = '203'")
+    with pytest.raises(ValueError, match=r"column la_name: a text of 40,000 characters \(as Excel counts them\)"):
+        exports.export_published(published, tmp_path / "exports", None)
+    with duckdb.connect(str(published)) as con:
+        con.execute("UPDATE marts.dim_local_authority SET la_name = 'Café, Hove' WHERE old_la_code = '203'")
+        con.execute("ALTER TABLE marts.mart_key_stage_2 ADD COLUMN due DATE")
+        con.execute("UPDATE marts.mart_key_stage_2 SET due = 'infinity' WHERE old_la_code = '201'")
+    with pytest.raises(ValueError, match=r"marts.mart_key_stage_2: row 1 of the table, column due: infinity is not"):
         exports.export_published(published, tmp_path / "exports", None)
     assert first.workbook.read_bytes() == before
 

@@ -315,8 +315,8 @@ def _output_spec(key: dg.AssetKey, kinds: set[str], description: str) -> dg.Asse
 )
 def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The publication's outputs, written side by side: the briefings (in worker processes) and
-    `dbt docs generate` (a process of its own) run while this process writes the exports (the
-    workbook in a process of its own too) and the gate report, so the run waits for the longest of
+    `dbt docs generate` (a process of its own) run while this process writes the exports (their
+    rows built by DuckDB) and the gate report, so the run waits for the longest of
     them, not for their sum. Each is built aside and swapped in whole; one that fails leaves the
     others written (and checked) and fails the step with its error."""
     selected = set(context.selected_asset_keys)

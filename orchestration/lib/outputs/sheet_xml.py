@@ -10,7 +10,7 @@ character (tests/test_spreadsheets.py checks it against XlsxWriter cell by cell)
 - text is an inline string: XML-escaped (``& < >``), control characters as ``_xHHHH_``, a
   literal ``_xHHHH_`` escaped as ``_x005F_xHHHH_``, and ``xml:space="preserve"`` when it begins or
   ends with white space. It is always text: nothing in it becomes a formula or a link;
-- numbers are written as ``%.16G`` of the value as a double (``-0`` is written ``0``);
+- numbers are written as ``%.16G`` of the value as a double;
 - booleans are ``t="b"``;
 - dates and times are Excel serial numbers (the 1900 date system, with Excel's leap day) in the
   workbook's date or time format, times with a zone in UTC (Excel has no time zones);
@@ -23,6 +23,7 @@ is written as text, as DuckDB casts it to VARCHAR.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import duckdb
 
@@ -145,51 +146,77 @@ def _cell(data_type: str, i: int, styles: dict[str, int]) -> str:
 
 def _ordered(columns: list[tuple[str, str]], table: str) -> str:
     # ORDER BY ALL: the same publication gives the same workbook
-    order = ", ".join(quote_identifier(name) for name, _ in columns)
+    # DuckDB's default order, stated: rows where every value is NULL come last (TableCells)
+    order = ", ".join(f"{quote_identifier(name)} ASC NULLS LAST" for name, _ in columns)
     return f"SELECT *, row_number() OVER (ORDER BY {order}) AS {_ROW} FROM {table}"
 
 
-def check_cells(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]]) -> int:
-    """The rows of ``table`` (a quoted name); raises CellProblem naming the first row (in the
-    workbook's order, 1-based) and column whose value no cell can hold."""
+@dataclass(frozen=True)
+class TableCells:
+    rows: int
+    last_written: int  # the last row with a value (rows where every value is NULL sort last, unwritten)
+    dated: list[str]  # "date" and "time", in the order of the first column of each that has a value
+
+
+def _utf16_length(text: str) -> str:
+    # Excel's limit counts UTF-16 units: a character past U+FFFF is two. A text's UTF-8 bytes are
+    # never fewer than its UTF-16 units, so only a text of more bytes than the limit is counted.
+    return (
+        f"CASE WHEN strlen({text}) > {MAX_CELL_CHARS} THEN length({text}) + "
+        f"length(regexp_replace({text}, '[^\\x{{10000}}-\\x{{10ffff}}]', '', 'g')) ELSE 0 END"
+    )
+
+
+def check_cells(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]]) -> TableCells:
+    """What the sheets of ``table`` (a quoted name) will hold; raises CellProblem naming the first
+    row of the table (in the workbook's order, 1-based) and the column whose value no cell can
+    hold: a text longer than Excel's limit (which Excel would cut short), a NaN or an infinity."""
+    if any(name == _ROW.strip('"') for name, _ in columns):
+        raise CellProblem(f"a column is named {_ROW}, the name the workbook's row numbers take")
     tests = []  # (column, SQL true when its value cannot be written, SQL of what is wrong)
     for name, data_type in columns:
         column, kind = quote_identifier(name), kind_of(data_type)
         if kind == "text":
-            length = f"length({_text(column, data_type)})"
+            length = _utf16_length(_text(column, data_type))
             tests.append((name, f"{length} > {MAX_CELL_CHARS}", length))
-        elif kind == "number" and data_type in ("DOUBLE", "FLOAT", "REAL"):
-            tests.append((name, f"(isnan({column}) OR isinf({column}))", f"CAST({column} AS VARCHAR)"))
-    if not tests:
-        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    found = " OR ".join(f"coalesce({test}, false)" for _, test, _ in tests)
-    rows, bad = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {found}) FROM {table}").fetchall()[0]
-    if not bad:
-        return rows
-    wrong = ", ".join(f"CASE WHEN {test} THEN {what} END" for _, test, what in tests)
-    first = con.execute(
-        f"SELECT {_ROW}, {wrong} FROM ({_ordered(columns, table)}) WHERE {found} ORDER BY {_ROW} LIMIT 1"
+        elif kind in ("date", "time") or data_type in ("DOUBLE", "FLOAT", "REAL"):
+            nan = f"isnan({column}) OR " if kind == "number" else ""
+            tests.append((name, f"({nan}isinf({column}))", f"CAST({column} AS VARCHAR)"))
+    found = " OR ".join(f"coalesce({test}, false)" for _, test, _ in tests) or "false"
+    empty = " AND ".join(f"{quote_identifier(name)} IS NULL" for name, _ in columns)
+    dated = [(kind_of(t), quote_identifier(n)) for n, t in columns if kind_of(t) in ("date", "time")]
+    counts = "".join(f", count({column})" for _, column in dated)
+    rows, bad, empty_rows, *filled = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {found}), count(*) FILTER (WHERE {empty}){counts} FROM {table}"
     ).fetchall()[0]
-    name, what = next((name, what) for (name, _, _), what in zip(tests, first[1:]) if what is not None)
-    if isinstance(what, int):
-        raise CellProblem(
-            f"row {first[0]}, column {name}: a text of {what:,} characters is longer than an Excel cell holds"
-        )
-    raise CellProblem(f"row {first[0]}, column {name}: {what} is not a number an Excel cell holds")
+    if bad:
+        wrong = ", ".join(f"CASE WHEN {test} THEN {what} END" for _, test, what in tests)
+        first = con.execute(
+            f"SELECT {_ROW}, {wrong} FROM ({_ordered(columns, table)}) WHERE {found} ORDER BY {_ROW} LIMIT 1"
+        ).fetchall()[0]
+        name, what = next((name, what) for (name, _, _), what in zip(tests, first[1:]) if what is not None)
+        if isinstance(what, int):
+            raise CellProblem(
+                f"row {first[0]} of the table, column {name}: a text of {what:,} characters (as Excel counts "
+                f"them) is longer than an Excel cell holds"
+            )
+        raise CellProblem(f"row {first[0]} of the table, column {name}: {what} is not a value an Excel cell holds")
+    kinds = list(dict.fromkeys(kind for (kind, _), count in zip(dated, filled) if count))
+    return TableCells(rows, rows - empty_rows, kinds)
 
 
 def sheet_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
     columns: list[tuple[str, str]],
-    first: int,
-    last: int,
+    rows_per_sheet: int,
     styles: dict[str, int],
-) -> Iterator[str]:
-    """The ``<row>`` elements of rows ``first``..``last`` (1-based, in ORDER BY ALL order) of
-    ``table`` (a quoted name), on sheet rows 2, 3, ... (row 1 is the header). A row whose every
-    value is NULL is not written, as XlsxWriter writes no empty row. ``styles``: the workbook's
-    format index of "date" and "time" cells."""
+) -> Iterator[tuple[int, str]]:
+    """(row of the table, its ``<row>`` element) for every row of ``table`` (a quoted name) in
+    ORDER BY ALL order, numbered on its sheet from 2 (row 1 is the header), ``rows_per_sheet``
+    rows a sheet. A row whose every value is NULL is not written, as XlsxWriter writes no empty
+    row. ``styles``: the workbook's format index of "date" and "time" cells. One query for the
+    whole table, so its rows are ordered once whatever the sheets it fills."""
     kinds = [kind_of(data_type) for _, data_type in columns]
     values = ", ".join(f"{_value(name, data_type)} AS _v{i}" for i, (name, data_type) in enumerate(columns))
     texts = [f"_v{i}" for i, kind in enumerate(kinds) if kind == "text"]
@@ -205,14 +232,13 @@ def sheet_rows(
     cells = ", ".join(_cell(data_type, i, styles) for i, (_, data_type) in enumerate(columns))
     sql = (
         f"WITH ordered AS ({_ordered(columns, table)}), "
-        f"valued AS (SELECT {_ROW}, CAST({_ROW} - $1 + 2 AS VARCHAR) AS _r, {values} FROM ordered "
-        f"WHERE {_ROW} BETWEEN $1 AND $2), "
+        f"valued AS (SELECT {_ROW}, CAST(({_ROW} - 1) % $1 + 2 AS VARCHAR) AS _r, {values} FROM ordered), "
         f"checked AS (SELECT *, {controlled} AS _controlled FROM valued), "
         f"escaped AS (SELECT {_ROW}, _r, {escaped} FROM checked), "
         f"rows AS (SELECT {_ROW}, _r, concat({cells}) AS cells FROM escaped) "
-        f"SELECT concat('<row r=\"', _r, '\">', cells, '</row>') FROM rows WHERE cells <> '' ORDER BY {_ROW}"
+        f"SELECT {_ROW}, concat('<row r=\"', _r, '\">', cells, '</row>') FROM rows WHERE cells <> '' "
+        f"ORDER BY {_ROW}"
     )
-    result = con.execute(sql, [first, last])
+    result = con.execute(sql, [rows_per_sheet])
     while batch := result.fetchmany(_FETCH_ROWS):
-        for (row,) in batch:
-            yield row
+        yield from batch

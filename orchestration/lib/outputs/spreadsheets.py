@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,8 +123,8 @@ def _sheet_names(table: str, rows: int, taken: set[str]) -> list[str]:
 
 def _checked_text(text: str) -> str:
     # Excel truncates a longer cell silently: a value is never shown cut short.
-    if len(text) > XLSX_MAX_CELL_CHARS:
-        raise ValueError(f"a text of {len(text):,} characters is longer than an Excel cell holds")
+    if (length := len(text.encode("utf-16-le")) // 2) > XLSX_MAX_CELL_CHARS:  # Excel counts UTF-16 units
+        raise ValueError(f"a text of {length:,} characters (as Excel counts them) is longer than an Excel cell holds")
     return text
 
 
@@ -181,13 +182,35 @@ def write_workbook(con: duckdb.DuckDBPyConnection, dictionary: dict, path: Path)
     return placed
 
 
+class _TableRows:
+    """A table's rows as sheet XML, from one query (sheet_xml.sheet_rows), handed out sheet by
+    sheet: each sheet takes the rows up to its last."""
+
+    def __init__(self, relation: str, columns: list[tuple[str, str]], styles: dict[str, int]):
+        self.relation, self.columns, self.styles = relation, columns, styles
+        self._rows: Iterator[tuple[int, str]] | None = None
+        self._next: tuple[int, str] | None = None
+
+    def until(self, con: duckdb.DuckDBPyConnection, last: int) -> Iterator[str]:
+        if self._rows is None:
+            self._rows = sheet_xml.sheet_rows(con, self.relation, self.columns, XLSX_MAX_ROWS - 1, self.styles)
+        if self._next is not None:
+            if self._next[0] > last:
+                return
+            yield self._next[1]
+            self._next = None
+        for number, row in self._rows:
+            if number > last:
+                self._next = (number, row)
+                return
+            yield row
+
+
 @dataclass(frozen=True)
 class _SheetPart:
-    table: str  # quoted schema.table
-    columns: list[tuple[str, str]]
-    first: int  # its first and last row of the table (1-based, in ORDER BY ALL order)
-    last: int
-    styles: dict[str, int]
+    rows: _TableRows
+    last: int  # the last row of the table on this sheet (1-based, in ORDER BY ALL order)
+    used_rows: int  # the sheet's rows with a value, its header included
 
 
 def _lay_out_table(
@@ -197,15 +220,13 @@ def _lay_out_table(
     schema, table = entry["table"].split(".", 1)
     columns = _columns(con, schema, table)
     relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-    rows = sheet_xml.check_cells(con, relation, columns)
-    if rows != entry["rows"]:  # the sheets were counted from the row count: nothing may be left out
+    cells = sheet_xml.check_cells(con, relation, columns)
+    if cells.rows != entry["rows"]:  # the sheets were counted from the row count: nothing may be left out
         raise RuntimeError(f"{entry['table']} changed while it was exported")
-    # The date and time formats get their index in the workbook's styles now: XlsxWriter gives
-    # one on a format's first use, and the rows that use them are not written through it.
-    styles = {}
-    for _, data_type in columns:  # in column order, as first use would number them
-        if (kind := sheet_xml.kind_of(data_type)) in ("date", "time") and kind not in styles:
-            styles[kind] = formats[kind]._get_xf_index()
+    # The date and time formats get their index in the workbook's styles now (XlsxWriter gives one
+    # on a format's first use; these rows are not written through it): only one a cell will use.
+    styles = {kind: formats[kind]._get_xf_index() for kind in cells.dated}
+    rows = _TableRows(relation, columns, styles)
     parts = {}
     per_sheet = XLSX_MAX_ROWS - 1
     for part, name in enumerate(sheets):
@@ -213,15 +234,28 @@ def _lay_out_table(
         for col, (column, _) in enumerate(columns):
             sheet.write_string(0, col, column, formats["bold"])
         sheet.freeze_panes(1, 0)
+        first, last = part * per_sheet + 1, min(cells.rows, (part + 1) * per_sheet)
         # XlsxWriter names the package's sheet files in the order the sheets are added
         parts[f"xl/worksheets/sheet{len(workbook.worksheets())}.xml"] = _SheetPart(
-            relation, columns, part * per_sheet + 1, min(rows, (part + 1) * per_sheet), styles
+            rows, last, 1 + max(0, min(last, cells.last_written) - first + 1)
         )
     return parts
 
 
-_DIMENSION = re.compile(r'<dimension ref="[A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?"/>')
+_DIMENSION = re.compile(r'<dimension ref="([A-Z]+)1(?::([A-Z]+)1)?"/>')
 _SHEET_DATA_END = "</sheetData>"
+
+
+def _with_dimension(name: str, head: str, used_rows: int) -> str:
+    """The sheet's XML before its rows' end, stating the range the sheet uses as XlsxWriter states
+    it: the header's columns, down to the last row with a value."""
+    found = _DIMENSION.search(head)
+    if found is None:
+        raise RuntimeError(f"{name}: XlsxWriter laid the sheet out in a way this writer does not know")
+    if used_rows == 1:
+        return head
+    used = f'<dimension ref="A1:{found.group(2) or found.group(1)}{used_rows}"/>'
+    return head[: found.start()] + used + head[found.end() :]
 
 
 def _fill_sheets(con: duckdb.DuckDBPyConnection, layout: Path, path: Path, parts: dict[str, _SheetPart]) -> None:
@@ -234,17 +268,12 @@ def _fill_sheets(con: duckdb.DuckDBPyConnection, layout: Path, path: Path, parts
                 continue
             laid_out = source.read(info).decode("utf-8")
             end = laid_out.rfind(_SHEET_DATA_END)
-            # the range the sheet uses, as XlsxWriter states it: the header and every row after it
-            last = sheet_xml.column_letter(len(part.columns) - 1) + str(1 + part.last - part.first + 1)
-            used = "A1" if last == "A1" else f"A1:{last}"
-            head, found = _DIMENSION.subn(f'<dimension ref="{used}"/>', laid_out[:end], count=1)
-            if end < 0 or found != 1:
-                raise RuntimeError(f"{info.filename}: XlsxWriter laid the sheet out in a way this writer does not know")
+            head = _with_dimension(info.filename, laid_out[:end] if end >= 0 else "", part.used_rows)
             entry = zipfile.ZipInfo(info.filename, info.date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             with out.open(entry, "w", force_zip64=True) as sheet:
                 sheet.write(head.encode("utf-8"))
-                rows = sheet_xml.sheet_rows(con, part.table, part.columns, part.first, part.last, part.styles)
+                rows = part.rows.until(con, part.last)
                 while chunk := "".join(itertools.islice(rows, 1024)):
                     sheet.write(chunk.encode("utf-8"))
                 sheet.write(laid_out[end:].encode("utf-8"))
