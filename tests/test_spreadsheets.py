@@ -284,6 +284,7 @@ def _awkward_publication(path: Path) -> Path:
                 )
             )
         rows.append((None,) * 12)  # a row with no value at all: no row element, and not in the used range
+        con.execute("CREATE TABLE marts.undated AS SELECT 1 AS k, CAST(NULL AS DATE) AS seen_on")  # no date at all
         con.executemany("INSERT INTO marts.awkward VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.execute(
             "CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMPTZ, "
@@ -309,13 +310,18 @@ def test_workbook_rows_built_in_sql_are_what_xlsxwriter_writes_cell_by_cell(tmp_
     built, reference = zipfile.ZipFile(tmp_path / "built.xlsx"), zipfile.ZipFile(tmp_path / "reference.xlsx")
     assert built.namelist() == reference.namelist()
     sheets = [n for n in built.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == (2 if not rows_a_sheet else 1 + 4)  # the read-me sheet, then awkward's
+    assert len(sheets) == (3 if not rows_a_sheet else 1 + 4 + 1)  # the read-me sheet, awkward's, undated's
     for name in built.namelist():
         if name != "docProps/core.xml":  # it holds the time the workbook was written
             assert built.read(name) == reference.read(name), name
     assert not list(tmp_path.glob("*.layout"))
     workbook = openpyxl.load_workbook(tmp_path / "built.xlsx")
-    rows = [r for n in workbook.sheetnames[1:] for r in workbook[n].iter_rows(min_row=2, values_only=True)]
+    rows = [
+        r
+        for n in workbook.sheetnames
+        if n.startswith("awkward")
+        for r in workbook[n].iter_rows(min_row=2, values_only=True)
+    ]
     by_key = {r[0]: r for r in rows}
     assert by_key[1][1] == "a & b < c > d \"quoted\" 'single'" and by_key[2][1] == " leading space"
     # Excel reads _xHHHH_ as the character and _x005F_ as "_"; openpyxl leaves the escapes as written
@@ -344,7 +350,9 @@ def test_a_value_no_cell_can_hold_is_named_and_the_last_export_stays(tmp_path):
     with duckdb.connect(str(published)) as con:
         con.execute("UPDATE marts.dim_local_authority SET la_name = 'City of London' WHERE old_la_code = '201'")
         con.execute("UPDATE marts.mart_key_stage_2 SET ks2_rwm_expected_value = 'nan' WHERE old_la_code = '202'")
-    with pytest.raises(ValueError, match=r"marts.mart_key_stage_2: row 2 of the table, column ks2_rwm_expected_value: nan is not"):
+    with pytest.raises(
+        ValueError, match=r"marts.mart_key_stage_2: row 2 of the table, column ks2_rwm_expected_value: nan is not"
+    ):
         exports.export_published(published, tmp_path / "exports", None)
     assert first.workbook.read_bytes() == before
     with duckdb.connect(str(published)) as con:  # past the limit only as Excel counts: in UTF-16 units

@@ -138,7 +138,8 @@ def _cell(data_type: str, i: int, styles: dict[str, int]) -> str:
     elif kind == "boolean":
         pieces = f"{start} t=\"b\"><v>', _v{i}, '</v></c>'"
     else:
-        style = f' s="{styles[kind]}"' if kind in ("date", "time") else ""
+        # a date or time column with no style has no value to write (check_cells, TableCells.dated)
+        style = f' s="{styles[kind]}"' if kind in styles else ""
         pieces = f"{start}{style}><v>', _v{i}, '</v></c>'"
     # one concat a cell: each || would make a string of its own
     return f"CASE WHEN _v{i} IS NOT NULL THEN concat({pieces}) END"
