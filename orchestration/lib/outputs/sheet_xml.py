@@ -175,6 +175,7 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[
     if any(name == _ROW.strip('"') for name, _ in columns):
         raise CellProblem(f"a column is named {_ROW}, the name the workbook's row numbers take")
     tests = []  # (column, SQL true when its value cannot be written, SQL of what is wrong)
+    dated = []  # (kind, column) of the date and time columns
     for name, data_type in columns:
         column, kind = quote_identifier(name), kind_of(data_type)
         if kind == "text":
@@ -183,9 +184,10 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[
         elif kind in ("date", "time") or data_type in ("DOUBLE", "FLOAT", "REAL"):
             nan = f"isnan({column}) OR " if kind == "number" else ""
             tests.append((name, f"({nan}isinf({column}))", f"CAST({column} AS VARCHAR)"))
+            if kind != "number":
+                dated.append((kind, column))
     found = " OR ".join(f"coalesce({test}, false)" for _, test, _ in tests) or "false"
     empty = " AND ".join(f"{quote_identifier(name)} IS NULL" for name, _ in columns)
-    dated = [(kind_of(t), quote_identifier(n)) for n, t in columns if kind_of(t) in ("date", "time")]
     counts = "".join(f", count({column})" for _, column in dated)
     rows, bad, empty_rows, *filled = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {found}), count(*) FILTER (WHERE {empty}){counts} FROM {table}"

@@ -32,12 +32,12 @@ from orchestration.lib.rules import ees_cells
 from orchestration.lib.sql import quote_identifier, sql_literal
 
 CSV_BOM = b"\xef\xbb\xbf"
-LIST_SEPARATOR = "; "
+LIST_SEPARATOR = sheet_xml.LIST_SEPARATOR  # lists read the same in the CSV and the workbook
 WORKBOOK_NAME = "education.xlsx"
 README_SHEET = "read me"
 XLSX_MAX_ROWS = 1_048_576  # Excel's limit per sheet, header included
 XLSX_SHEET_NAME_MAX = 31
-XLSX_MAX_CELL_CHARS = 32_767
+XLSX_MAX_CELL_CHARS = sheet_xml.MAX_CELL_CHARS
 # Tables only in CSV (and Parquet): the long fact table's figures are in the phase sheets
 # (mart_key_stage_2, ...) in wide form, and Excel takes minutes over its millions of cells;
 # the audit's JSON cells are longer than an Excel cell holds.
@@ -246,16 +246,18 @@ _DIMENSION = re.compile(r'<dimension ref="([A-Z]+)1(?::([A-Z]+)1)?"/>')
 _SHEET_DATA_END = "</sheetData>"
 
 
-def _with_dimension(name: str, head: str, used_rows: int) -> str:
-    """The sheet's XML before its rows' end, stating the range the sheet uses as XlsxWriter states
-    it: the header's columns, down to the last row with a value."""
-    found = _DIMENSION.search(head)
-    if found is None:
+def _around_rows(name: str, laid_out: str, used_rows: int) -> tuple[str, str]:
+    """The sheet's XML before and after where its rows go (the end of sheetData), the range it
+    uses stated as XlsxWriter states it: the header's columns, down to the last row with a value."""
+    end = laid_out.rfind(_SHEET_DATA_END)
+    found = _DIMENSION.search(laid_out, 0, max(end, 0))
+    if end < 0 or found is None:
         raise RuntimeError(f"{name}: XlsxWriter laid the sheet out in a way this writer does not know")
+    head, tail = laid_out[:end], laid_out[end:]
     if used_rows == 1:
-        return head
+        return head, tail
     used = f'<dimension ref="A1:{found.group(2) or found.group(1)}{used_rows}"/>'
-    return head[: found.start()] + used + head[found.end() :]
+    return head[: found.start()] + used + head[found.end() :], tail
 
 
 def _fill_sheets(con: duckdb.DuckDBPyConnection, layout: Path, path: Path, parts: dict[str, _SheetPart]) -> None:
@@ -266,9 +268,7 @@ def _fill_sheets(con: duckdb.DuckDBPyConnection, layout: Path, path: Path, parts
             if part is None:
                 out.writestr(info, source.read(info))
                 continue
-            laid_out = source.read(info).decode("utf-8")
-            end = laid_out.rfind(_SHEET_DATA_END)
-            head = _with_dimension(info.filename, laid_out[:end] if end >= 0 else "", part.used_rows)
+            head, tail = _around_rows(info.filename, source.read(info).decode("utf-8"), part.used_rows)
             entry = zipfile.ZipInfo(info.filename, info.date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             with out.open(entry, "w", force_zip64=True) as sheet:
@@ -276,7 +276,7 @@ def _fill_sheets(con: duckdb.DuckDBPyConnection, layout: Path, path: Path, parts
                 rows = part.rows.until(con, part.last)
                 while chunk := "".join(itertools.islice(rows, 1024)):
                     sheet.write(chunk.encode("utf-8"))
-                sheet.write(laid_out[end:].encode("utf-8"))
+                sheet.write(tail.encode("utf-8"))
     if parts:
         raise RuntimeError(f"the workbook has no sheet file {sorted(parts)[0]}: XlsxWriter named its sheets otherwise")
 

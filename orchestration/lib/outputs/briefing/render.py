@@ -1012,8 +1012,8 @@ def default_workers(la_count: int) -> int:
     few dozen LAs on (each worker first loads the publication, ~1-2 s). Charts are CPU-bound.
     The load average is not consulted: at this step it is mostly the run's own dbt build of a
     moment before, and it kept `make run` to one process (153 briefings: 30 s with one, 19 s
-    with two on a 2-core machine). The outputs written beside the briefings (the exports'
-    workbook, dbt docs) are one process each and end sooner, leaving the cores to the briefings."""
+    with two on a 2-core machine). The outputs written beside the briefings (the exports, dbt
+    docs) end sooner, leaving the cores to the briefings."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(4, cores, la_count // 25))
 
