@@ -44,7 +44,7 @@ class _MartGate:
         )
 
     def read(self, settings) -> tuple[pd.DataFrame, dict, dict]:
-        """(the rows the suite could fail on, the suite's parameters, the check's metadata): SQL only."""
+        """(the rows the suite could fail on, the check's metadata, the suite's parameters): SQL only."""
         with duckdb.connect(str(settings.build_db), read_only=True, config=settings.duckdb_config) as con:
             parameters, not_carried = suite_parameters(con, self.table)
             rows = con.execute(f"SELECT count(*) FROM marts.{gates.quote_identifier(self.table)}").fetchall()[0][0]
@@ -54,9 +54,9 @@ class _MartGate:
             # Only the rows the suite could fail on reach Great Expectations (the raw gates' compiler).
             frame = gates.row_candidates(con, relation, self.suite, "ALL", parameters)
         warnings = {"warnings": "\n".join(f"- {w}" for w in not_carried)} if not_carried else {}
-        return frame, parameters, {"rows": rows, "candidate_rows": len(frame), **warnings}
+        return frame, {"rows": rows, "candidate_rows": len(frame), **warnings}, parameters
 
-    def judge(self, frame: pd.DataFrame, parameters: dict, metadata: dict) -> dg.AssetCheckResult:
+    def judge(self, frame: pd.DataFrame, metadata: dict, parameters: dict) -> dg.AssetCheckResult:
         result = gates.validate(self.suite, frame, parameters)
         return gate_result(result, asset_key=self.spec.asset_key, check_name=self.spec.name, **metadata)
 

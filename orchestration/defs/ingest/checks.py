@@ -132,7 +132,7 @@ def judged_in_order(context, chosen: list, settings):
                 failed.append(f"{gate.suite}: {type(exc).__name__}: {exc}")
                 first = first or exc
                 continue
-            frame, metadata = found[0], found[-1]  # read() gives the frame first, the metadata last
+            frame, metadata = found[:2]  # every read() gives the frame and the check's metadata first
             if frame is not None:
                 context.log.info(
                     f"gate {gate.suite}: {'passed' if result.passed else 'FAILED'} ({metadata['rows']:,} rows, "

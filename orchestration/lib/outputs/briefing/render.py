@@ -973,8 +973,7 @@ def _write_las(
             done.examples.setdefault(briefing["la"]["display_name"], f"{folder.name}/{html_path.name}")
             # read back from the files, as the briefing check reads them, before they are put in place
             html = html_path.read_text(encoding="utf-8")
-            tag = _PUBLICATION.search(html)
-            if not tag or tag.group(1) != str(provenance["publication_id"]):
+            if not _names_publication(html, provenance["publication_id"]):
                 done.problems.append(
                     f"{folder.name}/{html_path.name}: does not name publication {provenance['publication_id']}"
                 )
@@ -1163,6 +1162,14 @@ _SCHOOL_NUMBER = re.compile(
     r"([^<]*)</span>"
 )
 _PUBLICATION = re.compile(r'<meta name="generator" content="edu-outcomes pipeline, publication ([^"]*)">')
+
+
+def _names_publication(html: str, publication_id: Any) -> bool:
+    """Whether a briefing's HTML says it was written from publication ``publication_id``."""
+    tag = _PUBLICATION.search(html)
+    return bool(tag) and tag.group(1) == str(publication_id)
+
+
 _GAP_SOURCES = {
     "gap": "value",
     "national_gap": "national_value",
@@ -1285,8 +1292,7 @@ def _verify_entries(published_db: str, out_dir: str, entries: list[dict]) -> tup
     for entry in entries:
         for period in entry.get("periods", []):
             html = (out / period["html"]).read_text(encoding="utf-8")
-            match = _PUBLICATION.search(html)
-            if not match or match.group(1) != str(current):
+            if not _names_publication(html, current):
                 continue  # an earlier year's briefing, written from an earlier publication
             files += 1
             read, differ = _verify_briefing(
