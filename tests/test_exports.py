@@ -252,11 +252,12 @@ def test_dbt_docs_that_fail_name_the_log_and_leave_the_exports_written(published
     """`dbt docs generate` runs beside the exports: its failure fails the step, naming dbt.log,
     which holds dbt's own lines; the exports written meanwhile stay."""
     from orchestration.defs.outputs import assets
+    from orchestration.defs.transform import dbt_docs
 
     fake_dbt = tmp_path / "dbt"
     fake_dbt.write_text("#!/bin/sh\necho 'Runtime Error: catalog query failed'\nexit 2\n")
     fake_dbt.chmod(0o755)
-    monkeypatch.setattr(assets, "dbt_executable", lambda: str(fake_dbt))
+    monkeypatch.setattr(dbt_docs, "dbt_executable", lambda: str(fake_dbt))
     (tmp_path / "warehouse/build").mkdir(parents=True)
     (tmp_path / "warehouse/build/education_build.duckdb").write_bytes(b"")
     warehouse, result, written, failures = _materialize_outputs(

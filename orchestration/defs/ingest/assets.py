@@ -10,6 +10,7 @@ tagged ``edu/update_sources`` (the new-release sensor's runs) resolves them agai
 import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.transform import dbt_docs
 from orchestration.lib.ingest.load import LINEAGE_TABLES, UPDATE_SOURCES_TAG, DatasetIngest, ingest, parse_update_tag
 from orchestration.lib.ingest.local_datasets import LOCAL_TABLES
 from orchestration.lib.sources.config import dataset_specs
@@ -89,6 +90,7 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     update = parse_update_tag(context.run.tags.get(UPDATE_SOURCES_TAG))
     selected = set(context.selected_asset_keys)
     tables = selected_tables(selected)
+    dbt_docs.stop_all()  # an earlier run's docs process reads the build database the ingest writes
     results = ingest(settings, settings.build_db, datasets=tables, update_sources=update, log=context.log)
     total_files = 0
     versions_used: dict[str, str] = {}
@@ -140,7 +142,7 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         yield dg.MaterializeResult(asset_key=raw_asset_key(result.dataset), metadata=metadata)
     if versions_used:
         # Run tags, so the runs list shows which data set versions each run used.
-        context.instance.add_run_tags(context.run_id, versions_used)
+        context.instance.add_run_tags(context.run.run_id, versions_used)
     for table in LINEAGE_TABLES:
         if raw_asset_key(table) not in selected:
             continue

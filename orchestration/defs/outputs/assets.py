@@ -9,11 +9,6 @@ publication, so they cannot block it; when any number of a run's briefings does 
 right, none of them is put in place. A failure is reported by `make run` like any other check."""
 
 import contextlib
-import os
-import shutil
-import signal
-import subprocess
-import threading
 import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,17 +18,18 @@ import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.publish.assets import PUBLICATION_KEY
-from orchestration.defs.transform.dbt_log import dbt_log, dbt_log_path
-from orchestration.defs.transform.resources import dbt_executable, dbt_global_flags, dbt_project, dbt_vars
+from orchestration.defs.transform import dbt_docs
+from orchestration.defs.transform.dbt_docs import DBT_DOCS_KEY
+from orchestration.defs.transform.dbt_log import dbt_log_path
+from orchestration.defs.transform.resources import dbt_project
 from orchestration.lib.outputs import docs, exports
 from orchestration.lib.outputs.briefing import render
 from orchestration.lib.publish.warehouse import published_copy
-from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
+from orchestration.lib.settings import Settings
 
 GROUP = "outputs"
 BRIEFINGS_KEY = dg.AssetKey(["outputs", "briefings"])
 EXPORTS_KEY = dg.AssetKey(["outputs", "exports"])
-DBT_DOCS_KEY = dg.AssetKey(["outputs", "dbt_docs"])
 GX_DOCS_KEY = dg.AssetKey(["outputs", "gx_docs"])
 
 
@@ -183,98 +179,39 @@ def _gx_docs(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-def _build_manifest(run_id: str) -> Path:
-    """The manifest `dbt build` wrote in this run (dagster-dbt gives each invocation its own
-    target folder, named after the op and run), else the parsed one the definitions load."""
-    runs = sorted(
-        Path(dbt_project.project_dir, "target").glob(f"dbt_models-{run_id[:7]}-*/manifest.json"),
-        key=lambda p: p.stat().st_mtime,
-    )
-    return runs[-1] if runs else Path(dbt_project.manifest_path)
-
-
 class _DbtDocs:
-    """`dbt docs generate` in a process of its own, its lines copied to dbt.log as dbt writes them;
-    the catalog describes the build that was just published (dbt_vars: the build database)."""
-
-    # After an interrupt dbt gets this long to stop as it does on Ctrl-C, then it is killed.
-    STOP_SECONDS = 10
+    """This run's `dbt docs generate`: the process its dbt step started as soon as the build was
+    done (defs/transform/dbt_docs.py), else one started now. Its files are published once it
+    has succeeded."""
 
     def __init__(self, settings: Settings, run_id: str):
-        if not settings.build_db.exists():
-            raise dg.Failure(f"no build database at {settings.build_db}: run the whole pipeline first (make run)")
         self.settings = settings
-        self.target = settings.build_dir / "dbt_docs_target"
-        self.target.mkdir(parents=True, exist_ok=True)
-        # `dbt build` in this run already compiled every model: its manifest (compiled SQL
-        # included) goes into the docs as is, and `--no-compile` skips compiling it all again.
-        shutil.copy2(_build_manifest(run_id), self.target / "manifest.json")
-        with contextlib.ExitStack() as opened:
-            sink = opened.enter_context(dbt_log(settings, f"dbt docs generate, run {run_id}", append=True))
-            self.process = subprocess.Popen(
-                [
-                    dbt_executable(),
-                    *dbt_global_flags(settings),
-                    "docs",
-                    "generate",
-                    "--static",
-                    "--no-compile",
-                    *dbt_vars(settings),
-                    *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
-                    *("--target-path", str(self.target), "--log-path", str(self.target)),
-                ],
-                cwd=DBT_PROJECT_DIR,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each line to dbt.log as dbt writes it
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-            )
-            self._log = opened.pop_all()  # closed once dbt has exited and its lines are copied
-        self._copier = threading.Thread(target=self._copy, args=(sink,), daemon=True)
-        self._copier.start()
-
-    def _copy(self, sink) -> None:
-        # Every line is read, whatever becomes of the log file: dbt must never block on a full pipe.
-        for line in self.process.stdout:
-            with contextlib.suppress(OSError, ValueError):
-                sink.write(line)
-                sink.flush()
-
-    def _wait(self) -> int:
-        code = self.process.wait()
-        self._copier.join()
-        self._log.close()
-        return code
+        early = dbt_docs.take(run_id)
+        self.started_with = "dbt build" if early is not None else "outputs"
+        self.generation = early or dbt_docs.DocsGeneration(settings, run_id)
 
     def finish(self) -> dg.MaterializeResult:
         try:
-            code = self._wait()
+            code = self.generation.wait()
         except BaseException:
             self.stop()
             raise
         if code != 0:
             raise dg.Failure(f"dbt docs generate failed (exit code {code}): {dbt_log_path(self.settings)} says why")
-        copied = docs.publish_dbt_docs(self.target, self.settings.warehouse_dir / "docs" / "dbt")
+        copied = docs.publish_dbt_docs(self.generation.target, self.settings.warehouse_dir / "docs" / "dbt")
         page = copied.get("static_index.html") or copied["index.html"]
         return dg.MaterializeResult(
             asset_key=DBT_DOCS_KEY,
             metadata={
                 "path": dg.MetadataValue.path(str(page)),
                 "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in copied.values())),
+                "started_with": self.started_with,
             },
         )
 
     def stop(self) -> None:
         """Stop dbt (the step failed or was interrupted); its docs are not published."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(self.STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self._wait()
+        self.generation.stop()
 
 
 def _output_spec(key: dg.AssetKey, kinds: set[str], description: str) -> dg.AssetSpec:
@@ -315,9 +252,9 @@ def _output_spec(key: dg.AssetKey, kinds: set[str], description: str) -> dg.Asse
 )
 def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The publication's outputs, written side by side: the briefings (in worker processes) and
-    `dbt docs generate` (a process of its own) run while this process writes the exports (their
-    rows built by DuckDB) and the gate report, so the run waits for the longest of
-    them, not for their sum. Each is built aside and swapped in whole; one that fails leaves the
+    `dbt docs generate` (a process of its own, usually started by the dbt step with the build) run
+    while this process writes the exports (their rows built by DuckDB) and the gate report, so the
+    run waits for the longest of them, not for their sum. Each is built aside and swapped in whole; one that fails leaves the
     others written (and checked) and fails the step with its error."""
     selected = set(context.selected_asset_keys)
     checks = set(context.selected_asset_check_keys)
@@ -347,7 +284,7 @@ def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
                 briefings = _Briefings(warehouse)
         if DBT_DOCS_KEY in selected:
             with recorded(f"{DBT_DOCS_KEY.to_user_string()} not written"):
-                dbt_docs = _DbtDocs(warehouse.settings(), context.run_id)
+                dbt_docs = _DbtDocs(warehouse.settings(), context.run.run_id)
         exports_failed = False
         for key, write in ((EXPORTS_KEY, _exports), (GX_DOCS_KEY, _gx_docs)):
             if key in selected:

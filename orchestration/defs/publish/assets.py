@@ -14,7 +14,7 @@ PUBLICATION_KEY = dg.AssetKey(["warehouse", "education"])
 
 
 def _check_evaluations(context: dg.AssetExecutionContext) -> list[dict]:
-    records = context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    records = context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     results = []
     for record in records:
         evaluation = record.dagster_event.event_specific_data
@@ -75,7 +75,7 @@ def build_publication_asset(upstream: list[dg.AssetKey], gate_count: int) -> dg.
         result = publish(
             settings.build_db,
             settings.published_db,
-            context.run_id,
+            context.run.run_id,
             _raw_files(settings.build_db),
             evaluations,
             str(settings.sources_file),

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.transform import dbt_docs
 from orchestration.defs.transform.dbt_log import (
     RELATION_REPORT,
     DbtProgress,
@@ -84,7 +85,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     built = BuiltAsReported(context, settings.build_db)
     # earlier builds' target folders: this build's makes the newest KEEP
     invocations.prune(Path(dbt_project.project_dir) / "target", context.op.name, keep=invocations.KEEP - 1)
-    with dbt_log(settings, f"dbt build, run {context.run_id}") as sink:
+    dbt_docs.stop_all()  # an earlier run's docs process reads the build database dbt is about to write
+    with dbt_log(settings, f"dbt build, run {context.run.run_id}") as sink:
         progress.start("build")
         invocation = None
         try:
@@ -112,6 +114,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             if said:
                 raise DbtBuildError("dbt build failed: " + "; ".join(said)) from exc
             raise
+    # the docs read the build while the marts are gated and published (defs/transform/dbt_docs.py)
+    dbt_docs.start_with_the_build(context, settings)
     yield from _with_table_metadata(context, built, settings.build_db, invocation)
     progress.finish()
 

@@ -4,8 +4,8 @@ dagster-dbt re-prints every line of the dbt subprocess (one START and one OK/PAS
 seed and test: over 500 lines on the sample) with ``sys.stdout.write``. :func:`routed` sends them to
 ``Settings.log_dir / "dbt.log"`` (also to the console at ``EDU_LOG_LEVEL=DEBUG``), redirecting
 stdout only while dagster-dbt produces the next event, never while Dagster handles it. `dbt docs
-generate` runs beside the other outputs as a plain process whose lines a thread copies into the
-same file (defs/outputs/assets.py).
+generate` runs as a plain process whose lines a thread copies into the same file
+(defs/transform/dbt_docs.py).
 :class:`DbtProgress` logs one line per layer built (seeds, staging, intermediate, marts) and the
 totals, through ``context.log`` like every step of the pipeline.
 """
