@@ -832,6 +832,53 @@ def test_published_marts_refuse_a_null_in_their_not_null_columns(built, tmp_path
         con.execute("INSERT INTO marts.fct_la_measure (breakdown) VALUES ('all')")
 
 
+def test_a_staging_views_row_test_names_each_problem(built, tmp_path):
+    """Each EES staging view's grain, period and release are one test (tests/generic/staging_rows.sql),
+    not four dbt nodes: it passes on the build, and on rows made bad it returns one row per
+    problem, naming the check, the column and the value."""
+    manifest = json.loads((built.parent / "target" / "manifest.json").read_text(encoding="utf-8"))
+    [test] = [
+        node
+        for node in manifest["nodes"].values()
+        if (node.get("test_metadata") or {}).get("name") == "staging_rows"
+        and node["attached_node"] == "model.edu_outcomes.stg_ees__ks2"
+    ]
+    staging = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and node.get("attached_node", "").startswith("model.edu_outcomes.stg_ees__")
+    }
+    assert len(staging) == 11  # one test per EES staging view
+    copy = tmp_path / "build.duckdb"  # the compiled test names the database after the file
+    shutil.copyfile(built, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute(test["compiled_code"]).fetchall() == []
+        con.execute("ALTER VIEW staging.stg_ees__ks2 RENAME TO stg_ees__ks2_as_built")
+        sha, line = con.execute(
+            "SELECT file_sha256, source_row_number FROM staging.stg_ees__ks2_as_built ORDER BY 1, 2 LIMIT 1"
+        ).fetchone()
+        con.execute(
+            """CREATE VIEW staging.stg_ees__ks2 AS
+            WITH first_row AS (
+                SELECT * FROM staging.stg_ees__ks2_as_built ORDER BY file_sha256, source_row_number LIMIT 1
+            )
+            SELECT * FROM staging.stg_ees__ks2_as_built
+            UNION ALL SELECT * FROM first_row
+            UNION ALL SELECT * REPLACE (-1 AS source_row_number, NULL AS time_period) FROM first_row
+            UNION ALL SELECT * REPLACE (-2 AS source_row_number, 'draft' AS release) FROM first_row
+            UNION ALL SELECT * REPLACE (-3 AS source_row_number, NULL AS release) FROM first_row"""
+        )
+        assert sorted(con.execute(test["compiled_code"]).fetchall(), key=str) == sorted(
+            [
+                ("unique", "file_sha256, source_row_number", f"{sha}, {line}", 2),
+                ("not_null", "time_period", None, 1),
+                ("not_null", "release", None, 1),
+                ("accepted_values", "release", "draft", 1),
+            ],
+            key=str,
+        )
+
+
 def test_eyfs_reform_2021_22_starts_a_new_series(built):
     assert la_row(built, "previous_time_period, change_vs_previous", "eyfs_gld", 201819, "342") == (None, None)
     previous, change, note = la_row(

@@ -508,56 +508,51 @@ def staging_sql(dataset: EesDataset) -> str:
 
 
 # The columns every stg_ees__<dataset> view has besides its indicator columns (macros/ees_staging.sql,
-# ees_staging_row_columns), with their tests.
-STAGING_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("dataset", "Dataset key in sources.yml and vars.ees_datasets (ks2, ks4, ...).", ()),
-    ("time_period", "EES period as an integer, e.g. 202122 for the academic year 2021/22.", ("not_null",)),
-    ("academic_year", "The period written the usual way, e.g. `2021/22`.", ()),
-    ("time_identifier", "EES time identifier, e.g. `Academic year`.", ()),
-    ("geographic_level", "EES geographic level as published (National, Regional, Local authority, ...).", ()),
-    ("country_code", "ONS country code (E92000001 for England).", ()),
-    ("country_name", "Country name.", ()),
-    ("region_code", "Region code as published; London LAs carry Inner/Outer London (E13...).", ()),
-    ("region_name", "Region name as published.", ()),
-    ("old_la_code", "Three-digit DfE LA number.", ()),
-    ("new_la_code", "ONS LA code (E06, E08, E09, E10...).", ()),
-    ("la_name", "LA name as published.", ()),
-    ("version", "The file's version cell as published (Provisional, Revised, Final), if any.", ()),
+# ees_staging_row_columns).
+STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("dataset", "Dataset key in sources.yml and vars.ees_datasets (ks2, ks4, ...)."),
+    ("time_period", "EES period as an integer, e.g. 202122 for the academic year 2021/22."),
+    ("academic_year", "The period written the usual way, e.g. `2021/22`."),
+    ("time_identifier", "EES time identifier, e.g. `Academic year`."),
+    ("geographic_level", "EES geographic level as published (National, Regional, Local authority, ...)."),
+    ("country_code", "ONS country code (E92000001 for England)."),
+    ("country_name", "Country name."),
+    ("region_code", "Region code as published; London LAs carry Inner/Outer London (E13...)."),
+    ("region_name", "Region name as published."),
+    ("old_la_code", "Three-digit DfE LA number."),
+    ("new_la_code", "ONS LA code (E06, E08, E09, E10...)."),
+    ("la_name", "LA name as published."),
+    ("version", "The file's version cell as published (Provisional, Revised, Final), if any."),
     (
         "release",
         "Normalised release the row belongs to; the file's version, else the release given in sources.yml, else final.",
-        ("not_null", "release"),
     ),
     (
         "filters",
         "MAP of every filter column of the dataset to this row's value; a column the file lacks reads "
         "its headline value (ees_cells.filter_total, or the dataset's headline: in vars.ees_datasets).",
-        (),
     ),
-    ("filters_key", "The filters map as text: what int_ees_measure_values matches rows to catalogue rows on.", ()),
-    ("source_file", "The file as listed in sources.yml.", ()),
-    ("file_sha256", "SHA-256 of the landed file.", ()),
-    ("source_row_number", "Line number of the row in its file (header = 1).", ()),
-    ("landed_seq", "Landing order of the file; larger = landed later.", ()),
+    ("filters_key", "The filters map as text: what int_ees_measure_values matches rows to catalogue rows on."),
+    ("source_file", "The file as listed in sources.yml."),
+    ("file_sha256", "SHA-256 of the landed file."),
+    ("source_row_number", "Line number of the row in its file (header = 1)."),
+    ("landed_seq", "Landing order of the file; larger = landed later."),
 )
-_ACCEPTED = {"release": ("provisional", "revised", "final")}
+# Each view's row checks, as one test (tests/generic/staging_rows.sql): its grain, and its period
+# and release on every row.
+STAGING_ROW_TESTS = (
+    "      - staging_rows:",
+    "          arguments:",
+    "            key: [file_sha256, source_row_number]",
+    "            not_null: [time_period, release]",
+    "            accepted_values: {release: [provisional, revised, final]}",
+)
 
 
 def _column_lines() -> list[str]:
     lines = []
-    for name, description, tests in STAGING_COLUMNS:
+    for name, description in STAGING_COLUMNS:
         lines += [f"      - name: {name}", f"        description: {_quoted(description)}"]
-        if tests:
-            lines.append("        data_tests:")
-            for test in tests:
-                if test == "not_null":
-                    lines.append("          - not_null")
-                else:
-                    lines += [
-                        "          - accepted_values:",
-                        "              arguments:",
-                        f"                values: [{', '.join(_ACCEPTED[test])}]",
-                    ]
     return lines
 
 
@@ -566,8 +561,9 @@ def staging_models_yml(datasets: dict[str, EesDataset]) -> str:
         f"# {HEADER}",
         "# Every EES staging view comes from one macro (macros/ees_staging.sql), so their standard columns",
         "# are identical; each then has one column per canonical indicator of its dataset. Each is tested",
-        "# on its grain, period and release. The cells' EES status is tested where cells are made",
-        "# (int_ees_measure_values), and lineage columns downstream (int_measure_values).",
+        "# on its grain, period and release, in one test (tests/generic/staging_rows.sql). The cells' EES",
+        "# status is tested where cells are made (int_ees_measure_values), and lineage columns downstream",
+        "# (int_measure_values).",
         "version: 2",
         "",
         "models:",
@@ -585,9 +581,7 @@ def staging_models_yml(datasets: dict[str, EesDataset]) -> str:
             f"  - name: stg_ees__{d.name}",
             f"    description: {_folded(description, 6)}",
             "    data_tests:",
-            "      - unique_combination:",
-            "          arguments:",
-            "            columns: [file_sha256, source_row_number]",
+            *STAGING_ROW_TESTS,
         ]
         lines += ["    columns: &ees_columns", *_column_lines()] if index == 0 else ["    columns: *ees_columns"]
     return "\n".join(lines) + "\n"
