@@ -119,7 +119,6 @@ def _run_locked(settings) -> int:
     # The dbt assets are defined from the manifest: it must match the models on disk.
     prepare(always=False)
     from orchestration.definitions import defs
-    from orchestration.defs.transform import dbt_docs
     from orchestration.lib import run_history
     from orchestration.lib.alerts import ALERTED_TAG
 
@@ -136,8 +135,6 @@ def _run_locked(settings) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
         )
         records = instance.all_logs(result.run_id)
-    # a run that stopped before its outputs leaves no docs process reading the build database
-    dbt_docs.stop_all()
     text, code = report(records, settings)
     if not result.success:  # before the summary, which stays the console's last word
         _alert(records, result.run_id, settings)

@@ -9,6 +9,7 @@ import json
 import dagster as dg
 import pytest
 
+from orchestration.defs.ingest.resources import WarehouseResource
 from orchestration.defs.transform import dbt_docs
 
 
@@ -34,53 +35,68 @@ def fake_generation(monkeypatch):
     dbt_docs.stop_all()
 
 
-def _run(selection: list[dg.AssetKey]) -> tuple[dg.ExecuteInProcessResult, dict, list[str]]:
-    """A stand-in dbt step that starts the docs and a stand-in outputs step that takes them over:
-    the run, what the outputs step took over, and the run's log messages."""
+def _run(selection: list[dg.AssetKey], *, outputs_fail: bool = False, tmp_path=None):
+    """A stand-in dbt step that starts the docs and a stand-in outputs step that takes them over
+    (or fails first), with the pipeline's own WarehouseResource: the run, what the outputs step
+    took over, and the run's log messages."""
     taken = {}
 
     @dg.asset(key=["marts", "built"])
     def built(context):
-        dbt_docs.stop_all()  # as the dbt step does before `dbt build`
         dbt_docs.start_with_the_build(context, settings=None)
 
     @dg.asset(key=dbt_docs.DBT_DOCS_KEY, deps=[built])
-    def docs(context):
+    def docs(context, warehouse: WarehouseResource):
+        if outputs_fail:
+            raise RuntimeError("the run stopped before its outputs")
         taken["docs"] = dbt_docs.take(context.run.run_id)
 
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([built, docs], selection=selection, instance=instance)
+    warehouse = WarehouseResource(warehouse_dir=str(tmp_path)) if tmp_path else WarehouseResource()
+    result = dg.materialize(
+        [built, docs], selection=selection, instance=instance, resources={"warehouse": warehouse}, raise_on_error=False
+    )
     messages = [r.user_message for r in instance.all_logs(result.run_id) if r.dagster_event is None]
     return result, taken, messages
 
 
-def test_the_outputs_step_takes_over_the_docs_the_build_started(fake_generation):
-    result, taken, _ = _run([dg.AssetKey(["marts", "built"]), dbt_docs.DBT_DOCS_KEY])
-    assert [g.run_id for g in fake_generation] == [result.run_id]
-    assert taken["docs"] is fake_generation[0] and not fake_generation[0].stopped
-    dbt_docs.stop_all()
-    assert not fake_generation[0].stopped  # taken over: no longer the registry's to stop
+BOTH = [dg.AssetKey(["marts", "built"]), dbt_docs.DBT_DOCS_KEY]
 
 
-def test_a_run_without_the_docs_starts_none(fake_generation):
-    _run([dg.AssetKey(["marts", "built"])])
+def test_the_outputs_step_takes_over_the_docs_the_build_started(fake_generation, tmp_path):
+    result, taken, _ = _run(BOTH, tmp_path=tmp_path)
+    assert result.success and [g.run_id for g in fake_generation] == [result.run_id]
+    assert taken["docs"] is fake_generation[0] and not fake_generation[0].stopped  # not stopped at the run's end
+
+
+def test_a_run_without_the_docs_starts_none(fake_generation, tmp_path):
+    _run([dg.AssetKey(["marts", "built"])], tmp_path=tmp_path)
     assert fake_generation == []
 
 
-def test_docs_no_step_took_over_are_stopped_before_the_next_build(fake_generation):
-    result, _, _ = _run([dg.AssetKey(["marts", "built"]), dbt_docs.DBT_DOCS_KEY])
-    # the outputs step never ran: the run stopped after its build (say, a mart gate failed)
-    dbt_docs._started[result.run_id] = left = _FakeGeneration(None, result.run_id)
-    _run([dg.AssetKey(["marts", "built"])])  # the next run's build stops it first
-    assert left.stopped
+def test_a_run_that_stops_before_its_outputs_stops_its_docs_before_freeing_the_folder(
+    fake_generation, tmp_path, monkeypatch
+):
+    """Stopped by the WarehouseResource as the run ends, while it still holds the warehouse
+    folder's run lock: the next run may write the build database at once."""
+    from orchestration.lib import run_lock
+
+    held_when_stopped = []
+    monkeypatch.setattr(
+        _FakeGeneration, "stop", lambda self: held_when_stopped.append(run_lock.held_here(tmp_path.resolve()))
+    )
+    result, taken, _ = _run(BOTH, outputs_fail=True, tmp_path=tmp_path)
+    assert not result.success and "docs" not in taken
+    assert [g.run_id for g in fake_generation] == [result.run_id] and held_when_stopped == [True]
+    assert dbt_docs.take(result.run_id) is None
 
 
-def test_a_docs_process_that_cannot_start_leaves_the_build_to_succeed(monkeypatch):
+def test_a_docs_process_that_cannot_start_leaves_the_build_to_succeed(monkeypatch, tmp_path):
     def cannot(settings, run_id):
         raise dg.Failure("no build database")
 
     monkeypatch.setattr(dbt_docs, "DocsGeneration", cannot)
-    result, taken, messages = _run([dg.AssetKey(["marts", "built"]), dbt_docs.DBT_DOCS_KEY])
+    result, taken, messages = _run(BOTH, tmp_path=tmp_path)
     assert result.success and taken["docs"] is None  # the outputs step starts its own, and fails with its error
     assert "dbt docs not started with the build (no build database): the outputs step starts them" in messages
 

@@ -21,6 +21,7 @@ import pytest
 
 from orchestration.lib.ingest.load import write_publication_releases
 from orchestration.lib.ingest.local_datasets import create_local_tables
+from orchestration.lib.rules import registry
 from orchestration.lib.rules.catalogue import catalogue_rows
 from tests.conftest import REPO_ROOT
 
@@ -848,7 +849,7 @@ def test_a_staging_views_row_test_names_each_problem(built, tmp_path):
         for node in manifest["nodes"].values()
         if node["resource_type"] == "test" and node.get("attached_node", "").startswith("model.edu_outcomes.stg_ees__")
     }
-    assert len(staging) == 11  # one test per EES staging view
+    assert len(staging) == len(registry.ees_datasets())  # one test per EES staging view
     copy = tmp_path / "build.duckdb"  # the compiled test names the database after the file
     shutil.copyfile(built, copy)
     with duckdb.connect(str(copy)) as con:
@@ -865,18 +866,25 @@ def test_a_staging_views_row_test_names_each_problem(built, tmp_path):
             SELECT * FROM staging.stg_ees__ks2_as_built
             UNION ALL SELECT * FROM first_row
             UNION ALL SELECT * REPLACE (-1 AS source_row_number, NULL AS time_period) FROM first_row
+            UNION ALL SELECT * REPLACE (-4 AS source_row_number, NULL AS time_period) FROM first_row
             UNION ALL SELECT * REPLACE (-2 AS source_row_number, 'draft' AS release) FROM first_row
             UNION ALL SELECT * REPLACE (-3 AS source_row_number, NULL AS release) FROM first_row"""
         )
         assert sorted(con.execute(test["compiled_code"]).fetchall(), key=str) == sorted(
             [
                 ("unique", "file_sha256, source_row_number", f"{sha}, {line}", 2),
-                ("not_null", "time_period", None, 1),
+                ("not_null", "time_period", None, 2),
                 ("not_null", "release", None, 1),
                 ("accepted_values", "release", "draft", 1),
             ],
             key=str,
         )
+        # what the run reports as failing: duplicated keys, NULL rows and distinct values, as dbt's
+        # unique_combination, not_null and accepted_values tests counted them
+        fail_calc = test["config"]["fail_calc"]
+        assert con.execute(f"SELECT {fail_calc} FROM ({test['compiled_code']})").fetchone()[0] == 5
+        con.execute("CREATE OR REPLACE VIEW staging.stg_ees__ks2 AS SELECT * FROM staging.stg_ees__ks2_as_built")
+        assert con.execute(f"SELECT {fail_calc} FROM ({test['compiled_code']})").fetchone()[0] == 0
 
 
 def test_eyfs_reform_2021_22_starts_a_new_series(built):

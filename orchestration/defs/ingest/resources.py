@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.transform import dbt_docs
 from orchestration.lib import run_lock
 from orchestration.lib.settings import Settings, load_settings
 
@@ -26,11 +27,15 @@ class WarehouseResource(dg.ConfigurableResource):
         resource outside any run and take no lock; a run `make run` started holds it already."""
         folder = self.settings().warehouse_dir
         run = context.run
-        if run is None or run_lock.held_here(folder):
-            yield self
-        else:
-            with run_lock.exclusive(folder, f"Dagster run {run.run_id}"):
+        with contextlib.ExitStack() as held:
+            if run is not None and not run_lock.held_here(folder):
+                held.enter_context(run_lock.exclusive(folder, f"Dagster run {run.run_id}"))
+            try:
                 yield self
+            finally:
+                # A run that stopped before its outputs leaves no docs process reading the build
+                # database once the folder is free for the next run (defs/transform/dbt_docs.py).
+                dbt_docs.stop_all()
 
     def settings(self) -> Settings:
         settings = load_settings()

@@ -4,16 +4,18 @@ The docs' catalog reads only the build database's tables and columns, through a 
 connection (the `docs` target of dbt_project/profiles.yml). The steps between the build and the
 outputs read that database read-only too (the mart gates, the publication's copy), so nothing
 stops the docs from being generated while they run. In a run that writes `outputs/dbt_docs` with
-every step in one process (`make run`), the dbt step therefore starts the docs process the
-moment `dbt build` has succeeded (:func:`start_with_the_build`), it runs on the cores the mart
-gates and the publication leave idle, and the outputs step takes it over (:func:`take`) and only
-publishes its files once the run has got there. A run whose steps are processes of their own
-(the UI's default executor) starts the docs in the outputs step.
+every step in one process (`make run`, and the code location's in-process executor), the dbt step
+therefore starts the docs process the moment `dbt build` has succeeded
+(:func:`start_with_the_build`), it runs on the cores the mart gates and the publication leave
+idle, and the outputs step takes it over (:func:`take`) and only publishes its files once the run
+has got there. Under an executor that runs each step in a process of its own, the outputs step
+starts the docs itself.
 
 Only the outputs step publishes the docs (into the warehouse's docs folder): a run that stops
-before it leaves them in the build folder, and its docs process is stopped (:func:`stop_all`)
-before anything opens the build database for writing again (the ingest, `dbt build`) and when
-the process exits.
+before it leaves them in the build folder, and its docs process is stopped (:func:`stop_all`) when
+the run ends, before its warehouse folder's run lock is released (the WarehouseResource), as well
+as before anything opens the build database for writing (the ingest, `dbt build`) and when the
+process exits.
 """
 
 from __future__ import annotations
