@@ -254,8 +254,9 @@ def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The publication's outputs, written side by side: the briefings (in worker processes) and
     `dbt docs generate` (a process of its own, usually started by the dbt step with the build) run
     while this process writes the exports (their rows built by DuckDB) and the gate report, so the
-    run waits for the longest of them, not for their sum. Each is built aside and swapped in whole; one that fails leaves the
-    others written (and checked) and fails the step with its error."""
+    run waits for the longest of them, not for their sum. Each is built aside and swapped in
+    whole; one that fails leaves the others written (and checked) and fails the step with its
+    error."""
     selected = set(context.selected_asset_keys)
     checks = set(context.selected_asset_check_keys)
     failed: list[BaseException] = []
@@ -277,14 +278,14 @@ def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             yield _briefing_check(
                 *render.verify_briefings(publication, warehouse.settings().warehouse_dir / "briefings")
             )
-    briefings = dbt_docs = None
+    briefings = docs_generation = None
     try:
         if BRIEFINGS_KEY in selected:
             with recorded(f"{BRIEFINGS_KEY.to_user_string()} not written"):
                 briefings = _Briefings(warehouse)
         if DBT_DOCS_KEY in selected:
             with recorded(f"{DBT_DOCS_KEY.to_user_string()} not written"):
-                dbt_docs = _DbtDocs(warehouse.settings(), context.run.run_id)
+                docs_generation = _DbtDocs(warehouse.settings(), context.run.run_id)
         exports_failed = False
         for key, write in ((EXPORTS_KEY, _exports), (GX_DOCS_KEY, _gx_docs)):
             if key in selected:
@@ -299,14 +300,14 @@ def outputs(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             writing, briefings = briefings, None
             with recorded(f"{BRIEFINGS_KEY.to_user_string()} not written"):
                 yield from writing.results(context, briefing_check_spec.key in checks)
-        if dbt_docs is not None:
-            docs_run, dbt_docs = dbt_docs, None
+        if docs_generation is not None:
+            docs_run, docs_generation = docs_generation, None
             with recorded(f"{DBT_DOCS_KEY.to_user_string()} not written"):
                 yield docs_run.finish()
     finally:  # the step stopped early (an interrupt): dbt's process goes, the briefings finish aside
         try:
-            if dbt_docs is not None:
-                dbt_docs.stop()
+            if docs_generation is not None:
+                docs_generation.stop()
         finally:
             if briefings is not None:
                 briefings.close()

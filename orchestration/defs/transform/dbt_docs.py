@@ -145,8 +145,9 @@ def take(run_id: str) -> DocsGeneration | None:
 
 
 def stop_all() -> None:
-    """Stop every docs process no outputs step took over: before the build database is opened for
-    writing (its read-only connection would hold the writer off) and when this process exits."""
+    """Stop every docs process no outputs step took over: as a run ends, before the build database
+    is opened for writing (its read-only connection would hold the writer off) and when this
+    process exits."""
     with _started_lock:
         left = list(_started.values())
         _started.clear()
