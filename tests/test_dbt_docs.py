@@ -1,6 +1,6 @@
 """`dbt docs generate` starts with the build when the run writes the docs later in the same process
 (defs/transform/dbt_docs.py): the outputs step takes that process over; a run that stops before
-its outputs has it stopped before the build database is written again."""
+its outputs has it stopped as the run ends, while the run still holds its warehouse folder."""
 
 from __future__ import annotations
 
