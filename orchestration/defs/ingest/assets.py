@@ -10,7 +10,6 @@ tagged ``edu/update_sources`` (the new-release sensor's runs) resolves them agai
 import dagster as dg
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.defs.transform import dbt_docs
 from orchestration.lib.ingest.load import LINEAGE_TABLES, UPDATE_SOURCES_TAG, DatasetIngest, ingest, parse_update_tag
 from orchestration.lib.ingest.local_datasets import LOCAL_TABLES
 from orchestration.lib.sources.config import dataset_specs
@@ -90,7 +89,6 @@ def ingest_raw_files(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     update = parse_update_tag(context.run.tags.get(UPDATE_SOURCES_TAG))
     selected = set(context.selected_asset_keys)
     tables = selected_tables(selected)
-    dbt_docs.stop_all()  # an earlier run's docs process reads the build database the ingest writes
     results = ingest(settings, settings.build_db, datasets=tables, update_sources=update, log=context.log)
     total_files = 0
     versions_used: dict[str, str] = {}

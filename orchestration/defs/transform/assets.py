@@ -85,7 +85,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     built = BuiltAsReported(context, settings.build_db)
     # earlier builds' target folders: this build's makes the newest KEEP
     invocations.prune(Path(dbt_project.project_dir) / "target", context.op.name, keep=invocations.KEEP - 1)
-    dbt_docs.stop_all()  # an earlier run's docs process reads the build database dbt is about to write
     with dbt_log(settings, f"dbt build, run {context.run.run_id}") as sink:
         progress.start("build")
         invocation = None

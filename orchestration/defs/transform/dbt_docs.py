@@ -13,9 +13,8 @@ starts the docs itself.
 
 Only the outputs step publishes the docs (into the warehouse's docs folder): a run that stops
 before it leaves them in the build folder, and its docs process is stopped (:func:`stop_all`) when
-the run ends, before its warehouse folder's run lock is released (the WarehouseResource), as well
-as before anything opens the build database for writing (the ingest, `dbt build`) and when the
-process exits.
+the run ends, before its warehouse folder's run lock is released (the WarehouseResource), so the
+next run can write the build database at once; and when the process exits.
 """
 
 from __future__ import annotations
@@ -145,9 +144,8 @@ def take(run_id: str) -> DocsGeneration | None:
 
 
 def stop_all() -> None:
-    """Stop every docs process no outputs step took over: as a run ends, before the build database
-    is opened for writing (its read-only connection would hold the writer off) and when this
-    process exits."""
+    """Stop every docs process no outputs step took over (its read-only connection would hold off
+    the next run's writes to the build database): as a run ends, and when this process exits."""
     with _started_lock:
         left = list(_started.values())
         _started.clear()

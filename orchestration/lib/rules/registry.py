@@ -30,7 +30,7 @@ from orchestration.lib.errors import PipelineInputError
 from orchestration.lib.rules import areas, ees_cells
 from orchestration.lib.rules.catalogue import read_catalogue
 from orchestration.lib.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, REPO_ROOT
-from orchestration.lib.sources.config import FileLayout, dbt_project_vars
+from orchestration.lib.sources.config import RELEASES, FileLayout, dbt_project_vars
 
 COMMAND = "python -m orchestration.lib.rules.registry (make generate)"
 HEADER = f"generated from vars.ees_datasets by {COMMAND}; do not edit"
@@ -545,7 +545,7 @@ STAGING_ROW_TESTS = (
     "          arguments:",
     "            key: [file_sha256, source_row_number]",
     "            not_null: [time_period, release]",
-    "            accepted_values: {release: [provisional, revised, final]}",
+    f"            accepted_values: {{release: [{', '.join(RELEASES)}]}}",
 )
 
 
