@@ -833,15 +833,52 @@ def test_published_marts_refuse_a_null_in_their_not_null_columns(built, tmp_path
         con.execute("INSERT INTO marts.fct_la_measure (breakdown) VALUES ('all')")
 
 
+def test_every_model_and_seed_states_its_row_checks_in_one_test(built, tmp_path):
+    """Each model's and seed's key, unique and not-null columns and accepted values are one
+    row_checks test (tests/generic/row_checks.sql), not a dbt test per column: each test is a node
+    of about 25 ms of dbt's own Python. Relationships and the singular tests stay their own."""
+    manifest = json.loads((built.parent / "target" / "manifest.json").read_text(encoding="utf-8"))
+    nodes = manifest["nodes"].values()
+    tables = {node["unique_id"] for node in nodes if node["resource_type"] in ("model", "seed")}
+    row_checks = [node for node in nodes if (node.get("test_metadata") or {}).get("name") == "row_checks"]
+    assert sorted(node["attached_node"] for node in row_checks) == sorted(tables)
+    per_column = [
+        node["name"]
+        for node in nodes
+        if (node.get("test_metadata") or {}).get("name") in ("unique", "not_null", "accepted_values")
+    ]
+    assert per_column == []
+    fct = next(node for node in row_checks if node["attached_node"] == "model.edu_outcomes.fct_la_measure")
+    assert fct["test_metadata"]["kwargs"]["key"] == ["measure_code", "breakdown", "time_period", "old_la_code"]
+
+    # a unique column's values occur once, its NULLs any number of times (as dbt's unique test)
+    dim = next(node for node in row_checks if node["attached_node"] == "model.edu_outcomes.dim_measure")
+    assert dim["test_metadata"]["kwargs"]["unique"] == ["lait_code"]
+    copy = tmp_path / "build.duckdb"  # the compiled test names the database after the file
+    shutil.copyfile(built, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute("SELECT count(*) FROM marts.dim_measure WHERE lait_code IS NULL").fetchone()[0] > 1
+        assert con.execute(dim["compiled_code"]).fetchall() == []
+        first, second = con.execute(
+            "SELECT measure_code, breakdown, lait_code FROM marts.dim_measure WHERE lait_code IS NOT NULL"
+            " ORDER BY 1, 2 LIMIT 2"
+        ).fetchall()
+        con.execute(
+            "UPDATE marts.dim_measure SET lait_code = ? WHERE measure_code = ? AND breakdown = ?",
+            [first[2], second[0], second[1]],
+        )
+        assert con.execute(dim["compiled_code"]).fetchall() == [("unique", "lait_code", first[2], 2)]
+
+
 def test_a_staging_views_row_test_names_each_problem(built, tmp_path):
-    """Each EES staging view's grain, period and release are one test (tests/generic/staging_rows.sql),
+    """Each EES staging view's grain, period and release are one test (tests/generic/row_checks.sql),
     not four dbt nodes: it passes on the build, and on rows made bad it returns one row per
     problem, naming the check, the column and the value."""
     manifest = json.loads((built.parent / "target" / "manifest.json").read_text(encoding="utf-8"))
     [test] = [
         node
         for node in manifest["nodes"].values()
-        if (node.get("test_metadata") or {}).get("name") == "staging_rows"
+        if (node.get("test_metadata") or {}).get("name") == "row_checks"
         and node["attached_node"] == "model.edu_outcomes.stg_ees__ks2"
     ]
     staging = {
@@ -880,7 +917,7 @@ def test_a_staging_views_row_test_names_each_problem(built, tmp_path):
             key=str,
         )
         # what the run reports as failing: duplicated keys, NULL rows and distinct values, as dbt's
-        # unique_combination, not_null and accepted_values tests counted them
+        # unique, not_null and accepted_values tests counted them
         fail_calc = test["config"]["fail_calc"]
         assert con.execute(f"SELECT {fail_calc} FROM ({test['compiled_code']})").fetchone()[0] == 5
         con.execute("CREATE OR REPLACE VIEW staging.stg_ees__ks2 AS SELECT * FROM staging.stg_ees__ks2_as_built")

@@ -26,11 +26,11 @@ MANIFEST_DOCS = {
             "description": "One row per measure and LA. The council's figures.",
             "columns": {"v": {"description": "Value as published; blank when withheld."}},
         },
-        "test.p.unique_fct": {
+        "test.p.row_checks_fct": {
             "resource_type": "test",
-            "name": "unique_combination_fct",
+            "name": "row_checks_fct",
             "attached_node": "model.p.fct",
-            "test_metadata": {"name": "unique_combination", "kwargs": {"columns": ["m", "la"]}},
+            "test_metadata": {"name": "row_checks", "kwargs": {"key": ["m", "la"], "not_null": ["m"]}},
         },
     }
 }

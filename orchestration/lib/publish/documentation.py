@@ -96,8 +96,8 @@ def comment_statements(
 
 
 def table_keys(manifest_path: Path | None) -> dict[str, list[str]]:
-    """``schema.table`` -> the columns its dbt tests prove unique together (a model-level
-    unique_combination, else a column's unique test): the key a database can declare."""
+    """``schema.table`` -> the columns its dbt row checks prove unique together (the ``key`` of its
+    row_checks test, tests/generic/row_checks.sql): the key a database can declare."""
     keys: dict[str, list[str]] = {"audit.publications": ["publication_id"]}
     if not manifest_path or not Path(manifest_path).exists():
         return keys
@@ -106,13 +106,11 @@ def table_keys(manifest_path: Path | None) -> dict[str, list[str]]:
     for node in nodes.values():
         test = node.get("test_metadata") or {}
         model = nodes.get(node.get("attached_node") or "")
-        if node.get("resource_type") != "test" or not model or test.get("name") not in ("unique_combination", "unique"):
+        if node.get("resource_type") != "test" or not model or test.get("name") != "row_checks":
             continue
-        table = (
-            f"{(model.get('config') or {}).get('schema') or model.get('schema')}.{model.get('alias') or model['name']}"
-        )
         kwargs = test.get("kwargs") or {}
-        columns = (kwargs.get("arguments") or kwargs).get("columns") or [node.get("column_name")]
-        if all(columns) and (test["name"] == "unique_combination" or table not in keys):
-            keys[table] = list(columns)
+        key = (kwargs.get("arguments") or kwargs).get("key")
+        if key:
+            schema = (model.get("config") or {}).get("schema") or model.get("schema")
+            keys[f"{schema}.{model.get('alias') or model['name']}"] = list(key)
     return keys

@@ -538,10 +538,10 @@ STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source_row_number", "Line number of the row in its file (header = 1)."),
     ("landed_seq", "Landing order of the file; larger = landed later."),
 )
-# Each view's row checks, as one test (tests/generic/staging_rows.sql): its grain, and its period
+# Each view's row checks, as one test (tests/generic/row_checks.sql): its grain, and its period
 # and release on every row.
 STAGING_ROW_TESTS = (
-    "      - staging_rows:",
+    "      - row_checks:",
     "          arguments:",
     "            key: [file_sha256, source_row_number]",
     "            not_null: [time_period, release]",
@@ -561,7 +561,7 @@ def staging_models_yml(datasets: dict[str, EesDataset]) -> str:
         f"# {HEADER}",
         "# Every EES staging view comes from one macro (macros/ees_staging.sql), so their standard columns",
         "# are identical; each then has one column per canonical indicator of its dataset. Each is tested",
-        "# on its grain, period and release, in one test (tests/generic/staging_rows.sql). The cells' EES",
+        "# on its grain, period and release, in one test (tests/generic/row_checks.sql). The cells' EES",
         "# status is tested where cells are made (int_ees_measure_values), and lineage columns downstream",
         "# (int_measure_values).",
         "version: 2",
