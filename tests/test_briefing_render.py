@@ -9,6 +9,8 @@ import json
 import re
 import shutil
 import subprocess
+import zipfile
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -743,6 +745,31 @@ def test_numbers_that_differ_from_the_mart_are_caught(published_db, tmp_path):
     one = render.verify_briefings(published_db, out, workers=1)
     assert len(one[2]) == 2 and [p.split(":")[0] for p in one[2]] == sorted(p.split(":")[0] for p in one[2])
     assert render.verify_briefings(published_db, out, workers=2) == one
+
+
+def test_workers_write_the_briefings_one_process_writes(published_db, tmp_path):
+    """Worker processes take the LAs in small batches, each keeping its publication and chart
+    backgrounds from one batch to the next: they write, byte for byte, what one process writes."""
+    assert render._batches([str(n) for n in range(153)], 2) == [
+        [str(n) for n in range(start, min(start + 4, 153))] for start in range(0, 153, 4)
+    ]
+    assert render._batches(["342", "340", "359"], 2) == [["342"], ["340"], ["359"]]
+    when = datetime(2025, 1, 31, 9, 0, tzinfo=UTC)
+    one = render.write_briefings(published_db, tmp_path / "one", "", generated_at=when, workers=1)
+    two = render.write_briefings(published_db, tmp_path / "two", "", generated_at=when, workers=2)
+    assert (two.las, two.charts, two.checked, two.numbers) == (one.las, one.charts, one.checked, one.numbers)
+    assert one.las == len(LAS) and one.charts > 0
+
+    def files(root: Path) -> dict:
+        # a Word paper's text (its zip entries carry the time written; its chart PNGs map colours
+        # to the palette of the first chart the process drew), every other file byte for byte
+        return {
+            p.relative_to(root): zipfile.ZipFile(p).read("word/document.xml") if p.suffix == ".docx" else p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    assert files(tmp_path / "two") == files(tmp_path / "one")
 
 
 def test_briefings_that_read_back_wrong_are_not_put_in_place(published_db, tmp_path, monkeypatch):
