@@ -236,6 +236,7 @@ def test_console_shows_progress_and_ends_with_the_summary(sample_publication):
 
     dbt_log = (sample_publication / "warehouse/build/logs/dbt.log").read_text(encoding="utf-8")
     assert "OK created sql table model marts.fct_la_measure" in dbt_log
+    assert "[WARNING]" not in dbt_log  # e.g. a YAML key given twice, which dbt only warns about
     # every data test of the project ran and passed; the unit tests run in the dbt tier, not here
     manifest = json.loads((REPO_ROOT / "dbt_project/target/manifest.json").read_text(encoding="utf-8"))
     data_tests = sum(node["resource_type"] == "test" for node in manifest["nodes"].values())

@@ -13,6 +13,7 @@ import pandas as pd
 
 from orchestration.defs.ingest.assets import raw_asset_key
 from orchestration.defs.ingest.resources import WarehouseResource
+from orchestration.defs.transform import warm_dbt
 from orchestration.lib import gates
 from orchestration.lib.sources.config import dataset_specs
 
@@ -158,16 +159,27 @@ def raw_checks() -> list[dg.AssetChecksDefinition]:
         _raw_gate(name, spec.kind) for name, spec in dataset_specs().items() if gates.suite_exists(f"raw_{name}")
     ] + [_local_gate(table) for table in gates.LOCAL_PROBLEM_COLUMNS]
 
-    return [gate_step("raw_gates", "The raw tables' blocking gates, one Great Expectations suite each", raw_gates)]
+    return [
+        gate_step(
+            "raw_gates",
+            "The raw tables' blocking gates, one Great Expectations suite each",
+            raw_gates,
+            # dbt's import overlaps the gates (defs/transform/warm_dbt.py)
+            before=warm_dbt.start_for_the_build,
+        )
+    ]
 
 
-def gate_step(name: str, description: str, chosen_from: list) -> dg.AssetChecksDefinition:
-    """One subsettable step judging these gates (each a blocking check of its own table)."""
+def gate_step(name: str, description: str, chosen_from: list, before=None) -> dg.AssetChecksDefinition:
+    """One subsettable step judging these gates (each a blocking check of its own table); it first
+    calls ``before`` with its context, if given."""
 
     @dg.multi_asset_check(
         specs=[gate.spec for gate in chosen_from], name=name, can_subset=True, description=description
     )
     def _gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        if before is not None:
+            before(context)
         selected = set(context.selected_asset_check_keys)
         yield from judged_in_order(
             context, [gate for gate in chosen_from if gate.spec.key in selected], warehouse.settings()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.transform import dbt_docs
+from orchestration.defs.transform import dbt_docs, warm_dbt
 from orchestration.lib import run_lock
 from orchestration.lib.settings import Settings, load_settings
 
@@ -34,8 +34,13 @@ class WarehouseResource(dg.ConfigurableResource):
                 yield self
             finally:
                 # A run that stopped before its outputs leaves no docs process reading the build
-                # database once the folder is free for the next run (defs/transform/dbt_docs.py).
-                dbt_docs.stop_all()
+                # database once the folder is free for the next run (defs/transform/dbt_docs.py),
+                # and one that stopped before its dbt step no process waiting to build it
+                # (defs/transform/warm_dbt.py).
+                try:
+                    dbt_docs.stop_all()
+                finally:
+                    warm_dbt.stop_all()
 
     def settings(self) -> Settings:
         settings = load_settings()

@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.ingest.resources import WarehouseResource
-from orchestration.defs.transform import dbt_docs
+from orchestration.defs.transform import dbt_docs, warm_dbt
 from orchestration.defs.transform.dbt_log import (
     RELATION_REPORT,
     DbtProgress,
@@ -85,7 +85,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     built = BuiltAsReported(context, settings.build_db)
     # earlier builds' target folders: this build's makes the newest KEEP
     invocations.prune(Path(dbt_project.project_dir) / "target", context.op.name, keep=invocations.KEEP - 1)
-    with dbt_log(settings, f"dbt build, run {context.run.run_id}") as sink:
+    # dbt's Python imported while the raw tables were gated, when the run did (warm_dbt.py)
+    warm = warm_dbt.take(context)
+    if warm is not None:
+        dbt = dbt.model_copy(update={"dbt_executable": str(warm.launcher)})
+    with dbt_log(settings, f"dbt build, run {context.run.run_id}") as sink, _closed(warm):
         progress.start("build")
         invocation = None
         try:
@@ -117,6 +121,16 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     dbt_docs.start_with_the_build(context, settings)
     yield from _with_table_metadata(context, built, settings.build_db, invocation)
     progress.finish()
+
+
+@contextlib.contextmanager
+def _closed(warm: warm_dbt.WarmDbt | None):
+    """The warm dbt process, closed once dbt's output is read (or the step failed)."""
+    try:
+        yield
+    finally:
+        if warm is not None:
+            warm.close(served=True)
 
 
 class BuiltAsReported:

@@ -1,0 +1,119 @@
+"""The run's `dbt build` in a process that imported dbt while the raw tables were gated.
+
+In a run whose steps all run in one process (`make run`, the code location's in-process executor)
+and that builds the dbt models, the raw gates step starts a process that imports dbt
+(:func:`start_for_the_build`; orchestration/lib/transform/warm_dbt.py says how it works), and the
+dbt step hands `dbt build` to it (:func:`take`) through a launcher that dagster-dbt starts as its
+dbt executable. dbt's import (about 2.5 s) then overlaps the gates instead of starting the build.
+A run whose gates fail, or that stops, has the process stopped as the run ends (the
+WarehouseResource, :func:`stop_all`), and at process exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.defs.transform.dbt_docs import ONE_PROCESS_EXECUTORS
+from orchestration.defs.transform.resources import dbt_executable
+from orchestration.lib.settings import DBT_PROJECT_DIR
+from orchestration.lib.transform import warm_dbt as lib_warm_dbt
+
+DBT_STEP = "dbt_models"
+# How long the process waits for its command: the raw gates of DfE's largest files take minutes.
+WAIT_SECONDS = 3600
+STOP_SECONDS = 10
+
+
+class WarmDbt:
+    """A process importing dbt, listening for one command, and the launcher that hands it over."""
+
+    def __init__(self) -> None:
+        # A folder of this user's alone (mkdtemp: mode 0700) under the system's temporary folder,
+        # as a socket's path must be short (108 bytes), and a warehouse folder's may not be.
+        self.folder = Path(tempfile.mkdtemp(prefix="edu-dbt-"))
+        socket_path = self.folder / "dbt.sock"
+        self.launcher = lib_warm_dbt.write_launcher(self.folder / "dbt", socket_path, dbt_executable())
+        with lib_warm_dbt.listen(socket_path) as listener:  # the process inherits it
+            self.process = subprocess.Popen(
+                [sys.executable, lib_warm_dbt.__file__, str(listener.fileno()), str(socket_path), str(WAIT_SECONDS)],
+                pass_fds=[listener.fileno()],
+                cwd=DBT_PROJECT_DIR,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    def close(self, *, served: bool = False) -> None:
+        """Remove the process's folder once it has exited: having ``served`` dbt's command, it
+        exits by itself; otherwise (still waiting, or its run stopped) it is stopped."""
+        try:
+            if served:
+                try:
+                    self.process.wait(STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_started: dict[str, WarmDbt] = {}
+_started_lock = threading.Lock()
+
+
+def start_for_the_build(context: dg.AssetCheckExecutionContext) -> None:
+    """Start dbt's import for this run's dbt step, if that step runs later in this process."""
+    job = context.job_def
+    if job.executor_def.name not in ONE_PROCESS_EXECUTORS or not job.graph.has_node_named(DBT_STEP):
+        return
+    run_id = context.run.run_id
+    with _started_lock:
+        if run_id in _started:
+            return
+    try:
+        warm = WarmDbt()
+    except Exception as exc:  # noqa: BLE001 - dbt then starts as it always did
+        context.log.warning(f"dbt not imported ahead of the build ({exc}): the dbt step starts it")
+        return
+    with _started_lock:
+        _started[run_id] = warm
+
+
+def take(context: dg.AssetExecutionContext) -> WarmDbt | None:
+    """The process started for this run's dbt step, still waiting for its command; the step closes
+    it once dbt has finished."""
+    with _started_lock:
+        warm = _started.pop(context.run.run_id, None)
+    if warm is not None and warm.process.poll() is not None:  # it could not import dbt, say
+        context.log.warning(
+            f"dbt's process started ahead of the build exited (code {warm.process.returncode}): dbt starts as usual"
+        )
+        warm.close()
+        return None
+    return warm
+
+
+def stop_all() -> None:
+    """Stop every process no dbt step took: as a run ends, and when this process exits."""
+    with _started_lock:
+        left = list(_started.values())
+        _started.clear()
+    for warm in left:
+        warm.close()
+
+
+atexit.register(stop_all)
