@@ -101,6 +101,11 @@ def test_zip_limit_and_sensor_interval(clean_env):
         load_settings()
 
 
+# Runs as dbt's own process (started ahead of the build), whose environment it sets to the one
+# dagster-dbt gave the dbt command: it writes no variable of the orchestrator's process.
+DBT_PROCESS_FILE = REPO_ROOT / "orchestration/lib/transform/warm_dbt.py"
+
+
 def test_only_settings_reads_edu_variables():
     """No module but settings.py reads an EDU_* variable from the environment, and nothing under
     orchestration/ writes one (the build database reaches dbt as a var, not through os.environ)."""
@@ -112,7 +117,8 @@ def test_only_settings_reads_edu_variables():
             if not reads_env:
                 continue
             if re.search(r"os\.environ\[[^\]]+\]\s*=|environ\.setdefault\(\s*[\"']EDU_|environ\.update", line):
-                writers.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
+                if path != DBT_PROCESS_FILE:
+                    writers.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
             elif path != SETTINGS_FILE and (EDU_NAME.search(line) or re.search(r"environ\.get\(\s*[A-Z_]+_ENV", line)):
                 readers.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
     assert readers == [], "read EDU_* through orchestration.lib.settings.load_settings():\n" + "\n".join(readers)

@@ -42,6 +42,10 @@ def installed_dbt():
     os.execv(INSTALLED_DBT, [INSTALLED_DBT, *sys.argv[1:]])
 
 
+# A Ctrl-C or termination before the process has taken the command is kept, and passed on.
+pending = []
+for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, lambda number, frame: pending.append(number))
 try:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server.connect(SOCKET)
@@ -51,10 +55,16 @@ try:
 except OSError:
     ready = b""
 if not ready:  # no process waiting, or it ended before taking the command: dbt runs as installed
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    if pending:
+        os.kill(os.getpid(), pending[0])
     installed_dbt()
 pid = json.loads(ready)["pid"]
 for sig in (signal.SIGINT, signal.SIGTERM):
     signal.signal(sig, lambda number, frame: os.kill(pid, number))
+for number in pending:
+    os.kill(pid, number)
 while True:
     try:
         code = server.recv(64)
