@@ -172,14 +172,14 @@ def raw_checks() -> list[dg.AssetChecksDefinition]:
 
 def gate_step(name: str, description: str, chosen_from: list, before=None) -> dg.AssetChecksDefinition:
     """One subsettable step judging these gates (each a blocking check of its own table); it first
-    calls ``before`` with its context, if given."""
+    calls ``before`` with its context and settings, if given."""
 
     @dg.multi_asset_check(
         specs=[gate.spec for gate in chosen_from], name=name, can_subset=True, description=description
     )
     def _gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         if before is not None:
-            before(context)
+            before(context, warehouse.settings())
         selected = set(context.selected_asset_check_keys)
         yield from judged_in_order(
             context, [gate for gate in chosen_from if gate.spec.key in selected], warehouse.settings()

@@ -87,9 +87,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     invocations.prune(Path(dbt_project.project_dir) / "target", context.op.name, keep=invocations.KEEP - 1)
     # dbt's Python imported while the raw tables were gated, when the run did (warm_dbt.py)
     warm = warm_dbt.take(context)
-    if warm is not None:
-        dbt = dbt.model_copy(update={"dbt_executable": str(warm.launcher)})
-    with dbt_log(settings, f"dbt build, run {context.run.run_id}") as sink, _closed(warm):
+    with _closed(context, warm), dbt_log(settings, f"dbt build, run {context.run.run_id}") as sink:
+        if warm is not None:
+            dbt = dbt.model_copy(update={"dbt_executable": str(warm.launcher)})
         progress.start("build")
         invocation = None
         try:
@@ -124,13 +124,17 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
 
 
 @contextlib.contextmanager
-def _closed(warm: warm_dbt.WarmDbt | None):
-    """The warm dbt process, closed once dbt's output is read (or the step failed)."""
+def _closed(context: dg.AssetExecutionContext, warm: warm_dbt.WarmDbt | None):
+    """The warm dbt process, closed once dbt's output is read (or the step failed). A build that
+    did not run in it ran as installed, only slower: said as a warning."""
     try:
         yield
     finally:
         if warm is not None:
-            warm.close(served=True)
+            took = warm.took_the_command()
+            warm.close()
+            if not took:
+                context.log.warning("dbt build did not run in the process that imported dbt ahead of it")
 
 
 class BuiltAsReported:

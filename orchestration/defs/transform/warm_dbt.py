@@ -12,6 +12,7 @@ WarehouseResource, :func:`stop_all`), and at process exit.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import subprocess
 import sys
@@ -23,39 +24,63 @@ import dagster as dg
 
 from orchestration.defs.transform.dbt_docs import ONE_PROCESS_EXECUTORS
 from orchestration.defs.transform.resources import dbt_executable
-from orchestration.lib.settings import DBT_PROJECT_DIR
+from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 from orchestration.lib.transform import warm_dbt as lib_warm_dbt
 
 DBT_STEP = "dbt_models"
 # How long the process waits for its command: the raw gates of DfE's largest files take minutes.
 WAIT_SECONDS = 3600
 STOP_SECONDS = 10
+LAUNCHER_NAME = "dbt_launcher"
 
 
 class WarmDbt:
     """A process importing dbt, listening for one command, and the launcher that hands it over."""
 
-    def __init__(self) -> None:
-        # A folder of this user's alone (mkdtemp: mode 0700) under the system's temporary folder,
-        # as a socket's path must be short (108 bytes), and a warehouse folder's may not be.
+    def __init__(self, settings: Settings) -> None:
+        # The launcher is a script dagster-dbt executes: it lives in the build folder, as the
+        # system's temporary folder may be mounted noexec. Its first line names this interpreter,
+        # which a kernel reads only up to a space or about 127 bytes.
+        if " " in sys.executable or len(sys.executable) > 120:
+            raise ValueError(f"the interpreter's path cannot start a script: {sys.executable}")
+        self.launcher = settings.build_dir / LAUNCHER_NAME
+        # The socket is in a folder of this user's alone (mkdtemp: mode 0700) under the system's
+        # temporary folder, as a socket's path must be short (108 bytes) and a warehouse's may not be.
         self.folder = Path(tempfile.mkdtemp(prefix="edu-dbt-"))
-        socket_path = self.folder / "dbt.sock"
-        self.launcher = lib_warm_dbt.write_launcher(self.folder / "dbt", socket_path, dbt_executable())
-        with lib_warm_dbt.listen(socket_path) as listener:  # the process inherits it
-            self.process = subprocess.Popen(
-                [sys.executable, lib_warm_dbt.__file__, str(listener.fileno()), str(socket_path), str(WAIT_SECONDS)],
-                pass_fds=[listener.fileno()],
-                cwd=DBT_PROJECT_DIR,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-
-    def close(self, *, served: bool = False) -> None:
-        """Remove the process's folder once it has exited: having ``served`` dbt's command, it
-        exits by itself; otherwise (still waiting, or its run stopped) it is stopped."""
+        self.socket = self.folder / "dbt.sock"
         try:
-            if served:
+            lib_warm_dbt.write_launcher(self.launcher, self.socket, dbt_executable())
+            if not os.access(self.launcher, os.X_OK):
+                raise PermissionError(f"{self.launcher} cannot be executed (a noexec file system?)")
+            with lib_warm_dbt.listen(self.socket) as listener:  # the process inherits it
+                self.process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        lib_warm_dbt.__file__,
+                        str(listener.fileno()),
+                        str(self.socket),
+                        str(WAIT_SECONDS),
+                        str(os.getpid()),  # it stops waiting once this process has gone
+                    ],
+                    pass_fds=[listener.fileno()],
+                    cwd=DBT_PROJECT_DIR,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    def took_the_command(self) -> bool:
+        """Whether the process took a launcher's command (it removes its socket as it does)."""
+        return not self.socket.exists()
+
+    def close(self) -> None:
+        """Remove the process's folder once it has exited: having taken dbt's command, it exits
+        by itself once dbt has; otherwise (still waiting, or its run stopped) it is stopped."""
+        try:
+            if self.took_the_command():
                 try:
                     self.process.wait(STOP_SECONDS)
                 except subprocess.TimeoutExpired:
@@ -75,7 +100,7 @@ _started: dict[str, WarmDbt] = {}
 _started_lock = threading.Lock()
 
 
-def start_for_the_build(context: dg.AssetCheckExecutionContext) -> None:
+def start_for_the_build(context: dg.AssetCheckExecutionContext, settings: Settings) -> None:
     """Start dbt's import for this run's dbt step, if that step runs later in this process."""
     job = context.job_def
     if job.executor_def.name not in ONE_PROCESS_EXECUTORS or not job.graph.has_node_named(DBT_STEP):
@@ -85,7 +110,7 @@ def start_for_the_build(context: dg.AssetCheckExecutionContext) -> None:
         if run_id in _started:
             return
     try:
-        warm = WarmDbt()
+        warm = WarmDbt(settings)
     except Exception as exc:  # noqa: BLE001 - dbt then starts as it always did
         context.log.warning(f"dbt not imported ahead of the build ({exc}): the dbt step starts it")
         return
@@ -99,10 +124,10 @@ def take(context: dg.AssetExecutionContext) -> WarmDbt | None:
     with _started_lock:
         warm = _started.pop(context.run.run_id, None)
     if warm is not None and warm.process.poll() is not None:  # it could not import dbt, say
+        warm.close()
         context.log.warning(
             f"dbt's process started ahead of the build exited (code {warm.process.returncode}): dbt starts as usual"
         )
-        warm.close()
         return None
     return warm
 

@@ -18,11 +18,13 @@ the user (mode 0700), and the process also refuses a peer of another user.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import struct
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -39,7 +41,7 @@ INSTALLED_DBT = {installed!r}
 
 
 def installed_dbt():
-    os.execv(INSTALLED_DBT, [INSTALLED_DBT, *sys.argv[1:]])
+    os.execvp(INSTALLED_DBT, [INSTALLED_DBT, *sys.argv[1:]])
 
 
 # A Ctrl-C or termination before the process has taken the command is kept, and passed on.
@@ -101,7 +103,10 @@ def _run_dbt(argv: list[str]) -> int:
         cli()
     except SystemExit as exit:
         code = exit.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        if isinstance(code, int) or code is None:
+            return code or 0
+        print(code, file=sys.stderr)  # as the interpreter says a message it exits with
+        return 1
     return 0
 
 
@@ -114,21 +119,35 @@ def listen(socket_path: Path) -> socket.socket:
     return listener
 
 
-def serve(listener: socket.socket, socket_path: Path, wait_seconds: float, run=_run_dbt) -> int:
+def _accept(listener: socket.socket, wait_seconds: float, parent: int) -> socket.socket | None:
+    """The first launcher's connection; None after ``wait_seconds``, or once ``parent``, the
+    process that started this one, has gone (killed, say: nobody will hand a command over then)."""
+    deadline = time.monotonic() + wait_seconds
+    listener.settimeout(1.0)
+    while time.monotonic() < deadline and os.getppid() == parent:
+        try:
+            return listener.accept()[0]
+        except TimeoutError:
+            continue
+    return None
+
+
+def serve(listener: socket.socket, socket_path: Path, wait_seconds: float, parent: int, run=_run_dbt) -> int:
     """Import dbt, then run the first command a launcher hands over at ``listener``; give up
-    after ``wait_seconds`` without one."""
+    after ``wait_seconds`` without one, or when ``parent`` (the process that started this one)
+    has gone."""
     try:
         if run is _run_dbt:
             import dbt.adapters.duckdb  # noqa: F401 - the import this process exists to make early
             import dbt.cli.main  # noqa: F401
-        listener.settimeout(wait_seconds)
-        try:
-            connection, _ = listener.accept()
-        except TimeoutError:
-            return 0
+        connection = _accept(listener, wait_seconds, parent)
     finally:
         listener.close()
         socket_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # its folder, when nothing else is in it
+            socket_path.parent.rmdir()
+    if connection is None:
+        return 0
     with connection:
         if _peer_uid(connection) != os.getuid():
             return 1
@@ -137,6 +156,10 @@ def serve(listener: socket.socket, socket_path: Path, wait_seconds: float, run=_
         for target, fd in zip((0, 1, 2), fds):
             os.dup2(fd, target)
             os.close(fd)
+        # each line out as it is written, as the launcher's environment (PYTHONUNBUFFERED, which
+        # dagster-dbt sets) asks of an interpreter that starts with it
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -158,5 +181,5 @@ if __name__ == "__main__":
     # Started as a script (orchestration/defs/transform/warm_dbt.py): its own folder leaves the
     # import path, so dbt imports what its console script would.
     del sys.path[0]
-    # the listening socket is inherited (its file descriptor, then its path and the wait)
-    sys.exit(serve(socket.socket(fileno=int(sys.argv[1])), Path(sys.argv[2]), float(sys.argv[3])))
+    # the listening socket is inherited: its file descriptor, its path, the wait, the parent's pid
+    sys.exit(serve(socket.socket(fileno=int(sys.argv[1])), Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))

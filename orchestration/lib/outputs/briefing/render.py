@@ -1091,12 +1091,16 @@ def write_briefings(
                     pool.submit(_write_las_in_worker, str(published_db), str(stage), batch, provenance, charts)
                     for batch in batches
                 ]
-                for future in as_completed(futures):
-                    part = future.result()
-                    done.add(part)
-                    if progress:
-                        for name in part.examples:
-                            progress(name)
+                try:
+                    for future in as_completed(futures):
+                        part = future.result()
+                        done.add(part)
+                        if progress:
+                            for name in part.examples:
+                                progress(name)
+                except BaseException:  # a batch failed: those not yet started are not run
+                    pool.shutdown(cancel_futures=True)
+                    raise
         if done.problems:  # none of this run's briefings is put in place: the previous ones stay
             # listed LA by LA (folder order, as the index and the check list them), each as read
             done.problems.sort(key=lambda problem: problem.split("/", 1)[0])
