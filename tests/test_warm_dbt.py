@@ -129,10 +129,10 @@ def test_a_warm_dbt_answers_as_the_installed_dbt(tmp_path):
 
 def test_a_process_no_dbt_step_took_is_stopped_with_its_folder(tmp_path):
     warm = warm_dbt.WarmDbt(_settings(tmp_path))
-    warm_dbt._started["a-run"] = warm
+    warm_dbt._started.add("a-run", warm)
     warm_dbt.stop_all()
     assert warm.process.poll() is not None and not warm.folder.exists()
-    assert warm_dbt._started == {}
+    assert "a-run" not in warm_dbt._started and warm_dbt._started.take("a-run") is None
 
 
 def test_the_process_gives_up_when_the_run_that_started_it_is_gone(tmp_path):

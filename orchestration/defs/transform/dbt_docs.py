@@ -19,7 +19,6 @@ next run can write the build database at once; and when the process exits.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
@@ -32,6 +31,7 @@ import dagster as dg
 
 from orchestration.defs.transform.dbt_log import dbt_log
 from orchestration.defs.transform.resources import dbt_executable, dbt_global_flags, dbt_project, dbt_vars
+from orchestration.lib.run_processes import RunProcesses
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
 DBT_DOCS_KEY = dg.AssetKey(["outputs", "dbt_docs"])
@@ -118,8 +118,7 @@ class DocsGeneration:
         self.wait()
 
 
-_started: dict[str, DocsGeneration] = {}
-_started_lock = threading.Lock()
+_started: RunProcesses[DocsGeneration] = RunProcesses(lambda generation: generation.stop())
 
 
 def start_with_the_build(context: dg.AssetExecutionContext, settings: Settings) -> None:
@@ -133,24 +132,15 @@ def start_with_the_build(context: dg.AssetExecutionContext, settings: Settings) 
     except Exception as exc:  # noqa: BLE001 - the docs are an output: the outputs step tries again, and fails
         context.log.warning(f"dbt docs not started with the build ({exc}): the outputs step starts them")
         return
-    with _started_lock:
-        _started[context.run.run_id] = generation
+    _started.add(context.run.run_id, generation)
 
 
 def take(run_id: str) -> DocsGeneration | None:
     """The docs process this run's dbt step started, for the outputs step to finish."""
-    with _started_lock:
-        return _started.pop(run_id, None)
+    return _started.take(run_id)
 
 
 def stop_all() -> None:
     """Stop every docs process no outputs step took over (its read-only connection would hold off
     the next run's writes to the build database): as a run ends, and when this process exits."""
-    with _started_lock:
-        left = list(_started.values())
-        _started.clear()
-    for generation in left:
-        generation.stop()
-
-
-atexit.register(stop_all)
+    _started.stop_all()

@@ -11,19 +11,18 @@ WarehouseResource, :func:`stop_all`), and at process exit.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.defs.transform.dbt_docs import ONE_PROCESS_EXECUTORS
 from orchestration.defs.transform.resources import dbt_executable
+from orchestration.lib.run_processes import RunProcesses
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 from orchestration.lib.transform import warm_dbt as lib_warm_dbt
 
@@ -96,8 +95,7 @@ class WarmDbt:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-_started: dict[str, WarmDbt] = {}
-_started_lock = threading.Lock()
+_started: RunProcesses[WarmDbt] = RunProcesses(lambda warm: warm.close())
 
 
 def start_for_the_build(context: dg.AssetCheckExecutionContext, settings: Settings) -> None:
@@ -106,23 +104,20 @@ def start_for_the_build(context: dg.AssetCheckExecutionContext, settings: Settin
     if job.executor_def.name not in ONE_PROCESS_EXECUTORS or not job.graph.has_node_named(DBT_STEP):
         return
     run_id = context.run.run_id
-    with _started_lock:
-        if run_id in _started:
-            return
+    if run_id in _started:
+        return
     try:
         warm = WarmDbt(settings)
     except Exception as exc:  # noqa: BLE001 - dbt then starts as it always did
         context.log.warning(f"dbt not imported ahead of the build ({exc}): the dbt step starts it")
         return
-    with _started_lock:
-        _started[run_id] = warm
+    _started.add(run_id, warm)
 
 
 def take(context: dg.AssetExecutionContext) -> WarmDbt | None:
     """The process started for this run's dbt step, still waiting for its command; the step closes
     it once dbt has finished."""
-    with _started_lock:
-        warm = _started.pop(context.run.run_id, None)
+    warm = _started.take(context.run.run_id)
     if warm is not None and warm.process.poll() is not None:  # it could not import dbt, say
         warm.close()
         context.log.warning(
@@ -134,11 +129,4 @@ def take(context: dg.AssetExecutionContext) -> WarmDbt | None:
 
 def stop_all() -> None:
     """Stop every process no dbt step took: as a run ends, and when this process exits."""
-    with _started_lock:
-        left = list(_started.values())
-        _started.clear()
-    for warm in left:
-        warm.close()
-
-
-atexit.register(stop_all)
+    _started.stop_all()
