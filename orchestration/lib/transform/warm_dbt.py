@@ -4,7 +4,7 @@ the one dbt command a launcher hands it, as that command's own process would hav
 Importing dbt and its DuckDB adapter takes about 2.5 s of a `dbt build` (of 17-19 s on the sample),
 before dbt reads a file, and it is on the build's critical path. The run starts this process while
 the raw tables are gated, on the core the gates leave idle. dagster-dbt then starts the launcher
-(written beside the socket; it is the dbt executable it is given) as it would start dbt: the
+(a script in the build folder, the dbt executable it is given) as it would start dbt: the
 launcher hands its command line, environment, working folder and its stdin, stdout and stderr to
 the waiting process over a Unix socket, forwards Ctrl-C and termination to it, and exits with its
 exit code. dbt sees exactly what it would have seen, so dagster-dbt's event stream, dbt's log
