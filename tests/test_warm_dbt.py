@@ -23,9 +23,13 @@ from tests.conftest import REPO_ROOT
 # A process that serves one command as warm_dbt.serve does, running this instead of dbt: it says
 # what it was handed, then exits with code 3 (or waits for Ctrl-C when asked to).
 FAKE_SERVER = """
-import json, os, socket, sys, time
+import json, os, signal, socket, sys, time
 from pathlib import Path
 from orchestration.lib.transform.warm_dbt import serve
+
+# Ctrl-C raises KeyboardInterrupt, as in dbt started from a terminal, even where this test runs
+# as a background job (which starts with SIGINT ignored, and so would every dbt it started)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def run(argv):
     if argv == ["wait"]:
