@@ -5,6 +5,8 @@ run ends (the WarehouseResource) and when this process exits."""
 from __future__ import annotations
 
 import atexit
+import signal
+import subprocess
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -38,3 +40,15 @@ class RunProcesses(Generic[Started]):
             self._started.clear()
         for started in left:
             self._stop(started)
+
+
+def stop_process(process: subprocess.Popen, how: signal.Signals, seconds: float) -> None:
+    """Stop ``process`` if it still runs: ``how`` first (it may clean up), killed after
+    ``seconds``; returns once it has exited."""
+    if process.poll() is None:
+        process.send_signal(how)
+        try:
+            process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait()

@@ -31,7 +31,7 @@ import dagster as dg
 
 from orchestration.defs.transform.dbt_log import dbt_log
 from orchestration.defs.transform.resources import dbt_executable, dbt_global_flags, dbt_project, dbt_vars
-from orchestration.lib.run_processes import RunProcesses
+from orchestration.lib.run_processes import RunProcesses, stop_process
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
 DBT_DOCS_KEY = dg.AssetKey(["outputs", "dbt_docs"])
@@ -109,12 +109,7 @@ class DocsGeneration:
 
     def stop(self) -> None:
         """Stop dbt (its run failed or was interrupted): its docs are not published."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(self.STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process, signal.SIGINT, self.STOP_SECONDS)
         self.wait()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ import dagster as dg
 
 from orchestration.defs.transform.dbt_docs import ONE_PROCESS_EXECUTORS
 from orchestration.defs.transform.resources import dbt_executable
-from orchestration.lib.run_processes import RunProcesses
+from orchestration.lib.run_processes import RunProcesses, stop_process
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 from orchestration.lib.transform import warm_dbt as lib_warm_dbt
 
@@ -84,13 +85,7 @@ class WarmDbt:
                     self.process.wait(STOP_SECONDS)
                 except subprocess.TimeoutExpired:
                     pass
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(STOP_SECONDS)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            stop_process(self.process, signal.SIGTERM, STOP_SECONDS)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
